@@ -1,0 +1,102 @@
+//! Errors: one typed enum for everything a ring operation can refuse, and `PushError` to give a
+//! refused frame back.
+
+use std::path::PathBuf;
+
+use crate::layout::LayoutError;
+
+/// Why a ring operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The region's bytes do not describe a valid ring (bad magic, version, sizes, truncation).
+    #[error("invalid ring region: {0}")]
+    Layout(#[from] LayoutError),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// `create` found a file at the path already.
+    #[error("{path} already exists (open it, or create with replace)")]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Every producer detached cleanly and every committed frame has been read.
+    #[error("the ring is closed: no producer is attached and no frame is left")]
+    Closed,
+    /// The producer process died (pid gone) with nothing left to read.
+    #[error("producer process {pid} is gone")]
+    ProducerGone {
+        /// The dead producer's pid.
+        pid: u32,
+    },
+    /// A producer evicted this consumer (its heartbeat was stale), or its block was reused.
+    #[error("consumer {index} was evicted by a producer")]
+    Evicted {
+        /// The consumer block index.
+        index: usize,
+    },
+    /// A slot holds a value no producer writes: reported, never trusted.
+    #[error("corrupt slot for frame {seq}: {detail}")]
+    Corrupt {
+        /// The frame's sequence number.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Every consumer block is taken by a live consumer.
+    #[error("all {max} consumer blocks are in use")]
+    NoConsumerSlot {
+        /// `max_consumers` of the ring.
+        max: usize,
+    },
+    /// A single-producer ring already has a live producer.
+    #[error("the ring is single-producer and process {pid} is attached as its producer")]
+    ProducerBusy {
+        /// The attached producer's pid.
+        pid: u32,
+    },
+    /// Every producer table entry is taken by a live producer.
+    #[error("all {max} producer entries are in use")]
+    TooManyProducers {
+        /// `MAX_PRODUCERS`.
+        max: usize,
+    },
+    /// The ring is full and the producer's policy is `fail`.
+    #[error("the ring is full")]
+    Full,
+    /// A wait passed its timeout.
+    #[error("timed out")]
+    Timeout,
+    /// An argument is out of range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// A frame the ring refused, given back with the reason (as `rtrb::PushError` does).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError<T> {
+    /// The ring is full and the producer's policy is `fail`.
+    #[error("the ring is full")]
+    Full(T),
+    /// The producer's policy is `block` and its timeout passed.
+    #[error("timed out waiting for space")]
+    Timeout(T),
+}
+
+impl<T> PushError<T> {
+    /// The refused frame.
+    pub fn into_inner(self) -> T {
+        match self {
+            PushError::Full(t) | PushError::Timeout(t) => t,
+        }
+    }
+}
+
+/// Shorthand for results of ring operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,696 @@
+//! The binary layout of a ring region: the one place in Rust that knows offsets.
+//!
+//! A region is one contiguous mapping. Everything in it is addressed by an offset from its start;
+//! nothing stored in it is a pointer. All integers are in the machine's byte order (little-endian
+//! on every target this crate builds for), and every 8-byte field sits on an 8-byte aligned
+//! absolute address, so the JVM can read it with a `VarHandle` over a direct `ByteBuffer`.
+//!
+//! ```text
+//!  offset                                   size
+//!  0        +------------------------------+
+//!           | Header                       |  HEADER_LEN (256)     written once by `create`
+//!  256      +------------------------------+
+//!           | ProducerBlock                |  3 lines of 128 bytes
+//!           |   line 0: cursors            |  written by producers
+//!           |   line 1: wait words, state  |  futex words and sleeper counts
+//!           |   line 2: producer table     |  MAX_PRODUCERS entries of 16 bytes
+//!  640      +------------------------------+
+//!           | ConsumerBlock x max_consumers|  one 128-byte line each
+//!           +------------------------------+  (aligned up to 128)
+//!           | Slot x slot_count            |  slot_stride bytes each (a multiple of 64)
+//!           |   SlotHeader (32 bytes)      |
+//!           |   payload (slot_payload)     |
+//!  total    +------------------------------+
+//! ```
+//!
+//! `docs/FORMAT.md` documents every byte; this file and that document must change together.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::sync::{AtomicU32, AtomicU64};
+
+/// `b"RINGFLOW"` read as a little-endian `u64`.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"RINGFLOW");
+/// The layout version this crate reads and writes.
+pub const VERSION: u32 = 1;
+/// Bytes of the region header.
+pub const HEADER_LEN: usize = 256;
+/// One control line: the unit of false-sharing isolation. Fixed at 128 bytes (two 64-byte lines,
+/// because the adjacent-line prefetcher of x86_64 pulls pairs), whatever the target.
+pub const LINE: usize = 128;
+/// Bytes of the producer control block (three lines).
+pub const PRODUCER_BLOCK_LEN: usize = 3 * LINE;
+/// Bytes of one consumer control block.
+pub const CONSUMER_BLOCK_LEN: usize = LINE;
+/// Bytes of the header in front of every slot's payload.
+pub const SLOT_HEADER_LEN: usize = 32;
+/// Slot strides are multiples of this, so a slot never shares a cache line with its neighbour.
+pub const SLOT_ALIGN: usize = 64;
+/// Producer handles that can be attached at once (entries in the producer table).
+pub const MAX_PRODUCERS: usize = 8;
+/// Upper bound for `max_consumers`.
+pub const MAX_CONSUMERS: usize = 256;
+/// Smallest slot count (a power of two).
+pub const MIN_SLOTS: u32 = 2;
+/// Largest slot count (a power of two).
+pub const MAX_SLOTS: u32 = 1 << 24;
+/// A region must be smaller than this: a JVM `DirectByteBuffer` holds at most `i32::MAX` bytes.
+pub const MAX_REGION_LEN: u64 = 1 << 31;
+
+/// Offset of the producer block from the region start.
+pub const PRODUCER_OFFSET: usize = HEADER_LEN;
+/// Offset of the first consumer block from the region start.
+pub const CONSUMERS_OFFSET: usize = PRODUCER_OFFSET + PRODUCER_BLOCK_LEN;
+
+/// Producer mode values of [`Header::producer_mode`].
+pub mod producer_mode {
+    /// Exactly one producer handle at a time.
+    pub const SINGLE: u32 = 0;
+    /// Several producer handles (threads or processes) claim by atomic add.
+    pub const MULTI: u32 = 1;
+}
+
+/// Frame schema ids of [`Header::schema_id`].
+pub mod schema_id {
+    /// Opaque bytes.
+    pub const RAW: u32 = 0;
+    /// PCM audio; the `audio_*` header fields describe it.
+    pub const AUDIO: u32 = 1;
+    /// Game-style telemetry events; `telemetry_schema_version` describes them.
+    pub const TELEMETRY: u32 = 2;
+}
+
+/// Sample format values of [`Header::audio_sample_format`].
+pub mod sample_format {
+    /// Not audio.
+    pub const NONE: u32 = 0;
+    /// 32-bit IEEE float, interleaved.
+    pub const F32: u32 = 1;
+    /// 16-bit signed integer, interleaved.
+    pub const I16: u32 = 2;
+    /// 32-bit signed integer, interleaved.
+    pub const I32: u32 = 3;
+}
+
+/// Values of [`WaitLine::state`]: the life of the ring as the producers see it.
+pub mod ring_state {
+    /// Frames may still come.
+    pub const OPEN: u32 = 0;
+    /// The last producer detached cleanly: no frame will come.
+    pub const CLOSED: u32 = 1;
+}
+
+/// Values of [`ProducerEntry::state`].
+pub mod producer_state {
+    /// The entry is unused.
+    pub const FREE: u32 = 0;
+    /// A producer handle of process `pid` is attached.
+    pub const ATTACHED: u32 = 1;
+}
+
+/// Values of [`ConsumerLine::state`].
+pub mod consumer_state {
+    /// The block is unused.
+    pub const FREE: u32 = 0;
+    /// A consumer is registering; its fields are not yet meaningful.
+    pub const CLAIMING: u32 = 1;
+    /// A consumer reads from `read`.
+    pub const ACTIVE: u32 = 2;
+    /// A producer evicted this consumer (dead pid or stale heartbeat); it no longer gates.
+    pub const EVICTED: u32 = 3;
+}
+
+/// Values of [`ConsumerLine::policy`].
+pub mod delivery {
+    /// The consumer gates producers that block or fail when full.
+    pub const LOSSLESS: u32 = 0;
+    /// The consumer never gates; when lapped it skips ahead and counts what it lost.
+    pub const LOSSY: u32 = 1;
+}
+
+/// Values of [`WaitLine::policy`] (informational: each producer handle has its own).
+pub mod full_policy {
+    /// Wait for space.
+    pub const BLOCK: u32 = 0;
+    /// Give the frame back.
+    pub const FAIL: u32 = 1;
+    /// Overwrite the oldest frame.
+    pub const OVERWRITE: u32 = 2;
+}
+
+/// Bits of [`SlotHeader::kind`] reserved by the ring; the low 16 bits are the user's.
+pub mod kind_flags {
+    /// The slot carries no frame (a claim that was dropped without commit); readers skip it.
+    pub const SKIP: u32 = 1 << 31;
+    /// Mask of the bits a user may set.
+    pub const USER_MASK: u32 = 0xffff;
+}
+
+/// The region header: written once by `create`, read-only afterwards.
+///
+/// Read with [`bytemuck::pod_read_unaligned`] from the mapping, then validated by
+/// [`Geometry::validate`] before any other byte is trusted.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct Header {
+    /// [`MAGIC`]; written last by `create`.
+    pub magic: u64,
+    /// [`VERSION`].
+    pub version: u32,
+    /// [`HEADER_LEN`].
+    pub header_len: u32,
+    /// Bytes of the whole region; equals the file length.
+    pub total_len: u64,
+    /// Number of slots, a power of two in `MIN_SLOTS ..= MAX_SLOTS`.
+    pub slot_count: u32,
+    /// Payload capacity of one slot in bytes.
+    pub slot_payload: u32,
+    /// Distance between two slots: `SLOT_HEADER_LEN + slot_payload` rounded up to `SLOT_ALIGN`.
+    pub slot_stride: u32,
+    /// Number of consumer blocks.
+    pub max_consumers: u32,
+    /// [`producer_mode`].
+    pub producer_mode: u32,
+    /// [`schema_id`].
+    pub schema_id: u32,
+    /// Audio: frames per second (e.g. 48000); 0 if not audio.
+    pub audio_sample_rate: u32,
+    /// Audio: interleaved channels; 0 if not audio.
+    pub audio_channels: u32,
+    /// Audio: [`sample_format`].
+    pub audio_sample_format: u32,
+    /// Audio: samples per channel in one frame.
+    pub audio_samples_per_frame: u32,
+    /// Telemetry: version of the event schema; 0 if not telemetry.
+    pub telemetry_schema_version: u32,
+    /// Pid of the process that created the region.
+    pub owner_pid: u32,
+    /// Creation time, nanoseconds since the Unix epoch.
+    pub created_unix_ns: u64,
+    /// A value unique to this creation, so a reader can tell a re-created ring at the same path.
+    pub epoch: u64,
+    /// Offset of the producer block ([`PRODUCER_OFFSET`]).
+    pub producer_offset: u64,
+    /// Offset of the first consumer block ([`CONSUMERS_OFFSET`]).
+    pub consumers_offset: u64,
+    /// Offset of slot 0.
+    pub slots_offset: u64,
+    /// Zero; room for later fields.
+    pub reserved: [u64; 18],
+}
+
+/// The header in front of every slot's payload.
+///
+/// `stamp` is accessed atomically (see [`Slot`]); this struct is the byte picture of the slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct SlotHeader {
+    /// Seqlock stamp: `0` never written, `2 * seq + 1` while frame `seq` is written,
+    /// `2 * seq + 2` once frame `seq` is committed. See [`stamp`].
+    pub stamp: u64,
+    /// Payload bytes of the frame, at most `slot_payload`.
+    pub len: u32,
+    /// User kind in the low 16 bits, [`kind_flags`] above.
+    pub kind: u32,
+    /// Producer's timestamp, `CLOCK_MONOTONIC` nanoseconds.
+    pub timestamp_ns: u64,
+    /// Zero.
+    pub reserved: u64,
+}
+
+/// Offsets of the slot header fields.
+pub mod slot {
+    /// `stamp: u64`.
+    pub const STAMP_OFFSET: usize = 0;
+    /// `len: u32`.
+    pub const LEN_OFFSET: usize = STAMP_OFFSET + 8;
+    /// `kind: u32`.
+    pub const KIND_OFFSET: usize = LEN_OFFSET + 4;
+    /// `timestamp_ns: u64`.
+    pub const TIMESTAMP_OFFSET: usize = KIND_OFFSET + 4;
+    /// `reserved: u64`.
+    pub const RESERVED_OFFSET: usize = TIMESTAMP_OFFSET + 8;
+    /// First payload byte.
+    pub const PAYLOAD_OFFSET: usize = RESERVED_OFFSET + 8;
+}
+
+/// The seqlock stamp encoding of [`SlotHeader::stamp`].
+///
+/// For a slot that holds sequence numbers `i, i + n, i + 2n, ...` the stamps only grow, and
+/// `writing(s) < committed(s) < writing(s + n)`: a reader that expects frame `s` compares the
+/// stamp with `committed(s)`: smaller means "not yet", equal means "here", larger means "lapped".
+/// Sequence numbers stay below 2^62, which at 10^9 frames per second lasts 146 years.
+pub mod stamp {
+    /// Stamp of a slot while frame `seq` is being written.
+    #[inline]
+    pub const fn writing(seq: u64) -> u64 {
+        2 * seq + 1
+    }
+    /// Stamp of a slot once frame `seq` is committed.
+    #[inline]
+    pub const fn committed(seq: u64) -> u64 {
+        2 * seq + 2
+    }
+}
+
+/// A 128-byte line. Like `crossbeam_utils::CachePadded`, but fixed at 128 bytes and `repr(C)` on
+/// every target: `CachePadded` changes its alignment by architecture (32 to 256 bytes) and does
+/// not promise its field's offset, and a region shared with other processes and languages needs
+/// one layout.
+#[repr(C, align(128))]
+#[derive(Debug, Default)]
+pub struct Line<T>(pub T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Producer line 0: the cursors, written by producers.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct CursorLine {
+    /// One past the highest committed sequence. Single producer: every frame below it is
+    /// committed. Multi-producer: a high-water mark (`fetch_max`), used for lag and lap recovery.
+    pub published: AtomicU64,
+    /// Multi-producer: the next sequence to claim (`fetch_add`). Single producer: unused.
+    pub claim: AtomicU64,
+    /// Multi-producer: frames below this may be written without rescanning consumers.
+    pub gate: AtomicU64,
+    /// The claim position of the latest consumer scan (the registration handshake).
+    pub scan: AtomicU64,
+    /// Frames refused by the `fail` policy.
+    pub dropped: AtomicU64,
+}
+
+/// Producer line 1: wait words and the ring state.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct WaitLine {
+    /// Futex word consumers park on; bumped by a commit that finds sleepers.
+    pub data_futex: AtomicU32,
+    /// Consumers parked (or about to park) on `data_futex`.
+    pub data_sleepers: AtomicU32,
+    /// Futex word blocked producers park on; bumped by a consumer release that finds sleepers.
+    pub space_futex: AtomicU32,
+    /// Producers parked (or about to park) on `space_futex`.
+    pub space_sleepers: AtomicU32,
+    /// [`ring_state`].
+    pub state: AtomicU32,
+    /// [`full_policy`] of the producer attached last (informational).
+    pub policy: AtomicU32,
+    /// Futex wake calls made on `data_futex`.
+    pub data_wakes: AtomicU64,
+    /// Futex wake calls made on `space_futex`.
+    pub space_wakes: AtomicU64,
+}
+
+/// One entry of the producer table.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ProducerEntry {
+    /// Pid of the attached process.
+    pub pid: AtomicU32,
+    /// [`producer_state`].
+    pub state: AtomicU32,
+    /// `CLOCK_MONOTONIC` nanoseconds of the last sign of life.
+    pub heartbeat_ns: AtomicU64,
+}
+
+/// The producer control block.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ProducerBlock {
+    /// Line 0.
+    pub cursor: Line<CursorLine>,
+    /// Line 1.
+    pub wait: Line<WaitLine>,
+    /// Line 2.
+    pub producers: Line<[ProducerEntry; MAX_PRODUCERS]>,
+}
+
+/// A consumer control block: one line, written by its consumer (and `state` by an evicting
+/// producer).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ConsumerLine {
+    /// The next sequence this consumer will read; every frame below it is done with.
+    pub read: AtomicU64,
+    /// [`consumer_state`].
+    pub state: AtomicU32,
+    /// [`delivery`].
+    pub policy: AtomicU32,
+    /// Pid of the consumer's process.
+    pub pid: AtomicU32,
+    /// Bumped at each registration, so a stale handle can tell its block was reused.
+    pub generation: AtomicU32,
+    /// `CLOCK_MONOTONIC` nanoseconds of the last sign of life.
+    pub heartbeat_ns: AtomicU64,
+    /// Frames handed to the reader.
+    pub delivered: AtomicU64,
+    /// Frames the reader never got (overwritten before it read them).
+    pub lost: AtomicU64,
+    /// Times the reader found itself lapped and skipped ahead.
+    pub lapped: AtomicU64,
+    /// Zero-copy views found overwritten when released.
+    pub torn: AtomicU64,
+}
+
+/// The consumer control block.
+pub type ConsumerBlock = Line<ConsumerLine>;
+
+/// Offsets inside the producer block, for other languages (see `layout_dump`).
+pub mod producer_block {
+    use super::LINE;
+    /// `cursor.published: u64`.
+    pub const PUBLISHED_OFFSET: usize = 0;
+    /// `cursor.claim: u64`.
+    pub const CLAIM_OFFSET: usize = PUBLISHED_OFFSET + 8;
+    /// `cursor.gate: u64`.
+    pub const GATE_OFFSET: usize = CLAIM_OFFSET + 8;
+    /// `cursor.scan: u64`.
+    pub const SCAN_OFFSET: usize = GATE_OFFSET + 8;
+    /// `cursor.dropped: u64`.
+    pub const DROPPED_OFFSET: usize = SCAN_OFFSET + 8;
+    /// `wait.data_futex: u32`.
+    pub const DATA_FUTEX_OFFSET: usize = LINE;
+    /// `wait.data_sleepers: u32`.
+    pub const DATA_SLEEPERS_OFFSET: usize = DATA_FUTEX_OFFSET + 4;
+    /// `wait.space_futex: u32`.
+    pub const SPACE_FUTEX_OFFSET: usize = DATA_SLEEPERS_OFFSET + 4;
+    /// `wait.space_sleepers: u32`.
+    pub const SPACE_SLEEPERS_OFFSET: usize = SPACE_FUTEX_OFFSET + 4;
+    /// `wait.state: u32`.
+    pub const STATE_OFFSET: usize = SPACE_SLEEPERS_OFFSET + 4;
+    /// `wait.policy: u32`.
+    pub const POLICY_OFFSET: usize = STATE_OFFSET + 4;
+    /// `wait.data_wakes: u64`.
+    pub const DATA_WAKES_OFFSET: usize = POLICY_OFFSET + 4;
+    /// `wait.space_wakes: u64`.
+    pub const SPACE_WAKES_OFFSET: usize = DATA_WAKES_OFFSET + 8;
+    /// The producer table.
+    pub const PRODUCERS_OFFSET: usize = 2 * LINE;
+    /// Bytes of one producer table entry.
+    pub const PRODUCER_ENTRY_LEN: usize = 16;
+}
+
+/// Offsets inside a consumer block, for other languages (see `layout_dump`).
+pub mod consumer_block {
+    /// `read: u64`.
+    pub const READ_OFFSET: usize = 0;
+    /// `state: u32`.
+    pub const STATE_OFFSET: usize = READ_OFFSET + 8;
+    /// `policy: u32`.
+    pub const POLICY_OFFSET: usize = STATE_OFFSET + 4;
+    /// `pid: u32`.
+    pub const PID_OFFSET: usize = POLICY_OFFSET + 4;
+    /// `generation: u32`.
+    pub const GENERATION_OFFSET: usize = PID_OFFSET + 4;
+    /// `heartbeat_ns: u64`.
+    pub const HEARTBEAT_OFFSET: usize = GENERATION_OFFSET + 4;
+    /// `delivered: u64`.
+    pub const DELIVERED_OFFSET: usize = HEARTBEAT_OFFSET + 8;
+    /// `lost: u64`.
+    pub const LOST_OFFSET: usize = DELIVERED_OFFSET + 8;
+    /// `lapped: u64`.
+    pub const LAPPED_OFFSET: usize = LOST_OFFSET + 8;
+    /// `torn: u64`.
+    pub const TORN_OFFSET: usize = LAPPED_OFFSET + 8;
+}
+
+// The named offsets above are what other languages use; hold them against the structs.
+#[cfg(not(loom))]
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Header>() == HEADER_LEN);
+    assert!(size_of::<SlotHeader>() == SLOT_HEADER_LEN);
+    assert!(offset_of!(SlotHeader, stamp) == slot::STAMP_OFFSET);
+    assert!(offset_of!(SlotHeader, len) == slot::LEN_OFFSET);
+    assert!(offset_of!(SlotHeader, kind) == slot::KIND_OFFSET);
+    assert!(offset_of!(SlotHeader, timestamp_ns) == slot::TIMESTAMP_OFFSET);
+    assert!(slot::PAYLOAD_OFFSET == SLOT_HEADER_LEN);
+    assert!(size_of::<ProducerBlock>() == PRODUCER_BLOCK_LEN);
+    assert!(align_of::<ProducerBlock>() == LINE);
+    assert!(size_of::<ConsumerBlock>() == CONSUMER_BLOCK_LEN);
+    assert!(size_of::<ProducerEntry>() == producer_block::PRODUCER_ENTRY_LEN);
+    assert!(offset_of!(ProducerBlock, wait) == producer_block::DATA_FUTEX_OFFSET);
+    assert!(offset_of!(ProducerBlock, producers) == producer_block::PRODUCERS_OFFSET);
+    assert!(offset_of!(CursorLine, claim) == producer_block::CLAIM_OFFSET);
+    assert!(offset_of!(CursorLine, gate) == producer_block::GATE_OFFSET);
+    assert!(offset_of!(CursorLine, scan) == producer_block::SCAN_OFFSET);
+    assert!(offset_of!(CursorLine, dropped) == producer_block::DROPPED_OFFSET);
+    assert!(LINE + offset_of!(WaitLine, state) == producer_block::STATE_OFFSET);
+    assert!(LINE + offset_of!(WaitLine, data_wakes) == producer_block::DATA_WAKES_OFFSET);
+    assert!(LINE + offset_of!(WaitLine, space_wakes) == producer_block::SPACE_WAKES_OFFSET);
+    assert!(offset_of!(ConsumerLine, state) == consumer_block::STATE_OFFSET);
+    assert!(offset_of!(ConsumerLine, generation) == consumer_block::GENERATION_OFFSET);
+    assert!(offset_of!(ConsumerLine, heartbeat_ns) == consumer_block::HEARTBEAT_OFFSET);
+    assert!(offset_of!(ConsumerLine, torn) == consumer_block::TORN_OFFSET);
+    assert!(CONSUMERS_OFFSET % LINE == 0);
+    // Atomics must have the layout of the integers the other languages see.
+    assert!(size_of::<AtomicU64>() == 8 && align_of::<AtomicU64>() == 8);
+    assert!(size_of::<AtomicU32>() == 4);
+};
+
+/// Where everything of one region lives: computed from the three sizes a user chooses, and the
+/// only source of offsets at run time (never re-read from the mapping once validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Number of slots (a power of two).
+    pub slot_count: u32,
+    /// Payload capacity of one slot.
+    pub slot_payload: u32,
+    /// Distance between slots.
+    pub slot_stride: u32,
+    /// Number of consumer blocks.
+    pub max_consumers: u32,
+    /// Offset of slot 0.
+    pub slots_offset: u64,
+    /// Bytes of the region.
+    pub total_len: u64,
+}
+
+/// Why a set of sizes or a header cannot describe a region.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The magic number is not [`MAGIC`].
+    #[error("not a ringflow region: magic is {found:#018x}, expected {MAGIC:#018x}")]
+    BadMagic {
+        /// What the region holds.
+        found: u64,
+    },
+    /// The region was written by another layout version.
+    #[error("unsupported layout version {found}, this build reads version {VERSION}")]
+    BadVersion {
+        /// What the region holds.
+        found: u32,
+    },
+    /// The region is shorter than its header says (or than a header).
+    #[error("region is {actual} bytes but {expected} are required")]
+    Truncated {
+        /// Bytes present.
+        actual: u64,
+        /// Bytes the header requires.
+        expected: u64,
+    },
+    /// A header field has a value no valid region has.
+    #[error("header field `{field}` is {value}: {reason}")]
+    BadField {
+        /// Field name.
+        field: &'static str,
+        /// Value found or asked for.
+        value: u64,
+        /// What a valid value looks like.
+        reason: &'static str,
+    },
+    /// The region would not fit a JVM `DirectByteBuffer`.
+    #[error("region of {len} bytes is too large: it must stay below 2^31 bytes")]
+    TooLarge {
+        /// Bytes it would take.
+        len: u64,
+    },
+    /// The mapping does not start on a line boundary.
+    #[error("region base address {addr:#x} is not {LINE}-byte aligned")]
+    Misaligned {
+        /// The base address.
+        addr: usize,
+    },
+}
+
+fn bad(field: &'static str, value: u64, reason: &'static str) -> LayoutError {
+    LayoutError::BadField { field, value, reason }
+}
+
+impl Geometry {
+    /// Computes the layout for the given sizes, or says which size is out of range.
+    pub fn new(slot_count: u32, slot_payload: u32, max_consumers: u32) -> Result<Self, LayoutError> {
+        if !slot_count.is_power_of_two() || !(MIN_SLOTS..=MAX_SLOTS).contains(&slot_count) {
+            return Err(bad("slot_count", slot_count.into(), "must be a power of two in 2 ..= 2^24"));
+        }
+        if max_consumers == 0 || max_consumers as usize > MAX_CONSUMERS {
+            return Err(bad("max_consumers", max_consumers.into(), "must be in 1 ..= 256"));
+        }
+        // u64 arithmetic throughout: none of it can overflow with u32 inputs.
+        let stride = (SLOT_HEADER_LEN as u64 + u64::from(slot_payload)).next_multiple_of(SLOT_ALIGN as u64);
+        if stride >= MAX_REGION_LEN {
+            return Err(LayoutError::TooLarge { len: stride });
+        }
+        let slots_offset = (CONSUMERS_OFFSET as u64 + u64::from(max_consumers) * CONSUMER_BLOCK_LEN as u64)
+            .next_multiple_of(LINE as u64);
+        let total_len = slots_offset + stride * u64::from(slot_count);
+        if total_len >= MAX_REGION_LEN {
+            return Err(LayoutError::TooLarge { len: total_len });
+        }
+        Ok(Geometry { slot_count, slot_payload, slot_stride: stride as u32, max_consumers, slots_offset, total_len })
+    }
+
+    /// Validates a header read from a region of `actual_len` bytes: every field that fixes a
+    /// position must equal what [`Geometry::new`] computes from the sizes, and the region must be
+    /// exactly as long as the header says.
+    pub fn validate(header: &Header, actual_len: u64) -> Result<Self, LayoutError> {
+        if header.magic != MAGIC {
+            return Err(LayoutError::BadMagic { found: header.magic });
+        }
+        if header.version != VERSION {
+            return Err(LayoutError::BadVersion { found: header.version });
+        }
+        if header.header_len as usize != HEADER_LEN {
+            return Err(bad("header_len", header.header_len.into(), "must be 256"));
+        }
+        let g = Geometry::new(header.slot_count, header.slot_payload, header.max_consumers)?;
+        if u64::from(header.slot_stride) != u64::from(g.slot_stride) {
+            return Err(bad("slot_stride", header.slot_stride.into(), "must be 32 + slot_payload rounded up to 64"));
+        }
+        if header.producer_offset != PRODUCER_OFFSET as u64 {
+            return Err(bad("producer_offset", header.producer_offset, "must be 256"));
+        }
+        if header.consumers_offset != CONSUMERS_OFFSET as u64 {
+            return Err(bad("consumers_offset", header.consumers_offset, "must be 640"));
+        }
+        if header.slots_offset != g.slots_offset {
+            return Err(bad("slots_offset", header.slots_offset, "must follow the consumer blocks, aligned to 128"));
+        }
+        if header.total_len != g.total_len {
+            return Err(bad("total_len", header.total_len, "must equal slots_offset + slot_count * slot_stride"));
+        }
+        if actual_len < g.total_len {
+            return Err(LayoutError::Truncated { actual: actual_len, expected: g.total_len });
+        }
+        if actual_len > g.total_len {
+            return Err(bad("total_len", header.total_len, "is smaller than the file: trailing bytes"));
+        }
+        if header.producer_mode > producer_mode::MULTI {
+            return Err(bad("producer_mode", header.producer_mode.into(), "must be 0 (single) or 1 (multi)"));
+        }
+        if header.schema_id > schema_id::TELEMETRY {
+            return Err(bad("schema_id", header.schema_id.into(), "must be 0 (raw), 1 (audio) or 2 (telemetry)"));
+        }
+        if header.audio_sample_format > sample_format::I32 {
+            return Err(bad("audio_sample_format", header.audio_sample_format.into(), "must be 0 ..= 3"));
+        }
+        Ok(g)
+    }
+
+    /// Offset of the slot that holds sequence `seq`.
+    #[inline]
+    pub fn slot_offset(&self, seq: u64) -> usize {
+        let index = seq & u64::from(self.slot_count - 1);
+        // Cannot overflow: slots_offset + slot_count * stride < 2^31 (checked in `new`).
+        (self.slots_offset + index * u64::from(self.slot_stride)) as usize
+    }
+
+    /// Offset of consumer block `index`.
+    #[inline]
+    pub fn consumer_offset(&self, index: usize) -> usize {
+        debug_assert!(index < self.max_consumers as usize);
+        CONSUMERS_OFFSET + index * CONSUMER_BLOCK_LEN
+    }
+}
+
+/// The layout as `NAME=value` lines, for other languages' layout tests (Kotlin's `Layout.kt` is
+/// held against this).
+pub fn layout_dump() -> String {
+    let mut out = String::new();
+    let mut put = |name: &str, value: u64| {
+        out.push_str(name);
+        out.push('=');
+        out.push_str(&value.to_string());
+        out.push('\n');
+    };
+    put("MAGIC", MAGIC);
+    put("VERSION", VERSION.into());
+    put("HEADER_LEN", HEADER_LEN as u64);
+    put("LINE", LINE as u64);
+    put("PRODUCER_OFFSET", PRODUCER_OFFSET as u64);
+    put("CONSUMERS_OFFSET", CONSUMERS_OFFSET as u64);
+    put("CONSUMER_BLOCK_LEN", CONSUMER_BLOCK_LEN as u64);
+    put("SLOT_HEADER_LEN", SLOT_HEADER_LEN as u64);
+    put("SLOT_ALIGN", SLOT_ALIGN as u64);
+    put("MAX_PRODUCERS", MAX_PRODUCERS as u64);
+    put("SLOT_STAMP_OFFSET", slot::STAMP_OFFSET as u64);
+    put("SLOT_LEN_OFFSET", slot::LEN_OFFSET as u64);
+    put("SLOT_KIND_OFFSET", slot::KIND_OFFSET as u64);
+    put("SLOT_TIMESTAMP_OFFSET", slot::TIMESTAMP_OFFSET as u64);
+    put("SLOT_PAYLOAD_OFFSET", slot::PAYLOAD_OFFSET as u64);
+    put("PUBLISHED_OFFSET", producer_block::PUBLISHED_OFFSET as u64);
+    put("DATA_FUTEX_OFFSET", producer_block::DATA_FUTEX_OFFSET as u64);
+    put("DATA_SLEEPERS_OFFSET", producer_block::DATA_SLEEPERS_OFFSET as u64);
+    put("SPACE_FUTEX_OFFSET", producer_block::SPACE_FUTEX_OFFSET as u64);
+    put("SPACE_SLEEPERS_OFFSET", producer_block::SPACE_SLEEPERS_OFFSET as u64);
+    put("STATE_OFFSET", producer_block::STATE_OFFSET as u64);
+    put("CONSUMER_READ_OFFSET", consumer_block::READ_OFFSET as u64);
+    put("CONSUMER_STATE_OFFSET", consumer_block::STATE_OFFSET as u64);
+    put("CONSUMER_POLICY_OFFSET", consumer_block::POLICY_OFFSET as u64);
+    put("CONSUMER_HEARTBEAT_OFFSET", consumer_block::HEARTBEAT_OFFSET as u64);
+    put("CONSUMER_DELIVERED_OFFSET", consumer_block::DELIVERED_OFFSET as u64);
+    put("CONSUMER_LOST_OFFSET", consumer_block::LOST_OFFSET as u64);
+    put("CONSUMER_LAPPED_OFFSET", consumer_block::LAPPED_OFFSET as u64);
+    put("CONSUMER_TORN_OFFSET", consumer_block::TORN_OFFSET as u64);
+    out
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_of_a_small_ring() {
+        let g = Geometry::new(4, 64, 2).unwrap();
+        assert_eq!(g.slot_stride, 128);
+        assert_eq!(g.slots_offset, 640 + 2 * 128);
+        assert_eq!(g.total_len, 896 + 4 * 128);
+        assert_eq!(g.slot_offset(5), 896 + 128);
+    }
+
+    #[test]
+    fn every_eight_byte_field_is_eight_aligned() {
+        let g = Geometry::new(8, 100, 3).unwrap();
+        assert_eq!(g.slots_offset % 8, 0);
+        assert_eq!(u64::from(g.slot_stride) % 8, 0);
+        assert_eq!((g.slot_offset(3) + slot::TIMESTAMP_OFFSET) % 8, 0);
+    }
+
+    #[test]
+    fn rejects_sizes_out_of_range() {
+        assert!(matches!(Geometry::new(3, 64, 1), Err(LayoutError::BadField { field: "slot_count", .. })));
+        assert!(matches!(Geometry::new(1 << 25, 64, 1), Err(LayoutError::BadField { .. })));
+        assert!(matches!(Geometry::new(4, 64, 0), Err(LayoutError::BadField { field: "max_consumers", .. })));
+        assert!(matches!(Geometry::new(1 << 20, 4096, 1), Err(LayoutError::TooLarge { .. })));
+        assert!(matches!(Geometry::new(2, u32::MAX, 1), Err(LayoutError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn dump_names_every_offset_once() {
+        let dump = layout_dump();
+        assert!(dump.contains("SLOT_PAYLOAD_OFFSET=32\n"));
+        assert!(dump.contains("CONSUMERS_OFFSET=640\n"));
+        let names: Vec<&str> = dump.lines().map(|l| l.split('=').next().unwrap()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len());
+    }
+}

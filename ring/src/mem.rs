@@ -1,0 +1,35 @@
+//! The words a cursor protocol touches, behind a trait: production implements it over the mapped
+//! region (`region.rs`), loom models over heap-allocated loom atomics (`loom_models.rs`). loom's
+//! atomics are tracked objects that cannot live in a mapping, so the protocol code is written once
+//! against this trait and runs unchanged on both.
+
+use std::time::Duration;
+
+use crate::layout::{ConsumerLine, ProducerBlock};
+use crate::sync::{AtomicU32, AtomicU64};
+
+/// Access to the control words of one ring.
+pub(crate) trait RingMem: Send + Sync + 'static {
+    /// Number of slots (a power of two).
+    fn capacity(&self) -> u64;
+    /// Number of consumer blocks.
+    fn max_consumers(&self) -> usize;
+    /// Whether producers claim by atomic add (multi-producer mode).
+    fn multi_producer(&self) -> bool;
+    /// The producer control block.
+    fn producer(&self) -> &ProducerBlock;
+    /// Consumer block `index`, which must be below `max_consumers()`.
+    fn consumer(&self, index: usize) -> &ConsumerLine;
+    /// The seqlock stamp of the slot that holds frame `seq`.
+    fn stamp(&self, seq: u64) -> &AtomicU64;
+    /// Sleeps while `*word == expected`, at most `timeout`.
+    fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>);
+    /// Wakes every sleeper on `word`.
+    fn wake_all(&self, word: &AtomicU32);
+    /// Whether other processes may map the ring (so a peer can die without running its `Drop`).
+    fn cross_process(&self) -> bool;
+    /// Whether process `pid` can still touch the ring.
+    fn pid_alive(&self, pid: u32) -> bool;
+    /// A monotonic clock in nanoseconds.
+    fn now_ns(&self) -> u64;
+}

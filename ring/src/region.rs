@@ -1,0 +1,525 @@
+//! The mapped region: creating, opening and validating it, and handing its words to the
+//! protocols. Anonymous mappings serve one process; file-backed ones (in `/dev/shm` by default)
+//! serve any process that opens the same file.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::consumer::{Consumer, Delivery};
+use crate::error::{Error, Result};
+use crate::layout::{
+    self, producer_mode, ring_state, sample_format, schema_id, ConsumerLine, Geometry, Header, LayoutError,
+    ProducerBlock, HEADER_LEN, LINE, MAGIC, MAX_REGION_LEN, PRODUCER_OFFSET, VERSION,
+};
+use crate::liveness;
+use crate::mem::RingMem;
+use crate::producer::{Producer, ProducerOptions};
+use crate::stats::RingStats;
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::wait::{self, Scope};
+
+/// Sample formats of audio frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleFormat {
+    /// 32-bit float.
+    F32,
+    /// 16-bit signed integer.
+    I16,
+    /// 32-bit signed integer.
+    I32,
+}
+
+impl SampleFormat {
+    /// Bytes of one sample.
+    pub fn bytes(self) -> u32 {
+        match self {
+            SampleFormat::I16 => 2,
+            SampleFormat::F32 | SampleFormat::I32 => 4,
+        }
+    }
+
+    fn code(self) -> u32 {
+        match self {
+            SampleFormat::F32 => sample_format::F32,
+            SampleFormat::I16 => sample_format::I16,
+            SampleFormat::I32 => sample_format::I32,
+        }
+    }
+}
+
+/// The shape of PCM audio frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AudioFormat {
+    /// Frames per second, e.g. 48000.
+    pub sample_rate: u32,
+    /// Interleaved channels.
+    pub channels: u32,
+    /// Sample encoding.
+    pub format: SampleFormat,
+    /// Samples per channel in one ring frame (480 at 48 kHz is 10 ms).
+    pub samples_per_frame: u32,
+}
+
+impl AudioFormat {
+    /// Payload bytes one frame of this format takes.
+    pub fn frame_bytes(&self) -> u64 {
+        u64::from(self.channels) * u64::from(self.samples_per_frame) * u64::from(self.format.bytes())
+    }
+}
+
+/// What the frames of a ring hold, recorded in its header for every reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Schema {
+    /// Opaque bytes.
+    #[default]
+    Raw,
+    /// PCM audio.
+    Audio(AudioFormat),
+    /// Game-style telemetry events of the given schema version.
+    Telemetry {
+        /// Event schema version.
+        version: u32,
+    },
+}
+
+/// The sizes and modes of a new ring.
+///
+/// ```
+/// use ringflow::RingConfig;
+/// let config = RingConfig::new(1024, 256).max_consumers(4).multi_producer(true);
+/// assert_eq!(config.slots, 1024);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingConfig {
+    /// Number of slots, a power of two in `2 ..= 2^24`.
+    pub slots: u32,
+    /// Payload capacity of one slot in bytes.
+    pub slot_size: u32,
+    /// Consumer blocks (readers that can be registered at once), `1 ..= 256`.
+    pub max_consumers: u32,
+    /// Whether several producer handles may write at once.
+    pub multi_producer: bool,
+    /// What the frames hold.
+    pub schema: Schema,
+}
+
+impl RingConfig {
+    /// `slots` slots of `slot_size` payload bytes, 8 consumers, single producer, raw frames.
+    pub fn new(slots: u32, slot_size: u32) -> Self {
+        RingConfig { slots, slot_size, max_consumers: 8, multi_producer: false, schema: Schema::Raw }
+    }
+
+    /// Sets the number of consumer blocks.
+    pub fn max_consumers(mut self, n: u32) -> Self {
+        self.max_consumers = n;
+        self
+    }
+
+    /// Allows several producer handles at once.
+    pub fn multi_producer(mut self, multi: bool) -> Self {
+        self.multi_producer = multi;
+        self
+    }
+
+    /// Sets the frame schema.
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    /// The layout these sizes give, or why they give none.
+    pub fn geometry(&self) -> Result<Geometry> {
+        let g = Geometry::new(self.slots, self.slot_size, self.max_consumers)?;
+        if let Schema::Audio(audio) = self.schema {
+            if audio.channels == 0 || audio.sample_rate == 0 || audio.samples_per_frame == 0 {
+                return Err(Error::InvalidArgument(format!("audio format has a zero field: {audio:?}")));
+            }
+            if audio.frame_bytes() > u64::from(self.slot_size) {
+                return Err(Error::InvalidArgument(format!(
+                    "an audio frame takes {} bytes but slots hold {}",
+                    audio.frame_bytes(),
+                    self.slot_size
+                )));
+            }
+        }
+        Ok(g)
+    }
+
+    fn header(&self, g: &Geometry) -> Header {
+        let mut h = Header {
+            magic: 0, // written last, see `Ring::init`
+            version: VERSION,
+            header_len: HEADER_LEN as u32,
+            total_len: g.total_len,
+            slot_count: g.slot_count,
+            slot_payload: g.slot_payload,
+            slot_stride: g.slot_stride,
+            max_consumers: g.max_consumers,
+            producer_mode: if self.multi_producer { producer_mode::MULTI } else { producer_mode::SINGLE },
+            schema_id: schema_id::RAW,
+            audio_sample_rate: 0,
+            audio_channels: 0,
+            audio_sample_format: sample_format::NONE,
+            audio_samples_per_frame: 0,
+            telemetry_schema_version: 0,
+            owner_pid: liveness::current_pid(),
+            created_unix_ns: liveness::realtime_ns(),
+            epoch: 0,
+            producer_offset: layout::PRODUCER_OFFSET as u64,
+            consumers_offset: layout::CONSUMERS_OFFSET as u64,
+            slots_offset: g.slots_offset,
+            reserved: [0; 18],
+        };
+        // Unique enough to tell two creations apart: wall time, pid and the mapping's address.
+        h.epoch = h.created_unix_ns ^ (u64::from(h.owner_pid) << 40) ^ u64::from(liveness::monotonic_ns() as u32);
+        match self.schema {
+            Schema::Raw => {}
+            Schema::Audio(a) => {
+                h.schema_id = schema_id::AUDIO;
+                h.audio_sample_rate = a.sample_rate;
+                h.audio_channels = a.channels;
+                h.audio_sample_format = a.format.code();
+                h.audio_samples_per_frame = a.samples_per_frame;
+            }
+            Schema::Telemetry { version } => {
+                h.schema_id = schema_id::TELEMETRY;
+                h.telemetry_schema_version = version;
+            }
+        }
+        h
+    }
+}
+
+/// The mapping and what was validated about it. Every protocol reaches the region through this.
+pub(crate) struct Shared {
+    /// Keeps the mapping alive; `base` points into it.
+    _map: MmapRaw,
+    base: *mut u8,
+    geometry: Geometry,
+    header: Header,
+    scope: Scope,
+    path: Option<PathBuf>,
+}
+
+// SAFETY: `base` points into `_map`, which lives as long as `Shared`. Every byte other processes
+// or threads may write at the same time is accessed through atomics or through the seqlock
+// protocol of `consumer.rs`, so sharing `Shared` between threads adds nothing a second process
+// mapping the file could not do.
+unsafe impl Send for Shared {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(map: MmapRaw, geometry: Geometry, header: Header, scope: Scope, path: Option<PathBuf>) -> Result<Self> {
+        let base = map.as_mut_ptr();
+        if base as usize % LINE != 0 {
+            return Err(LayoutError::Misaligned { addr: base as usize }.into());
+        }
+        debug_assert!(map.len() as u64 == geometry.total_len);
+        Ok(Shared { _map: map, base, geometry, header, scope, path })
+    }
+
+    pub(crate) fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// Pointer to the slot that holds frame `seq` (its `SlotHeader`).
+    #[inline]
+    pub(crate) fn slot_ptr(&self, seq: u64) -> *mut u8 {
+        // SAFETY: `slot_offset` is below `slots_offset + slot_count * slot_stride == total_len`,
+        // the mapping's length (validated when it was created or opened).
+        unsafe { self.base.add(self.geometry.slot_offset(seq)) }
+    }
+
+    pub(crate) fn is_file_backed(&self) -> bool {
+        self.scope == Scope::Shared
+    }
+}
+
+impl RingMem for Shared {
+    #[inline]
+    fn capacity(&self) -> u64 {
+        u64::from(self.geometry.slot_count)
+    }
+
+    fn max_consumers(&self) -> usize {
+        self.geometry.max_consumers as usize
+    }
+
+    fn multi_producer(&self) -> bool {
+        self.header.producer_mode == producer_mode::MULTI
+    }
+
+    #[inline]
+    fn producer(&self) -> &ProducerBlock {
+        // SAFETY: the block lies at PRODUCER_OFFSET, inside the validated mapping, 128-aligned
+        // because the base is (checked in `Shared::new`); it is made only of atomics, for which
+        // every bit pattern is valid, and it is only ever accessed through them.
+        unsafe { &*(self.base.add(PRODUCER_OFFSET) as *const ProducerBlock) }
+    }
+
+    #[inline]
+    fn consumer(&self, index: usize) -> &ConsumerLine {
+        assert!(index < self.max_consumers(), "consumer index {index} out of range");
+        // SAFETY: as for `producer`: `consumer_offset(index)` for an index below max_consumers
+        // lies inside the validated mapping on a 128-byte boundary.
+        unsafe { &*(self.base.add(self.geometry.consumer_offset(index)) as *const ConsumerLine) }
+    }
+
+    #[inline]
+    fn stamp(&self, seq: u64) -> &AtomicU64 {
+        // SAFETY: the stamp is the first field of the slot (8-aligned: slots_offset and stride are
+        // multiples of 64), inside the mapping, and only ever accessed atomically.
+        unsafe { AtomicU64::from_ptr(self.slot_ptr(seq).cast::<u64>()) }
+    }
+
+    fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+        wait::wait(word, expected, timeout, self.scope);
+    }
+
+    fn wake_all(&self, word: &AtomicU32) {
+        wait::wake_all(word, self.scope);
+    }
+
+    fn cross_process(&self) -> bool {
+        self.scope == Scope::Shared
+    }
+
+    fn pid_alive(&self, pid: u32) -> bool {
+        liveness::pid_alive(pid)
+    }
+
+    fn now_ns(&self) -> u64 {
+        liveness::monotonic_ns()
+    }
+}
+
+/// A ring region, mapped. Cheap to clone; the region stays mapped while any clone, producer or
+/// consumer of it is alive.
+///
+/// `Ring` itself only describes and hands out roles: write with a [`Producer`], read with a
+/// [`Consumer`].
+///
+/// ```
+/// use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+/// let ring = Ring::anonymous(&RingConfig::new(8, 64))?;
+/// let mut consumer = ring.consumer(Delivery::Lossless)?;
+/// let mut producer = ring.producer(ProducerOptions::default())?;
+/// producer.push(b"hello")?;
+/// let frame = consumer.poll()?.expect("a frame");
+/// assert_eq!(frame.payload(), b"hello");
+/// # Ok::<(), ringflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Ring {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring").field("path", &self.shared.path).field("geometry", &self.shared.geometry).finish()
+    }
+}
+
+/// The path of a ring called `name` in `/dev/shm`.
+pub fn shm_path(name: &str) -> Result<PathBuf> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(Error::InvalidArgument(format!("shared-memory name {name:?} must be one non-empty path component")));
+    }
+    Ok(Path::new("/dev/shm").join(name))
+}
+
+impl Ring {
+    /// A ring in anonymous memory, for producers and consumers of this process only.
+    pub fn anonymous(config: &RingConfig) -> Result<Ring> {
+        let g = config.geometry()?;
+        let map = MmapOptions::new()
+            .len(g.total_len as usize)
+            .map_anon()
+            .map_err(|source| Error::Io { path: PathBuf::from("<anonymous>"), source })?;
+        Self::init(MmapRaw::from(map), g, config, Scope::Private, None)
+    }
+
+    /// Creates a ring in a new file at `path` (mode 0600). Fails with [`Error::AlreadyExists`] if
+    /// the file exists.
+    pub fn create(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
+        Self::create_file(path.as_ref(), config, false)
+    }
+
+    /// Creates a ring at `path`, replacing any file there. Processes that still map the old file
+    /// keep the old ring.
+    pub fn create_or_replace(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
+        Self::create_file(path.as_ref(), config, true)
+    }
+
+    /// Creates a ring in `/dev/shm/NAME`.
+    pub fn create_shm(name: &str, config: &RingConfig) -> Result<Ring> {
+        Self::create(shm_path(name)?, config)
+    }
+
+    /// Opens the ring in `/dev/shm/NAME`.
+    pub fn open_shm(name: &str) -> Result<Ring> {
+        Self::open(shm_path(name)?)
+    }
+
+    fn create_file(path: &Path, config: &RingConfig, replace: bool) -> Result<Ring> {
+        let g = config.geometry()?;
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        if replace {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let file = OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists { path: path.to_path_buf() }
+            } else {
+                io(e)
+            }
+        })?;
+        file.set_len(g.total_len).map_err(io)?;
+        let map = MmapOptions::new().len(g.total_len as usize).map_raw(&file).map_err(io)?;
+        Self::init(map, g, config, Scope::Shared, Some(path.to_path_buf()))
+    }
+
+    /// Writes the header of a fresh (zeroed) mapping, magic last.
+    fn init(map: MmapRaw, g: Geometry, config: &RingConfig, scope: Scope, path: Option<PathBuf>) -> Result<Ring> {
+        let header = config.header(&g);
+        let shared = Shared::new(map, g, Header { magic: MAGIC, ..header }, scope, path)?;
+        let bytes = bytemuck::bytes_of(&header);
+        // SAFETY: the mapping is at least HEADER_LEN bytes (total_len > HEADER_LEN), nobody else
+        // can have validated it yet (the magic is still zero), and `bytes` is a separate value.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), shared.base, bytes.len()) };
+        // SAFETY: offset 0 is 8-aligned (page-aligned base) and inside the mapping.
+        let magic = unsafe { AtomicU64::from_ptr(shared.base.cast::<u64>()) };
+        // Release: pairs with the Acquire load of the magic in `open`: a reader that sees the
+        // magic sees the whole header.
+        magic.store(MAGIC, Ordering::Release);
+        Ok(Ring { shared: Arc::new(shared) })
+    }
+
+    /// Opens an existing ring file, validating magic, version, sizes and length against the
+    /// file before reading anything else. A corrupt, truncated or hostile file gives an error.
+    pub fn open(path: impl AsRef<Path>) -> Result<Ring> {
+        let path = path.as_ref();
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        Self::open_file(&file, path)
+    }
+
+    fn open_file(file: &File, path: &Path) -> Result<Ring> {
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let len = file.metadata().map_err(io)?.len();
+        if len < HEADER_LEN as u64 {
+            return Err(LayoutError::Truncated { actual: len, expected: HEADER_LEN as u64 }.into());
+        }
+        if len >= MAX_REGION_LEN {
+            return Err(LayoutError::TooLarge { len }.into());
+        }
+        let map = MmapOptions::new().len(len as usize).map_raw(file).map_err(io)?;
+        let base = map.as_ptr();
+        // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned.
+        let magic = unsafe { AtomicU64::from_ptr(base.cast_mut().cast::<u64>()) };
+        // Acquire: pairs with the Release store of the magic in `init`.
+        let found = magic.load(Ordering::Acquire);
+        if found != MAGIC {
+            return Err(LayoutError::BadMagic { found }.into());
+        }
+        // SAFETY: HEADER_LEN bytes are mapped; we copy them once and never trust the mapping's
+        // header again (a hostile writer may change it under us).
+        let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_LEN) };
+        let header: Header = bytemuck::pod_read_unaligned(bytes);
+        let g = Geometry::validate(&header, len)?;
+        Ok(Ring { shared: Arc::new(Shared::new(map, g, header, Scope::Shared, Some(path.to_path_buf()))?) })
+    }
+
+    /// Attaches a producer with the given options.
+    ///
+    /// A single-producer ring takes one producer at a time ([`Error::ProducerBusy`] otherwise,
+    /// unless the attached one's process died: then the new one takes over where it stopped).
+    pub fn producer(&self, options: ProducerOptions) -> Result<Producer> {
+        Producer::attach(Arc::clone(&self.shared), options)
+    }
+
+    /// Registers a consumer that reads frames published from now on.
+    pub fn consumer(&self, delivery: Delivery) -> Result<Consumer> {
+        Consumer::register(Arc::clone(&self.shared), delivery)
+    }
+
+    /// The validated header.
+    pub fn header(&self) -> &Header {
+        &self.shared.header
+    }
+
+    /// The validated layout.
+    pub fn geometry(&self) -> &Geometry {
+        &self.shared.geometry
+    }
+
+    /// The frame schema from the header.
+    pub fn schema(&self) -> Schema {
+        let h = &self.shared.header;
+        match h.schema_id {
+            schema_id::AUDIO => Schema::Audio(AudioFormat {
+                sample_rate: h.audio_sample_rate,
+                channels: h.audio_channels,
+                format: match h.audio_sample_format {
+                    sample_format::I16 => SampleFormat::I16,
+                    sample_format::I32 => SampleFormat::I32,
+                    _ => SampleFormat::F32,
+                },
+                samples_per_frame: h.audio_samples_per_frame,
+            }),
+            schema_id::TELEMETRY => Schema::Telemetry { version: h.telemetry_schema_version },
+            _ => Schema::Raw,
+        }
+    }
+
+    /// Payload bytes one slot holds.
+    pub fn slot_size(&self) -> usize {
+        self.shared.geometry.slot_payload as usize
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.shared.geometry.slot_count as usize
+    }
+
+    /// The backing file, if the ring is file-backed.
+    pub fn path(&self) -> Option<&Path> {
+        self.shared.path.as_deref()
+    }
+
+    /// Whether the ring can be shared with other processes.
+    pub fn is_file_backed(&self) -> bool {
+        self.shared.is_file_backed()
+    }
+
+    /// Whether the last producer detached cleanly.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release store of CLOSED in `Producer::drop`.
+        self.shared.producer().wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+    }
+
+    /// Start of the mapping, for the foreign boundary (one `DirectByteBuffer` over the region).
+    pub fn region_ptr(&self) -> *mut u8 {
+        self.shared.base
+    }
+
+    /// Bytes of the mapping (below 2^31).
+    pub fn region_len(&self) -> usize {
+        self.shared.geometry.total_len as usize
+    }
+
+    /// A snapshot of every cursor and counter.
+    pub fn stats(&self) -> RingStats {
+        RingStats::read(&*self.shared)
+    }
+}

@@ -1,0 +1,113 @@
+//! Snapshots of a ring's cursors and counters, read with Relaxed loads: each value is one that
+//! was true at some moment during the read, which is all a statistic promises.
+
+use crate::layout::{consumer_state, delivery, producer_state, ring_state};
+use crate::mem::RingMem;
+use crate::sync::Ordering;
+
+/// One producer table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProducerStats {
+    /// Entry index.
+    pub index: usize,
+    /// Pid of the attached process.
+    pub pid: u32,
+    /// `CLOCK_MONOTONIC` nanoseconds of its last sign of life.
+    pub heartbeat_ns: u64,
+}
+
+/// One registered (or evicted) consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Block index.
+    pub index: usize,
+    /// Whether it was evicted.
+    pub evicted: bool,
+    /// Whether it is lossy.
+    pub lossy: bool,
+    /// Pid of its process.
+    pub pid: u32,
+    /// Next sequence it reads.
+    pub read: u64,
+    /// Frames published but not yet read.
+    pub lag: u64,
+    /// Frames handed to it.
+    pub delivered: u64,
+    /// Frames it never got.
+    pub lost: u64,
+    /// Times it was lapped.
+    pub lapped: u64,
+    /// Zero-copy views found overwritten at release.
+    pub torn: u64,
+    /// `CLOCK_MONOTONIC` nanoseconds of its last sign of life.
+    pub heartbeat_ns: u64,
+}
+
+/// A snapshot of a ring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingStats {
+    /// Frames published (one past the highest committed sequence).
+    pub published: u64,
+    /// Frames refused by the `fail` policy.
+    pub dropped: u64,
+    /// Whether the last producer detached cleanly.
+    pub closed: bool,
+    /// Futex wake calls made for consumers.
+    pub data_wakes: u64,
+    /// Futex wake calls made for producers.
+    pub space_wakes: u64,
+    /// Attached producers.
+    pub producers: Vec<ProducerStats>,
+    /// Registered and evicted consumers.
+    pub consumers: Vec<ConsumerStats>,
+}
+
+impl RingStats {
+    pub(crate) fn read<M: RingMem>(mem: &M) -> RingStats {
+        let p = mem.producer();
+        let published = p.cursor.published.load(Ordering::Relaxed);
+        let producers = p
+            .producers
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.state.load(Ordering::Relaxed) == producer_state::ATTACHED)
+            .map(|(index, e)| ProducerStats {
+                index,
+                pid: e.pid.load(Ordering::Relaxed),
+                heartbeat_ns: e.heartbeat_ns.load(Ordering::Relaxed),
+            })
+            .collect();
+        let consumers = (0..mem.max_consumers())
+            .filter_map(|index| {
+                let c = mem.consumer(index);
+                let state = c.state.load(Ordering::Relaxed);
+                if state != consumer_state::ACTIVE && state != consumer_state::EVICTED {
+                    return None;
+                }
+                let read = c.read.load(Ordering::Relaxed);
+                Some(ConsumerStats {
+                    index,
+                    evicted: state == consumer_state::EVICTED,
+                    lossy: c.policy.load(Ordering::Relaxed) == delivery::LOSSY,
+                    pid: c.pid.load(Ordering::Relaxed),
+                    read,
+                    lag: published.saturating_sub(read),
+                    delivered: c.delivered.load(Ordering::Relaxed),
+                    lost: c.lost.load(Ordering::Relaxed),
+                    lapped: c.lapped.load(Ordering::Relaxed),
+                    torn: c.torn.load(Ordering::Relaxed),
+                    heartbeat_ns: c.heartbeat_ns.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        RingStats {
+            published,
+            dropped: p.cursor.dropped.load(Ordering::Relaxed),
+            closed: p.wait.state.load(Ordering::Relaxed) == ring_state::CLOSED,
+            data_wakes: p.wait.data_wakes.load(Ordering::Relaxed),
+            space_wakes: p.wait.space_wakes.load(Ordering::Relaxed),
+            producers,
+            consumers,
+        }
+    }
+}
