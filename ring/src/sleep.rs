@@ -21,7 +21,9 @@
 //! sees the change) or follows it (then `futex_wait` finds the word changed and returns at once).
 //! If the notifier's fence comes first, the waiter's condition re-check sees the change. This is a
 //! store-then-load on both sides (Dekker), which acquire/release alone cannot order: that is the
-//! reason for the two SeqCst fences, the only SeqCst in the crate. The loom model `sleeper_wake`
+//! reason for the two SeqCst fences. The same store-then-load shape, and so the same fences, appear
+//! twice more: the registration handshake (`gate.rs`) and the last producer's close
+//! (`ProducerCore::detach`); there is no other SeqCst in the crate. The loom model `sleeper_wake`
 //! checks it.
 
 use std::time::Duration;

@@ -20,8 +20,12 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// Steps of pure spinning before yielding the thread.
     const SPIN_LIMIT: u32 = 6;
-    /// Steps after which the caller should park instead.
+    /// Steps after which the caller should park instead. Under loom, park at once: the models
+    /// check the parking protocol, and each spin step would multiply the interleavings.
+    #[cfg(not(loom))]
     const YIELD_LIMIT: u32 = 10;
+    #[cfg(loom)]
+    const YIELD_LIMIT: u32 = 0;
 
     pub(crate) fn new() -> Self {
         Backoff { step: 0 }

@@ -1,0 +1,318 @@
+//! Consumers: each has its own read cursor in the region and its own delivery policy.
+//!
+//! ## Reading frame `s` (a seqlock reader per slot)
+//! ```text
+//!   st = stamp(s)                     Acquire   pairs with the Release commit
+//!   st <  committed(s): not yet written: wait
+//!   st == committed(s): read len, kind, timestamp, payload   (plain loads)
+//!   st >  committed(s): lapped: a later frame took the slot; skip ahead, count the loss
+//!   fence(Acquire); st == stamp(s)?   Relaxed   the re-check: did a producer start over it?
+//! ```
+//! The re-check is the seqlock reader's exit: if any byte read came from a later frame, the
+//! producer's `writing` stamp (stored before that byte, with a Release fence in between) is
+//! visible after our Acquire fence, and the copy is discarded. A copying read
+//! ([`Consumer::read_into`]) therefore never returns a torn frame; a zero-copy view
+//! ([`Frame`]) is checked when it is released and counted in `torn` if it was overwritten.
+//!
+//! ## Releasing
+//! `read` is stored with Release after the reader is done with every frame below it (pairs with
+//! the producer's Acquire scan in `gate.rs`). A lossless consumer then notifies a producer that
+//! may be asleep waiting for space (`sleep.rs`); a lossy one never gates, so it never needs to.
+//!
+//! ## Lapped
+//! A consumer that finds a later frame in its slot jumps to `published - capacity + 1` (the oldest
+//! frame that may still be intact) and adds every frame it skipped to `lost`: `delivered + lost`
+//! always equals the frames published since it joined. A lossless consumer is only lapped by an
+//! `overwrite` producer, or after it was evicted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::gate;
+use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
+use crate::mem::RingMem;
+use crate::sleep;
+use crate::sync::{fence, Backoff, Ordering};
+
+/// How a consumer relates to producers when it falls behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Gates producers whose policy is `block` or `fail`: it sees every frame.
+    #[default]
+    Lossless,
+    /// Never gates: when lapped it skips ahead and learns exactly how many frames it lost.
+    Lossy,
+}
+
+/// What a slot holds for the sequence a reader expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// The frame is committed.
+    Ready,
+    /// Not written yet (or being written).
+    Empty,
+    /// A later frame took the slot.
+    Lapped,
+}
+
+/// What a waiting consumer learns about the producers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProducerStatus {
+    Alive,
+    Closed,
+    Gone(u32),
+}
+
+/// Frames between two heartbeats of a reader that is busy reading.
+const HEARTBEAT_EVERY: u64 = 1024;
+
+/// The consumer's side of the cursor protocol, over any [`RingMem`].
+pub(crate) struct ConsumerCore<M: RingMem> {
+    pub(crate) mem: Arc<M>,
+    pub(crate) index: usize,
+    generation: u32,
+    /// The next sequence to read.
+    pub(crate) next: u64,
+    lossless: bool,
+    pub(crate) delivered: u64,
+    pub(crate) lost: u64,
+    pub(crate) lapped: u64,
+    pub(crate) torn: u64,
+    /// Frames lost since the last frame handed out.
+    lost_pending: u64,
+    heartbeat_at: u64,
+    pub(crate) liveness: Duration,
+}
+
+impl<M: RingMem> ConsumerCore<M> {
+    pub(crate) fn register(mem: Arc<M>, delivery: Delivery, pid: u32) -> Result<Self> {
+        let policy = match delivery {
+            Delivery::Lossless => delivery::LOSSLESS,
+            Delivery::Lossy => delivery::LOSSY,
+        };
+        let Some(reg) = gate::register(&*mem, policy, pid) else {
+            return Err(Error::NoConsumerSlot { max: mem.max_consumers() });
+        };
+        if delivery == Delivery::Lossless {
+            // A producer may have scanned us at the provisional start, found the ring full and
+            // gone to sleep; if the handshake moved our start forward, it must rescan (found by
+            // the loom model `registration_handshake`).
+            let wait = &mem.producer().wait;
+            sleep::notify(&*mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+        }
+        Ok(ConsumerCore {
+            mem,
+            index: reg.index,
+            generation: reg.generation,
+            next: reg.start,
+            lossless: delivery == Delivery::Lossless,
+            delivered: 0,
+            lost: 0,
+            lapped: 0,
+            torn: 0,
+            lost_pending: 0,
+            heartbeat_at: reg.start + HEARTBEAT_EVERY,
+            liveness: Duration::from_millis(50),
+        })
+    }
+
+    #[inline]
+    fn block(&self) -> &ConsumerLine {
+        self.mem.consumer(self.index)
+    }
+
+    /// What the slot of `seq` holds.
+    #[inline]
+    pub(crate) fn check(&self, seq: u64) -> Check {
+        // Acquire: pairs with the Release store of committed(seq) in ProducerCore::commit.
+        let st = self.mem.stamp(seq).load(Ordering::Acquire);
+        let want = stamp::committed(seq);
+        if st == want {
+            Check::Ready
+        } else if st < want {
+            Check::Empty
+        } else {
+            Check::Lapped
+        }
+    }
+
+    /// The seqlock re-check: whether frame `seq` was still in its slot after everything read
+    /// before this call.
+    #[inline]
+    pub(crate) fn verify(&self, seq: u64) -> bool {
+        // Acquire fence: pairs with the Release fence after the producer's `writing` stamp; if
+        // any load before this fence saw a later frame's byte, the load below sees that stamp.
+        fence(Ordering::Acquire);
+        // Relaxed: ordered by the fence.
+        self.mem.stamp(seq).load(Ordering::Relaxed) == stamp::committed(seq)
+    }
+
+    /// Done with every frame below `next`; `frames` of them were handed out.
+    #[inline]
+    pub(crate) fn release(&mut self, next: u64, frames: u64) {
+        self.next = next;
+        self.delivered += frames;
+        let block = self.mem.consumer(self.index);
+        // Relaxed: a statistic, written only by us.
+        block.delivered.store(self.delivered, Ordering::Relaxed);
+        // Release: pairs with the Acquire load of `read` in gate::scan: our reads of the released
+        // slots happen before a producer overwrites them.
+        block.read.store(next, Ordering::Release);
+        if next >= self.heartbeat_at {
+            self.heartbeat();
+            self.heartbeat_at = next + HEARTBEAT_EVERY;
+        }
+        if self.lossless {
+            let wait = &self.mem.producer().wait;
+            sleep::notify(&*self.mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+        }
+    }
+
+    fn heartbeat(&self) {
+        // Relaxed: read by an evicting producer, which only compares ages.
+        self.block().heartbeat_ns.store(self.mem.now_ns(), Ordering::Relaxed);
+    }
+
+    /// Fails if a producer evicted us or our block was reused.
+    fn check_evicted(&self) -> Result<()> {
+        let block = self.block();
+        // Relaxed: the eviction CAS publishes nothing else.
+        if block.state.load(Ordering::Relaxed) != consumer_state::ACTIVE
+            || block.generation.load(Ordering::Relaxed) != self.generation
+        {
+            return Err(Error::Evicted { index: self.index });
+        }
+        Ok(())
+    }
+
+    /// Lapped at `next`: skips to the oldest frame that may still be intact and counts the rest
+    /// as lost.
+    #[cold]
+    pub(crate) fn skip_lapped(&mut self) -> Result<()> {
+        self.check_evicted()?;
+        // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
+        let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
+        let target = published.saturating_sub(self.mem.capacity() - 1).max(self.next + 1);
+        let lost = target - self.next;
+        self.lost += lost;
+        self.lost_pending += lost;
+        self.lapped += 1;
+        let block = self.mem.consumer(self.index);
+        // Relaxed: statistics, written only by us.
+        block.lost.store(self.lost, Ordering::Relaxed);
+        block.lapped.store(self.lapped, Ordering::Relaxed);
+        self.release(target, 0);
+        Ok(())
+    }
+
+    /// Counts one frame lost for a reason other than lapping (a corrupt slot).
+    pub(crate) fn note_lost(&mut self) {
+        self.lost += 1;
+        // Relaxed: a statistic.
+        self.block().lost.store(self.lost, Ordering::Relaxed);
+    }
+
+    /// Counts a zero-copy view that was overwritten before it was released.
+    pub(crate) fn note_torn(&mut self, n: u64) {
+        self.torn += n;
+        // Relaxed: a statistic.
+        self.block().torn.store(self.torn, Ordering::Relaxed);
+    }
+
+    /// Frames lost since the last frame handed out; resets the count.
+    pub(crate) fn take_lost_pending(&mut self) -> u64 {
+        std::mem::take(&mut self.lost_pending)
+    }
+
+    pub(crate) fn restore_lost_pending(&mut self, n: u64) {
+        self.lost_pending += n;
+    }
+
+    pub(crate) fn producer_status(&self) -> ProducerStatus {
+        let block = self.mem.producer();
+        // Acquire: pairs with the Release store of CLOSED in ProducerCore::detach: every frame
+        // committed before the close is visible to the re-check that follows.
+        if block.wait.state.load(Ordering::Acquire) == ring_state::CLOSED {
+            return ProducerStatus::Closed;
+        }
+        let mut dead = None;
+        for entry in block.producers.iter() {
+            // Relaxed: liveness is judged by the pid alone.
+            let pid = entry.pid.load(Ordering::Relaxed);
+            if pid != 0 {
+                if self.mem.pid_alive(pid) {
+                    return ProducerStatus::Alive;
+                }
+                dead = Some(pid);
+            }
+        }
+        // No producer attached yet (and the ring not closed): one may still come.
+        dead.map_or(ProducerStatus::Alive, ProducerStatus::Gone)
+    }
+
+    /// Waits until the next frame is there (or the consumer was lapped), at most `timeout`.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
+        if self.check(self.next) != Check::Empty {
+            return Ok(());
+        }
+        let mut backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            if self.check(self.next) != Check::Empty {
+                return Ok(());
+            }
+        }
+        let deadline = timeout.map(|t| self.mem.now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64));
+        loop {
+            self.heartbeat();
+            self.check_evicted()?;
+            match self.producer_status() {
+                ProducerStatus::Alive => {}
+                status => {
+                    // Re-check after the status: frames committed before a close or a crash stay
+                    // readable.
+                    if self.check(self.next) != Check::Empty {
+                        return Ok(());
+                    }
+                    return Err(match status {
+                        ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
+                        _ => Error::Closed,
+                    });
+                }
+            }
+            // A producer in another process may die without waking us: sleep in slices and look
+            // again. In-process rings close from `Drop`, which wakes.
+            let mut slice = if self.mem.cross_process() { Some(self.liveness) } else { None };
+            if let Some(deadline) = deadline {
+                let now = self.mem.now_ns();
+                if now >= deadline {
+                    return Err(Error::Timeout);
+                }
+                let left = Duration::from_nanos(deadline - now);
+                slice = Some(slice.map_or(left, |s| s.min(left)));
+            }
+            let mem = &*self.mem;
+            let wait = &mem.producer().wait;
+            let next = self.next;
+            let this = &*self;
+            sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
+                // Acquire: as in `producer_status`.
+                this.check(next) != Check::Empty || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+            });
+            if self.check(self.next) != Check::Empty {
+                return Ok(());
+            }
+        }
+    }
+
+    pub(crate) fn unregister(&mut self) {
+        gate::unregister(&*self.mem, self.index, self.generation);
+        if self.lossless {
+            // A producer may be asleep waiting for us: it must rescan without us.
+            let wait = &self.mem.producer().wait;
+            sleep::notify(&*self.mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+        }
+    }
+}
+

@@ -1,0 +1,342 @@
+//! loom models of every cursor protocol, run on heap-allocated loom atomics through the same
+//! `RingMem` trait the mapping implements. Tiny on purpose (2 slots, 2-4 frames): run with
+//!
+//! ```text
+//! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" cargo test -p ringflow --lib --release loom_models
+//! ```
+//!
+//! A failure prints the schedule; `LOOM_CHECKPOINT_FILE` and `LOOM_LOG` reproduce it (loom's
+//! README).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loom::cell::UnsafeCell;
+use loom::sync::{Condvar, Mutex};
+use loom::thread;
+
+use crate::consumer::core::{Check, ConsumerCore};
+use crate::consumer::Delivery;
+use crate::error::Error;
+use crate::layout::{ConsumerBlock, ConsumerLine, ProducerBlock};
+use crate::mem::RingMem;
+use crate::producer::core::ProducerCore;
+use crate::producer::{FullPolicy, ProducerOptions};
+use crate::sleep;
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+
+/// A ring's control words on the heap, a futex emulated with a mutex and a condvar, and two
+/// kinds of payload: an `UnsafeCell` per slot (loom reports any unsynchronized access: the
+/// lossless protocols must order every write before every read) and two atomic words per slot
+/// (for the seqlock, whose races are intended and detected by the stamp).
+struct LoomMem {
+    capacity: u64,
+    multi: bool,
+    producer: ProducerBlock,
+    consumers: Vec<ConsumerBlock>,
+    stamps: Vec<AtomicU64>,
+    cells: Vec<UnsafeCell<u64>>,
+    words: Vec<[AtomicU64; 2]>,
+    futex: Mutex<()>,
+    woken: Condvar,
+}
+
+// SAFETY: the cells are the payload of a ring: the protocols under test are what makes sharing
+// them sound, and loom's cells report any access those protocols fail to order.
+unsafe impl Sync for LoomMem {}
+
+impl LoomMem {
+    fn new(capacity: u64, consumers: usize, multi: bool) -> Arc<Self> {
+        Arc::new(LoomMem {
+            capacity,
+            multi,
+            producer: ProducerBlock::default(),
+            consumers: (0..consumers).map(|_| ConsumerBlock::default()).collect(),
+            stamps: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            cells: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
+            words: (0..capacity).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]).collect(),
+            futex: Mutex::new(()),
+            woken: Condvar::new(),
+        })
+    }
+
+    fn index(&self, seq: u64) -> usize {
+        (seq % self.capacity) as usize
+    }
+
+    /// Writes the lossless payload of a claimed slot.
+    fn put(&self, seq: u64, value: u64) {
+        // SAFETY: loom's cell checks the access; the claim makes us its only writer.
+        self.cells[self.index(seq)].with_mut(|p| unsafe { *p = value });
+    }
+
+    /// Reads the lossless payload of a ready slot.
+    fn get(&self, seq: u64) -> u64 {
+        // SAFETY: loom's cell checks the access against every write.
+        self.cells[self.index(seq)].with(|p| unsafe { *p })
+    }
+}
+
+impl RingMem for LoomMem {
+    fn capacity(&self) -> u64 {
+        self.capacity
+    }
+    fn max_consumers(&self) -> usize {
+        self.consumers.len()
+    }
+    fn multi_producer(&self) -> bool {
+        self.multi
+    }
+    fn producer(&self) -> &ProducerBlock {
+        &self.producer
+    }
+    fn consumer(&self, index: usize) -> &ConsumerLine {
+        &self.consumers[index]
+    }
+    fn stamp(&self, seq: u64) -> &AtomicU64 {
+        &self.stamps[self.index(seq)]
+    }
+    /// A futex: the comparison and the sleep are atomic with respect to `wake_all`, which takes
+    /// the same lock after the waker changed the word.
+    fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+        let guard = self.futex.lock().unwrap();
+        if word.load(Ordering::Relaxed) == expected {
+            drop(self.woken.wait(guard).unwrap());
+        }
+    }
+    fn wake_all(&self, _word: &AtomicU32) {
+        let _guard = self.futex.lock().unwrap();
+        self.woken.notify_all();
+    }
+    fn cross_process(&self) -> bool {
+        false
+    }
+    fn pid_alive(&self, _pid: u32) -> bool {
+        true
+    }
+    fn now_ns(&self) -> u64 {
+        0
+    }
+}
+
+const PID: u32 = 1;
+
+fn producer(mem: &Arc<LoomMem>, policy: FullPolicy) -> ProducerCore<LoomMem> {
+    ProducerCore::attach(Arc::clone(mem), &ProducerOptions::new(policy), PID).unwrap()
+}
+
+fn consumer(mem: &Arc<LoomMem>, delivery: Delivery) -> ConsumerCore<LoomMem> {
+    ConsumerCore::register(Arc::clone(mem), delivery, PID).unwrap()
+}
+
+const BLOCK: FullPolicy = FullPolicy::Block { timeout: None };
+
+/// Reads lossless frames until the ring closes; returns the values read.
+fn drain_lossless(mem: &LoomMem, c: &mut ConsumerCore<LoomMem>) -> Vec<u64> {
+    let mut seen = Vec::new();
+    loop {
+        match c.check(c.next) {
+            Check::Ready => {
+                seen.push(mem.get(c.next));
+                c.release(c.next + 1, 1);
+            }
+            Check::Lapped => panic!("a lossless consumer of a blocking producer was lapped"),
+            Check::Empty => match c.wait(None) {
+                Ok(()) => {}
+                Err(Error::Closed) => return seen,
+                Err(e) => panic!("{e}"),
+            },
+        }
+    }
+}
+
+/// SPSC: three frames through two slots. The producer must wait for space once and the consumer
+/// for data: every payload write is ordered before its read (the cells would report a race),
+/// nothing is lost, and neither side sleeps forever (loom reports a deadlock).
+#[test]
+fn spsc_publish_consume() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, false);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, BLOCK);
+                for value in 0..3 {
+                    let seq = p.claim(1).unwrap();
+                    mem.put(seq, value * 10);
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        assert_eq!(drain_lossless(&mem, &mut c), vec![0, 10, 20]);
+        writer.join().unwrap();
+    });
+}
+
+/// Multi-producer: two producers claim by compare-and-swap and publish per slot; the consumer
+/// sees each frame exactly once, fully written.
+#[test]
+fn multi_producer_claim_publish() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, true);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        // Both attach before either runs: the ring closes when the last attached one detaches.
+        let producers: Vec<_> = (1..=2u64).map(|id| (id, producer(&mem, BLOCK))).collect();
+        let writers: Vec<_> = producers
+            .into_iter()
+            .map(|(id, mut p)| {
+                let mem = Arc::clone(&mem);
+                thread::spawn(move || {
+                    let seq = p.claim(1).unwrap();
+                    mem.put(seq, id);
+                    p.commit(seq, seq + 1);
+                    p.detach();
+                })
+            })
+            .collect();
+        let mut seen = drain_lossless(&mem, &mut c);
+        for w in writers {
+            w.join().unwrap();
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, vec![1, 2]);
+    });
+}
+
+/// Multi-producer with `overwrite`: three frames from two producers into two slots. A producer
+/// whose slot still holds another producer's unfinished frame waits for it, so the cells never
+/// see two writers at once.
+#[test]
+fn multi_producer_overwrite_waits_for_the_slot() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, true);
+        let producers: Vec<_> = [2u64, 1].into_iter().map(|n| (n, producer(&mem, FullPolicy::Overwrite))).collect();
+        let writers: Vec<_> = producers
+            .into_iter()
+            .map(|(frames, mut p)| {
+                let mem = Arc::clone(&mem);
+                thread::spawn(move || {
+                    for _ in 0..frames {
+                        let seq = p.claim(1).unwrap();
+                        mem.put(seq, seq);
+                        p.commit(seq, seq + 1);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        for seq in 1..3 {
+            assert_eq!(mem.get(seq), seq);
+        }
+    });
+}
+
+/// The sleeper protocol alone: a waiter that parks until a flag is set is always woken, and a
+/// notifier that finds no sleeper makes no wake call.
+#[test]
+fn sleeper_wake() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, false);
+        let flag = Arc::new(AtomicU64::new(0));
+        let notifier = {
+            let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
+            thread::spawn(move || {
+                // Release: pairs with the Acquire load in the waiter's condition.
+                flag.store(1, Ordering::Release);
+                let w = &mem.producer.wait;
+                sleep::notify(&*mem, &w.data_futex, &w.data_sleepers, &w.data_wakes);
+            })
+        };
+        let w = &mem.producer.wait;
+        while flag.load(Ordering::Acquire) == 0 {
+            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || flag.load(Ordering::Acquire) != 0);
+        }
+        notifier.join().unwrap();
+        assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);
+    });
+}
+
+/// Lossy lapping and the seqlock re-check: an `overwrite` producer writes four frames into two
+/// slots, each frame two words equal to its sequence; a lossy reader concurrently reads with the
+/// stamp check and re-check. Every frame it accepts is whole (both words equal its sequence), the
+/// frames it accepts come in order, and what it read plus what it counted lost is every frame.
+#[test]
+fn lossy_lapping_seqlock() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, false);
+        let mut c = consumer(&mem, Delivery::Lossy);
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, FullPolicy::Overwrite);
+                for _ in 0..4 {
+                    let seq = p.claim(1).unwrap();
+                    for word in &mem.words[mem.index(seq)] {
+                        // Relaxed: the seqlock orders these (writing stamp + Release fence before,
+                        // committed stamp Release after).
+                        word.store(seq, Ordering::Relaxed);
+                    }
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        let mut accepted = Vec::new();
+        loop {
+            let seq = c.next;
+            match c.check(seq) {
+                Check::Ready => {
+                    let [a, b] = &mem.words[mem.index(seq)];
+                    // Relaxed: validated by `verify`.
+                    let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    if c.verify(seq) {
+                        assert_eq!((a, b), (seq, seq), "torn frame accepted");
+                        accepted.push(seq);
+                        c.release(seq + 1, 1);
+                    }
+                }
+                Check::Lapped => c.skip_lapped().unwrap(),
+                Check::Empty => match c.wait(None) {
+                    Ok(()) => {}
+                    Err(Error::Closed) => break,
+                    Err(e) => panic!("{e}"),
+                },
+            }
+        }
+        writer.join().unwrap();
+        assert!(accepted.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(c.next, 4, "the reader ends after the last frame");
+        assert_eq!(accepted.len() as u64 + c.lost, 4, "read + lost = published");
+    });
+}
+
+/// The registration handshake: a lossless consumer joins while a blocking producer runs through
+/// two slots. Whatever frame it starts at, it then sees every later frame and is never lapped:
+/// no scan that missed it let the producer overwrite a frame it was owed.
+#[test]
+fn registration_handshake() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, false);
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, BLOCK);
+                for value in 0..3 {
+                    let seq = p.claim(1).unwrap();
+                    mem.put(seq, value);
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let start = c.next;
+        let seen = drain_lossless(&mem, &mut c);
+        writer.join().unwrap();
+        assert_eq!(seen, (start..3).collect::<Vec<_>>());
+    });
+}

@@ -1,0 +1,337 @@
+//! The public producer handle over a mapped region: slots as byte slices, batches, `push`.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::core::{ClaimFail, ProducerCore};
+use super::ProducerOptions;
+use crate::error::{Error, PushError, Result};
+use crate::layout::{kind_flags, slot};
+use crate::mem::RingMem;
+use crate::region::Shared;
+
+/// A producer handle: writes frames into the ring in place.
+///
+/// `Send` but not `Sync`: one thread writes through a handle at a time. On a multi-producer ring,
+/// attach one handle per thread or process.
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<ringflow::Producer>();
+/// ```
+///
+/// Dropping the handle detaches it; the last producer to detach closes the ring, and consumers
+/// get [`Error::Closed`] once they have read every frame.
+pub struct Producer {
+    core: ProducerCore<Shared>,
+    timestamps: bool,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").field("entry", &self.core.entry).field("policy", &self.core.policy).finish()
+    }
+}
+
+impl Producer {
+    pub(crate) fn attach(shared: Arc<Shared>, options: ProducerOptions) -> Result<Producer> {
+        let core = ProducerCore::attach(shared, &options, crate::liveness::current_pid())?;
+        Ok(Producer { core, timestamps: options.timestamps, _not_sync: PhantomData })
+    }
+
+    /// Payload bytes one frame can hold.
+    pub fn slot_size(&self) -> usize {
+        self.core.mem.geometry().slot_payload as usize
+    }
+
+    /// One past the highest committed sequence of the ring.
+    pub fn published(&self) -> u64 {
+        self.core.published()
+    }
+
+    /// Claims one slot to write a frame into, under the producer's [`FullPolicy`]: fails with
+    /// [`Error::Full`] (`fail`) or [`Error::Timeout`] (`block` with a timeout).
+    ///
+    /// ```
+    /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+    /// # let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// let mut slot = producer.claim()?;
+    /// slot.payload_mut()[..3].copy_from_slice(b"abc");
+    /// slot.commit(3);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    #[inline]
+    pub fn claim(&mut self) -> Result<WriteSlot<'_>> {
+        let seq = self.core.claim(1)?;
+        Ok(WriteSlot { seq, kind: 0, timestamp: None, committed: false, producer: self })
+    }
+
+    /// Claims `n` consecutive slots (`1 ..= capacity`) at once: one gate check and one commit
+    /// for all of them.
+    ///
+    /// ```
+    /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+    /// # let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
+    /// let mut consumer = ring.consumer(Delivery::Lossless)?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// let mut batch = producer.claim_batch(4)?;
+    /// for i in 0..batch.len() {
+    ///     batch.slot_mut(i)[0] = i as u8;
+    ///     batch.set_len(i, 1);
+    /// }
+    /// batch.commit();
+    /// assert_eq!(consumer.poll_batch(8)?.len(), 4);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn claim_batch(&mut self, n: usize) -> Result<WriteBatch<'_>> {
+        let capacity = self.core.mem.capacity();
+        if n == 0 || n as u64 > capacity {
+            return Err(Error::InvalidArgument(format!("batch of {n} frames: must be 1 ..= {capacity}")));
+        }
+        let first = self.core.claim(n as u64)?;
+        for seq in first..first + n as u64 {
+            write_meta(&self.core.mem, seq, 0, 0);
+        }
+        Ok(WriteBatch { first, n, committed: false, producer: self })
+    }
+
+    /// Copies `frame` into the next slot and commits it.
+    ///
+    /// ```
+    /// # use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig, Error};
+    /// # let ring = Ring::anonymous(&RingConfig::new(2, 16))?;
+    /// let _consumer = ring.consumer(ringflow::Delivery::Lossless)?;
+    /// let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Fail))?;
+    /// producer.push(b"one")?;
+    /// producer.push(b"two")?;
+    /// assert!(matches!(producer.push(b"three"), Err(Error::Full)));
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn push(&mut self, frame: &[u8]) -> Result<()> {
+        if frame.len() > self.slot_size() {
+            return Err(Error::InvalidArgument(format!(
+                "frame of {} bytes does not fit a slot of {}",
+                frame.len(),
+                self.slot_size()
+            )));
+        }
+        let mut slot = self.claim()?;
+        slot.payload_mut()[..frame.len()].copy_from_slice(frame);
+        slot.commit(frame.len());
+        Ok(())
+    }
+
+    /// Claims a slot and lets `write` fill it in place; `write` returns the frame's length. If
+    /// the ring refuses, `write` is given back unrun.
+    ///
+    /// # Panics
+    /// If `write` returns more than [`slot_size`](Self::slot_size).
+    pub fn push_with<F: FnOnce(&mut [u8]) -> usize>(&mut self, write: F) -> Result<(), PushError<F>> {
+        match self.core.claim(1) {
+            Ok(seq) => {
+                let mut slot = WriteSlot { seq, kind: 0, timestamp: None, committed: false, producer: self };
+                let len = write(slot.payload_mut());
+                slot.commit(len);
+                Ok(())
+            }
+            Err(ClaimFail::Full) => Err(PushError::Full(write)),
+            Err(ClaimFail::Timeout) => Err(PushError::Timeout(write)),
+        }
+    }
+
+    fn timestamp(&self) -> u64 {
+        if self.timestamps {
+            crate::liveness::monotonic_ns()
+        } else {
+            0
+        }
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.core.detach();
+    }
+}
+
+/// Writes a slot's length, kind and timestamp (the slot is claimed by the caller).
+#[inline]
+fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
+    let base = shared.slot_ptr(seq);
+    // SAFETY: the caller claimed the slot, so no producer writes it; readers of the previous frame
+    // validate their reads with the stamp (seqlock). LEN and KIND lie inside the slot header,
+    // 4-byte aligned.
+    unsafe {
+        base.add(slot::LEN_OFFSET).cast::<u32>().write_volatile(len);
+        base.add(slot::KIND_OFFSET).cast::<u32>().write_volatile(kind);
+    }
+}
+
+#[inline]
+fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
+    // SAFETY: as in `write_meta`; TIMESTAMP lies inside the slot header, 8-byte aligned.
+    unsafe { shared.slot_ptr(seq).add(slot::TIMESTAMP_OFFSET).cast::<u64>().write_volatile(ns) };
+}
+
+/// The payload of slot `seq` as a mutable slice.
+///
+/// # Safety
+/// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
+#[inline]
+unsafe fn payload_mut<'a>(shared: &'a Shared, seq: u64) -> &'a mut [u8] {
+    let len = shared.geometry().slot_payload as usize;
+    // SAFETY: the payload lies inside the slot (stride >= header + payload), inside the mapping;
+    // the caller owns the slot, so no other handle writes it. Lossy readers may read it at the
+    // same time: they validate what they read with the stamp and never trust a torn copy.
+    unsafe { std::slice::from_raw_parts_mut(shared.slot_ptr(seq).add(slot::PAYLOAD_OFFSET), len) }
+}
+
+/// One claimed slot. Write the payload, then [`commit`](Self::commit). Dropping it uncommitted
+/// publishes an empty frame marked to be skipped, so readers never wait on a hole.
+pub struct WriteSlot<'a> {
+    producer: &'a mut Producer,
+    seq: u64,
+    kind: u32,
+    timestamp: Option<u64>,
+    committed: bool,
+}
+
+impl WriteSlot<'_> {
+    /// The frame's sequence number.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The whole payload area of the slot ([`Producer::slot_size`] bytes).
+    #[inline]
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        // SAFETY: we hold the claim on `seq` until commit or drop, and the slice borrows `self`.
+        unsafe { payload_mut(&self.producer.core.mem, self.seq) }
+    }
+
+    /// Sets the user kind (16 bits) of the frame.
+    pub fn set_kind(&mut self, kind: u16) {
+        self.kind = u32::from(kind);
+    }
+
+    /// Sets the frame's timestamp instead of the clock reading the commit would take.
+    pub fn set_timestamp_ns(&mut self, ns: u64) {
+        self.timestamp = Some(ns);
+    }
+
+    /// Publishes the first `len` payload bytes as one frame.
+    ///
+    /// # Panics
+    /// If `len` exceeds [`Producer::slot_size`].
+    #[inline]
+    pub fn commit(mut self, len: usize) {
+        assert!(len <= self.producer.slot_size(), "frame length {len} exceeds the slot size {}", self.producer.slot_size());
+        self.finish(len as u32, self.kind);
+    }
+
+    #[inline]
+    fn finish(&mut self, len: u32, kind: u32) {
+        let ts = self.timestamp.unwrap_or_else(|| self.producer.timestamp());
+        let shared = &*self.producer.core.mem;
+        write_meta(shared, self.seq, len, kind);
+        write_timestamp(shared, self.seq, ts);
+        self.committed = true;
+        self.producer.core.commit(self.seq, self.seq + 1);
+    }
+}
+
+impl Drop for WriteSlot<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.finish(0, kind_flags::SKIP);
+        }
+    }
+}
+
+/// `n` claimed consecutive slots, committed together.
+pub struct WriteBatch<'a> {
+    producer: &'a mut Producer,
+    first: u64,
+    n: usize,
+    committed: bool,
+}
+
+impl WriteBatch<'_> {
+    /// Number of slots in the batch.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Always false: a batch holds at least one slot.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Sequence number of slot 0 of the batch.
+    pub fn first_seq(&self) -> u64 {
+        self.first
+    }
+
+    fn seq(&self, i: usize) -> u64 {
+        assert!(i < self.n, "slot {i} out of a batch of {}", self.n);
+        self.first + i as u64
+    }
+
+    /// The payload area of slot `i`.
+    #[inline]
+    pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
+        let seq = self.seq(i);
+        // SAFETY: we hold the claim on the batch until commit or drop; the slice borrows `self`.
+        unsafe { payload_mut(&self.producer.core.mem, seq) }
+    }
+
+    /// Sets the frame length of slot `i` (0 until set).
+    ///
+    /// # Panics
+    /// If `len` exceeds the slot size.
+    #[inline]
+    pub fn set_len(&mut self, i: usize, len: usize) {
+        assert!(len <= self.producer.slot_size(), "frame length {len} exceeds the slot size");
+        let seq = self.seq(i);
+        let base = self.producer.core.mem.slot_ptr(seq);
+        // SAFETY: as in `write_meta`.
+        unsafe { base.add(slot::LEN_OFFSET).cast::<u32>().write_volatile(len as u32) };
+    }
+
+    /// Sets the user kind of slot `i`.
+    pub fn set_kind(&mut self, i: usize, kind: u16) {
+        let seq = self.seq(i);
+        let base = self.producer.core.mem.slot_ptr(seq);
+        // SAFETY: as in `write_meta`.
+        unsafe { base.add(slot::KIND_OFFSET).cast::<u32>().write_volatile(u32::from(kind)) };
+    }
+
+    /// Publishes every slot of the batch (one timestamp for all).
+    pub fn commit(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        let ts = self.producer.timestamp();
+        let end = self.first + self.n as u64;
+        for seq in self.first..end {
+            write_timestamp(&self.producer.core.mem, seq, ts);
+        }
+        self.committed = true;
+        self.producer.core.commit(self.first, end);
+    }
+}
+
+impl Drop for WriteBatch<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            for seq in self.first..self.first + self.n as u64 {
+                write_meta(&self.producer.core.mem, seq, 0, kind_flags::SKIP);
+            }
+            self.finish();
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Producers: the cursor protocol (`core`) and the public handle over a mapping (`handle`).
+
+pub(crate) mod core;
+#[cfg(not(loom))]
+mod handle;
+
+pub use self::core::{FullPolicy, ProducerOptions};
+#[cfg(not(loom))]
+pub use self::handle::{Producer, WriteBatch, WriteSlot};
