@@ -79,7 +79,7 @@ pub enum Error {
 }
 
 /// A frame the ring refused, given back with the reason (as `rtrb::PushError` does).
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PushError<T> {
     /// The ring is full and the producer's policy is `fail`.
     #[error("the ring is full")]
@@ -87,6 +87,16 @@ pub enum PushError<T> {
     /// The producer's policy is `block` and its timeout passed.
     #[error("timed out waiting for space")]
     Timeout(T),
+}
+
+// By hand, so the refused value (often a closure) need not be `Debug`.
+impl<T> std::fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::Full(_) => f.write_str("Full(..)"),
+            PushError::Timeout(_) => f.write_str("Timeout(..)"),
+        }
+    }
 }
 
 impl<T> PushError<T> {
