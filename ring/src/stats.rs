@@ -52,6 +52,10 @@ pub struct RingStats {
     pub dropped: u64,
     /// Whether the last producer detached cleanly.
     pub closed: bool,
+    /// Consumers parked (or about to park) on the data futex.
+    pub data_sleepers: u32,
+    /// Producers parked (or about to park) on the space futex.
+    pub space_sleepers: u32,
     /// Futex wake calls made for consumers.
     pub data_wakes: u64,
     /// Futex wake calls made for producers.
@@ -104,6 +108,8 @@ impl RingStats {
             published,
             dropped: p.cursor.dropped.load(Ordering::Relaxed),
             closed: p.wait.state.load(Ordering::Relaxed) == ring_state::CLOSED,
+            data_sleepers: p.wait.data_sleepers.load(Ordering::Relaxed),
+            space_sleepers: p.wait.space_sleepers.load(Ordering::Relaxed),
             data_wakes: p.wait.data_wakes.load(Ordering::Relaxed),
             space_wakes: p.wait.space_wakes.load(Ordering::Relaxed),
             producers,

@@ -1,0 +1,253 @@
+//! Consumer behaviour: delivery policies, lapping, torn views, batches, waits, eviction.
+
+use std::time::Duration;
+
+use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, Ring, RingConfig};
+
+#[test]
+fn every_consumer_sees_every_frame_broadcast() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+    let mut a = ring.consumer(Delivery::Lossless).unwrap();
+    let mut b = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    for i in 0..5u8 {
+        p.push(&[i]).unwrap();
+    }
+    for c in [&mut a, &mut b] {
+        let got: Vec<u8> = std::iter::from_fn(|| c.poll().unwrap().map(|f| f.payload()[0])).collect();
+        assert_eq!(got, vec![0, 1, 2, 3, 4]);
+    }
+}
+
+#[test]
+fn a_consumer_starts_at_frames_published_after_it_registered() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"before").unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    assert!(c.poll().unwrap().is_none());
+    p.push(b"after").unwrap();
+    let f = c.poll().unwrap().unwrap();
+    assert_eq!((f.seq(), f.payload()), (1, &b"after"[..]));
+}
+
+#[test]
+fn a_lossy_consumer_never_gates_and_a_lossless_one_does() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut lossy = ring.consumer(Delivery::Lossy).unwrap();
+    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    for i in 0..20u8 {
+        p.push(&[i]).unwrap();
+    }
+    let lossless = ring.consumer(Delivery::Lossless).unwrap();
+    for i in 0..4u8 {
+        p.push(&[i]).unwrap();
+    }
+    assert!(matches!(p.push(b"x"), Err(Error::Full)));
+    let f = lossy.poll().unwrap().unwrap();
+    // 24 published into 4 slots: the lossy reader lost 0..21 and reads 21.
+    assert_eq!((f.seq(), f.lost_before()), (21, 21));
+    drop(f);
+    drop(lossless); // unregistering stops the gating
+    p.push(b"x").unwrap();
+}
+
+#[test]
+fn batches_advance_once_and_report_their_frames() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    assert!(c.poll_batch(4).unwrap().is_empty());
+    for i in 0..6u8 {
+        p.push(&[i]).unwrap();
+    }
+    {
+        let batch = c.poll_batch(4).unwrap();
+        assert_eq!((batch.len(), batch.first_seq(), batch.intact()), (4, 0, 4));
+        let seqs: Vec<_> = batch.iter().map(|f| (f.seq, f.payload[0])).collect();
+        assert_eq!(seqs, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+        assert_eq!(ring.stats().consumers[0].read, 0, "the cursor moves when the batch is dropped");
+    }
+    assert_eq!(ring.stats().consumers[0].read, 4);
+    assert_eq!(c.poll_batch(100).unwrap().len(), 2);
+    assert_eq!(c.delivered(), 6);
+}
+
+#[test]
+fn read_into_needs_room_and_consumes_nothing_without_it() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"twelve bytes").unwrap();
+    let mut small = [0u8; 4];
+    assert!(matches!(c.read_into(&mut small), Err(Error::InvalidArgument(_))));
+    let mut buf = [0u8; 16];
+    let info = c.read_into(&mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..info.len], b"twelve bytes");
+}
+
+#[test]
+fn closed_comes_after_the_last_frame() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"last").unwrap();
+    drop(p);
+    assert_eq!(c.recv(None).unwrap().payload(), b"last");
+    assert!(matches!(c.recv(None), Err(Error::Closed)));
+    assert!(matches!(c.wait(Some(Duration::ZERO)), Err(Error::Closed)));
+}
+
+#[test]
+fn a_wait_times_out_when_nothing_comes() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let _p = ring.producer(ProducerOptions::default()).unwrap();
+    assert!(matches!(c.recv(Some(Duration::from_millis(5))), Err(Error::Timeout)));
+}
+
+#[test]
+fn a_parked_consumer_is_woken_by_a_commit() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    let reader = std::thread::spawn(move || c.recv(None).map(|f| f.to_vec()));
+    // Wait (on the condition) until the reader sleeps, then publish: only a futex wake can
+    // bring it back, since an untimed in-process wait never times out.
+    let stats = || ring.stats();
+    while stats().data_sleepers == 0 {
+        std::thread::yield_now();
+    }
+    p.push(b"wake").unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), b"wake");
+    assert_eq!(ring.stats().data_wakes, 1);
+}
+
+#[test]
+fn a_producer_that_keeps_finding_readers_awake_makes_no_wake_call() {
+    let ring = Ring::anonymous(&RingConfig::new(64, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    for i in 0..1000u32 {
+        p.push(&i.to_le_bytes()).unwrap();
+        assert_eq!(c.poll().unwrap().unwrap().payload(), i.to_le_bytes());
+    }
+    assert_eq!(ring.stats().data_wakes, 0);
+    assert_eq!(ring.stats().space_wakes, 0);
+}
+
+#[test]
+fn consumer_blocks_run_out() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16).max_consumers(2)).unwrap();
+    let a = ring.consumer(Delivery::Lossless).unwrap();
+    let _b = ring.consumer(Delivery::Lossy).unwrap();
+    assert!(matches!(ring.consumer(Delivery::Lossless), Err(Error::NoConsumerSlot { max: 2 })));
+    drop(a);
+    ring.consumer(Delivery::Lossless).unwrap();
+}
+
+#[test]
+fn a_stalled_lossless_consumer_is_evicted_by_heartbeat_age() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut stalled = ring.consumer(Delivery::Lossless).unwrap();
+    let options = ProducerOptions::default().evict_after(Duration::from_millis(20)).liveness_interval(Duration::from_millis(5));
+    let mut p = ring.producer(options).unwrap();
+    for i in 0..20u8 {
+        p.push(&[i]).unwrap(); // blocks at frame 4 until the stalled reader is evicted
+    }
+    let stats = ring.stats();
+    assert!(stats.consumers[0].evicted);
+    assert!(matches!(stalled.poll(), Err(Error::Evicted { index: 0 })));
+    drop(stalled);
+    assert!(ring.stats().consumers.is_empty());
+}
+
+#[test]
+fn dropping_a_lossless_consumer_unblocks_a_waiting_producer() {
+    let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
+    let c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"1").unwrap();
+    p.push(b"2").unwrap();
+    let ring2 = ring.clone();
+    let writer = std::thread::spawn(move || p.push(b"3"));
+    while ring2.stats().space_sleepers == 0 {
+        std::thread::yield_now();
+    }
+    drop(c);
+    writer.join().unwrap().unwrap();
+}
+
+/// A lossy reader copying frames while an `overwrite` producer laps it over and over: every copy
+/// it returns is whole, and what it read plus what it lost is everything published.
+#[test]
+fn lossy_copies_are_never_torn_under_constant_lapping() {
+    const FRAMES: u64 = 300_000;
+    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+    let writer = std::thread::spawn(move || {
+        for n in 0..FRAMES {
+            p.push_with(|buf| {
+                pattern::fill(buf, 0, n);
+                buf.len()
+            })
+            .unwrap();
+        }
+    });
+    let mut buf = vec![0u8; 512];
+    let mut read = 0u64;
+    let mut last = None;
+    loop {
+        match c.recv_into(&mut buf, None) {
+            Ok(info) => {
+                let (_, n) = pattern::check(&buf[..info.len]).expect("a torn copy was returned");
+                assert_eq!(n, info.seq);
+                assert!(last.is_none_or(|l| n > l));
+                last = Some(n);
+                read += 1;
+            }
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(read + c.lost(), FRAMES);
+}
+
+/// The same with zero-copy views: a view may be overwritten while held, but the consumer knows:
+/// every view whose bytes failed the pattern was reported as not intact.
+#[test]
+fn lossy_views_that_were_overwritten_are_detected() {
+    const FRAMES: u64 = 300_000;
+    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+    let writer = std::thread::spawn(move || {
+        for n in 0..FRAMES {
+            p.push_with(|buf| {
+                pattern::fill(buf, 0, n);
+                buf.len()
+            })
+            .unwrap();
+        }
+    });
+    let (mut bad_undetected, mut delivered) = (0u64, 0u64);
+    loop {
+        match c.recv(None) {
+            Ok(frame) => {
+                let whole = pattern::check(frame.payload()).is_some_and(|(_, n)| n == frame.seq());
+                if !whole && frame.is_intact() {
+                    bad_undetected += 1;
+                }
+                delivered += 1;
+            }
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(bad_undetected, 0);
+    assert_eq!(delivered + c.lost(), FRAMES);
+    assert_eq!(ring.stats().consumers[0].torn, c.torn());
+}
