@@ -173,7 +173,8 @@ fn consume(mut args: Args) -> Result<u8, String> {
     }
     let limit = frames.unwrap_or(u64::MAX);
     let timeout = timeout.map(Duration::from_secs_f64);
-    let mut tally = pattern::Tally::default();
+    // Frames count from where the consumer started, so a loss before its first frame is a gap.
+    let mut tally = pattern::Tally { next: Some(consumer.next_seq()), ..Default::default() };
     let mut bytes = 0u64;
     let mut received = 0u64;
     let mut latencies = Vec::new();
@@ -217,14 +218,20 @@ fn consume(mut args: Args) -> Result<u8, String> {
     let elapsed = start.map_or(0.0, |s| s.elapsed().as_secs_f64());
     latencies.sort_unstable();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
-    let lost = consumer.lost() + tally.gaps;
-    let clean = tally.corrupt == 0 && tally.duplicated == 0 && tally.reordered == 0 && (lossy || lost == 0);
+    // The ring's own loss count must match the gaps the payloads show, exactly.
+    let lost = consumer.lost();
+    let clean = tally.corrupt == 0
+        && tally.duplicated == 0
+        && tally.reordered == 0
+        && (!verify || tally.gaps == lost)
+        && (lossy || lost == 0);
     let verified = verify && clean;
     println!(
         "{{\"role\":\"consumer\",\"end\":\"{end}\",\"frames\":{received},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
-         \"frames_per_s\":{:.0},\"lost\":{lost},\"lapped\":{},\"torn\":{},\"duplicated\":{},\"reordered\":{},\
+         \"frames_per_s\":{:.0},\"lost\":{lost},\"gaps\":{},\"lapped\":{},\"torn\":{},\"duplicated\":{},\"reordered\":{},\
          \"corrupt\":{},\"verified\":{verified},\"latency_ns\":{{\"p50\":{},\"p99\":{},\"max\":{}}}}}",
         received as f64 / elapsed.max(1e-9),
+        tally.gaps,
         consumer.lapped(),
         consumer.torn(),
         tally.duplicated,

@@ -1,0 +1,159 @@
+//! Real child processes over a file-backed ring: millions of verified frames, a producer killed
+//! with SIGKILL mid-stream, a lossless consumer killed with SIGKILL, and a futex wake that
+//! crosses processes. The children are `ringflow-stream` (src/bin), which print one JSON line.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+
+fn stream(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ringflow-stream"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn ringflow-stream")
+}
+
+/// Waits for a child, killing it (and failing) if it outlives `limit`: a guard against a hang,
+/// not a speed check.
+fn finish(mut child: Child, limit: Duration) -> (i32, String) {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("child {} still running after {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+}
+
+/// The value of `"key":` in a one-line JSON object.
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}")) + key.len() + 3;
+    let rest = &json[at..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"')
+}
+
+fn num(json: &str, key: &str) -> u64 {
+    field(json, key).parse().unwrap_or_else(|_| panic!("{key} in {json}"))
+}
+
+fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn create(dir: &Path, slots: u32, size: u32) -> (Ring, String) {
+    let path = dir.join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(slots, size)).unwrap();
+    (ring, path.to_str().unwrap().to_owned())
+}
+
+#[test]
+fn millions_of_frames_cross_processes_verified_and_broadcast() {
+    const FRAMES: &str = "2000000";
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = create(dir.path(), 1024, 64);
+    let lossless = stream(&["consume", &path, "--verify", "--frames", FRAMES, "--timeout", "60"]);
+    let lossy = stream(&["consume", &path, "--verify", "--lossy", "--timeout", "60"]);
+    wait_until("both consumers", Duration::from_secs(30), || ring.stats().consumers.len() == 2);
+    let producer = stream(&["produce", &path, "--frames", FRAMES, "--size", "64", "--batch", "16"]);
+    let (code, out) = finish(producer, Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = finish(lossless, Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(num(&out, "frames"), 2_000_000, "{out}");
+    for key in ["lost", "duplicated", "reordered", "corrupt", "torn"] {
+        assert_eq!(num(&out, key), 0, "{key}: {out}");
+    }
+    assert_eq!(field(&out, "verified"), "true");
+    // The lossy reader ends when the ring closes; what it read checks out, and read + lost is
+    // everything.
+    let (code, out) = finish(lossy, Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(field(&out, "end"), "closed");
+    assert_eq!(num(&out, "frames") + num(&out, "lost"), 2_000_000, "{out}");
+    assert_eq!(num(&out, "corrupt"), 0, "{out}");
+    assert_eq!(num(&out, "gaps"), num(&out, "lost"), "the loss count is exact: {out}");
+    assert_eq!(field(&out, "verified"), "true");
+}
+
+#[test]
+fn a_producer_killed_mid_stream_leaves_whole_frames_and_producer_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = create(dir.path(), 256, 128);
+    let consumer = stream(&["consume", &path, "--verify", "--timeout", "60"]);
+    wait_until("the consumer", Duration::from_secs(30), || ring.stats().consumers.len() == 1);
+    let mut producer = stream(&["produce", &path, "--size", "128"]);
+    wait_until("frames", Duration::from_secs(30), || ring.stats().published > 200_000);
+    producer.kill().unwrap(); // SIGKILL
+    producer.wait().unwrap();
+    let published = ring.stats().published;
+    let (code, out) = finish(consumer, Duration::from_secs(60));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(field(&out, "end"), "producer_gone", "{out}");
+    // Every committed frame was read, whole; nothing half-written was seen.
+    assert_eq!(num(&out, "frames"), published, "{out}");
+    for key in ["lost", "duplicated", "reordered", "corrupt"] {
+        assert_eq!(num(&out, key), 0, "{key}: {out}");
+    }
+    // A new producer takes over the dead one's entry and continues the sequence.
+    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut successor = ring.producer(ProducerOptions::default()).unwrap();
+    successor.push(b"after the crash").unwrap();
+    let frame = consumer.poll().unwrap().unwrap();
+    assert_eq!((frame.seq(), frame.payload()), (published, &b"after the crash"[..]));
+}
+
+#[test]
+fn a_killed_lossless_consumer_is_evicted_and_the_producer_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = create(dir.path(), 64, 64);
+    let mut consumer = stream(&["consume", &path, "--timeout", "60"]);
+    wait_until("the consumer", Duration::from_secs(30), || ring.stats().consumers.len() == 1);
+    let policy = FullPolicy::Block { timeout: Some(Duration::from_secs(60)) };
+    let mut producer = ring.producer(ProducerOptions::new(policy).liveness_interval(Duration::from_millis(10))).unwrap();
+    let mut sent = 0u64;
+    while ring.stats().consumers[0].delivered < 1000 {
+        producer.push(&sent.to_le_bytes()).unwrap();
+        sent += 1;
+    }
+    consumer.kill().unwrap();
+    consumer.wait().unwrap();
+    // The dead reader gated the producer; pushing many rings' worth must get past it.
+    for _ in 0..64 * 10 {
+        producer.push(&sent.to_le_bytes()).unwrap();
+        sent += 1;
+    }
+    let stats = ring.stats();
+    assert_eq!(stats.consumers.len(), 1);
+    assert!(stats.consumers[0].evicted, "{stats:?}");
+    // Its block is taken over by the next consumer, since its process is gone.
+    let next = ring.consumer(Delivery::Lossless).unwrap();
+    assert_eq!(next.index(), 0);
+}
+
+#[test]
+fn a_futex_wake_crosses_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = create(dir.path(), 8, 64);
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    // No timeout and a liveness interval of ten minutes: the child sleeps on the futex until a
+    // wake from this process reaches it.
+    let consumer = stream(&["consume", &path, "--frames", "1", "--liveness-ms", "600000"]);
+    wait_until("the consumer to sleep", Duration::from_secs(30), || ring.stats().data_sleepers > 0);
+    producer.push(&[0u8; 16]).unwrap();
+    let (code, out) = finish(consumer, Duration::from_secs(60));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(num(&out, "frames"), 1);
+    assert_eq!(ring.stats().data_wakes, 1);
+}
