@@ -70,14 +70,21 @@ pub(crate) fn evict_dead<M: RingMem>(mem: &M, needed: u64, stale_after_ns: Optio
         }
         let dead = !mem.pid_alive(block.pid.load(Ordering::Relaxed))
             || stale_after_ns.is_some_and(|limit| {
-                mem.now_ns().saturating_sub(block.heartbeat_ns.load(Ordering::Relaxed)) > limit
+                mem.now_ns()
+                    .saturating_sub(block.heartbeat_ns.load(Ordering::Relaxed))
+                    > limit
             });
         // Relaxed on success: the consumer learns of the eviction by loading `state`, and the
         // producer only stops reading its cursor, which needs no ordering.
         if dead
             && block
                 .state
-                .compare_exchange(consumer_state::ACTIVE, consumer_state::EVICTED, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    consumer_state::ACTIVE,
+                    consumer_state::EVICTED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             evicted += 1;
@@ -111,7 +118,12 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
         if !takeable
             || block
                 .state
-                .compare_exchange(state, consumer_state::CLAIMING, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(
+                    state,
+                    consumer_state::CLAIMING,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
                 .is_err()
         {
             continue;
@@ -123,7 +135,10 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
         for counter in [&block.delivered, &block.lost, &block.lapped, &block.torn] {
             counter.store(0, Ordering::Relaxed);
         }
-        let generation = block.generation.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let generation = block
+            .generation
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
         // Acquire: pairs with the Release store of `published` by the producer's commit; we start
         // after frames that are already there.
         let published = cursor.published.load(Ordering::Acquire);
@@ -139,7 +154,11 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
             // Release: pairs with the Acquire load of `read` in `scan`.
             block.read.store(start, Ordering::Release);
         }
-        return Some(Registration { index, start, generation });
+        return Some(Registration {
+            index,
+            start,
+            generation,
+        });
     }
     None
 }

@@ -521,30 +521,55 @@ pub enum LayoutError {
 }
 
 fn bad(field: &'static str, value: u64, reason: &'static str) -> LayoutError {
-    LayoutError::BadField { field, value, reason }
+    LayoutError::BadField {
+        field,
+        value,
+        reason,
+    }
 }
 
 impl Geometry {
     /// Computes the layout for the given sizes, or says which size is out of range.
-    pub fn new(slot_count: u32, slot_payload: u32, max_consumers: u32) -> Result<Self, LayoutError> {
+    pub fn new(
+        slot_count: u32,
+        slot_payload: u32,
+        max_consumers: u32,
+    ) -> Result<Self, LayoutError> {
         if !slot_count.is_power_of_two() || !(MIN_SLOTS..=MAX_SLOTS).contains(&slot_count) {
-            return Err(bad("slot_count", slot_count.into(), "must be a power of two in 2 ..= 2^24"));
+            return Err(bad(
+                "slot_count",
+                slot_count.into(),
+                "must be a power of two in 2 ..= 2^24",
+            ));
         }
         if max_consumers == 0 || max_consumers as usize > MAX_CONSUMERS {
-            return Err(bad("max_consumers", max_consumers.into(), "must be in 1 ..= 256"));
+            return Err(bad(
+                "max_consumers",
+                max_consumers.into(),
+                "must be in 1 ..= 256",
+            ));
         }
         // u64 arithmetic throughout: none of it can overflow with u32 inputs.
-        let stride = (SLOT_HEADER_LEN as u64 + u64::from(slot_payload)).next_multiple_of(SLOT_ALIGN as u64);
+        let stride =
+            (SLOT_HEADER_LEN as u64 + u64::from(slot_payload)).next_multiple_of(SLOT_ALIGN as u64);
         if stride >= MAX_REGION_LEN {
             return Err(LayoutError::TooLarge { len: stride });
         }
-        let slots_offset = (CONSUMERS_OFFSET as u64 + u64::from(max_consumers) * CONSUMER_BLOCK_LEN as u64)
+        let slots_offset = (CONSUMERS_OFFSET as u64
+            + u64::from(max_consumers) * CONSUMER_BLOCK_LEN as u64)
             .next_multiple_of(LINE as u64);
         let total_len = slots_offset + stride * u64::from(slot_count);
         if total_len >= MAX_REGION_LEN {
             return Err(LayoutError::TooLarge { len: total_len });
         }
-        Ok(Geometry { slot_count, slot_payload, slot_stride: stride as u32, max_consumers, slots_offset, total_len })
+        Ok(Geometry {
+            slot_count,
+            slot_payload,
+            slot_stride: stride as u32,
+            max_consumers,
+            slots_offset,
+            total_len,
+        })
     }
 
     /// Validates a header read from a region of `actual_len` bytes: every field that fixes a
@@ -552,44 +577,87 @@ impl Geometry {
     /// exactly as long as the header says.
     pub fn validate(header: &Header, actual_len: u64) -> Result<Self, LayoutError> {
         if header.magic != MAGIC {
-            return Err(LayoutError::BadMagic { found: header.magic });
+            return Err(LayoutError::BadMagic {
+                found: header.magic,
+            });
         }
         if header.version != VERSION {
-            return Err(LayoutError::BadVersion { found: header.version });
+            return Err(LayoutError::BadVersion {
+                found: header.version,
+            });
         }
         if header.header_len as usize != HEADER_LEN {
             return Err(bad("header_len", header.header_len.into(), "must be 256"));
         }
         let g = Geometry::new(header.slot_count, header.slot_payload, header.max_consumers)?;
         if u64::from(header.slot_stride) != u64::from(g.slot_stride) {
-            return Err(bad("slot_stride", header.slot_stride.into(), "must be 32 + slot_payload rounded up to 64"));
+            return Err(bad(
+                "slot_stride",
+                header.slot_stride.into(),
+                "must be 32 + slot_payload rounded up to 64",
+            ));
         }
         if header.producer_offset != PRODUCER_OFFSET as u64 {
-            return Err(bad("producer_offset", header.producer_offset, "must be 256"));
+            return Err(bad(
+                "producer_offset",
+                header.producer_offset,
+                "must be 256",
+            ));
         }
         if header.consumers_offset != CONSUMERS_OFFSET as u64 {
-            return Err(bad("consumers_offset", header.consumers_offset, "must be 640"));
+            return Err(bad(
+                "consumers_offset",
+                header.consumers_offset,
+                "must be 640",
+            ));
         }
         if header.slots_offset != g.slots_offset {
-            return Err(bad("slots_offset", header.slots_offset, "must follow the consumer blocks, aligned to 128"));
+            return Err(bad(
+                "slots_offset",
+                header.slots_offset,
+                "must follow the consumer blocks, aligned to 128",
+            ));
         }
         if header.total_len != g.total_len {
-            return Err(bad("total_len", header.total_len, "must equal slots_offset + slot_count * slot_stride"));
+            return Err(bad(
+                "total_len",
+                header.total_len,
+                "must equal slots_offset + slot_count * slot_stride",
+            ));
         }
         if actual_len < g.total_len {
-            return Err(LayoutError::Truncated { actual: actual_len, expected: g.total_len });
+            return Err(LayoutError::Truncated {
+                actual: actual_len,
+                expected: g.total_len,
+            });
         }
         if actual_len > g.total_len {
-            return Err(bad("total_len", header.total_len, "is smaller than the file: trailing bytes"));
+            return Err(bad(
+                "total_len",
+                header.total_len,
+                "is smaller than the file: trailing bytes",
+            ));
         }
         if header.producer_mode > producer_mode::MULTI {
-            return Err(bad("producer_mode", header.producer_mode.into(), "must be 0 (single) or 1 (multi)"));
+            return Err(bad(
+                "producer_mode",
+                header.producer_mode.into(),
+                "must be 0 (single) or 1 (multi)",
+            ));
         }
         if header.schema_id > schema_id::TELEMETRY {
-            return Err(bad("schema_id", header.schema_id.into(), "must be 0 (raw), 1 (audio) or 2 (telemetry)"));
+            return Err(bad(
+                "schema_id",
+                header.schema_id.into(),
+                "must be 0 (raw), 1 (audio) or 2 (telemetry)",
+            ));
         }
         if header.audio_sample_format > sample_format::I32 {
-            return Err(bad("audio_sample_format", header.audio_sample_format.into(), "must be 0 ..= 3"));
+            return Err(bad(
+                "audio_sample_format",
+                header.audio_sample_format.into(),
+                "must be 0 ..= 3",
+            ));
         }
         Ok(g)
     }
@@ -636,18 +704,42 @@ pub fn layout_dump() -> String {
     put("SLOT_TIMESTAMP_OFFSET", slot::TIMESTAMP_OFFSET as u64);
     put("SLOT_PAYLOAD_OFFSET", slot::PAYLOAD_OFFSET as u64);
     put("PUBLISHED_OFFSET", producer_block::PUBLISHED_OFFSET as u64);
-    put("DATA_FUTEX_OFFSET", producer_block::DATA_FUTEX_OFFSET as u64);
-    put("DATA_SLEEPERS_OFFSET", producer_block::DATA_SLEEPERS_OFFSET as u64);
-    put("SPACE_FUTEX_OFFSET", producer_block::SPACE_FUTEX_OFFSET as u64);
-    put("SPACE_SLEEPERS_OFFSET", producer_block::SPACE_SLEEPERS_OFFSET as u64);
+    put(
+        "DATA_FUTEX_OFFSET",
+        producer_block::DATA_FUTEX_OFFSET as u64,
+    );
+    put(
+        "DATA_SLEEPERS_OFFSET",
+        producer_block::DATA_SLEEPERS_OFFSET as u64,
+    );
+    put(
+        "SPACE_FUTEX_OFFSET",
+        producer_block::SPACE_FUTEX_OFFSET as u64,
+    );
+    put(
+        "SPACE_SLEEPERS_OFFSET",
+        producer_block::SPACE_SLEEPERS_OFFSET as u64,
+    );
     put("STATE_OFFSET", producer_block::STATE_OFFSET as u64);
     put("CONSUMER_READ_OFFSET", consumer_block::READ_OFFSET as u64);
     put("CONSUMER_STATE_OFFSET", consumer_block::STATE_OFFSET as u64);
-    put("CONSUMER_POLICY_OFFSET", consumer_block::POLICY_OFFSET as u64);
-    put("CONSUMER_HEARTBEAT_OFFSET", consumer_block::HEARTBEAT_OFFSET as u64);
-    put("CONSUMER_DELIVERED_OFFSET", consumer_block::DELIVERED_OFFSET as u64);
+    put(
+        "CONSUMER_POLICY_OFFSET",
+        consumer_block::POLICY_OFFSET as u64,
+    );
+    put(
+        "CONSUMER_HEARTBEAT_OFFSET",
+        consumer_block::HEARTBEAT_OFFSET as u64,
+    );
+    put(
+        "CONSUMER_DELIVERED_OFFSET",
+        consumer_block::DELIVERED_OFFSET as u64,
+    );
     put("CONSUMER_LOST_OFFSET", consumer_block::LOST_OFFSET as u64);
-    put("CONSUMER_LAPPED_OFFSET", consumer_block::LAPPED_OFFSET as u64);
+    put(
+        "CONSUMER_LAPPED_OFFSET",
+        consumer_block::LAPPED_OFFSET as u64,
+    );
     put("CONSUMER_TORN_OFFSET", consumer_block::TORN_OFFSET as u64);
     out
 }
@@ -675,11 +767,32 @@ mod tests {
 
     #[test]
     fn rejects_sizes_out_of_range() {
-        assert!(matches!(Geometry::new(3, 64, 1), Err(LayoutError::BadField { field: "slot_count", .. })));
-        assert!(matches!(Geometry::new(1 << 25, 64, 1), Err(LayoutError::BadField { .. })));
-        assert!(matches!(Geometry::new(4, 64, 0), Err(LayoutError::BadField { field: "max_consumers", .. })));
-        assert!(matches!(Geometry::new(1 << 20, 4096, 1), Err(LayoutError::TooLarge { .. })));
-        assert!(matches!(Geometry::new(2, u32::MAX, 1), Err(LayoutError::TooLarge { .. })));
+        assert!(matches!(
+            Geometry::new(3, 64, 1),
+            Err(LayoutError::BadField {
+                field: "slot_count",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Geometry::new(1 << 25, 64, 1),
+            Err(LayoutError::BadField { .. })
+        ));
+        assert!(matches!(
+            Geometry::new(4, 64, 0),
+            Err(LayoutError::BadField {
+                field: "max_consumers",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Geometry::new(1 << 20, 4096, 1),
+            Err(LayoutError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            Geometry::new(2, u32::MAX, 1),
+            Err(LayoutError::TooLarge { .. })
+        ));
     }
 
     #[test]

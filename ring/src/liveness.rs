@@ -5,13 +5,17 @@
 #[inline]
 pub fn monotonic_ns() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Nanoseconds since the Unix epoch.
 pub fn realtime_ns() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// The pid of this process.
@@ -25,14 +29,23 @@ pub fn pid_alive(pid: u32) -> bool {
     if pid == current_pid() {
         return true;
     }
-    let Some(raw) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+    let Some(raw) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
     };
     // /proc/PID/stat: "pid (comm) S ..."; the state letter follows the last ')'.
     match std::fs::read(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let after = stat.iter().rposition(|&b| b == b')').map(|i| &stat[i + 1..]);
-            !matches!(after.and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace())), Some(b'Z' | b'X'))
+            let after = stat
+                .iter()
+                .rposition(|&b| b == b')')
+                .map(|i| &stat[i + 1..]);
+            !matches!(
+                after.and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace())),
+                Some(b'Z' | b'X')
+            )
         }
         // No /proc: ask the kernel whether a signal could be sent (EPERM still means alive).
         Err(_) => match rustix::process::test_kill_process(raw) {
@@ -61,7 +74,10 @@ mod tests {
         let pid = child.id();
         // Wait for the child to exit without reaping it: its stat turns to Z.
         let stat = format!("/proc/{pid}/stat");
-        while std::fs::read_to_string(&stat).map(|s| !s.contains(") Z")).unwrap_or(false) {
+        while std::fs::read_to_string(&stat)
+            .map(|s| !s.contains(") Z"))
+            .unwrap_or(false)
+        {
             std::thread::yield_now();
         }
         assert!(!pid_alive(pid));

@@ -54,7 +54,9 @@ impl LoomMem {
             consumers: (0..consumers).map(|_| ConsumerBlock::default()).collect(),
             stamps: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
             cells: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
-            words: (0..capacity).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]).collect(),
+            words: (0..capacity)
+                .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
+                .collect(),
             futex: Mutex::new(()),
             woken: Condvar::new(),
         })
@@ -212,7 +214,10 @@ fn multi_producer_claim_publish() {
 fn multi_producer_overwrite_waits_for_the_slot() {
     loom::model(|| {
         let mem = LoomMem::new(2, 1, true);
-        let producers: Vec<_> = [2u64, 1].into_iter().map(|n| (n, producer(&mem, FullPolicy::Overwrite))).collect();
+        let producers: Vec<_> = [2u64, 1]
+            .into_iter()
+            .map(|n| (n, producer(&mem, FullPolicy::Overwrite)))
+            .collect();
         let writers: Vec<_> = producers
             .into_iter()
             .map(|(frames, mut p)| {
@@ -253,7 +258,9 @@ fn sleeper_wake() {
         };
         let w = &mem.producer.wait;
         while flag.load(Ordering::Acquire) == 0 {
-            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || flag.load(Ordering::Acquire) != 0);
+            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || {
+                flag.load(Ordering::Acquire) != 0
+            });
         }
         notifier.join().unwrap();
         assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);

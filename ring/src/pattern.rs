@@ -22,7 +22,10 @@ fn filler(seq: u64, producer: u32, i: usize) -> u8 {
 /// # Panics
 /// If `buf` is shorter than [`TAG_LEN`].
 pub fn fill(buf: &mut [u8], producer: u32, seq: u64) {
-    assert!(buf.len() >= TAG_LEN, "a pattern frame needs at least {TAG_LEN} bytes");
+    assert!(
+        buf.len() >= TAG_LEN,
+        "a pattern frame needs at least {TAG_LEN} bytes"
+    );
     buf[..8].copy_from_slice(&seq.to_le_bytes());
     buf[8..12].copy_from_slice(&producer.to_le_bytes());
     let len = buf.len() as u32;
@@ -43,7 +46,11 @@ pub fn check(buf: &[u8]) -> Option<(u32, u64)> {
     if len as usize != buf.len() {
         return None;
     }
-    buf.iter().enumerate().skip(TAG_LEN).all(|(i, &b)| b == filler(seq, producer, i)).then_some((producer, seq))
+    buf.iter()
+        .enumerate()
+        .skip(TAG_LEN)
+        .all(|(i, &b)| b == filler(seq, producer, i))
+        .then_some((producer, seq))
 }
 
 /// Tallies what a reader saw of one producer's pattern frames.
@@ -117,6 +124,9 @@ mod tests {
             t.record(&frame(seq));
         }
         t.record(&[0; 8]);
-        assert_eq!((t.frames, t.gaps, t.duplicated, t.reordered, t.corrupt), (6, 2, 1, 1, 1));
+        assert_eq!(
+            (t.frames, t.gaps, t.duplicated, t.reordered, t.corrupt),
+            (6, 2, 1, 1, 1)
+        );
     }
 }

@@ -13,8 +13,8 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::consumer::{Consumer, Delivery};
 use crate::error::{Error, Result};
 use crate::layout::{
-    self, producer_mode, ring_state, sample_format, schema_id, ConsumerLine, Geometry, Header, LayoutError,
-    ProducerBlock, HEADER_LEN, LINE, MAGIC, MAX_REGION_LEN, PRODUCER_OFFSET, VERSION,
+    self, producer_mode, ring_state, sample_format, schema_id, ConsumerLine, Geometry, Header,
+    LayoutError, ProducerBlock, HEADER_LEN, LINE, MAGIC, MAX_REGION_LEN, PRODUCER_OFFSET, VERSION,
 };
 use crate::liveness;
 use crate::mem::RingMem;
@@ -68,7 +68,9 @@ pub struct AudioFormat {
 impl AudioFormat {
     /// Payload bytes one frame of this format takes.
     pub fn frame_bytes(&self) -> u64 {
-        u64::from(self.channels) * u64::from(self.samples_per_frame) * u64::from(self.format.bytes())
+        u64::from(self.channels)
+            * u64::from(self.samples_per_frame)
+            * u64::from(self.format.bytes())
     }
 }
 
@@ -111,7 +113,13 @@ pub struct RingConfig {
 impl RingConfig {
     /// `slots` slots of `slot_size` payload bytes, 8 consumers, single producer, raw frames.
     pub fn new(slots: u32, slot_size: u32) -> Self {
-        RingConfig { slots, slot_size, max_consumers: 8, multi_producer: false, schema: Schema::Raw }
+        RingConfig {
+            slots,
+            slot_size,
+            max_consumers: 8,
+            multi_producer: false,
+            schema: Schema::Raw,
+        }
     }
 
     /// Sets the number of consumer blocks.
@@ -137,7 +145,9 @@ impl RingConfig {
         let g = Geometry::new(self.slots, self.slot_size, self.max_consumers)?;
         if let Schema::Audio(audio) = self.schema {
             if audio.channels == 0 || audio.sample_rate == 0 || audio.samples_per_frame == 0 {
-                return Err(Error::InvalidArgument(format!("audio format has a zero field: {audio:?}")));
+                return Err(Error::InvalidArgument(format!(
+                    "audio format has a zero field: {audio:?}"
+                )));
             }
             if audio.frame_bytes() > u64::from(self.slot_size) {
                 return Err(Error::InvalidArgument(format!(
@@ -160,7 +170,11 @@ impl RingConfig {
             slot_payload: g.slot_payload,
             slot_stride: g.slot_stride,
             max_consumers: g.max_consumers,
-            producer_mode: if self.multi_producer { producer_mode::MULTI } else { producer_mode::SINGLE },
+            producer_mode: if self.multi_producer {
+                producer_mode::MULTI
+            } else {
+                producer_mode::SINGLE
+            },
             schema_id: schema_id::RAW,
             audio_sample_rate: 0,
             audio_channels: 0,
@@ -176,7 +190,9 @@ impl RingConfig {
             reserved: [0; 18],
         };
         // Unique enough to tell two creations apart: wall time, pid and the mapping's address.
-        h.epoch = h.created_unix_ns ^ (u64::from(h.owner_pid) << 40) ^ u64::from(liveness::monotonic_ns() as u32);
+        h.epoch = h.created_unix_ns
+            ^ (u64::from(h.owner_pid) << 40)
+            ^ u64::from(liveness::monotonic_ns() as u32);
         match self.schema {
             Schema::Raw => {}
             Schema::Audio(a) => {
@@ -215,13 +231,29 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    fn new(map: MmapRaw, geometry: Geometry, header: Header, scope: Scope, path: Option<PathBuf>) -> Result<Self> {
+    fn new(
+        map: MmapRaw,
+        geometry: Geometry,
+        header: Header,
+        scope: Scope,
+        path: Option<PathBuf>,
+    ) -> Result<Self> {
         let base = map.as_mut_ptr();
         if base as usize % LINE != 0 {
-            return Err(LayoutError::Misaligned { addr: base as usize }.into());
+            return Err(LayoutError::Misaligned {
+                addr: base as usize,
+            }
+            .into());
         }
         debug_assert!(map.len() as u64 == geometry.total_len);
-        Ok(Shared { _map: map, base, geometry, header, scope, path })
+        Ok(Shared {
+            _map: map,
+            base,
+            geometry,
+            header,
+            scope,
+            path,
+        })
     }
 
     pub(crate) fn geometry(&self) -> &Geometry {
@@ -265,7 +297,10 @@ impl RingMem for Shared {
 
     #[inline]
     fn consumer(&self, index: usize) -> &ConsumerLine {
-        assert!(index < self.max_consumers(), "consumer index {index} out of range");
+        assert!(
+            index < self.max_consumers(),
+            "consumer index {index} out of range"
+        );
         // SAFETY: as for `producer`: `consumer_offset(index)` for an index below max_consumers
         // lies inside the validated mapping on a 128-byte boundary.
         unsafe { &*(self.base.add(self.geometry.consumer_offset(index)) as *const ConsumerLine) }
@@ -322,14 +357,19 @@ pub struct Ring {
 
 impl std::fmt::Debug for Ring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ring").field("path", &self.shared.path).field("geometry", &self.shared.geometry).finish()
+        f.debug_struct("Ring")
+            .field("path", &self.shared.path)
+            .field("geometry", &self.shared.geometry)
+            .finish()
     }
 }
 
 /// The path of a ring called `name` in `/dev/shm`.
 pub fn shm_path(name: &str) -> Result<PathBuf> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(Error::InvalidArgument(format!("shared-memory name {name:?} must be one non-empty path component")));
+        return Err(Error::InvalidArgument(format!(
+            "shared-memory name {name:?} must be one non-empty path component"
+        )));
     }
     Ok(Path::new("/dev/shm").join(name))
 }
@@ -341,7 +381,10 @@ impl Ring {
         let map = MmapOptions::new()
             .len(g.total_len as usize)
             .map_anon()
-            .map_err(|source| Error::Io { path: PathBuf::from("<anonymous>"), source })?;
+            .map_err(|source| Error::Io {
+                path: PathBuf::from("<anonymous>"),
+                source,
+            })?;
         Self::init(MmapRaw::from(map), g, config, Scope::Private, None)
     }
 
@@ -369,7 +412,10 @@ impl Ring {
 
     fn create_file(path: &Path, config: &RingConfig, replace: bool) -> Result<Ring> {
         let g = config.geometry()?;
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         if replace {
             match std::fs::remove_file(path) {
                 Ok(()) => {}
@@ -377,22 +423,48 @@ impl Ring {
                 Err(e) => return Err(io(e)),
             }
         }
-        let file = OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::AlreadyExists { path: path.to_path_buf() }
-            } else {
-                io(e)
-            }
-        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    io(e)
+                }
+            })?;
         file.set_len(g.total_len).map_err(io)?;
-        let map = MmapOptions::new().len(g.total_len as usize).map_raw(&file).map_err(io)?;
+        let map = MmapOptions::new()
+            .len(g.total_len as usize)
+            .map_raw(&file)
+            .map_err(io)?;
         Self::init(map, g, config, Scope::Shared, Some(path.to_path_buf()))
     }
 
     /// Writes the header of a fresh (zeroed) mapping, magic last.
-    fn init(map: MmapRaw, g: Geometry, config: &RingConfig, scope: Scope, path: Option<PathBuf>) -> Result<Ring> {
+    fn init(
+        map: MmapRaw,
+        g: Geometry,
+        config: &RingConfig,
+        scope: Scope,
+        path: Option<PathBuf>,
+    ) -> Result<Ring> {
         let header = config.header(&g);
-        let shared = Shared::new(map, g, Header { magic: MAGIC, ..header }, scope, path)?;
+        let shared = Shared::new(
+            map,
+            g,
+            Header {
+                magic: MAGIC,
+                ..header
+            },
+            scope,
+            path,
+        )?;
         let bytes = bytemuck::bytes_of(&header);
         // SAFETY: the mapping is at least HEADER_LEN bytes (total_len > HEADER_LEN), nobody else
         // can have validated it yet (the magic is still zero), and `bytes` is a separate value.
@@ -402,28 +474,47 @@ impl Ring {
         // Release: pairs with the Acquire load of the magic in `open`: a reader that sees the
         // magic sees the whole header.
         magic.store(MAGIC, Ordering::Release);
-        Ok(Ring { shared: Arc::new(shared) })
+        Ok(Ring {
+            shared: Arc::new(shared),
+        })
     }
 
     /// Opens an existing ring file, validating magic, version, sizes and length against the
     /// file before reading anything else. A corrupt, truncated or hostile file gives an error.
     pub fn open(path: impl AsRef<Path>) -> Result<Ring> {
         let path = path.as_ref();
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
-        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
         Self::open_file(&file, path)
     }
 
     fn open_file(file: &File, path: &Path) -> Result<Ring> {
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let len = file.metadata().map_err(io)?.len();
         if len < HEADER_LEN as u64 {
-            return Err(LayoutError::Truncated { actual: len, expected: HEADER_LEN as u64 }.into());
+            return Err(LayoutError::Truncated {
+                actual: len,
+                expected: HEADER_LEN as u64,
+            }
+            .into());
         }
         if len >= MAX_REGION_LEN {
             return Err(LayoutError::TooLarge { len }.into());
         }
-        let map = MmapOptions::new().len(len as usize).map_raw(file).map_err(io)?;
+        let map = MmapOptions::new()
+            .len(len as usize)
+            .map_raw(file)
+            .map_err(io)?;
         let base = map.as_ptr();
         // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned.
         let magic = unsafe { AtomicU64::from_ptr(base.cast_mut().cast::<u64>()) };
@@ -437,7 +528,15 @@ impl Ring {
         let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_LEN) };
         let header: Header = bytemuck::pod_read_unaligned(bytes);
         let g = Geometry::validate(&header, len)?;
-        Ok(Ring { shared: Arc::new(Shared::new(map, g, header, Scope::Shared, Some(path.to_path_buf()))?) })
+        Ok(Ring {
+            shared: Arc::new(Shared::new(
+                map,
+                g,
+                header,
+                Scope::Shared,
+                Some(path.to_path_buf()),
+            )?),
+        })
     }
 
     /// Attaches a producer with the given options.
@@ -477,7 +576,9 @@ impl Ring {
                 },
                 samples_per_frame: h.audio_samples_per_frame,
             }),
-            schema_id::TELEMETRY => Schema::Telemetry { version: h.telemetry_schema_version },
+            schema_id::TELEMETRY => Schema::Telemetry {
+                version: h.telemetry_schema_version,
+            },
             _ => Schema::Raw,
         }
     }

@@ -58,7 +58,12 @@ pub(crate) fn park<M: RingMem>(
 
 /// Notifier side: called after the change a waiter may be waiting for.
 #[inline]
-pub(crate) fn notify<M: RingMem>(mem: &M, word: &AtomicU32, sleepers: &AtomicU32, wakes: &AtomicU64) {
+pub(crate) fn notify<M: RingMem>(
+    mem: &M,
+    word: &AtomicU32,
+    sleepers: &AtomicU32,
+    wakes: &AtomicU64,
+) {
     // SeqCst: pairs with the fence in `park` (see the module docs).
     fence(Ordering::SeqCst);
     // Relaxed: ordered by the fence above.

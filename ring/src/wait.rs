@@ -74,7 +74,10 @@ mod tests {
         for scope in [Scope::Private, Scope::Shared] {
             let start = Instant::now();
             wait(&word, 7, Some(Duration::from_millis(20)), scope);
-            assert!(start.elapsed() >= Duration::from_millis(19), "{scope:?} returned early");
+            assert!(
+                start.elapsed() >= Duration::from_millis(19),
+                "{scope:?} returned early"
+            );
         }
     }
 

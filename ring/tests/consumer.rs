@@ -14,7 +14,8 @@ fn every_consumer_sees_every_frame_broadcast() {
         p.push(&[i]).unwrap();
     }
     for c in [&mut a, &mut b] {
-        let got: Vec<u8> = std::iter::from_fn(|| c.poll().unwrap().map(|f| f.payload()[0])).collect();
+        let got: Vec<u8> =
+            std::iter::from_fn(|| c.poll().unwrap().map(|f| f.payload()[0])).collect();
         assert_eq!(got, vec![0, 1, 2, 3, 4]);
     }
 }
@@ -35,7 +36,9 @@ fn a_consumer_starts_at_frames_published_after_it_registered() {
 fn a_lossy_consumer_never_gates_and_a_lossless_one_does() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut lossy = ring.consumer(Delivery::Lossy).unwrap();
-    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .unwrap();
     for i in 0..20u8 {
         p.push(&[i]).unwrap();
     }
@@ -66,7 +69,11 @@ fn batches_advance_once_and_report_their_frames() {
         assert_eq!((batch.len(), batch.first_seq(), batch.intact()), (4, 0, 4));
         let seqs: Vec<_> = batch.iter().map(|f| (f.seq, f.payload[0])).collect();
         assert_eq!(seqs, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
-        assert_eq!(ring.stats().consumers[0].read, 0, "the cursor moves when the batch is dropped");
+        assert_eq!(
+            ring.stats().consumers[0].read,
+            0,
+            "the cursor moves when the batch is dropped"
+        );
     }
     assert_eq!(ring.stats().consumers[0].read, 4);
     assert_eq!(c.poll_batch(100).unwrap().len(), 2);
@@ -80,7 +87,10 @@ fn read_into_needs_room_and_consumes_nothing_without_it() {
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"twelve bytes").unwrap();
     let mut small = [0u8; 4];
-    assert!(matches!(c.read_into(&mut small), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        c.read_into(&mut small),
+        Err(Error::InvalidArgument(_))
+    ));
     let mut buf = [0u8; 16];
     let info = c.read_into(&mut buf).unwrap().unwrap();
     assert_eq!(&buf[..info.len], b"twelve bytes");
@@ -103,7 +113,10 @@ fn a_wait_times_out_when_nothing_comes() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut c = ring.consumer(Delivery::Lossless).unwrap();
     let _p = ring.producer(ProducerOptions::default()).unwrap();
-    assert!(matches!(c.recv(Some(Duration::from_millis(5))), Err(Error::Timeout)));
+    assert!(matches!(
+        c.recv(Some(Duration::from_millis(5))),
+        Err(Error::Timeout)
+    ));
 }
 
 #[test]
@@ -127,7 +140,9 @@ fn a_parked_consumer_is_woken_by_a_commit() {
 fn a_producer_that_keeps_finding_readers_awake_makes_no_wake_call() {
     let ring = Ring::anonymous(&RingConfig::new(64, 16)).unwrap();
     let mut c = ring.consumer(Delivery::Lossless).unwrap();
-    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .unwrap();
     for i in 0..1000u32 {
         p.push(&i.to_le_bytes()).unwrap();
         assert_eq!(c.poll().unwrap().unwrap().payload(), i.to_le_bytes());
@@ -141,7 +156,10 @@ fn consumer_blocks_run_out() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16).max_consumers(2)).unwrap();
     let a = ring.consumer(Delivery::Lossless).unwrap();
     let _b = ring.consumer(Delivery::Lossy).unwrap();
-    assert!(matches!(ring.consumer(Delivery::Lossless), Err(Error::NoConsumerSlot { max: 2 })));
+    assert!(matches!(
+        ring.consumer(Delivery::Lossless),
+        Err(Error::NoConsumerSlot { max: 2 })
+    ));
     drop(a);
     ring.consumer(Delivery::Lossless).unwrap();
 }
@@ -150,7 +168,9 @@ fn consumer_blocks_run_out() {
 fn a_stalled_lossless_consumer_is_evicted_by_heartbeat_age() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut stalled = ring.consumer(Delivery::Lossless).unwrap();
-    let options = ProducerOptions::default().evict_after(Duration::from_millis(20)).liveness_interval(Duration::from_millis(5));
+    let options = ProducerOptions::default()
+        .evict_after(Duration::from_millis(20))
+        .liveness_interval(Duration::from_millis(5));
     let mut p = ring.producer(options).unwrap();
     for i in 0..20u8 {
         p.push(&[i]).unwrap(); // blocks at frame 4 until the stalled reader is evicted
@@ -185,7 +205,9 @@ fn lossy_copies_are_never_torn_under_constant_lapping() {
     const FRAMES: u64 = 300_000;
     let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();
-    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
     let writer = std::thread::spawn(move || {
         for n in 0..FRAMES {
             p.push_with(|buf| {
@@ -222,7 +244,9 @@ fn lossy_views_that_were_overwritten_are_detected() {
     const FRAMES: u64 = 300_000;
     let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();
-    let mut p = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
     let writer = std::thread::spawn(move || {
         for n in 0..FRAMES {
             p.push_with(|buf| {

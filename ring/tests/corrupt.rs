@@ -37,21 +37,53 @@ type Mutation = fn(&mut Header);
 fn a_bad_header_field_is_named() {
     let cases: &[(&str, Mutation, &str)] = &[
         ("header_len", |h| h.header_len = 128, "header_len"),
-        ("slot count not a power of two", |h| h.slot_count = 3, "slot_count"),
+        (
+            "slot count not a power of two",
+            |h| h.slot_count = 3,
+            "slot_count",
+        ),
         ("slot count zero", |h| h.slot_count = 0, "slot_count"),
-        ("slot count too large", |h| h.slot_count = 1 << 30, "slot_count"),
+        (
+            "slot count too large",
+            |h| h.slot_count = 1 << 30,
+            "slot_count",
+        ),
         ("stride too small", |h| h.slot_stride = 64, "slot_stride"),
-        ("stride too large", |h| h.slot_stride = 1 << 20, "slot_stride"),
+        (
+            "stride too large",
+            |h| h.slot_stride = 1 << 20,
+            "slot_stride",
+        ),
         ("no consumers", |h| h.max_consumers = 0, "max_consumers"),
-        ("too many consumers", |h| h.max_consumers = 100_000, "max_consumers"),
-        ("producer offset", |h| h.producer_offset = 0, "producer_offset"),
-        ("consumers offset", |h| h.consumers_offset = u64::MAX, "consumers_offset"),
+        (
+            "too many consumers",
+            |h| h.max_consumers = 100_000,
+            "max_consumers",
+        ),
+        (
+            "producer offset",
+            |h| h.producer_offset = 0,
+            "producer_offset",
+        ),
+        (
+            "consumers offset",
+            |h| h.consumers_offset = u64::MAX,
+            "consumers_offset",
+        ),
         ("slots offset", |h| h.slots_offset = 8, "slots_offset"),
         ("total length", |h| h.total_len = 1 << 40, "total_len"),
         ("producer mode", |h| h.producer_mode = 7, "producer_mode"),
         ("schema", |h| h.schema_id = 9, "schema_id"),
-        ("sample format", |h| h.audio_sample_format = 9, "audio_sample_format"),
-        ("payload grown past the stride", |h| h.slot_payload = 1000, "slot_stride"),
+        (
+            "sample format",
+            |h| h.audio_sample_format = 9,
+            "audio_sample_format",
+        ),
+        (
+            "payload grown past the stride",
+            |h| h.slot_payload = 1000,
+            "slot_stride",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (name, mutate, field) in cases {
@@ -74,11 +106,17 @@ fn bad_magic_and_version_are_reported_with_the_value_found() {
     let mut h = header(&path);
     h.version = 2;
     write_header(&path, &h);
-    assert!(matches!(Ring::open(&path), Err(Error::Layout(LayoutError::BadVersion { found: 2 }))));
+    assert!(matches!(
+        Ring::open(&path),
+        Err(Error::Layout(LayoutError::BadVersion { found: 2 }))
+    ));
     h.magic = 0x1234;
     write_header(&path, &h);
     let err = Ring::open(&path).unwrap_err();
-    assert!(matches!(err, Error::Layout(LayoutError::BadMagic { found: 0x1234 })));
+    assert!(matches!(
+        err,
+        Error::Layout(LayoutError::BadMagic { found: 0x1234 })
+    ));
     assert!(err.to_string().contains("0x0000000000001234"), "{err}");
 }
 
@@ -99,11 +137,22 @@ fn truncated_and_padded_files_are_refused() {
     }
     for short in [0, 8, HEADER_LEN as u64 - 1] {
         file.set_len(short).unwrap();
-        assert!(matches!(Ring::open(&path), Err(Error::Layout(LayoutError::Truncated { .. }))), "length {short}");
+        assert!(
+            matches!(
+                Ring::open(&path),
+                Err(Error::Layout(LayoutError::Truncated { .. }))
+            ),
+            "length {short}"
+        );
     }
     std::fs::remove_file(&path).unwrap();
     valid(&path);
-    OpenOptions::new().write(true).open(&path).unwrap().set_len(len + 4096).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len + 4096)
+        .unwrap();
     assert_eq!(field_error(Ring::open(&path).unwrap_err()), "total_len");
 }
 
@@ -114,10 +163,15 @@ fn a_file_of_two_gigabytes_is_too_large_for_the_jvm() {
     let file = std::fs::File::create(&path).unwrap();
     file.write_all_at(&MAGIC.to_le_bytes(), 0).unwrap();
     file.set_len(1 << 31).unwrap(); // sparse: takes no disk
-    assert!(matches!(Ring::open(&path), Err(Error::Layout(LayoutError::TooLarge { len })) if len == 1 << 31));
+    assert!(
+        matches!(Ring::open(&path), Err(Error::Layout(LayoutError::TooLarge { len })) if len == 1 << 31)
+    );
     // And a configuration that would need that much is refused before any file is made.
     let err = Ring::create(dir.path().join("big"), &RingConfig::new(1 << 20, 4096)).unwrap_err();
-    assert!(matches!(err, Error::Layout(LayoutError::TooLarge { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Layout(LayoutError::TooLarge { .. })),
+        "{err:?}"
+    );
     assert!(!dir.path().join("big").exists());
 }
 
@@ -139,7 +193,12 @@ fn a_slot_length_out_of_range_is_corruption_not_trusted() {
     producer.push(b"second").unwrap();
     // A hostile writer sets frame 0's length past the slot.
     let offset = ring.geometry().slot_offset(0) + slot::LEN_OFFSET;
-    OpenOptions::new().write(true).open(&path).unwrap().write_all_at(&70_000u32.to_le_bytes(), offset as u64).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .write_all_at(&70_000u32.to_le_bytes(), offset as u64)
+        .unwrap();
     match consumer.poll() {
         Err(Error::Corrupt { seq: 0, detail }) => assert!(detail.contains("70000"), "{detail}"),
         other => panic!("{:?}", other.map(|f| f.map(|f| f.seq()))),

@@ -29,19 +29,28 @@ fn finish(mut child: Child, limit: Duration) -> (i32, String) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 /// The value of `"key":` in a one-line JSON object.
 fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}")) + key.len() + 3;
+    let at = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + key.len()
+        + 3;
     let rest = &json[at..];
     let end = rest.find([',', '}']).unwrap();
     rest[..end].trim_matches('"')
 }
 
 fn num(json: &str, key: &str) -> u64 {
-    field(json, key).parse().unwrap_or_else(|_| panic!("{key} in {json}"))
+    field(json, key)
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} in {json}"))
 }
 
 fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
@@ -63,10 +72,22 @@ fn millions_of_frames_cross_processes_verified_and_broadcast() {
     const FRAMES: &str = "2000000";
     let dir = tempfile::tempdir().unwrap();
     let (ring, path) = create(dir.path(), 1024, 64);
-    let lossless = stream(&["consume", &path, "--verify", "--frames", FRAMES, "--timeout", "60"]);
+    let lossless = stream(&[
+        "consume",
+        &path,
+        "--verify",
+        "--frames",
+        FRAMES,
+        "--timeout",
+        "60",
+    ]);
     let lossy = stream(&["consume", &path, "--verify", "--lossy", "--timeout", "60"]);
-    wait_until("both consumers", Duration::from_secs(30), || ring.stats().consumers.len() == 2);
-    let producer = stream(&["produce", &path, "--frames", FRAMES, "--size", "64", "--batch", "16"]);
+    wait_until("both consumers", Duration::from_secs(30), || {
+        ring.stats().consumers.len() == 2
+    });
+    let producer = stream(&[
+        "produce", &path, "--frames", FRAMES, "--size", "64", "--batch", "16",
+    ]);
     let (code, out) = finish(producer, Duration::from_secs(120));
     assert_eq!(code, 0, "{out}");
     let (code, out) = finish(lossless, Duration::from_secs(120));
@@ -83,7 +104,11 @@ fn millions_of_frames_cross_processes_verified_and_broadcast() {
     assert_eq!(field(&out, "end"), "closed");
     assert_eq!(num(&out, "frames") + num(&out, "lost"), 2_000_000, "{out}");
     assert_eq!(num(&out, "corrupt"), 0, "{out}");
-    assert_eq!(num(&out, "gaps"), num(&out, "lost"), "the loss count is exact: {out}");
+    assert_eq!(
+        num(&out, "gaps"),
+        num(&out, "lost"),
+        "the loss count is exact: {out}"
+    );
     assert_eq!(field(&out, "verified"), "true");
 }
 
@@ -92,9 +117,13 @@ fn a_producer_killed_mid_stream_leaves_whole_frames_and_producer_gone() {
     let dir = tempfile::tempdir().unwrap();
     let (ring, path) = create(dir.path(), 256, 128);
     let consumer = stream(&["consume", &path, "--verify", "--timeout", "60"]);
-    wait_until("the consumer", Duration::from_secs(30), || ring.stats().consumers.len() == 1);
+    wait_until("the consumer", Duration::from_secs(30), || {
+        ring.stats().consumers.len() == 1
+    });
     let mut producer = stream(&["produce", &path, "--size", "128"]);
-    wait_until("frames", Duration::from_secs(30), || ring.stats().published > 200_000);
+    wait_until("frames", Duration::from_secs(30), || {
+        ring.stats().published > 200_000
+    });
     producer.kill().unwrap(); // SIGKILL
     producer.wait().unwrap();
     let published = ring.stats().published;
@@ -111,7 +140,10 @@ fn a_producer_killed_mid_stream_leaves_whole_frames_and_producer_gone() {
     let mut successor = ring.producer(ProducerOptions::default()).unwrap();
     successor.push(b"after the crash").unwrap();
     let frame = consumer.poll().unwrap().unwrap();
-    assert_eq!((frame.seq(), frame.payload()), (published, &b"after the crash"[..]));
+    assert_eq!(
+        (frame.seq(), frame.payload()),
+        (published, &b"after the crash"[..])
+    );
 }
 
 #[test]
@@ -119,9 +151,15 @@ fn a_killed_lossless_consumer_is_evicted_and_the_producer_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let (ring, path) = create(dir.path(), 64, 64);
     let mut consumer = stream(&["consume", &path, "--timeout", "60"]);
-    wait_until("the consumer", Duration::from_secs(30), || ring.stats().consumers.len() == 1);
-    let policy = FullPolicy::Block { timeout: Some(Duration::from_secs(60)) };
-    let mut producer = ring.producer(ProducerOptions::new(policy).liveness_interval(Duration::from_millis(10))).unwrap();
+    wait_until("the consumer", Duration::from_secs(30), || {
+        ring.stats().consumers.len() == 1
+    });
+    let policy = FullPolicy::Block {
+        timeout: Some(Duration::from_secs(60)),
+    };
+    let mut producer = ring
+        .producer(ProducerOptions::new(policy).liveness_interval(Duration::from_millis(10)))
+        .unwrap();
     let mut sent = 0u64;
     while ring.stats().consumers[0].delivered < 1000 {
         producer.push(&sent.to_le_bytes()).unwrap();
@@ -150,7 +188,9 @@ fn a_futex_wake_crosses_processes() {
     // No timeout and a liveness interval of ten minutes: the child sleeps on the futex until a
     // wake from this process reaches it.
     let consumer = stream(&["consume", &path, "--frames", "1", "--liveness-ms", "600000"]);
-    wait_until("the consumer to sleep", Duration::from_secs(30), || ring.stats().data_sleepers > 0);
+    wait_until("the consumer to sleep", Duration::from_secs(30), || {
+        ring.stats().data_sleepers > 0
+    });
     producer.push(&[0u8; 16]).unwrap();
     let (code, out) = finish(consumer, Duration::from_secs(60));
     assert_eq!(code, 0, "{out}");

@@ -3,7 +3,9 @@
 //! every full policy and both delivery policies.
 
 use proptest::prelude::*;
-use ringflow::{Consumer, Delivery, Error, FullPolicy, Producer, ProducerOptions, Ring, RingConfig};
+use ringflow::{
+    Consumer, Delivery, Error, FullPolicy, Producer, ProducerOptions, Ring, RingConfig,
+};
 
 const SLOTS: u64 = 4;
 const SLOT_SIZE: usize = 24;
@@ -30,7 +32,13 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn payload(seq_hint: u64, len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| seed.wrapping_add(i as u8).wrapping_mul(3).wrapping_add(seq_hint as u8)).collect()
+    (0..len)
+        .map(|i| {
+            seed.wrapping_add(i as u8)
+                .wrapping_mul(3)
+                .wrapping_add(seq_hint as u8)
+        })
+        .collect()
 }
 
 /// The model: every frame ever published (`None` for an abandoned claim), and each consumer's
@@ -53,7 +61,10 @@ impl Model {
         if !self.gating {
             return true;
         }
-        let min = (0..self.next.len()).filter(|&c| self.lossless[c]).map(|c| self.next[c]).min();
+        let min = (0..self.next.len())
+            .filter(|&c| self.lossless[c])
+            .map(|c| self.next[c])
+            .min();
         min.is_none_or(|min| self.published() + n - min <= SLOTS)
     }
 
@@ -81,13 +92,19 @@ impl Model {
 
 fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<(), TestCaseError> {
     let ring = Ring::anonymous(&RingConfig::new(SLOTS as u32, SLOT_SIZE as u32)).unwrap();
-    let mut consumers: Vec<Consumer> = deliveries.iter().map(|&d| ring.consumer(d).unwrap()).collect();
+    let mut consumers: Vec<Consumer> = deliveries
+        .iter()
+        .map(|&d| ring.consumer(d).unwrap())
+        .collect();
     let mut producer: Producer = ring.producer(ProducerOptions::new(policy)).unwrap();
     let mut model = Model {
         history: Vec::new(),
         next: vec![0, 0],
         lost: vec![0, 0],
-        lossless: deliveries.iter().map(|&d| d == Delivery::Lossless).collect(),
+        lossless: deliveries
+            .iter()
+            .map(|&d| d == Delivery::Lossless)
+            .collect(),
         gating: policy != FullPolicy::Overwrite,
     };
     let refused = |e: Error| matches!(e, Error::Full | Error::Timeout);
@@ -126,7 +143,10 @@ fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<()
             },
             Op::Poll { consumer } => {
                 let expected = model.next_frame(consumer);
-                let got = consumers[consumer].poll().unwrap().map(|f| (f.seq(), f.to_vec()));
+                let got = consumers[consumer]
+                    .poll()
+                    .unwrap()
+                    .map(|f| (f.seq(), f.to_vec()));
                 prop_assert_eq!(&got, &expected);
                 if got.is_some() {
                     model.next[consumer] += 1;
@@ -135,7 +155,10 @@ fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<()
             Op::ReadInto { consumer } => {
                 let expected = model.next_frame(consumer);
                 let mut buf = [0u8; SLOT_SIZE];
-                let got = consumers[consumer].read_into(&mut buf).unwrap().map(|info| (info.seq, buf[..info.len].to_vec()));
+                let got = consumers[consumer]
+                    .read_into(&mut buf)
+                    .unwrap()
+                    .map(|info| (info.seq, buf[..info.len].to_vec()));
                 prop_assert_eq!(&got, &expected);
                 if got.is_some() {
                     model.next[consumer] += 1;
@@ -146,7 +169,9 @@ fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<()
                 if let Some(head) = model.next_frame(consumer) {
                     let first = head.0;
                     let end = (first + max as u64).min(model.published());
-                    expected = (first..end).filter_map(|s| model.history[s as usize].clone().map(|b| (s, b))).collect();
+                    expected = (first..end)
+                        .filter_map(|s| model.history[s as usize].clone().map(|b| (s, b)))
+                        .collect();
                     model.next[consumer] = end;
                 }
                 let batch = consumers[consumer].poll_batch(max).unwrap();

@@ -3,13 +3,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, PushError, Ring, RingConfig};
+use ringflow::{
+    pattern, Delivery, Error, FullPolicy, ProducerOptions, PushError, Ring, RingConfig,
+};
 
 #[test]
 fn fail_gives_the_frame_back() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
     let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
-    let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    let mut producer = ring
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .unwrap();
     producer.push(b"a").unwrap();
     producer.push(b"b").unwrap();
     let refused = producer.push_with(|buf| {
@@ -23,7 +27,8 @@ fn fail_gives_the_frame_back() {
     assert_eq!(ring.stats().dropped, 1);
     drop(consumer.poll().unwrap());
     producer.push_with(write).unwrap();
-    let frames: Vec<_> = std::iter::from_fn(|| consumer.poll().unwrap().map(|f| f.to_vec())).collect();
+    let frames: Vec<_> =
+        std::iter::from_fn(|| consumer.poll().unwrap().map(|f| f.to_vec())).collect();
     assert_eq!(frames, vec![b"b".to_vec(), b"c".to_vec()]);
 }
 
@@ -47,11 +52,16 @@ fn block_waits_until_a_consumer_frees_a_slot() {
 fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
     let _consumer = ring.consumer(Delivery::Lossless).unwrap();
-    let policy = FullPolicy::Block { timeout: Some(Duration::from_millis(10)) };
+    let policy = FullPolicy::Block {
+        timeout: Some(Duration::from_millis(10)),
+    };
     let mut producer = ring.producer(ProducerOptions::new(policy)).unwrap();
     producer.push(b"1").unwrap();
     producer.push(b"2").unwrap();
-    assert!(matches!(producer.push_with(|_| 0), Err(PushError::Timeout(_))));
+    assert!(matches!(
+        producer.push_with(|_| 0),
+        Err(PushError::Timeout(_))
+    ));
     assert!(matches!(producer.push(b"3"), Err(Error::Timeout)));
     assert_eq!(producer.published(), 2);
 }
@@ -60,7 +70,9 @@ fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
 fn overwrite_never_waits_and_the_reader_counts_what_it_lost() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
-    let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+    let mut producer = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
     for i in 0..10u8 {
         producer.push(&[i]).unwrap();
     }
@@ -76,7 +88,9 @@ fn overwrite_never_waits_and_the_reader_counts_what_it_lost() {
 #[test]
 fn without_consumers_a_producer_never_blocks() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Fail)).unwrap();
+    let mut producer = ring
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .unwrap();
     for _ in 0..10 {
         producer.push(b"x").unwrap();
     }
@@ -96,7 +110,10 @@ fn an_abandoned_claim_is_skipped_by_readers() {
     drop(producer.claim_batch(2).unwrap());
     producer.push(b"kept").unwrap();
     let frame = consumer.poll().unwrap().unwrap();
-    assert_eq!((frame.seq(), frame.payload(), frame.lost_before()), (3, &b"kept"[..], 0));
+    assert_eq!(
+        (frame.seq(), frame.payload(), frame.lost_before()),
+        (3, &b"kept"[..], 0)
+    );
     drop(frame);
     assert_eq!(consumer.delivered(), 1);
 }
@@ -112,7 +129,10 @@ fn kinds_and_timestamps_travel_with_the_frame() {
     slot.commit(0);
     producer.push(b"now").unwrap();
     let frame = consumer.poll().unwrap().unwrap();
-    assert_eq!((frame.kind(), frame.timestamp_ns(), frame.is_empty()), (7, 42, true));
+    assert_eq!(
+        (frame.kind(), frame.timestamp_ns(), frame.is_empty()),
+        (7, 42, true)
+    );
     drop(frame);
     let frame = consumer.poll().unwrap().unwrap();
     assert!(frame.timestamp_ns() > 0);
@@ -122,9 +142,18 @@ fn kinds_and_timestamps_travel_with_the_frame() {
 fn a_batch_must_fit_the_ring() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
-    assert!(matches!(producer.claim_batch(0), Err(Error::InvalidArgument(_))));
-    assert!(matches!(producer.claim_batch(5), Err(Error::InvalidArgument(_))));
-    assert!(matches!(producer.push(&[0; 17]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        producer.claim_batch(0),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        producer.claim_batch(5),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        producer.push(&[0; 17]),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -139,7 +168,9 @@ fn committing_more_than_a_slot_panics() {
 fn a_single_producer_ring_takes_one_producer() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let first = ring.producer(ProducerOptions::default()).unwrap();
-    assert!(matches!(ring.producer(ProducerOptions::default()), Err(Error::ProducerBusy { pid }) if pid == std::process::id()));
+    assert!(
+        matches!(ring.producer(ProducerOptions::default()), Err(Error::ProducerBusy { pid }) if pid == std::process::id())
+    );
     drop(first);
     // The next one continues the sequence.
     let mut second = ring.producer(ProducerOptions::default()).unwrap();
@@ -150,8 +181,13 @@ fn a_single_producer_ring_takes_one_producer() {
 #[test]
 fn a_multi_producer_ring_takes_eight() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16).multi_producer(true)).unwrap();
-    let producers: Vec<_> = (0..8).map(|_| ring.producer(ProducerOptions::default()).unwrap()).collect();
-    assert!(matches!(ring.producer(ProducerOptions::default()), Err(Error::TooManyProducers { max: 8 })));
+    let producers: Vec<_> = (0..8)
+        .map(|_| ring.producer(ProducerOptions::default()).unwrap())
+        .collect();
+    assert!(matches!(
+        ring.producer(ProducerOptions::default()),
+        Err(Error::TooManyProducers { max: 8 })
+    ));
     drop(producers);
 }
 
@@ -172,7 +208,10 @@ fn multi_producer_frames_arrive_once_each_and_whole() {
                         match consumer.recv(None) {
                             Ok(frame) => {
                                 let (id, n) = pattern::check(frame.payload()).expect("whole frame");
-                                assert!(last[id as usize].is_none_or(|l| n > l), "producer {id} out of order");
+                                assert!(
+                                    last[id as usize].is_none_or(|l| n > l),
+                                    "producer {id} out of order"
+                                );
                                 last[id as usize] = Some(n);
                                 assert!(seen.insert((id, n)), "duplicate");
                             }
@@ -217,13 +256,17 @@ fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
     let mut consumer = ring.consumer(Delivery::Lossy).unwrap();
     let writers: Vec<_> = (0..2u32)
         .map(|id| {
-            let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Overwrite)).unwrap();
+            let mut producer = ring
+                .producer(ProducerOptions::new(FullPolicy::Overwrite))
+                .unwrap();
             std::thread::spawn(move || {
                 for n in 0..100_000 {
-                    producer.push_with(|buf| {
-                        pattern::fill(buf, id, n);
-                        buf.len()
-                    }).unwrap();
+                    producer
+                        .push_with(|buf| {
+                            pattern::fill(buf, id, n);
+                            buf.len()
+                        })
+                        .unwrap();
                 }
             })
         })
@@ -233,7 +276,11 @@ fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
     loop {
         match consumer.recv_into(&mut buf, None) {
             Ok(info) => {
-                assert!(pattern::check(&buf[..info.len]).is_some(), "torn copy of frame {}", info.seq);
+                assert!(
+                    pattern::check(&buf[..info.len]).is_some(),
+                    "torn copy of frame {}",
+                    info.seq
+                );
                 got += 1;
             }
             Err(Error::Closed) => break,

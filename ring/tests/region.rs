@@ -10,7 +10,9 @@ use ringflow::{
 fn a_file_ring_is_created_0600_and_opens_with_the_same_layout() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
-    let config = RingConfig::new(64, 100).max_consumers(3).multi_producer(true);
+    let config = RingConfig::new(64, 100)
+        .max_consumers(3)
+        .multi_producer(true);
     let created = Ring::create(&path, &config).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -21,7 +23,10 @@ fn a_file_ring_is_created_0600_and_opens_with_the_same_layout() {
     assert_eq!(opened.capacity(), 64);
     assert_eq!(opened.slot_size(), 100);
     assert!(opened.is_file_backed());
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), opened.region_len() as u64);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        opened.region_len() as u64
+    );
 }
 
 #[test]
@@ -33,7 +38,10 @@ fn frames_written_through_one_mapping_are_read_through_another() {
     let mut consumer = reader.consumer(Delivery::Lossless).unwrap();
     let mut producer = writer.producer(ProducerOptions::default()).unwrap();
     producer.push(b"across mappings").unwrap();
-    assert_eq!(consumer.poll().unwrap().unwrap().payload(), b"across mappings");
+    assert_eq!(
+        consumer.poll().unwrap().unwrap().payload(),
+        b"across mappings"
+    );
 }
 
 #[test]
@@ -41,7 +49,10 @@ fn create_refuses_an_existing_file_and_replace_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
     let first = Ring::create(&path, &RingConfig::new(4, 16)).unwrap();
-    assert!(matches!(Ring::create(&path, &RingConfig::new(4, 16)), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        Ring::create(&path, &RingConfig::new(4, 16)),
+        Err(Error::AlreadyExists { .. })
+    ));
     let second = Ring::create_or_replace(&path, &RingConfig::new(8, 16)).unwrap();
     assert_eq!(Ring::open(&path).unwrap().capacity(), 8);
     assert_ne!(first.header().epoch, second.header().epoch);
@@ -50,9 +61,15 @@ fn create_refuses_an_existing_file_and_replace_does_not() {
 #[test]
 fn shm_names_are_single_path_components() {
     for bad in ["", "a/b", "..", "."] {
-        assert!(matches!(ringflow::shm_path(bad), Err(Error::InvalidArgument(_))), "{bad:?}");
+        assert!(
+            matches!(ringflow::shm_path(bad), Err(Error::InvalidArgument(_))),
+            "{bad:?}"
+        );
     }
-    assert_eq!(ringflow::shm_path("x").unwrap(), std::path::Path::new("/dev/shm/x"));
+    assert_eq!(
+        ringflow::shm_path("x").unwrap(),
+        std::path::Path::new("/dev/shm/x")
+    );
 }
 
 #[test]
@@ -66,15 +83,24 @@ fn a_ring_in_dev_shm_round_trips() {
 
 #[test]
 fn the_schema_is_recorded_in_the_header() {
-    let audio = AudioFormat { sample_rate: 48_000, channels: 2, format: SampleFormat::F32, samples_per_frame: 480 };
+    let audio = AudioFormat {
+        sample_rate: 48_000,
+        channels: 2,
+        format: SampleFormat::F32,
+        samples_per_frame: 480,
+    };
     let ring = Ring::anonymous(&RingConfig::new(4, 3840).schema(Schema::Audio(audio))).unwrap();
     assert_eq!(ring.schema(), Schema::Audio(audio));
     assert_eq!(ring.header().audio_sample_rate, 48_000);
-    let ring = Ring::anonymous(&RingConfig::new(4, 64).schema(Schema::Telemetry { version: 3 })).unwrap();
+    let ring =
+        Ring::anonymous(&RingConfig::new(4, 64).schema(Schema::Telemetry { version: 3 })).unwrap();
     assert_eq!(ring.schema(), Schema::Telemetry { version: 3 });
     // An audio frame that does not fit a slot is refused.
     let err = Ring::anonymous(&RingConfig::new(4, 1000).schema(Schema::Audio(audio))).unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(ref m) if m.contains("3840")), "{err}");
+    assert!(
+        matches!(err, Error::InvalidArgument(ref m) if m.contains("3840")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -36,13 +36,17 @@ impl Args {
     }
 
     fn value<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, String> {
-        let Some(i) = self.rest.iter().position(|a| a == name) else { return Ok(None) };
+        let Some(i) = self.rest.iter().position(|a| a == name) else {
+            return Ok(None);
+        };
         if i + 1 >= self.rest.len() {
             return Err(format!("{name} needs a value"));
         }
         let raw = self.rest.remove(i + 1);
         self.rest.remove(i);
-        raw.parse().map(Some).map_err(|_| format!("{name}: cannot parse {raw:?}"))
+        raw.parse()
+            .map(Some)
+            .map_err(|_| format!("{name}: cannot parse {raw:?}"))
     }
 
     fn positional(&mut self, what: &str) -> Result<String, String> {
@@ -63,7 +67,9 @@ impl Args {
 fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() || argv[0] == "--help" || argv[0] == "-h" {
-        eprintln!("usage: ringflow-stream demo|produce|consume|layout ... (see the source's header)");
+        eprintln!(
+            "usage: ringflow-stream demo|produce|consume|layout ... (see the source's header)"
+        );
         return ExitCode::from(if argv.is_empty() { 2 } else { 0 });
     }
     let command = argv.remove(0);
@@ -98,19 +104,33 @@ fn produce(mut args: Args) -> Result<u8, String> {
     let wait_consumers: usize = args.value("--wait-consumers")?.unwrap_or(0);
     let timeout: Option<f64> = args.value("--timeout")?;
     let policy = match args.value::<String>("--policy")?.as_deref() {
-        None | Some("block") => FullPolicy::Block { timeout: timeout.map(Duration::from_secs_f64) },
+        None | Some("block") => FullPolicy::Block {
+            timeout: timeout.map(Duration::from_secs_f64),
+        },
         Some("fail") => FullPolicy::Fail,
         Some("overwrite") => FullPolicy::Overwrite,
-        Some(other) => return Err(format!("--policy: {other:?} is not block, fail or overwrite")),
+        Some(other) => {
+            return Err(format!(
+                "--policy: {other:?} is not block, fail or overwrite"
+            ))
+        }
     };
     let multi = args.flag("--multi");
     let create = args.flag("--create");
     args.done()?;
     if (size as usize) < pattern::TAG_LEN {
-        return Err(format!("--size must be at least {} (the pattern tag)", pattern::TAG_LEN));
+        return Err(format!(
+            "--size must be at least {} (the pattern tag)",
+            pattern::TAG_LEN
+        ));
     }
     let ring = if create {
-        Ring::create_or_replace(&path, &RingConfig::new(slots, size).max_consumers(consumers).multi_producer(multi))
+        Ring::create_or_replace(
+            &path,
+            &RingConfig::new(slots, size)
+                .max_consumers(consumers)
+                .multi_producer(multi),
+        )
     } else {
         Ring::open(&path)
     }
@@ -123,7 +143,9 @@ fn produce(mut args: Args) -> Result<u8, String> {
     while ring.stats().consumers.len() < wait_consumers {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let mut producer = ring.producer(ProducerOptions::new(policy)).map_err(|e| e.to_string())?;
+    let mut producer = ring
+        .producer(ProducerOptions::new(policy))
+        .map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut sent = 0u64;
     let mut dropped = 0u64;
@@ -166,15 +188,23 @@ fn consume(mut args: Args) -> Result<u8, String> {
     let verify = args.flag("--verify");
     args.done()?;
     let ring = Ring::open(&path).map_err(|e| e.to_string())?;
-    let mut consumer =
-        ring.consumer(if lossy { Delivery::Lossy } else { Delivery::Lossless }).map_err(|e| e.to_string())?;
+    let mut consumer = ring
+        .consumer(if lossy {
+            Delivery::Lossy
+        } else {
+            Delivery::Lossless
+        })
+        .map_err(|e| e.to_string())?;
     if let Some(ms) = liveness_ms {
         consumer.set_liveness_interval(Duration::from_millis(ms));
     }
     let limit = frames.unwrap_or(u64::MAX);
     let timeout = timeout.map(Duration::from_secs_f64);
     // Frames count from where the consumer started, so a loss before its first frame is a gap.
-    let mut tally = pattern::Tally { next: Some(consumer.next_seq()), ..Default::default() };
+    let mut tally = pattern::Tally {
+        next: Some(consumer.next_seq()),
+        ..Default::default()
+    };
     let mut bytes = 0u64;
     let mut received = 0u64;
     let mut latencies = Vec::new();
@@ -217,7 +247,12 @@ fn consume(mut args: Args) -> Result<u8, String> {
     };
     let elapsed = start.map_or(0.0, |s| s.elapsed().as_secs_f64());
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     // The ring's own loss count must match the gaps the payloads show, exactly.
     let lost = consumer.lost();
     let clean = tally.corrupt == 0
@@ -256,11 +291,18 @@ fn demo(mut args: Args) -> Result<u8, String> {
     args.done()?;
     let name = format!("ringflow-demo-{}", std::process::id());
     let path = ringflow::shm_path(&name).map_err(|e| e.to_string())?;
-    let ring = Ring::create_or_replace(&path, &RingConfig::new(slots, size)).map_err(|e| e.to_string())?;
+    let ring =
+        Ring::create_or_replace(&path, &RingConfig::new(slots, size)).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     eprintln!("demo: {frames} frames of {size} bytes through {} ({slots} slots), consumer in a child process", path.display());
     let child = Command::new(&exe)
-        .args(["consume", path.to_str().unwrap(), "--verify", "--timeout", "30"])
+        .args([
+            "consume",
+            path.to_str().unwrap(),
+            "--verify",
+            "--timeout",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;

@@ -92,14 +92,21 @@ impl<M: RingMem> ConsumerCore<M> {
             Delivery::Lossy => delivery::LOSSY,
         };
         let Some(reg) = gate::register(&*mem, policy, pid) else {
-            return Err(Error::NoConsumerSlot { max: mem.max_consumers() });
+            return Err(Error::NoConsumerSlot {
+                max: mem.max_consumers(),
+            });
         };
         if delivery == Delivery::Lossless {
             // A producer may have scanned us at the provisional start, found the ring full and
             // gone to sleep; if the handshake moved our start forward, it must rescan (found by
             // the loom model `registration_handshake`).
             let wait = &mem.producer().wait;
-            sleep::notify(&*mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+            sleep::notify(
+                &*mem,
+                &wait.space_futex,
+                &wait.space_sleepers,
+                &wait.space_wakes,
+            );
         }
         Ok(ConsumerCore {
             mem,
@@ -165,13 +172,20 @@ impl<M: RingMem> ConsumerCore<M> {
         }
         if self.lossless {
             let wait = &self.mem.producer().wait;
-            sleep::notify(&*self.mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+            sleep::notify(
+                &*self.mem,
+                &wait.space_futex,
+                &wait.space_sleepers,
+                &wait.space_wakes,
+            );
         }
     }
 
     fn heartbeat(&self) {
         // Relaxed: read by an evicting producer, which only compares ages.
-        self.block().heartbeat_ns.store(self.mem.now_ns(), Ordering::Relaxed);
+        self.block()
+            .heartbeat_ns
+            .store(self.mem.now_ns(), Ordering::Relaxed);
     }
 
     /// Fails if a producer evicted us or our block was reused.
@@ -193,7 +207,9 @@ impl<M: RingMem> ConsumerCore<M> {
         self.check_evicted()?;
         // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
         let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
-        let target = published.saturating_sub(self.mem.capacity() - 1).max(self.next + 1);
+        let target = published
+            .saturating_sub(self.mem.capacity() - 1)
+            .max(self.next + 1);
         let lost = target - self.next;
         self.lost += lost;
         self.lost_pending += lost;
@@ -263,7 +279,11 @@ impl<M: RingMem> ConsumerCore<M> {
                 return Ok(());
             }
         }
-        let deadline = timeout.map(|t| self.mem.now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64));
+        let deadline = timeout.map(|t| {
+            self.mem
+                .now_ns()
+                .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
+        });
         loop {
             self.heartbeat();
             self.check_evicted()?;
@@ -283,7 +303,11 @@ impl<M: RingMem> ConsumerCore<M> {
             }
             // A producer in another process may die without waking us: sleep in slices and look
             // again. In-process rings close from `Drop`, which wakes.
-            let mut slice = if self.mem.cross_process() { Some(self.liveness) } else { None };
+            let mut slice = if self.mem.cross_process() {
+                Some(self.liveness)
+            } else {
+                None
+            };
             if let Some(deadline) = deadline {
                 let now = self.mem.now_ns();
                 if now >= deadline {
@@ -298,7 +322,8 @@ impl<M: RingMem> ConsumerCore<M> {
             let this = &*self;
             sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
                 // Acquire: as in `producer_status`.
-                this.check(next) != Check::Empty || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+                this.check(next) != Check::Empty
+                    || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
             });
             if self.check(self.next) != Check::Empty {
                 return Ok(());
@@ -311,8 +336,12 @@ impl<M: RingMem> ConsumerCore<M> {
         if self.lossless {
             // A producer may be asleep waiting for us: it must rescan without us.
             let wait = &self.mem.producer().wait;
-            sleep::notify(&*self.mem, &wait.space_futex, &wait.space_sleepers, &wait.space_wakes);
+            sleep::notify(
+                &*self.mem,
+                &wait.space_futex,
+                &wait.space_sleepers,
+                &wait.space_wakes,
+            );
         }
     }
 }
-

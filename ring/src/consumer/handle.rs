@@ -51,14 +51,20 @@ pub struct Consumer {
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Consumer").field("index", &self.core.index).field("next", &self.core.next).finish()
+        f.debug_struct("Consumer")
+            .field("index", &self.core.index)
+            .field("next", &self.core.next)
+            .finish()
     }
 }
 
 impl Consumer {
     pub(crate) fn register(shared: Arc<Shared>, delivery: Delivery) -> Result<Consumer> {
         let core = ConsumerCore::register(shared, delivery, crate::liveness::current_pid())?;
-        Ok(Consumer { core, _not_sync: PhantomData })
+        Ok(Consumer {
+            core,
+            _not_sync: PhantomData,
+        })
     }
 
     /// This consumer's block index in the region.
@@ -126,7 +132,10 @@ impl Consumer {
                         self.core.release(seq + 1, 0);
                         return Err(Error::Corrupt {
                             seq,
-                            detail: format!("length {len} exceeds the slot size {}", self.payload_capacity()),
+                            detail: format!(
+                                "length {len} exceeds the slot size {}",
+                                self.payload_capacity()
+                            ),
                         });
                     }
                     return Ok(Some(Ready {
@@ -156,7 +165,10 @@ impl Consumer {
     /// ```
     #[inline]
     pub fn poll(&mut self) -> Result<Option<Frame<'_>>> {
-        Ok(self.next_ready()?.map(|ready| Frame { consumer: self, ready }))
+        Ok(self.next_ready()?.map(|ready| Frame {
+            consumer: self,
+            ready,
+        }))
     }
 
     /// Waits for the next frame at most `timeout` (forever if `None`) and returns it as a view.
@@ -168,7 +180,10 @@ impl Consumer {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             if let Some(ready) = self.next_ready()? {
-                return Ok(Frame { consumer: self, ready });
+                return Ok(Frame {
+                    consumer: self,
+                    ready,
+                });
             }
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             self.core.wait(left)?;
@@ -182,7 +197,9 @@ impl Consumer {
     /// frame.
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>> {
         loop {
-            let Some(ready) = self.next_ready()? else { return Ok(None) };
+            let Some(ready) = self.next_ready()? else {
+                return Ok(None);
+            };
             if buf.len() < ready.len {
                 self.core.restore_lost_pending(ready.lost_before);
                 return Err(Error::InvalidArgument(format!(
@@ -228,7 +245,13 @@ impl Consumer {
     /// batch is dropped. Empty if no frame is there.
     pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>> {
         let Some(head) = (if max == 0 { None } else { self.next_ready()? }) else {
-            return Ok(Batch { first: self.core.next, slots: 0, frames: 0, lost_before: 0, consumer: self });
+            return Ok(Batch {
+                first: self.core.next,
+                slots: 0,
+                frames: 0,
+                lost_before: 0,
+                consumer: self,
+            });
         };
         let capacity = self.payload_capacity();
         let mut slots = 1u64;
@@ -247,7 +270,13 @@ impl Consumer {
             }
             slots += 1;
         }
-        Ok(Batch { first: head.seq, slots, frames, lost_before: head.lost_before, consumer: self })
+        Ok(Batch {
+            first: head.seq,
+            slots,
+            frames,
+            lost_before: head.lost_before,
+            consumer: self,
+        })
     }
 
     /// Waits until a frame is there (or the ring closed, or the producer died), at most
@@ -272,7 +301,9 @@ fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
         (
             base.add(slot::LEN_OFFSET).cast::<u32>().read_volatile(),
             base.add(slot::KIND_OFFSET).cast::<u32>().read_volatile(),
-            base.add(slot::TIMESTAMP_OFFSET).cast::<u64>().read_volatile(),
+            base.add(slot::TIMESTAMP_OFFSET)
+                .cast::<u64>()
+                .read_volatile(),
         )
     }
 }
@@ -333,7 +364,12 @@ impl Frame<'_> {
     pub fn payload(&self) -> &[u8] {
         // SAFETY: `len` is at most the slot size (checked when the frame was found), so the
         // slice lies inside the slot; see the type's docs for who else may write it.
-        unsafe { std::slice::from_raw_parts(payload_ptr(&self.consumer.core.mem, self.ready.seq), self.ready.len) }
+        unsafe {
+            std::slice::from_raw_parts(
+                payload_ptr(&self.consumer.core.mem, self.ready.seq),
+                self.ready.len,
+            )
+        }
     }
 
     /// Whether the frame was still in its slot when this was called (the seqlock re-check).
@@ -415,7 +451,12 @@ impl Batch<'_> {
             let len = (len as usize).min(capacity);
             // SAFETY: `len` is at most the slot size, so the slice lies inside the slot.
             let payload = unsafe { std::slice::from_raw_parts(payload_ptr(shared, seq), len) };
-            Some(BatchFrame { seq, kind: (kind & kind_flags::USER_MASK) as u16, timestamp_ns, payload })
+            Some(BatchFrame {
+                seq,
+                kind: (kind & kind_flags::USER_MASK) as u16,
+                timestamp_ns,
+                payload,
+            })
         })
     }
 
@@ -423,7 +464,9 @@ impl Batch<'_> {
     /// some: a lossy consumer, or an `overwrite` producer).
     pub fn intact(&self) -> usize {
         let core = &self.consumer.core;
-        (self.first..self.first + self.slots).filter(|&seq| core.verify(seq)).count()
+        (self.first..self.first + self.slots)
+            .filter(|&seq| core.verify(seq))
+            .count()
     }
 }
 

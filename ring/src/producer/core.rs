@@ -96,7 +96,10 @@ impl Default for ProducerOptions {
 impl ProducerOptions {
     /// Default options with the given policy.
     pub fn new(policy: FullPolicy) -> Self {
-        ProducerOptions { policy, ..Default::default() }
+        ProducerOptions {
+            policy,
+            ..Default::default()
+        }
     }
 
     /// Sets the heartbeat age after which a lagging consumer is evicted.
@@ -166,7 +169,11 @@ impl<M: RingMem> ProducerCore<M> {
                 continue;
             }
             // The pid word is the ownership: whoever swaps it from free (or dead) owns the entry.
-            if entry.pid.compare_exchange(owner, pid, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            if entry
+                .pid
+                .compare_exchange(owner, pid, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
                 taken = Some(index);
                 break;
             }
@@ -178,7 +185,10 @@ impl<M: RingMem> ProducerCore<M> {
         // Relaxed: informational fields.
         e.state.store(producer_state::ATTACHED, Ordering::Relaxed);
         e.heartbeat_ns.store(mem.now_ns(), Ordering::Relaxed);
-        block.wait.policy.store(options.policy.code(), Ordering::Relaxed);
+        block
+            .wait
+            .policy
+            .store(options.policy.code(), Ordering::Relaxed);
         // Release: pairs with the Acquire load of the state in `ConsumerCore::producer_status`.
         block.wait.state.store(ring_state::OPEN, Ordering::Release);
         // Acquire: pairs with the Release store of `published` by a previous producer's commit: a
@@ -191,7 +201,9 @@ impl<M: RingMem> ProducerCore<M> {
             next,
             gate: 0,
             policy: options.policy,
-            stale_after_ns: options.evict_after.map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
+            stale_after_ns: options
+                .evict_after
+                .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             liveness: options.liveness_interval.max(Duration::from_millis(1)),
         })
     }
@@ -220,7 +232,9 @@ impl<M: RingMem> ProducerCore<M> {
         }
         for seq in first..end {
             // Relaxed: ordered before the payload stores by the fence below.
-            self.mem.stamp(seq).store(stamp::writing(seq), Ordering::Relaxed);
+            self.mem
+                .stamp(seq)
+                .store(stamp::writing(seq), Ordering::Relaxed);
         }
         // Release: a reader that sees one of our payload stores and then fences with Acquire sees
         // the `writing` stamp (the seqlock writer's entry; pairs with ConsumerCore::verify).
@@ -233,7 +247,11 @@ impl<M: RingMem> ProducerCore<M> {
         let first = if self.policy == FullPolicy::Overwrite {
             // Relaxed: the add only hands out distinct sequences; slot ownership is ordered by
             // the stamps in `begin_multi`.
-            self.mem.producer().cursor.claim.fetch_add(n, Ordering::Relaxed)
+            self.mem
+                .producer()
+                .cursor
+                .claim
+                .fetch_add(n, Ordering::Relaxed)
         } else {
             loop {
                 // Relaxed: the CAS below decides; a stale value only fails it.
@@ -242,7 +260,9 @@ impl<M: RingMem> ProducerCore<M> {
                 if end > self.gate {
                     // Acquire: pairs with the AcqRel fetch_max in `refresh_gate` of another
                     // producer, whose scan's Acquire loads of consumer cursors we inherit.
-                    self.gate = self.gate.max(self.mem.producer().cursor.gate.load(Ordering::Acquire));
+                    self.gate = self
+                        .gate
+                        .max(self.mem.producer().cursor.gate.load(Ordering::Acquire));
                     if end > self.gate {
                         self.refresh_gate(first);
                         if end > self.gate {
@@ -253,7 +273,10 @@ impl<M: RingMem> ProducerCore<M> {
                 }
                 // Relaxed: as for the fetch_add above.
                 let claim = &self.mem.producer().cursor.claim;
-                if claim.compare_exchange_weak(first, end, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                if claim
+                    .compare_exchange_weak(first, end, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
                     break first;
                 }
             }
@@ -288,7 +311,12 @@ impl<M: RingMem> ProducerCore<M> {
         if self.multi {
             // AcqRel: Release publishes the scan's view to other producers (pairs with the Acquire
             // load in `claim_multi`); Acquire inherits theirs.
-            let previous = self.mem.producer().cursor.gate.fetch_max(gate, Ordering::AcqRel);
+            let previous = self
+                .mem
+                .producer()
+                .cursor
+                .gate
+                .fetch_max(gate, Ordering::AcqRel);
             self.gate = gate.max(previous);
         } else {
             self.gate = gate;
@@ -301,13 +329,21 @@ impl<M: RingMem> ProducerCore<M> {
         let timeout = match self.policy {
             FullPolicy::Fail => {
                 // Relaxed: a statistic.
-                self.mem.producer().cursor.dropped.fetch_add(1, Ordering::Relaxed);
+                self.mem
+                    .producer()
+                    .cursor
+                    .dropped
+                    .fetch_add(1, Ordering::Relaxed);
                 return Err(ClaimFail::Full);
             }
             FullPolicy::Block { timeout } => timeout,
             FullPolicy::Overwrite => unreachable!("overwrite never waits"),
         };
-        let deadline = timeout.map(|t| self.mem.now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64));
+        let deadline = timeout.map(|t| {
+            self.mem
+                .now_ns()
+                .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
+        });
         let mut backoff = Backoff::new();
         loop {
             if backoff.is_completed() {
@@ -322,7 +358,13 @@ impl<M: RingMem> ProducerCore<M> {
                 }
                 let mem = &*self.mem;
                 let wait = &mem.producer().wait;
-                sleep::park(mem, &wait.space_futex, &wait.space_sleepers, Some(slice), || end <= gate::scan(mem, from));
+                sleep::park(
+                    mem,
+                    &wait.space_futex,
+                    &wait.space_sleepers,
+                    Some(slice),
+                    || end <= gate::scan(mem, from),
+                );
             } else {
                 backoff.snooze();
             }
@@ -339,7 +381,9 @@ impl<M: RingMem> ProducerCore<M> {
         for seq in first..end {
             // Release: pairs with the Acquire load in ConsumerCore::check: the frame's bytes are
             // visible to a reader that sees this stamp.
-            self.mem.stamp(seq).store(stamp::committed(seq), Ordering::Release);
+            self.mem
+                .stamp(seq)
+                .store(stamp::committed(seq), Ordering::Release);
         }
         let block = self.mem.producer();
         if self.multi {
@@ -349,12 +393,19 @@ impl<M: RingMem> ProducerCore<M> {
             // Release: pairs with the Acquire loads of `published` in register and lap recovery.
             block.cursor.published.store(end, Ordering::Release);
         }
-        sleep::notify(&*self.mem, &block.wait.data_futex, &block.wait.data_sleepers, &block.wait.data_wakes);
+        sleep::notify(
+            &*self.mem,
+            &block.wait.data_futex,
+            &block.wait.data_sleepers,
+            &block.wait.data_wakes,
+        );
     }
 
     fn heartbeat(&self) {
         // Relaxed: read by `inspect` only.
-        self.mem.producer().producers[self.entry].heartbeat_ns.store(self.mem.now_ns(), Ordering::Relaxed);
+        self.mem.producer().producers[self.entry]
+            .heartbeat_ns
+            .store(self.mem.now_ns(), Ordering::Relaxed);
     }
 
     /// Detaches; the last producer to detach closes the ring and wakes every consumer.
@@ -372,10 +423,17 @@ impl<M: RingMem> ProducerCore<M> {
         // is harmless.
         fence(Ordering::SeqCst);
         // Acquire: pairs with the CAS in `attach` of a producer attaching now.
-        if block.producers.iter().all(|e| e.pid.load(Ordering::Acquire) == 0) {
+        if block
+            .producers
+            .iter()
+            .all(|e| e.pid.load(Ordering::Acquire) == 0)
+        {
             // Release: pairs with the Acquire load of the state by consumers: they see every
             // frame committed before the close.
-            block.wait.state.store(ring_state::CLOSED, Ordering::Release);
+            block
+                .wait
+                .state
+                .store(ring_state::CLOSED, Ordering::Release);
             sleep::wake(&*self.mem, &block.wait.data_futex, &block.wait.data_wakes);
         }
     }
@@ -385,4 +443,3 @@ impl<M: RingMem> ProducerCore<M> {
         self.mem.producer().cursor.published.load(Ordering::Relaxed)
     }
 }
-

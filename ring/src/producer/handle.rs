@@ -31,14 +31,21 @@ pub struct Producer {
 
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Producer").field("entry", &self.core.entry).field("policy", &self.core.policy).finish()
+        f.debug_struct("Producer")
+            .field("entry", &self.core.entry)
+            .field("policy", &self.core.policy)
+            .finish()
     }
 }
 
 impl Producer {
     pub(crate) fn attach(shared: Arc<Shared>, options: ProducerOptions) -> Result<Producer> {
         let core = ProducerCore::attach(shared, &options, crate::liveness::current_pid())?;
-        Ok(Producer { core, timestamps: options.timestamps, _not_sync: PhantomData })
+        Ok(Producer {
+            core,
+            timestamps: options.timestamps,
+            _not_sync: PhantomData,
+        })
     }
 
     /// Payload bytes one frame can hold.
@@ -66,7 +73,13 @@ impl Producer {
     #[inline]
     pub fn claim(&mut self) -> Result<WriteSlot<'_>> {
         let seq = self.core.claim(1)?;
-        Ok(WriteSlot { seq, kind: 0, timestamp: None, committed: false, producer: self })
+        Ok(WriteSlot {
+            seq,
+            kind: 0,
+            timestamp: None,
+            committed: false,
+            producer: self,
+        })
     }
 
     /// Claims `n` consecutive slots (`1 ..= capacity`) at once: one gate check and one commit
@@ -89,13 +102,20 @@ impl Producer {
     pub fn claim_batch(&mut self, n: usize) -> Result<WriteBatch<'_>> {
         let capacity = self.core.mem.capacity();
         if n == 0 || n as u64 > capacity {
-            return Err(Error::InvalidArgument(format!("batch of {n} frames: must be 1 ..= {capacity}")));
+            return Err(Error::InvalidArgument(format!(
+                "batch of {n} frames: must be 1 ..= {capacity}"
+            )));
         }
         let first = self.core.claim(n as u64)?;
         for seq in first..first + n as u64 {
             write_meta(&self.core.mem, seq, 0, 0);
         }
-        Ok(WriteBatch { first, n, committed: false, producer: self })
+        Ok(WriteBatch {
+            first,
+            n,
+            committed: false,
+            producer: self,
+        })
     }
 
     /// Copies `frame` into the next slot and commits it.
@@ -129,10 +149,19 @@ impl Producer {
     ///
     /// # Panics
     /// If `write` returns more than [`slot_size`](Self::slot_size).
-    pub fn push_with<F: FnOnce(&mut [u8]) -> usize>(&mut self, write: F) -> Result<(), PushError<F>> {
+    pub fn push_with<F: FnOnce(&mut [u8]) -> usize>(
+        &mut self,
+        write: F,
+    ) -> Result<(), PushError<F>> {
         match self.core.claim(1) {
             Ok(seq) => {
-                let mut slot = WriteSlot { seq, kind: 0, timestamp: None, committed: false, producer: self };
+                let mut slot = WriteSlot {
+                    seq,
+                    kind: 0,
+                    timestamp: None,
+                    committed: false,
+                    producer: self,
+                };
                 let len = write(slot.payload_mut());
                 slot.commit(len);
                 Ok(())
@@ -166,14 +195,22 @@ fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
     // 4-byte aligned.
     unsafe {
         base.add(slot::LEN_OFFSET).cast::<u32>().write_volatile(len);
-        base.add(slot::KIND_OFFSET).cast::<u32>().write_volatile(kind);
+        base.add(slot::KIND_OFFSET)
+            .cast::<u32>()
+            .write_volatile(kind);
     }
 }
 
 #[inline]
 fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
     // SAFETY: as in `write_meta`; TIMESTAMP lies inside the slot header, 8-byte aligned.
-    unsafe { shared.slot_ptr(seq).add(slot::TIMESTAMP_OFFSET).cast::<u64>().write_volatile(ns) };
+    unsafe {
+        shared
+            .slot_ptr(seq)
+            .add(slot::TIMESTAMP_OFFSET)
+            .cast::<u64>()
+            .write_volatile(ns)
+    };
 }
 
 /// The payload of slot `seq` as a mutable slice.
@@ -181,7 +218,8 @@ fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
 /// # Safety
 /// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
 #[inline]
-unsafe fn payload_mut<'a>(shared: &'a Shared, seq: u64) -> &'a mut [u8] {
+#[allow(clippy::mut_from_ref)] // the claim on the slot, not the borrow, makes the slice exclusive
+unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
     let len = shared.geometry().slot_payload as usize;
     // SAFETY: the payload lies inside the slot (stride >= header + payload), inside the mapping;
     // the caller owns the slot, so no other handle writes it. Lossy readers may read it at the
@@ -228,7 +266,11 @@ impl WriteSlot<'_> {
     /// If `len` exceeds [`Producer::slot_size`].
     #[inline]
     pub fn commit(mut self, len: usize) {
-        assert!(len <= self.producer.slot_size(), "frame length {len} exceeds the slot size {}", self.producer.slot_size());
+        assert!(
+            len <= self.producer.slot_size(),
+            "frame length {len} exceeds the slot size {}",
+            self.producer.slot_size()
+        );
         self.finish(len as u32, self.kind);
     }
 
@@ -294,11 +336,18 @@ impl WriteBatch<'_> {
     /// If `len` exceeds the slot size.
     #[inline]
     pub fn set_len(&mut self, i: usize, len: usize) {
-        assert!(len <= self.producer.slot_size(), "frame length {len} exceeds the slot size");
+        assert!(
+            len <= self.producer.slot_size(),
+            "frame length {len} exceeds the slot size"
+        );
         let seq = self.seq(i);
         let base = self.producer.core.mem.slot_ptr(seq);
         // SAFETY: as in `write_meta`.
-        unsafe { base.add(slot::LEN_OFFSET).cast::<u32>().write_volatile(len as u32) };
+        unsafe {
+            base.add(slot::LEN_OFFSET)
+                .cast::<u32>()
+                .write_volatile(len as u32)
+        };
     }
 
     /// Sets the user kind of slot `i`.
@@ -306,7 +355,11 @@ impl WriteBatch<'_> {
         let seq = self.seq(i);
         let base = self.producer.core.mem.slot_ptr(seq);
         // SAFETY: as in `write_meta`.
-        unsafe { base.add(slot::KIND_OFFSET).cast::<u32>().write_volatile(u32::from(kind)) };
+        unsafe {
+            base.add(slot::KIND_OFFSET)
+                .cast::<u32>()
+                .write_volatile(u32::from(kind))
+        };
     }
 
     /// Publishes every slot of the batch (one timestamp for all).
