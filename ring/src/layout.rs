@@ -241,6 +241,19 @@ pub mod slot {
 /// stamp with `committed(s)`: smaller means "not yet", equal means "here", larger means "lapped".
 /// Sequence numbers stay below 2^62, which at 10^9 frames per second lasts 146 years.
 pub mod stamp {
+    /// Sequence numbers stay below this; a region that claims more is corrupt.
+    pub const MAX_SEQ: u64 = 1 << 62;
+
+    /// The sequence a stamp speaks of (of a frame being written or committed), if any.
+    #[inline]
+    pub const fn seq_of(stamp: u64) -> Option<u64> {
+        if stamp == 0 {
+            None
+        } else {
+            Some((stamp - 1) / 2)
+        }
+    }
+
     /// Stamp of a slot while frame `seq` is being written.
     #[inline]
     pub const fn writing(seq: u64) -> u64 {

@@ -96,6 +96,13 @@ impl<M: RingMem> ConsumerCore<M> {
                 max: mem.max_consumers(),
             });
         };
+        if reg.start >= stamp::MAX_SEQ {
+            gate::unregister(&*mem, reg.index, reg.generation);
+            return Err(Error::Corrupt {
+                seq: reg.start,
+                detail: "the published cursor is beyond any sequence a producer writes".into(),
+            });
+        }
         if delivery == Delivery::Lossless {
             // A producer may have scanned us at the provisional start, found the ring full and
             // gone to sleep; if the handshake moved our start forward, it must rescan (found by
@@ -202,14 +209,33 @@ impl<M: RingMem> ConsumerCore<M> {
 
     /// Lapped at `next`: skips to the oldest frame that may still be intact and counts the rest
     /// as lost.
+    ///
+    /// The frame found in the slot bounds the jump from below, whatever `published` says (it may
+    /// be stale): that frame is `next + k * capacity` for some `k >= 1`, so every frame up to
+    /// `lapper - capacity` is gone. A stamp that names a frame of another slot, or one beyond
+    /// any sequence, is corruption (a hostile file): it is reported, never looped on.
     #[cold]
     pub(crate) fn skip_lapped(&mut self) -> Result<()> {
         self.check_evicted()?;
+        let capacity = self.mem.capacity();
+        // Relaxed: `check` already loaded this stamp with Acquire; we only read which frame it
+        // names.
+        let found = self.mem.stamp(self.next).load(Ordering::Relaxed);
+        let lapper = match stamp::seq_of(found) {
+            Some(s) if s > self.next && s < stamp::MAX_SEQ && (s - self.next) % capacity == 0 => s,
+            _ => {
+                return Err(Error::Corrupt {
+                    seq: self.next,
+                    detail: format!("slot stamp {found:#x} names no later frame of this slot"),
+                })
+            }
+        };
         // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
         let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
         let target = published
-            .saturating_sub(self.mem.capacity() - 1)
-            .max(self.next + 1);
+            .min(stamp::MAX_SEQ)
+            .saturating_sub(capacity - 1)
+            .max(lapper - capacity + 1);
         let lost = target - self.next;
         self.lost += lost;
         self.lost_pending += lost;

@@ -137,6 +137,14 @@ impl From<ClaimFail> for Error {
     }
 }
 
+/// Gives a producer table entry back.
+fn entry_release(entry: &crate::layout::ProducerEntry) {
+    entry.state.store(producer_state::FREE, Ordering::Relaxed);
+    // Release: pairs with the Acquire load in `attach`; the owner's commits happen before a
+    // successor reads `published`.
+    entry.pid.store(0, Ordering::Release);
+}
+
 /// The producer's side of the cursor protocol, over any [`RingMem`] (the mapping, or loom's
 /// atomics in the models).
 pub(crate) struct ProducerCore<M: RingMem> {
@@ -194,6 +202,15 @@ impl<M: RingMem> ProducerCore<M> {
         // Acquire: pairs with the Release store of `published` by a previous producer's commit: a
         // producer that replaces a dead one continues after its last committed frame.
         let next = block.cursor.published.load(Ordering::Acquire);
+        // Relaxed: only checked for range.
+        let claim = block.cursor.claim.load(Ordering::Relaxed);
+        if next >= stamp::MAX_SEQ || claim >= stamp::MAX_SEQ {
+            entry_release(e);
+            return Err(Error::Corrupt {
+                seq: next.max(claim),
+                detail: "the producer cursors are beyond any sequence a producer writes".into(),
+            });
+        }
         Ok(ProducerCore {
             mem,
             entry,
@@ -411,11 +428,7 @@ impl<M: RingMem> ProducerCore<M> {
     /// Detaches; the last producer to detach closes the ring and wakes every consumer.
     pub(crate) fn detach(&mut self) {
         let block = self.mem.producer();
-        let entry = &block.producers[self.entry];
-        entry.state.store(producer_state::FREE, Ordering::Relaxed);
-        // Release: pairs with the Acquire load in `attach`; our commits happen before a successor
-        // reads `published`.
-        entry.pid.store(0, Ordering::Release);
+        entry_release(&block.producers[self.entry]);
         // SeqCst: two producers detaching at once each store their own entry, then load the
         // other's (store-then-load on both sides): without the fence both could see the other
         // still attached and nobody would close the ring (found by the loom model
