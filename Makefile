@@ -1,0 +1,42 @@
+# ringflow: one entry point for people and CI. `make test` sets up and runs every test.
+
+CARGO ?= cargo
+# loom builds with other RUSTFLAGS: keep its artifacts apart so the two builds don't evict each other.
+LOOM_TARGET := target/loom
+FUZZ_SECONDS ?= 600
+
+.PHONY: setup test lint loom ci demo fuzz clean
+
+# Everything the tests need, from the toolchain's own components and crates.io.
+setup:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	$(CARGO) fetch --locked
+
+# Unit, integration (including the cross-process tests), proptest and doc tests of the workspace.
+test: setup
+	$(CARGO) test --workspace --locked
+
+# Formatting, and clippy with every warning an error.
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# The loom models of every cursor protocol (see CONTRIBUTING.md).
+loom: setup
+	LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" $(CARGO) test -p ringflow --lib --release --locked \
+		--target-dir $(LOOM_TARGET) loom_models
+
+ci: test lint loom
+
+# The main job, until the engine's `ringflow` CLI exists: stream frames between two processes.
+demo:
+	$(CARGO) run --release --locked -p ringflow --bin ringflow-stream -- demo
+
+# Fuzz Ring::open (needs a nightly toolchain and `cargo install cargo-fuzz`).
+fuzz:
+	cd ring && $(CARGO) +nightly fuzz run open -- -max_total_time=$(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean
