@@ -68,6 +68,8 @@ pub(crate) fn evict_dead<M: RingMem>(mem: &M, needed: u64, stale_after_ns: Optio
         {
             continue;
         }
+        // Relaxed: the pid and heartbeat are liveness hints; a stale heartbeat only delays the
+        // eviction by one liveness slice.
         let dead = !mem.pid_alive(block.pid.load(Ordering::Relaxed))
             || stale_after_ns.is_some_and(|limit| {
                 mem.now_ns()
@@ -107,6 +109,7 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
     let cursor = &mem.producer().cursor;
     for index in 0..mem.max_consumers() {
         let block = mem.consumer(index);
+        // Relaxed: a hint of which blocks to try; the CAS below decides.
         let state = block.state.load(Ordering::Relaxed);
         // A CLAIMING block is never taken over: its registrant may be mid-way (its pid field is
         // not written yet). A registrant that died in that window leaks the block.
@@ -167,6 +170,7 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
 pub(crate) fn unregister<M: RingMem>(mem: &M, index: usize, generation: u32) {
     let block = mem.consumer(index);
     // Only our own registration: after an eviction the block may belong to someone else.
+    // Relaxed: only this consumer's own registration bumps it while it is alive.
     if block.generation.load(Ordering::Relaxed) == generation {
         // Release: pairs with the Acquire CAS in `register`. Failing means we were evicted.
         let _ = block.state.compare_exchange(

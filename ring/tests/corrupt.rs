@@ -229,7 +229,12 @@ fn random_header_bytes_in_a_truncated_file_never_open_or_panic() {
 }
 
 fn write_at(path: &Path, offset: usize, bytes: &[u8]) {
-    OpenOptions::new().write(true).open(path).unwrap().write_all_at(bytes, offset as u64).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .write_all_at(bytes, offset as u64)
+        .unwrap();
 }
 
 #[test]
@@ -237,14 +242,24 @@ fn cursors_beyond_any_sequence_are_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
     valid(&path);
-    let published = ringflow::layout::PRODUCER_OFFSET + ringflow::layout::producer_block::PUBLISHED_OFFSET;
+    let published =
+        ringflow::layout::PRODUCER_OFFSET + ringflow::layout::producer_block::PUBLISHED_OFFSET;
     write_at(&path, published, &u64::MAX.to_le_bytes());
     let ring = Ring::open(&path).unwrap();
-    assert!(matches!(ring.consumer(Delivery::Lossless), Err(Error::Corrupt { .. })));
-    assert!(matches!(ring.producer(ProducerOptions::default()), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        ring.consumer(Delivery::Lossless),
+        Err(Error::Corrupt { .. })
+    ));
+    assert!(matches!(
+        ring.producer(ProducerOptions::default()),
+        Err(Error::Corrupt { .. })
+    ));
     // Neither left a block taken.
     let stats = ring.stats();
-    assert!(stats.consumers.is_empty() && stats.producers.is_empty(), "{stats:?}");
+    assert!(
+        stats.consumers.is_empty() && stats.producers.is_empty(),
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -255,15 +270,29 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     let mut consumer = ring.consumer(Delivery::Lossy).unwrap();
     // Every slot claims a frame that does not belong to it: 2^64 - 1 names frame 2^63 - 1.
     for seq in 0..4 {
-        write_at(&path, ring.geometry().slot_offset(seq), &u64::MAX.to_le_bytes());
+        write_at(
+            &path,
+            ring.geometry().slot_offset(seq),
+            &u64::MAX.to_le_bytes(),
+        );
     }
-    assert!(matches!(consumer.poll(), Err(Error::Corrupt { seq: 0, .. })));
+    assert!(matches!(
+        consumer.poll(),
+        Err(Error::Corrupt { seq: 0, .. })
+    ));
     let mut buf = [0u8; 64];
-    assert!(matches!(consumer.read_into(&mut buf), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        consumer.read_into(&mut buf),
+        Err(Error::Corrupt { .. })
+    ));
     // A stamp of a later frame of the right slot is an ordinary lap, bounded by that frame: the
     // reader jumps to the oldest frame that can still be there, whatever `published` says.
     let lapper: u64 = 4 * 1000;
-    write_at(&path, ring.geometry().slot_offset(0), &(2 * lapper + 2).to_le_bytes());
+    write_at(
+        &path,
+        ring.geometry().slot_offset(0),
+        &(2 * lapper + 2).to_le_bytes(),
+    );
     for seq in 1..4 {
         write_at(&path, ring.geometry().slot_offset(seq), &0u64.to_le_bytes());
     }

@@ -139,6 +139,7 @@ impl From<ClaimFail> for Error {
 
 /// Gives a producer table entry back.
 fn entry_release(entry: &crate::layout::ProducerEntry) {
+    // Relaxed: informational; the pid word below is the ownership.
     entry.state.store(producer_state::FREE, Ordering::Relaxed);
     // Release: pairs with the Acquire load in `attach`; the owner's commits happen before a
     // successor reads `published`.
