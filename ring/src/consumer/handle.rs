@@ -40,7 +40,7 @@ pub struct FrameInfo {
 ///
 /// `Send` but not `Sync`; dropping it unregisters the consumer (a lossless one stops gating).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn assert_sync<T: Sync>() {}
 /// assert_sync::<ringflow::Consumer>();
 /// ```
@@ -323,6 +323,17 @@ fn payload_ptr(shared: &Shared, seq: u64) -> *const u8 {
 /// overwritten while it is held, unless the producer's policy is `overwrite` or the consumer was
 /// evicted; a lossy consumer's can. [`Frame::is_intact`] says whether it still was at the time of
 /// the call; the consumer counts views found overwritten at release in [`Consumer::torn`].
+///
+/// A view borrows its consumer, so the cursor cannot move while it is held:
+///
+/// ```compile_fail,E0499
+/// # use ringflow::{Delivery, Ring, RingConfig};
+/// # let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+/// let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+/// let first = consumer.poll().unwrap();
+/// let second = consumer.poll().unwrap(); // error: `consumer` is still borrowed by `first`
+/// drop(first);
+/// ```
 pub struct Frame<'a> {
     consumer: &'a mut Consumer,
     ready: Ready,

@@ -16,7 +16,7 @@ use crate::region::Shared;
 /// `Send` but not `Sync`: one thread writes through a handle at a time. On a multi-producer ring,
 /// attach one handle per thread or process.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn assert_sync<T: Sync>() {}
 /// assert_sync::<ringflow::Producer>();
 /// ```
@@ -229,6 +229,28 @@ unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
 
 /// One claimed slot. Write the payload, then [`commit`](Self::commit). Dropping it uncommitted
 /// publishes an empty frame marked to be skipped, so readers never wait on a hole.
+///
+/// A committed slot is gone: it cannot be written again.
+///
+/// ```compile_fail,E0382
+/// # use ringflow::{ProducerOptions, Ring, RingConfig};
+/// # let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+/// let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+/// let mut slot = producer.claim().unwrap();
+/// slot.commit(0);
+/// slot.payload_mut()[0] = 1; // error: `slot` was moved by `commit`
+/// ```
+///
+/// And a producer holds one claim at a time:
+///
+/// ```compile_fail,E0499
+/// # use ringflow::{ProducerOptions, Ring, RingConfig};
+/// # let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+/// let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+/// let a = producer.claim().unwrap();
+/// let b = producer.claim().unwrap(); // error: `producer` is still borrowed by `a`
+/// a.commit(0);
+/// ```
 pub struct WriteSlot<'a> {
     producer: &'a mut Producer,
     seq: u64,
