@@ -609,6 +609,25 @@ impl Ring {
         self.shared.producer().wait.state.load(Ordering::Acquire) == ring_state::CLOSED
     }
 
+    /// One past the highest committed sequence.
+    pub fn published(&self) -> u64 {
+        // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
+        self.shared.producer().cursor.published.load(Ordering::Acquire)
+    }
+
+    /// Sleeps until a frame beyond `seen` is published (`published() > seen`) or the ring closes,
+    /// at most `timeout`; returns `published()`. For a thread that wakes many async readers at
+    /// once (one sleeper per ring instead of one per reader). Spurious returns are possible.
+    pub fn wait_published(&self, seen: u64, timeout: Option<Duration>) -> u64 {
+        let mem = &*self.shared;
+        let wait = &mem.producer().wait;
+        let ready = || self.published() > seen || self.is_closed();
+        if !ready() {
+            crate::sleep::park(mem, &wait.data_futex, &wait.data_sleepers, timeout, ready);
+        }
+        self.published()
+    }
+
     /// Start of the mapping, for the foreign boundary (one `DirectByteBuffer` over the region).
     pub fn region_ptr(&self) -> *mut u8 {
         self.shared.base

@@ -275,3 +275,42 @@ fn lossy_views_that_were_overwritten_are_detected() {
     assert_eq!(delivered + c.lost(), FRAMES);
     assert_eq!(ring.stats().consumers[0].torn, c.torn());
 }
+
+#[test]
+fn check_producer_says_closed_only_once_nothing_is_left() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    c.check_producer().unwrap();
+    p.push(b"x").unwrap();
+    drop(p);
+    c.check_producer().unwrap();
+    drop(c.poll().unwrap().unwrap());
+    assert!(matches!(c.check_producer(), Err(Error::Closed)));
+}
+
+#[test]
+fn wait_published_wakes_on_a_commit_and_on_close() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    let waiter = {
+        let ring = ring.clone();
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            while seen < 1 {
+                seen = ring.wait_published(seen, None);
+            }
+            // Then wait for the close: returns with nothing new published.
+            while !ring.is_closed() {
+                ring.wait_published(seen, None);
+            }
+            seen
+        })
+    };
+    while ring.stats().data_sleepers == 0 {
+        std::thread::yield_now();
+    }
+    p.push(b"x").unwrap();
+    drop(p);
+    assert_eq!(waiter.join().unwrap(), 1);
+}

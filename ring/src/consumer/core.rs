@@ -293,6 +293,17 @@ impl<M: RingMem> ConsumerCore<M> {
         dead.map_or(ProducerStatus::Alive, ProducerStatus::Gone)
     }
 
+    /// Without waiting: fails if no frame is left and none can come, or if we were evicted.
+    pub(crate) fn check_live(&self) -> Result<()> {
+        self.check_evicted()?;
+        match self.producer_status() {
+            ProducerStatus::Alive => Ok(()),
+            _ if self.check(self.next) != Check::Empty => Ok(()),
+            ProducerStatus::Gone(pid) => Err(Error::ProducerGone { pid }),
+            ProducerStatus::Closed => Err(Error::Closed),
+        }
+    }
+
     /// Waits until the next frame is there (or the consumer was lapped), at most `timeout`.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
         if self.check(self.next) != Check::Empty {

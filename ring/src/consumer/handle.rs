@@ -284,6 +284,13 @@ impl Consumer {
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.core.wait(timeout)
     }
+
+    /// Whether frames may still come, without waiting: [`Error::Closed`] or
+    /// [`Error::ProducerGone`] once they cannot and nothing is left to read, [`Error::Evicted`]
+    /// if a producer evicted this consumer, `Ok` otherwise.
+    pub fn check_producer(&mut self) -> Result<()> {
+        self.core.check_live()
+    }
 }
 
 impl Drop for Consumer {
