@@ -612,7 +612,11 @@ impl Ring {
     /// One past the highest committed sequence.
     pub fn published(&self) -> u64 {
         // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
-        self.shared.producer().cursor.published.load(Ordering::Acquire)
+        self.shared
+            .producer()
+            .cursor
+            .published
+            .load(Ordering::Acquire)
     }
 
     /// Sleeps until a frame beyond `seen` is published (`published() > seen`) or the ring closes,
@@ -626,6 +630,15 @@ impl Ring {
             crate::sleep::park(mem, &wait.data_futex, &wait.data_sleepers, timeout, ready);
         }
         self.published()
+    }
+
+    /// Wakes every consumer and producer parked on this ring (in any process), without
+    /// publishing anything: for cancellation. Their waits return early and they re-check.
+    pub fn wake_waiters(&self) {
+        let mem = &*self.shared;
+        let wait = &mem.producer().wait;
+        crate::sleep::wake(mem, &wait.data_futex, &wait.data_wakes);
+        crate::sleep::wake(mem, &wait.space_futex, &wait.space_wakes);
     }
 
     /// Start of the mapping, for the foreign boundary (one `DirectByteBuffer` over the region).

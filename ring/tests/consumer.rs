@@ -314,3 +314,17 @@ fn wait_published_wakes_on_a_commit_and_on_close() {
     drop(p);
     assert_eq!(waiter.join().unwrap(), 1);
 }
+
+#[test]
+fn wake_waiters_returns_a_parked_wait_early() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let _p = ring.producer(ProducerOptions::default()).unwrap();
+    // An untimed in-process wait: only a wake ends it.
+    let waiter = std::thread::spawn(move || c.wait(None).map(|()| c.poll().unwrap().is_none()));
+    while ring.stats().data_sleepers == 0 {
+        std::thread::yield_now();
+    }
+    ring.wake_waiters();
+    assert!(waiter.join().unwrap().unwrap(), "woken with nothing to read");
+}

@@ -304,7 +304,9 @@ impl<M: RingMem> ConsumerCore<M> {
         }
     }
 
-    /// Waits until the next frame is there (or the consumer was lapped), at most `timeout`.
+    /// Waits until the next frame is there (or the consumer was lapped), at most `timeout`. May
+    /// return `Ok` early, with nothing to read (woken, or a liveness slice ended): callers
+    /// re-check.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
         if self.check(self.next) != Check::Empty {
             return Ok(());
@@ -321,51 +323,56 @@ impl<M: RingMem> ConsumerCore<M> {
                 .now_ns()
                 .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
         });
-        loop {
-            self.heartbeat();
-            self.check_evicted()?;
-            match self.producer_status() {
-                ProducerStatus::Alive => {}
-                status => {
-                    // Re-check after the status: frames committed before a close or a crash stay
-                    // readable.
-                    if self.check(self.next) != Check::Empty {
-                        return Ok(());
-                    }
-                    return Err(match status {
-                        ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
-                        _ => Error::Closed,
-                    });
+        self.heartbeat();
+        self.check_evicted()?;
+        match self.producer_status() {
+            ProducerStatus::Alive => {}
+            status => {
+                // Re-check after the status: frames committed before a close or a crash stay
+                // readable.
+                if self.check(self.next) != Check::Empty {
+                    return Ok(());
                 }
-            }
-            // A producer in another process may die without waking us: sleep in slices and look
-            // again. In-process rings close from `Drop`, which wakes.
-            let mut slice = if self.mem.cross_process() {
-                Some(self.liveness)
-            } else {
-                None
-            };
-            if let Some(deadline) = deadline {
-                let now = self.mem.now_ns();
-                if now >= deadline {
-                    return Err(Error::Timeout);
-                }
-                let left = Duration::from_nanos(deadline - now);
-                slice = Some(slice.map_or(left, |s| s.min(left)));
-            }
-            let mem = &*self.mem;
-            let wait = &mem.producer().wait;
-            let next = self.next;
-            let this = &*self;
-            sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
-                // Acquire: as in `producer_status`.
-                this.check(next) != Check::Empty
-                    || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
-            });
-            if self.check(self.next) != Check::Empty {
-                return Ok(());
+                return Err(match status {
+                    ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
+                    _ => Error::Closed,
+                });
             }
         }
+        // A producer in another process may die without waking us: sleep in slices and look
+        // again. In-process rings close from `Drop`, which wakes.
+        let mut slice = if self.mem.cross_process() {
+            Some(self.liveness)
+        } else {
+            None
+        };
+        if let Some(deadline) = deadline {
+            let now = self.mem.now_ns();
+            if now >= deadline {
+                return Err(Error::Timeout);
+            }
+            let left = Duration::from_nanos(deadline - now);
+            slice = Some(slice.map_or(left, |s| s.min(left)));
+        }
+        let mem = &*self.mem;
+        let wait = &mem.producer().wait;
+        let next = self.next;
+        let this = &*self;
+        sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
+            // Acquire: as in `producer_status`.
+            this.check(next) != Check::Empty
+                || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+        });
+        if self.check(self.next) != Check::Empty {
+            return Ok(());
+        }
+        // Woken (or a slice ended) with no frame: return early, so a caller woken by
+        // `Ring::wake_waiters` (a cancellation) can look at its own state. `recv` and
+        // `recv_into` simply wait again; the liveness check runs at the top of the next wait.
+        if deadline.is_some_and(|d| self.mem.now_ns() >= d) {
+            return Err(Error::Timeout);
+        }
+        Ok(())
     }
 
     pub(crate) fn unregister(&mut self) {

@@ -280,7 +280,9 @@ impl Consumer {
     }
 
     /// Waits until a frame is there (or the ring closed, or the producer died), at most
-    /// `timeout`: spins briefly, then parks on the futex.
+    /// `timeout`: spins briefly, then parks on the futex. It may return `Ok` early with nothing
+    /// to read ([`Ring::wake_waiters`](crate::Ring::wake_waiters), or a liveness check of a
+    /// file-backed ring): poll again, and wait again if there is nothing.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.core.wait(timeout)
     }
