@@ -326,5 +326,8 @@ fn wake_waiters_returns_a_parked_wait_early() {
         std::thread::yield_now();
     }
     ring.wake_waiters();
-    assert!(waiter.join().unwrap().unwrap(), "woken with nothing to read");
+    assert!(
+        waiter.join().unwrap().unwrap(),
+        "woken with nothing to read"
+    );
 }

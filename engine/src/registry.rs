@@ -1,0 +1,417 @@
+//! The handle registry: every ring, task and subscription is an opaque `u64` handle (the form
+//! that crosses FFI), each with a cancellation token; a task's token is a child of its ring's,
+//! and every ring's a child of the registry's root.
+//!
+//! The registry's map sits behind a mutex: it is touched when work starts, ends or is cancelled,
+//! never per frame.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use ringflow::{Delivery, Ring};
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{EngineError, Result};
+use crate::sink::Sink;
+use crate::source::Source;
+use crate::subscription::{Subscription, Waiter};
+use crate::task::{self, ConsumeOptions, ProduceOptions};
+
+/// An opaque handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Handle(pub u64);
+
+/// Where a task is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Still running.
+    Running,
+    /// Ended; its summary.
+    Done(serde_json::Value),
+    /// Ended with an error (or a panic, whose message this is).
+    Failed(String),
+}
+
+enum Kind {
+    Ring {
+        ring: Ring,
+        waiter: OnceLock<Arc<Waiter>>,
+    },
+    Task {
+        state: watch::Receiver<TaskState>,
+        ring: Option<Handle>,
+    },
+    Subscription {
+        ring: Handle,
+    },
+}
+
+impl Kind {
+    fn name(&self) -> &'static str {
+        match self {
+            Kind::Ring { .. } => "ring",
+            Kind::Task { .. } => "task",
+            Kind::Subscription { .. } => "subscription",
+        }
+    }
+}
+
+struct Entry {
+    kind: Kind,
+    token: CancellationToken,
+}
+
+/// Counts running tasks, for `shutdown`.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// Every ring, task and subscription the engine runs.
+pub struct Registry {
+    entries: Mutex<HashMap<u64, Entry>>,
+    next: AtomicU64,
+    root: CancellationToken,
+    runtime: tokio::runtime::Handle,
+    running: Arc<Running>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("entries", &self.entries.lock().unwrap().len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A registry whose tasks run on `runtime`.
+    pub fn new(runtime: tokio::runtime::Handle) -> Self {
+        Registry {
+            entries: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            root: CancellationToken::new(),
+            runtime,
+            running: Arc::default(),
+        }
+    }
+
+    /// The process-wide registry, on the shared runtime.
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(|| Registry::new(crate::runtime::runtime().handle().clone()))
+    }
+
+    fn insert(&self, kind: Kind, token: CancellationToken) -> Handle {
+        // Relaxed: only uniqueness matters.
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.entries
+            .lock()
+            .unwrap()
+            .insert(id, Entry { kind, token });
+        Handle(id)
+    }
+
+    /// Adds a ring; its tasks and subscriptions are cancelled with it.
+    pub fn add_ring(&self, ring: Ring) -> Handle {
+        self.insert(
+            Kind::Ring {
+                ring,
+                waiter: OnceLock::new(),
+            },
+            self.root.child_token(),
+        )
+    }
+
+    /// The ring of a ring handle.
+    pub fn ring(&self, h: Handle) -> Result<Ring> {
+        self.with_ring(h, |ring, _, _| ring.clone())
+    }
+
+    fn with_ring<R>(
+        &self,
+        h: Handle,
+        f: impl FnOnce(&Ring, &CancellationToken, &OnceLock<Arc<Waiter>>) -> R,
+    ) -> Result<R> {
+        let entries = self.entries.lock().unwrap();
+        match entries.get(&h.0) {
+            Some(Entry {
+                kind: Kind::Ring { ring, waiter },
+                token,
+            }) => Ok(f(ring, token, waiter)),
+            Some(e) => Err(EngineError::WrongKind {
+                handle: h.0,
+                found: e.kind.name(),
+                expected: "ring",
+            }),
+            None => Err(EngineError::UnknownHandle(h.0)),
+        }
+    }
+
+    /// Runs `job` on the blocking pool under a child token of `parent` (a ring handle) or of the
+    /// root. A panic in `job` ends this task in `Failed` with the panic's message; nothing else
+    /// stops.
+    pub fn spawn_job<T, F>(&self, parent: Option<Handle>, job: F) -> Result<Handle>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
+    {
+        let token = match parent {
+            Some(h) => self.with_ring(h, |_, token, _| token.child_token())?,
+            None => self.root.child_token(),
+        };
+        let (tx, rx) = watch::channel(TaskState::Running);
+        let h = self.insert(
+            Kind::Task {
+                state: rx,
+                ring: parent,
+            },
+            token.clone(),
+        );
+        *self.running.count.lock().unwrap() += 1;
+        let running = Arc::clone(&self.running);
+        let join = self.runtime.spawn_blocking(move || job(token));
+        self.runtime.spawn(async move {
+            let state = match join.await {
+                Ok(Ok(value)) => {
+                    TaskState::Done(serde_json::to_value(value).unwrap_or(serde_json::Value::Null))
+                }
+                Ok(Err(e)) => TaskState::Failed(e.to_string()),
+                Err(e) if e.is_panic() => {
+                    TaskState::Failed(format!("panicked: {}", panic_message(e.into_panic())))
+                }
+                Err(e) => TaskState::Failed(e.to_string()),
+            };
+            let _ = tx.send(state);
+            let mut count = running.count.lock().unwrap();
+            *count -= 1;
+            running.idle.notify_all();
+        });
+        Ok(h)
+    }
+
+    /// Starts a producer task writing `source` into a ring.
+    pub fn spawn_producer(
+        &self,
+        ring: Handle,
+        source: Box<dyn Source>,
+        options: ProduceOptions,
+    ) -> Result<Handle> {
+        let r = self.ring(ring)?;
+        self.spawn_job(Some(ring), move |token| {
+            task::run_producer(&r, source, options, &token, |_| {})
+        })
+    }
+
+    /// Starts a consumer task reading a ring into `sink`. The consumer is registered before this
+    /// returns, so it sees every frame published afterwards.
+    pub fn spawn_consumer(
+        &self,
+        ring: Handle,
+        mut sink: Box<dyn Sink>,
+        options: ConsumeOptions,
+    ) -> Result<Handle> {
+        let r = self.ring(ring)?;
+        let mut consumer = r.consumer(options.delivery)?;
+        self.spawn_job(Some(ring), move |token| {
+            let summary = task::run_consumer_with(
+                &mut consumer,
+                &r,
+                &mut *sink,
+                options,
+                &token,
+                &mut |_, _| {},
+            )?;
+            sink.finish()?;
+            Ok(summary)
+        })
+    }
+
+    /// An async reader of a ring, registered now.
+    pub fn subscribe(&self, ring: Handle, delivery: Delivery) -> Result<(Handle, Subscription)> {
+        let (r, token, waiter) = self.with_ring(ring, |r, token, waiter| {
+            let waiter = Arc::clone(waiter.get_or_init(|| Waiter::start(r.clone())));
+            (r.clone(), token.child_token(), waiter)
+        })?;
+        let consumer = r.consumer(delivery)?;
+        let h = self.insert(Kind::Subscription { ring }, token.clone());
+        Ok((h, Subscription::new(consumer, waiter, token)))
+    }
+
+    /// Where a task is.
+    pub fn state(&self, h: Handle) -> Result<TaskState> {
+        let entries = self.entries.lock().unwrap();
+        match entries.get(&h.0) {
+            Some(Entry {
+                kind: Kind::Task { state, .. },
+                ..
+            }) => Ok(state.borrow().clone()),
+            Some(e) => Err(EngineError::WrongKind {
+                handle: h.0,
+                found: e.kind.name(),
+                expected: "task",
+            }),
+            None => Err(EngineError::UnknownHandle(h.0)),
+        }
+    }
+
+    /// Waits until a task ends and returns its final state; the handle stays valid until
+    /// [`release`](Self::release).
+    pub async fn join(&self, h: Handle) -> Result<TaskState> {
+        let mut rx = {
+            let entries = self.entries.lock().unwrap();
+            match entries.get(&h.0) {
+                Some(Entry {
+                    kind: Kind::Task { state, .. },
+                    ..
+                }) => state.clone(),
+                Some(e) => {
+                    return Err(EngineError::WrongKind {
+                        handle: h.0,
+                        found: e.kind.name(),
+                        expected: "task",
+                    })
+                }
+                None => return Err(EngineError::UnknownHandle(h.0)),
+            }
+        };
+        let state = rx
+            .wait_for(|s| *s != TaskState::Running)
+            .await
+            .map(|s| s.clone());
+        // The sender is dropped only after sending the final state.
+        Ok(state.unwrap_or_else(|_| rx.borrow().clone()))
+    }
+
+    /// Stops a ring, task or subscription cooperatively and frees its handle (a ring's tasks
+    /// and subscriptions go with it). Waiters parked on the ring are woken at once. The task
+    /// itself ends at its next look at its token; [`join`](Self::join) before cancelling to
+    /// wait for that.
+    pub fn cancel(&self, h: Handle) -> Result<()> {
+        let (entry, ring) = {
+            let mut entries = self.entries.lock().unwrap();
+            let entry = entries
+                .remove(&h.0)
+                .ok_or(EngineError::UnknownHandle(h.0))?;
+            let ring_of = |r: Handle| match entries.get(&r.0) {
+                Some(Entry {
+                    kind: Kind::Ring { ring, .. },
+                    ..
+                }) => Some(ring.clone()),
+                _ => None,
+            };
+            let ring = match &entry.kind {
+                Kind::Ring { ring, .. } => Some(ring.clone()),
+                Kind::Task { ring: Some(r), .. } | Kind::Subscription { ring: r } => ring_of(*r),
+                Kind::Task { ring: None, .. } => None,
+            };
+            if let Kind::Ring { .. } = entry.kind {
+                // Everything under the ring goes too.
+                entries.retain(|_, e| match &e.kind {
+                    Kind::Task { ring: Some(r), .. } | Kind::Subscription { ring: r } => r.0 != h.0,
+                    _ => true,
+                });
+            }
+            (entry, ring)
+        };
+        entry.token.cancel();
+        if let Kind::Ring { waiter, .. } = &entry.kind {
+            if let Some(w) = waiter.get() {
+                w.stop();
+            }
+        }
+        if let Some(ring) = ring {
+            ring.wake_waiters();
+        }
+        Ok(())
+    }
+
+    /// Frees the handle of a task that ended (or any handle: like `cancel`).
+    pub fn release(&self, h: Handle) -> Result<()> {
+        self.cancel(h)
+    }
+
+    /// Asks a task (or every task of a ring) to stop, and wakes waiters parked on its ring, but
+    /// keeps the handle so the caller can still [`join`](Self::join) it (Ctrl-C in the CLI).
+    pub fn stop(&self, h: Handle) -> Result<()> {
+        let (token, ring) = {
+            let entries = self.entries.lock().unwrap();
+            let entry = entries.get(&h.0).ok_or(EngineError::UnknownHandle(h.0))?;
+            let ring = match &entry.kind {
+                Kind::Ring { ring, .. } => Some(ring.clone()),
+                Kind::Task { ring: Some(r), .. } | Kind::Subscription { ring: r } => {
+                    match entries.get(&r.0) {
+                        Some(Entry {
+                            kind: Kind::Ring { ring, .. },
+                            ..
+                        }) => Some(ring.clone()),
+                        _ => None,
+                    }
+                }
+                Kind::Task { ring: None, .. } => None,
+            };
+            (entry.token.clone(), ring)
+        };
+        token.cancel();
+        if let Some(ring) = ring {
+            ring.wake_waiters();
+        }
+        Ok(())
+    }
+
+    /// Handles alive now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+
+    /// Whether no handle is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stops everything: cancels every token, wakes every waiter parked on every ring, frees
+    /// every handle, and waits until the tasks ended or `deadline` passed. Returns how many tasks
+    /// were still running then. Call it from outside the runtime's threads.
+    pub fn shutdown(&self, deadline: Duration) -> usize {
+        self.root.cancel();
+        let entries: Vec<Entry> = self
+            .entries
+            .lock()
+            .unwrap()
+            .drain()
+            .map(|(_, e)| e)
+            .collect();
+        for e in &entries {
+            if let Kind::Ring { ring, waiter } = &e.kind {
+                if let Some(w) = waiter.get() {
+                    w.stop();
+                }
+                ring.wake_waiters();
+            }
+        }
+        let until = Instant::now() + deadline;
+        let mut count = self.running.count.lock().unwrap();
+        while *count > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            count = self.running.idle.wait_timeout(count, left).unwrap().0;
+        }
+        *count
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".into())
+}

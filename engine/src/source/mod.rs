@@ -1,0 +1,52 @@
+//! Sources: what a producer task writes into the ring, one frame at a time, in place.
+
+mod audio;
+mod seq;
+mod telemetry;
+
+use std::time::Duration;
+
+pub use audio::{AudioSource, Waveform};
+pub use seq::SeqSource;
+pub use telemetry::{TelemetryEvent, TelemetrySource, TELEMETRY_SCHEMA_VERSION};
+
+/// Writes frames. A producer task calls [`next_frame`](Source::next_frame) with a claimed slot's
+/// payload area and commits what it returns.
+pub trait Source: Send + 'static {
+    /// Writes the next frame into `buf` (a whole slot) and returns its length, or `None` when
+    /// the source is exhausted.
+    fn next_frame(&mut self, buf: &mut [u8]) -> Option<usize>;
+
+    /// Time from this frame to the next one, if the source is paced in real time. Pacing uses
+    /// absolute deadlines (start + sum of periods), so it does not drift.
+    fn period(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The user kind written with each frame.
+    fn kind(&self) -> u16 {
+        0
+    }
+}
+
+/// Any closure that writes one frame in place and returns its length.
+///
+/// ```
+/// use ringflow_engine::source::{FnSource, Source};
+/// let mut counter = 0u8;
+/// let mut source = FnSource(move |buf: &mut [u8]| {
+///     counter += 1;
+///     buf[0] = counter;
+///     1
+/// });
+/// let mut buf = [0u8; 4];
+/// assert_eq!(source.next_frame(&mut buf), Some(1));
+/// assert_eq!(buf[0], 1);
+/// ```
+pub struct FnSource<F>(pub F);
+
+impl<F: FnMut(&mut [u8]) -> usize + Send + 'static> Source for FnSource<F> {
+    fn next_frame(&mut self, buf: &mut [u8]) -> Option<usize> {
+        Some((self.0)(buf))
+    }
+}

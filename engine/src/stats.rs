@@ -1,0 +1,114 @@
+//! Statistics: end-to-end latency in an HDR histogram, and ring snapshots as JSON.
+
+use hdrhistogram::Histogram;
+use ringflow::{Ring, RingStats};
+use serde::{Deserialize, Serialize};
+
+/// Producer timestamp to consumer receipt, in nanoseconds.
+#[derive(Debug, Clone)]
+pub struct Latency {
+    histogram: Histogram<u64>,
+}
+
+/// Percentiles of a [`Latency`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Largest.
+    pub max: u64,
+    /// Samples.
+    pub count: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        // 1 ns to 1 hour, 3 significant digits.
+        Latency {
+            histogram: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+        }
+    }
+}
+
+impl Latency {
+    /// Records one frame received now that was stamped `timestamp_ns` (0: not stamped, ignored).
+    pub fn record(&mut self, timestamp_ns: u64, now_ns: u64) {
+        if timestamp_ns != 0 {
+            self.histogram
+                .saturating_record(now_ns.saturating_sub(timestamp_ns).max(1));
+        }
+    }
+
+    /// The percentiles.
+    pub fn summary(&self) -> LatencySummary {
+        let h = &self.histogram;
+        LatencySummary {
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            count: h.len(),
+        }
+    }
+}
+
+/// A ring's header, cursors, lag and counters as JSON (what `ringflow inspect --json` prints and
+/// the JNI layer hands to Kotlin).
+pub fn ring_json(ring: &Ring) -> serde_json::Value {
+    let h = ring.header();
+    let s: RingStats = ring.stats();
+    serde_json::json!({
+        "path": ring.path().map(|p| p.display().to_string()),
+        "header": {
+            "version": h.version,
+            "total_len": h.total_len,
+            "slot_count": h.slot_count,
+            "slot_payload": h.slot_payload,
+            "slot_stride": h.slot_stride,
+            "max_consumers": h.max_consumers,
+            "producer_mode": if h.producer_mode == 1 { "multi" } else { "single" },
+            "schema": format!("{:?}", ring.schema()),
+            "owner_pid": h.owner_pid,
+            "created_unix_ns": h.created_unix_ns,
+            "epoch": h.epoch,
+        },
+        "published": s.published,
+        "dropped": s.dropped,
+        "closed": s.closed,
+        "data_wakes": s.data_wakes,
+        "space_wakes": s.space_wakes,
+        "data_sleepers": s.data_sleepers,
+        "space_sleepers": s.space_sleepers,
+        "producers": s.producers.iter().map(|p| serde_json::json!({
+            "index": p.index, "pid": p.pid, "heartbeat_ns": p.heartbeat_ns,
+        })).collect::<Vec<_>>(),
+        "consumers": s.consumers.iter().map(|c| serde_json::json!({
+            "index": c.index, "pid": c.pid, "policy": if c.lossy { "lossy" } else { "lossless" },
+            "evicted": c.evicted, "read": c.read, "lag": c.lag, "delivered": c.delivered,
+            "lost": c.lost, "lapped": c.lapped, "torn": c.torn, "heartbeat_ns": c.heartbeat_ns,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_known_samples() {
+        let mut l = Latency::default();
+        for i in 1..=1000 {
+            l.record(1_000, 1_000 + i * 1000);
+        }
+        l.record(0, 5); // unstamped: ignored
+        let s = l.summary();
+        assert_eq!(s.count, 1000);
+        assert!((499_000..=501_000).contains(&s.p50), "{s:?}");
+        assert!((989_000..=991_000).contains(&s.p99), "{s:?}");
+        assert!(s.max >= 999_000);
+    }
+}

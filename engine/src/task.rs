@@ -1,0 +1,339 @@
+//! The producer and consumer loops the engine runs: blocking loops on threads of the runtime's
+//! blocking pool, each watching a cancellation token.
+
+use std::time::{Duration, Instant};
+
+use ringflow::{Delivery, Error, FullPolicy, ProducerOptions, Ring};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{EngineError, Result};
+use crate::sink::{FrameRef, SeqVerifier, Sink, Verdict};
+use crate::source::Source;
+use crate::stats::{Latency, LatencySummary};
+
+/// How long a blocked producer or a waiting consumer sleeps before it looks at its
+/// cancellation token again (a cancellation also wakes it at once: `Ring::wake_waiters`).
+pub const CANCEL_SLICE: Duration = Duration::from_millis(50);
+
+/// How a producer task runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProduceOptions {
+    /// Full policy.
+    pub policy: FullPolicy,
+    /// Stop after this many frames (`None`: until cancelled or the source ends).
+    pub frames: Option<u64>,
+    /// Frames per second, overriding the source's own pacing (`None`: the source's).
+    pub rate: Option<f64>,
+}
+
+impl Default for ProduceOptions {
+    fn default() -> Self {
+        ProduceOptions {
+            policy: FullPolicy::Block { timeout: None },
+            frames: None,
+            rate: None,
+        }
+    }
+}
+
+/// What a producer task did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ProduceSummary {
+    /// Frames committed.
+    pub frames: u64,
+    /// Payload bytes committed.
+    pub bytes: u64,
+    /// Claims refused by the `fail` policy.
+    pub dropped: u64,
+    /// Seconds from the first claim to the end.
+    pub elapsed_s: f64,
+    /// `frames / elapsed_s`.
+    pub frames_per_s: f64,
+    /// Whether it ended by cancellation.
+    pub cancelled: bool,
+}
+
+/// Runs `source` into `ring` until the frame count, the end of the source, or cancellation.
+pub fn run_producer(
+    ring: &Ring,
+    mut source: Box<dyn Source>,
+    options: ProduceOptions,
+    token: &CancellationToken,
+    mut progress: impl FnMut(u64),
+) -> Result<ProduceSummary> {
+    // A blocking producer waits in slices, so a cancellation is seen.
+    let policy = match options.policy {
+        FullPolicy::Block { timeout } => FullPolicy::Block {
+            timeout: Some(timeout.unwrap_or(CANCEL_SLICE).min(CANCEL_SLICE)),
+        },
+        other => other,
+    };
+    let user_timeout = match options.policy {
+        FullPolicy::Block { timeout } => timeout,
+        _ => None,
+    };
+    let mut producer = ring.producer(ProducerOptions::new(policy))?;
+    let fixed_period = options
+        .rate
+        .map(|r| Duration::from_secs_f64(1.0 / r.max(1e-6)));
+    let limit = options.frames.unwrap_or(u64::MAX);
+    let start = Instant::now();
+    let mut deadline = start;
+    let mut summary = ProduceSummary::default();
+    let mut blocked_since: Option<Instant> = None;
+    while summary.frames < limit {
+        if token.is_cancelled() {
+            summary.cancelled = true;
+            break;
+        }
+        // Absolute deadlines: a late frame does not push the later ones back.
+        let now = Instant::now();
+        if deadline > now {
+            std::thread::sleep((deadline - now).min(CANCEL_SLICE));
+            continue;
+        }
+        let mut slot = match producer.claim() {
+            Ok(slot) => slot,
+            Err(Error::Full) => {
+                summary.dropped += 1;
+                if fixed_period.is_none() && source.period().is_none() {
+                    std::thread::yield_now(); // unpaced: retry the same frame
+                } else {
+                    deadline += fixed_period.or(source.period()).unwrap_or_default();
+                    // paced: skip the tick
+                }
+                continue;
+            }
+            Err(Error::Timeout) => {
+                let since = *blocked_since.get_or_insert(now);
+                if user_timeout.is_some_and(|t| since.elapsed() >= t) {
+                    return Err(EngineError::Ring(Error::Timeout));
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        blocked_since = None;
+        slot.set_kind(source.kind());
+        let Some(len) = source.next_frame(slot.payload_mut()) else {
+            break; // dropping the slot publishes a skip frame readers pass over
+        };
+        slot.commit(len);
+        summary.frames += 1;
+        summary.bytes += len as u64;
+        if let Some(p) = fixed_period.or(source.period()) {
+            deadline += p;
+        }
+        if summary.frames % 4096 == 0 {
+            progress(summary.frames);
+        }
+    }
+    summary.elapsed_s = start.elapsed().as_secs_f64();
+    summary.frames_per_s = summary.frames as f64 / summary.elapsed_s.max(1e-9);
+    Ok(summary)
+}
+
+/// How a consumer task runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConsumeOptions {
+    /// Lossless or lossy.
+    pub delivery: Delivery,
+    /// Stop after this many frames.
+    pub frames: Option<u64>,
+    /// Give up when no frame came for this long.
+    pub timeout: Option<Duration>,
+    /// Check every frame as a `seq` frame.
+    pub verify: bool,
+}
+
+impl Default for ConsumeOptions {
+    fn default() -> Self {
+        ConsumeOptions {
+            delivery: Delivery::Lossless,
+            frames: None,
+            timeout: None,
+            verify: false,
+        }
+    }
+}
+
+/// Why a consumer task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// It read the frames it was asked for.
+    Frames,
+    /// The ring closed and every frame was read.
+    Closed,
+    /// The producer's process died; every committed frame was read.
+    ProducerGone,
+    /// No frame came within the timeout.
+    Timeout,
+    /// It was cancelled.
+    Cancelled,
+    /// A producer evicted it.
+    Evicted,
+}
+
+/// What a consumer task did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConsumeSummary {
+    /// Why it ended.
+    pub end: End,
+    /// Frames read.
+    pub frames: u64,
+    /// Payload bytes read.
+    pub bytes: u64,
+    /// Seconds from the first frame to the end.
+    pub elapsed_s: f64,
+    /// `frames / elapsed_s`.
+    pub frames_per_s: f64,
+    /// Frames the ring overwrote before this reader got them.
+    pub lost: u64,
+    /// Times it was lapped.
+    pub lapped: u64,
+    /// With verification: the verdict.
+    pub verify: Option<Verdict>,
+    /// Producer timestamp to receipt.
+    pub latency_ns: LatencySummary,
+}
+
+impl ConsumeSummary {
+    /// Whether verification passed: every frame whole, none duplicated or reordered, and the
+    /// reader's loss count equal to the gaps the payloads show (zero for a lossless reader).
+    pub fn verified(&self, delivery: Delivery) -> Option<bool> {
+        self.verify.map(|v| {
+            v.corrupt == 0
+                && v.duplicated == 0
+                && v.reordered == 0
+                && v.gaps == self.lost
+                && (delivery == Delivery::Lossy || self.lost == 0)
+        })
+    }
+}
+
+/// Reads `ring` into `sink` until the frame count, close, producer death, timeout or
+/// cancellation. Lossless readers read in place; lossy ones copy (a copy is never torn).
+pub fn run_consumer(
+    ring: &Ring,
+    sink: &mut dyn Sink,
+    options: ConsumeOptions,
+    token: &CancellationToken,
+    mut progress: impl FnMut(u64, &Latency),
+) -> Result<ConsumeSummary> {
+    let mut consumer = ring.consumer(options.delivery)?;
+    run_consumer_with(&mut consumer, ring, sink, options, token, &mut progress)
+}
+
+/// [`run_consumer`] with a consumer registered beforehand (so a caller can register before a
+/// producer starts).
+pub fn run_consumer_with(
+    consumer: &mut ringflow::Consumer,
+    ring: &Ring,
+    sink: &mut dyn Sink,
+    options: ConsumeOptions,
+    token: &CancellationToken,
+    progress: &mut dyn FnMut(u64, &Latency),
+) -> Result<ConsumeSummary> {
+    let mut verifier = options
+        .verify
+        .then(|| SeqVerifier::new(consumer.next_seq() == 0));
+    let mut latency = Latency::default();
+    let mut buf = vec![0u8; ring.slot_size()];
+    let limit = options.frames.unwrap_or(u64::MAX);
+    let (mut frames, mut bytes) = (0u64, 0u64);
+    let mut first: Option<Instant> = None;
+    let mut idle_since = Instant::now();
+    let end = loop {
+        if frames >= limit {
+            break End::Frames;
+        }
+        if token.is_cancelled() {
+            break End::Cancelled;
+        }
+        let got = if options.delivery == Delivery::Lossy {
+            consumer.read_into(&mut buf).map(|info| {
+                info.map(|i| {
+                    let f = FrameRef {
+                        seq: i.seq,
+                        kind: i.kind,
+                        timestamp_ns: i.timestamp_ns,
+                        payload: &buf[..i.len],
+                    };
+                    handle(&f, sink, verifier.as_mut(), &mut latency).map(|()| i.len)
+                })
+            })
+        } else {
+            consumer.poll().map(|frame| {
+                frame.map(|frame| {
+                    let f = FrameRef {
+                        seq: frame.seq(),
+                        kind: frame.kind(),
+                        timestamp_ns: frame.timestamp_ns(),
+                        payload: frame.payload(),
+                    };
+                    handle(&f, sink, verifier.as_mut(), &mut latency).map(|()| frame.len())
+                })
+            })
+        };
+        match got {
+            Ok(Some(len)) => {
+                let len = len?;
+                first.get_or_insert_with(Instant::now);
+                frames += 1;
+                bytes += len as u64;
+                idle_since = Instant::now();
+                if frames % 4096 == 0 {
+                    progress(frames, &latency);
+                }
+            }
+            Ok(None) => {
+                let slice = match options.timeout {
+                    Some(t) => {
+                        let left = t.saturating_sub(idle_since.elapsed());
+                        if left.is_zero() {
+                            break End::Timeout;
+                        }
+                        left.min(CANCEL_SLICE)
+                    }
+                    None => CANCEL_SLICE,
+                };
+                match consumer.wait(Some(slice)) {
+                    Ok(()) | Err(Error::Timeout) => {}
+                    Err(Error::Closed) => break End::Closed,
+                    Err(Error::ProducerGone { .. }) => break End::ProducerGone,
+                    Err(Error::Evicted { .. }) => break End::Evicted,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(Error::Evicted { .. }) => break End::Evicted,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let elapsed_s = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+    Ok(ConsumeSummary {
+        end,
+        frames,
+        bytes,
+        elapsed_s,
+        frames_per_s: frames as f64 / elapsed_s.max(1e-9),
+        lost: consumer.lost(),
+        lapped: consumer.lapped(),
+        verify: verifier.map(|v| v.verdict()),
+        latency_ns: latency.summary(),
+    })
+}
+
+fn handle(
+    frame: &FrameRef<'_>,
+    sink: &mut dyn Sink,
+    verifier: Option<&mut SeqVerifier>,
+    latency: &mut Latency,
+) -> Result<()> {
+    latency.record(frame.timestamp_ns, ringflow::liveness::monotonic_ns());
+    if let Some(v) = verifier {
+        v.write(frame)?;
+    }
+    sink.write(frame)
+}
