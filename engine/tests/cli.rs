@@ -1,0 +1,250 @@
+//! The `ringflow` command, driven exactly as the contract says: exit codes, JSON summaries, and
+//! `produce | consume --verify` across two processes for each source and policy.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn ringflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringflow")).args(args).output().expect("run ringflow")
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ringflow"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ringflow")
+}
+
+/// The JSON object on the last line of stdout.
+fn last_json(out: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(out);
+    let line = text.lines().last().unwrap_or_else(|| panic!("no output"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// Waits for a child, killing it (and failing) if it outlives `limit`: a guard, not a timing.
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("ringflow still running after {limit:?}: {:?}", child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn consumers(path: &Path) -> usize {
+    let out = ringflow(&["inspect", path.to_str().unwrap(), "--json"]);
+    last_json(&out.stdout)["consumers"].as_array().map_or(0, Vec::len)
+}
+
+fn wait_for_consumers(path: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while consumers(path) < n {
+        assert!(Instant::now() < deadline, "no consumer registered");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = ringflow(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(mentions), "{args:?}: {stderr:?} should mention {mentions:?}");
+    assert!(!stderr.trim().is_empty());
+}
+
+#[test]
+fn bad_usage_and_bad_input_exit_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (ring, garbage) = (p("ring"), p("garbage"));
+    std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
+    assert_eq!(ringflow(&["create", &ring, "--slots", "64"]).status.code(), Some(0));
+    assert_usage_error(&["produce", &ring, "--bogus"], "--bogus");
+    assert_usage_error(&["frobnicate"], "frobnicate");
+    assert_usage_error(&["consume", &p("missing")], "missing");
+    assert_usage_error(&["consume", &garbage], "not a ringflow region");
+    assert_usage_error(&["inspect", &garbage], "magic");
+    assert_usage_error(&["create", &p("odd"), "--slots", "1000"], "slot_count");
+    assert_usage_error(&["create", &ring], "already exists");
+    assert_usage_error(&["produce", &ring, "--producers", "2", "--frames", "1"], "single-producer");
+    assert_usage_error(&["produce", &ring, "--rate=-5", "--frames", "1"], "--rate");
+    assert_usage_error(&["produce", &ring, "--wav", "x.wav"], "--source audio");
+    assert_usage_error(&["produce", &ring, "--source", "audio", "--frames", "1"], "not audio");
+    assert_usage_error(&["consume", &ring, "--wav", &p("out.wav"), "--frames", "1"], "audio ring");
+    assert_usage_error(&["produce", &ring, "--policy", "sometimes"], "sometimes");
+    assert_usage_error(&["bench", "--frame-size", "4"], "--frame-size");
+    // --force replaces.
+    assert_eq!(ringflow(&["create", &ring, "--force", "--slots", "128"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_timeout_is_a_job_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let ring = ring.to_str().unwrap();
+    ringflow(&["create", ring, "--slots", "64"]);
+    let out = ringflow(&["consume", ring, "--frames", "1", "--timeout", "0.2", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(last_json(&out.stdout)["end"], "timeout");
+}
+
+/// One producer process and one consumer process, seq frames, every policy; the consumer
+/// verifies every byte.
+#[test]
+fn seq_frames_cross_processes_verified_for_every_policy() {
+    for (policy, delivery) in [("block", "lossless"), ("fail", "lossless"), ("overwrite", "lossy")] {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = dir.path().join("ring");
+        let r = ring.to_str().unwrap();
+        ringflow(&["create", r, "--slots", "256", "--slot-size", "128"]);
+        let consumer = spawn(&["consume", r, "--policy", delivery, "--verify", "--timeout", "30", "--json"]);
+        wait_for_consumers(&ring, 1);
+        let out = ringflow(&["produce", r, "--frames", "300000", "--policy", policy, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{policy}: {}", String::from_utf8_lossy(&out.stderr));
+        let produced = last_json(&out.stdout);
+        assert_eq!(produced["frames"], 300_000);
+        for key in ["frames", "bytes", "elapsed_s", "frames_per_s"] {
+            assert!(produced[key].is_number(), "{key}");
+        }
+        let out = finish(consumer, Duration::from_secs(60));
+        let got = last_json(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{policy}: {got}");
+        assert_eq!(got["verified"], true, "{policy}: {got}");
+        assert_eq!(got["end"], "closed");
+        for key in ["corrupt", "duplicated", "reordered"] {
+            assert_eq!(got[key], 0, "{policy} {key}: {got}");
+        }
+        // A lossy reader's loss count is exact: what it read plus what it lost is everything.
+        let (frames, lost) = (got["frames"].as_u64().unwrap(), got["lost"].as_u64().unwrap());
+        assert_eq!(frames + lost, 300_000, "{policy}: {got}");
+        if delivery == "lossless" {
+            assert_eq!(lost, 0);
+        }
+        for key in ["p50", "p99", "max"] {
+            assert!(got["latency_ns"][key].is_u64(), "{key}");
+        }
+    }
+}
+
+#[test]
+fn several_producers_into_one_ring_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "512", "--multi-producer"]);
+    let consumer = spawn(&["consume", r, "--verify", "--timeout", "30", "--json"]);
+    wait_for_consumers(&ring, 1);
+    let out = ringflow(&["produce", r, "--frames", "200000", "--producers", "3", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(last_json(&out.stdout)["frames"], 200_000);
+    let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
+    assert_eq!((got["frames"].as_u64(), got["verified"].as_bool()), (Some(200_000), Some(true)), "{got}");
+}
+
+/// `produce` creates the ring from its source; audio goes to a WAV file, telemetry to JSON Lines.
+#[test]
+fn audio_and_telemetry_cross_processes_into_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // Audio, paced 20x faster than real time to keep the test short.
+    let ring = dir.path().join("audio");
+    let wav = dir.path().join("out.wav");
+    let r = ring.to_str().unwrap();
+    let out = ringflow(&["create", r, "--schema", "audio", "--slots", "64"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let consumer = spawn(&["consume", r, "--frames", "200", "--wav", wav.to_str().unwrap(), "--timeout", "30", "--json"]);
+    wait_for_consumers(&ring, 1);
+    let out = ringflow(&["produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
+    assert_eq!((got["frames"].as_u64(), got["lost"].as_u64()), (Some(200), Some(0)), "{got}");
+    let reader = hound::WavReader::open(&wav).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.sample_rate, spec.channels, spec.sample_format), (48_000, 2, hound::SampleFormat::Float));
+    assert_eq!(reader.duration(), 200 * 480);
+
+    // Telemetry: every event arrives, decoded, ticks in order.
+    let ring = dir.path().join("telemetry");
+    let jsonl = dir.path().join("events.jsonl");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--schema", "telemetry", "--slots", "1024"]);
+    let consumer = spawn(&["consume", r, "--jsonl", jsonl.to_str().unwrap(), "--timeout", "30", "--json"]);
+    wait_for_consumers(&ring, 1);
+    let out = ringflow(&["produce", r, "--source", "telemetry", "--frames", "2000", "--rate", "20000", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
+    assert_eq!(got["frames"], 2000, "{got}");
+    let lines = std::fs::read_to_string(&jsonl).unwrap();
+    let ticks: Vec<u64> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["tick"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ticks, (0..2000).collect::<Vec<_>>());
+}
+
+#[test]
+fn inspect_shows_header_cursors_and_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64", "--consumers", "3"]);
+    let consumer = spawn(&["consume", r, "--policy", "lossy", "--frames", "10", "--timeout", "30"]);
+    wait_for_consumers(&ring, 1);
+    let v = last_json(&ringflow(&["inspect", r, "--json"]).stdout);
+    assert_eq!(v["header"]["slot_count"], 64);
+    assert_eq!(v["header"]["max_consumers"], 3);
+    assert_eq!(v["consumers"][0]["policy"], "lossy");
+    for key in ["read", "lag", "lapped", "lost", "delivered"] {
+        assert!(v["consumers"][0][key].is_u64(), "{key}");
+    }
+    ringflow(&["produce", r, "--frames", "10"]);
+    assert_eq!(finish(consumer, Duration::from_secs(60)).status.code(), Some(0));
+    let pretty = String::from_utf8(ringflow(&["inspect", r]).stdout).unwrap();
+    assert!(pretty.contains("\"published\": 10"), "{pretty}");
+}
+
+#[test]
+fn bench_reports_throughput() {
+    let out = ringflow(&["bench", "--frames", "200000", "--consumers", "2", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = last_json(&out.stdout);
+    assert_eq!(v["delivered"], 400_000);
+    assert!(v["frames_per_s"].as_f64().unwrap() > 0.0);
+    let out = ringflow(&["bench", "--frames", "100000", "--producers", "2", "--json"]);
+    assert_eq!(last_json(&out.stdout)["delivered"], 100_000);
+}
+
+#[test]
+fn demo_records_a_wav_file_and_a_telemetry_log() {
+    let out = ringflow(&["demo", "--seconds", "0.5", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = last_json(&out.stdout);
+    assert_eq!(v["audio_producer"]["frames"], 50);
+    assert_eq!(v["wav_recorder"]["frames"], 50);
+    assert_eq!(v["wav_recorder"]["lost"], 0);
+    assert_eq!(v["telemetry_log"]["frames"], 500);
+    let wav = v["wav"].as_str().unwrap();
+    assert_eq!(hound::WavReader::open(wav).unwrap().duration(), 50 * 480);
+    std::fs::remove_file(wav).unwrap();
+    std::fs::remove_file(v["jsonl"].as_str().unwrap()).unwrap();
+}
+
+#[test]
+fn produce_creates_the_ring_from_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("new");
+    let r = ring.to_str().unwrap();
+    let out = ringflow(&["produce", r, "--source", "telemetry", "--frames", "10", "--rate", "10000", "--slots", "32", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = last_json(&ringflow(&["inspect", r, "--json"]).stdout);
+    assert_eq!(v["header"]["slot_count"], 32);
+    assert_eq!(v["header"]["schema"], "Telemetry { version: 1 }");
+    assert_eq!(v["published"], 10);
+    assert_eq!(v["closed"], true);
+}

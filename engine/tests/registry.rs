@@ -1,0 +1,160 @@
+//! The registry: handles, cancellation, shutdown, panics, async subscriptions.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringflow::{Delivery, Ring, RingConfig};
+use ringflow_engine::registry::{Handle, Registry, TaskState};
+use ringflow_engine::sink::NullSink;
+use ringflow_engine::source::{FnSource, SeqSource};
+use ringflow_engine::task::{ConsumeOptions, ProduceOptions};
+use ringflow_engine::{runtime, EngineError};
+
+fn registry() -> Registry {
+    Registry::new(runtime::runtime().handle().clone())
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn cancelling_mid_stream_ends_the_task_and_frees_the_handle() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    let reader = reg.spawn_consumer(rh, Box::new(NullSink), ConsumeOptions::default()).unwrap();
+    let writer = reg.spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    wait_until("frames", || ring.published() > 10_000);
+    assert_eq!(reg.state(reader).unwrap(), TaskState::Running);
+    reg.cancel(reader).unwrap();
+    assert!(matches!(reg.state(reader), Err(EngineError::UnknownHandle(_))));
+    assert!(matches!(reg.cancel(reader), Err(EngineError::UnknownHandle(_))));
+    // The task ends and its consumer block is given back: the producer is no longer gated by it.
+    wait_until("the reader to unregister", || ring.stats().consumers.is_empty());
+    reg.cancel(writer).unwrap();
+    wait_until("the writer to detach", || ring.is_closed());
+    reg.cancel(rh).unwrap();
+    assert!(reg.is_empty());
+}
+
+#[test]
+fn cancelling_a_ring_cancels_its_tasks() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    let writer = reg.spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    wait_until("frames", || ring.published() > 1000);
+    reg.cancel(rh).unwrap();
+    assert!(matches!(reg.state(writer), Err(EngineError::UnknownHandle(_))));
+    wait_until("the writer to stop", || ring.is_closed());
+}
+
+#[test]
+fn shutdown_wakes_parked_waiters_and_ends_every_task() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    // No producer ever comes: a consumer task, and a consumer parked by hand with no timeout.
+    let _task = reg.spawn_consumer(rh, Box::new(NullSink), ConsumeOptions::default()).unwrap();
+    let _producer = ring.producer(ringflow::ProducerOptions::default()).unwrap();
+    let mut parked = ring.consumer(Delivery::Lossless).unwrap();
+    let thread = std::thread::spawn(move || parked.wait(None).is_ok());
+    wait_until("sleepers", || ring.stats().data_sleepers >= 1);
+    assert_eq!(reg.shutdown(Duration::from_secs(10)), 0, "every task ended");
+    assert!(thread.join().unwrap(), "the parked wait returned");
+    assert!(reg.is_empty());
+}
+
+#[test]
+fn a_panicking_source_fails_alone() {
+    let reg = registry();
+    let (a, b) = (Ring::anonymous(&RingConfig::new(64, 64)).unwrap(), Ring::anonymous(&RingConfig::new(64, 64)).unwrap());
+    let (ah, bh) = (reg.add_ring(a), reg.add_ring(b.clone()));
+    let mut n = 0;
+    let bad = FnSource(move |buf: &mut [u8]| {
+        n += 1;
+        assert!(n < 100, "source broke at frame {n}");
+        buf[0] = 1;
+        1
+    });
+    let bad = reg.spawn_producer(ah, Box::new(bad), ProduceOptions::default()).unwrap();
+    let good = reg.spawn_producer(bh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    let state = runtime::runtime().block_on(reg.join(bad)).unwrap();
+    match state {
+        TaskState::Failed(m) => assert!(m.contains("source broke at frame 100"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let before = b.published();
+    wait_until("the good producer to go on", || b.published() > before + 1000);
+    assert_eq!(reg.state(good).unwrap(), TaskState::Running);
+    reg.shutdown(Duration::from_secs(10));
+}
+
+#[test]
+fn stale_and_wrong_handles_are_errors() {
+    let reg = registry();
+    assert!(matches!(reg.ring(Handle(12345)), Err(EngineError::UnknownHandle(12345))));
+    let rh = reg.add_ring(Ring::anonymous(&RingConfig::new(4, 16)).unwrap());
+    assert!(matches!(reg.state(rh), Err(EngineError::WrongKind { expected: "task", .. })));
+    let job = reg.spawn_job(None, |_| Ok(7u32)).unwrap();
+    assert!(matches!(reg.ring(job), Err(EngineError::WrongKind { expected: "ring", .. })));
+    assert_eq!(runtime::runtime().block_on(reg.join(job)).unwrap(), TaskState::Done(7.into()));
+    reg.release(job).unwrap();
+    assert!(matches!(reg.state(job), Err(EngineError::UnknownHandle(_))));
+}
+
+/// Many subscriptions awaiting on a one-worker runtime: none blocks the worker (if one did, the
+/// others could not run and the test would not finish), every one gets every frame in order.
+#[test]
+fn subscriptions_await_without_blocking_a_worker() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let reg = Arc::new(Registry::new(rt.handle().clone()));
+    let ring = Ring::anonymous(&RingConfig::new(256, 64).max_consumers(64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    const FRAMES: u64 = 20_000;
+    let done = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (_, mut sub) = reg.subscribe(rh, Delivery::Lossless).unwrap();
+            let done = done.clone();
+            rt.spawn(async move {
+                let mut expected = 0u64;
+                while let Some(frame) = sub.next().await {
+                    let frame = frame.unwrap();
+                    assert_eq!(ringflow::pattern::check(&frame.payload), Some((0, expected)));
+                    expected += 1;
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+                expected
+            })
+        })
+        .collect();
+    let writer = reg
+        .spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions { frames: Some(FRAMES), ..Default::default() })
+        .unwrap();
+    for t in tasks {
+        assert_eq!(rt.block_on(t).unwrap(), FRAMES);
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 50);
+    assert!(matches!(rt.block_on(reg.join(writer)).unwrap(), TaskState::Done(_)));
+    reg.cancel(rh).unwrap();
+}
+
+#[test]
+fn cancelling_a_subscription_ends_its_await() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(16, 64)).unwrap();
+    let _producer = ring.producer(ringflow::ProducerOptions::default()).unwrap(); // never writes
+    let rh = reg.add_ring(ring);
+    let (sh, mut sub) = reg.subscribe(rh, Delivery::Lossy).unwrap();
+    let rt = runtime::runtime();
+    let waiting = rt.spawn(async move { sub.next().await.is_none() });
+    reg.cancel(sh).unwrap();
+    assert!(rt.block_on(waiting).unwrap());
+}
