@@ -45,6 +45,7 @@ enum Kind {
     Task {
         state: watch::Receiver<TaskState>,
         ring: Option<Handle>,
+        live: Live,
     },
     Subscription {
         ring: Handle,
@@ -65,6 +66,9 @@ struct Entry {
     kind: Kind,
     token: CancellationToken,
 }
+
+/// A task's latest progress (frames so far, latency so far), updated every few thousand frames.
+type Live = Arc<Mutex<serde_json::Value>>;
 
 /// Counts running tasks, for `shutdown`.
 #[derive(Default)]
@@ -162,6 +166,14 @@ impl Registry {
         T: Serialize + Send + 'static,
         F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
     {
+        self.spawn_task(parent, Live::default(), job)
+    }
+
+    fn spawn_task<T, F>(&self, parent: Option<Handle>, live: Live, job: F) -> Result<Handle>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
+    {
         let token = match parent {
             Some(h) => self.with_ring(h, |_, token, _| token.child_token())?,
             None => self.root.child_token(),
@@ -171,6 +183,7 @@ impl Registry {
             Kind::Task {
                 state: rx,
                 ring: parent,
+                live,
             },
             token.clone(),
         );
@@ -204,8 +217,12 @@ impl Registry {
         options: ProduceOptions,
     ) -> Result<Handle> {
         let r = self.ring(ring)?;
-        self.spawn_job(Some(ring), move |token| {
-            task::run_producer(&r, source, options, &token, |_| {})
+        let live = Live::default();
+        let l = Arc::clone(&live);
+        self.spawn_task(Some(ring), live, move |token| {
+            task::run_producer(&r, source, options, &token, |frames| {
+                *l.lock().unwrap() = serde_json::json!({"role": "producer", "frames": frames});
+            })
         })
     }
 
@@ -219,15 +236,14 @@ impl Registry {
     ) -> Result<Handle> {
         let r = self.ring(ring)?;
         let mut consumer = r.consumer(options.delivery)?;
-        self.spawn_job(Some(ring), move |token| {
-            let summary = task::run_consumer_with(
-                &mut consumer,
-                &r,
-                &mut *sink,
-                options,
-                &token,
-                &mut |_, _| {},
-            )?;
+        let live = Live::default();
+        let l = Arc::clone(&live);
+        self.spawn_task(Some(ring), live, move |token| {
+            let mut progress = |frames: u64, latency: &crate::stats::Latency| {
+                *l.lock().unwrap() =
+                    serde_json::json!({"role": "consumer", "frames": frames, "latency_ns": latency.summary()});
+            };
+            let summary = task::run_consumer_with(&mut consumer, &r, &mut *sink, options, &token, &mut progress)?;
             sink.finish()?;
             Ok(summary)
         })
@@ -242,6 +258,38 @@ impl Registry {
         let consumer = r.consumer(delivery)?;
         let h = self.insert(Kind::Subscription { ring }, token.clone());
         Ok((h, Subscription::new(consumer, waiter, token)))
+    }
+
+    /// Statistics of a ring and of every task on it, as JSON: the ring's header, cursors, lag
+    /// and counters ([`stats::ring_json`](crate::stats::ring_json)), and per task its state and
+    /// latest progress (frames, latency percentiles).
+    pub fn stats(&self, ring: Handle) -> Result<serde_json::Value> {
+        let r = self.ring(ring)?;
+        let entries = self.entries.lock().unwrap();
+        let mut tasks: Vec<(u64, serde_json::Value)> = entries
+            .iter()
+            .filter_map(|(id, e)| match &e.kind {
+                Kind::Task {
+                    state,
+                    ring: Some(rh),
+                    live,
+                } if *rh == ring => Some((
+                    *id,
+                    serde_json::json!({
+                        "handle": id,
+                        "state": *state.borrow(),
+                        "progress": live.lock().unwrap().clone(),
+                    }),
+                )),
+                _ => None,
+            })
+            .collect();
+        drop(entries);
+        tasks.sort_by_key(|(id, _)| *id);
+        Ok(serde_json::json!({
+            "ring": crate::stats::ring_json(&r),
+            "tasks": tasks.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }))
     }
 
     /// Where a task is.

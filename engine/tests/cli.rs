@@ -6,7 +6,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn ringflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringflow")).args(args).output().expect("run ringflow")
+    Command::new(env!("CARGO_BIN_EXE_ringflow"))
+        .args(args)
+        .output()
+        .expect("run ringflow")
 }
 
 fn spawn(args: &[&str]) -> Child {
@@ -31,7 +34,10 @@ fn finish(mut child: Child, limit: Duration) -> Output {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("ringflow still running after {limit:?}: {:?}", child.wait_with_output().unwrap());
+            panic!(
+                "ringflow still running after {limit:?}: {:?}",
+                child.wait_with_output().unwrap()
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -40,7 +46,9 @@ fn finish(mut child: Child, limit: Duration) -> Output {
 
 fn consumers(path: &Path) -> usize {
     let out = ringflow(&["inspect", path.to_str().unwrap(), "--json"]);
-    last_json(&out.stdout)["consumers"].as_array().map_or(0, Vec::len)
+    last_json(&out.stdout)["consumers"]
+        .as_array()
+        .map_or(0, Vec::len)
 }
 
 fn wait_for_consumers(path: &Path, n: usize) {
@@ -55,7 +63,10 @@ fn assert_usage_error(args: &[&str], mentions: &str) {
     let out = ringflow(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(stderr.contains(mentions), "{args:?}: {stderr:?} should mention {mentions:?}");
+    assert!(
+        stderr.contains(mentions),
+        "{args:?}: {stderr:?} should mention {mentions:?}"
+    );
     assert!(!stderr.trim().is_empty());
 }
 
@@ -65,7 +76,10 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let (ring, garbage) = (p("ring"), p("garbage"));
     std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
-    assert_eq!(ringflow(&["create", &ring, "--slots", "64"]).status.code(), Some(0));
+    assert_eq!(
+        ringflow(&["create", &ring, "--slots", "64"]).status.code(),
+        Some(0)
+    );
     assert_usage_error(&["produce", &ring, "--bogus"], "--bogus");
     assert_usage_error(&["frobnicate"], "frobnicate");
     assert_usage_error(&["consume", &p("missing")], "missing");
@@ -73,15 +87,29 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
     assert_usage_error(&["inspect", &garbage], "magic");
     assert_usage_error(&["create", &p("odd"), "--slots", "1000"], "slot_count");
     assert_usage_error(&["create", &ring], "already exists");
-    assert_usage_error(&["produce", &ring, "--producers", "2", "--frames", "1"], "single-producer");
+    assert_usage_error(
+        &["produce", &ring, "--producers", "2", "--frames", "1"],
+        "single-producer",
+    );
     assert_usage_error(&["produce", &ring, "--rate=-5", "--frames", "1"], "--rate");
     assert_usage_error(&["produce", &ring, "--wav", "x.wav"], "--source audio");
-    assert_usage_error(&["produce", &ring, "--source", "audio", "--frames", "1"], "not audio");
-    assert_usage_error(&["consume", &ring, "--wav", &p("out.wav"), "--frames", "1"], "audio ring");
+    assert_usage_error(
+        &["produce", &ring, "--source", "audio", "--frames", "1"],
+        "not audio",
+    );
+    assert_usage_error(
+        &["consume", &ring, "--wav", &p("out.wav"), "--frames", "1"],
+        "audio ring",
+    );
     assert_usage_error(&["produce", &ring, "--policy", "sometimes"], "sometimes");
     assert_usage_error(&["bench", "--frame-size", "4"], "--frame-size");
     // --force replaces.
-    assert_eq!(ringflow(&["create", &ring, "--force", "--slots", "128"]).status.code(), Some(0));
+    assert_eq!(
+        ringflow(&["create", &ring, "--force", "--slots", "128"])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -90,7 +118,15 @@ fn a_timeout_is_a_job_failure() {
     let ring = dir.path().join("ring");
     let ring = ring.to_str().unwrap();
     ringflow(&["create", ring, "--slots", "64"]);
-    let out = ringflow(&["consume", ring, "--frames", "1", "--timeout", "0.2", "--json"]);
+    let out = ringflow(&[
+        "consume",
+        ring,
+        "--frames",
+        "1",
+        "--timeout",
+        "0.2",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(last_json(&out.stdout)["end"], "timeout");
 }
@@ -99,15 +135,35 @@ fn a_timeout_is_a_job_failure() {
 /// verifies every byte.
 #[test]
 fn seq_frames_cross_processes_verified_for_every_policy() {
-    for (policy, delivery) in [("block", "lossless"), ("fail", "lossless"), ("overwrite", "lossy")] {
+    for (policy, delivery) in [
+        ("block", "lossless"),
+        ("fail", "lossless"),
+        ("overwrite", "lossy"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("ring");
         let r = ring.to_str().unwrap();
         ringflow(&["create", r, "--slots", "256", "--slot-size", "128"]);
-        let consumer = spawn(&["consume", r, "--policy", delivery, "--verify", "--timeout", "30", "--json"]);
+        let consumer = spawn(&[
+            "consume",
+            r,
+            "--policy",
+            delivery,
+            "--verify",
+            "--timeout",
+            "30",
+            "--json",
+        ]);
         wait_for_consumers(&ring, 1);
-        let out = ringflow(&["produce", r, "--frames", "300000", "--policy", policy, "--json"]);
-        assert_eq!(out.status.code(), Some(0), "{policy}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = ringflow(&[
+            "produce", r, "--frames", "300000", "--policy", policy, "--json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{policy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let produced = last_json(&out.stdout);
         assert_eq!(produced["frames"], 300_000);
         for key in ["frames", "bytes", "elapsed_s", "frames_per_s"] {
@@ -122,7 +178,10 @@ fn seq_frames_cross_processes_verified_for_every_policy() {
             assert_eq!(got[key], 0, "{policy} {key}: {got}");
         }
         // A lossy reader's loss count is exact: what it read plus what it lost is everything.
-        let (frames, lost) = (got["frames"].as_u64().unwrap(), got["lost"].as_u64().unwrap());
+        let (frames, lost) = (
+            got["frames"].as_u64().unwrap(),
+            got["lost"].as_u64().unwrap(),
+        );
         assert_eq!(frames + lost, 300_000, "{policy}: {got}");
         if delivery == "lossless" {
             assert_eq!(lost, 0);
@@ -141,11 +200,28 @@ fn several_producers_into_one_ring_verified() {
     ringflow(&["create", r, "--slots", "512", "--multi-producer"]);
     let consumer = spawn(&["consume", r, "--verify", "--timeout", "30", "--json"]);
     wait_for_consumers(&ring, 1);
-    let out = ringflow(&["produce", r, "--frames", "200000", "--producers", "3", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ringflow(&[
+        "produce",
+        r,
+        "--frames",
+        "200000",
+        "--producers",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(last_json(&out.stdout)["frames"], 200_000);
     let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
-    assert_eq!((got["frames"].as_u64(), got["verified"].as_bool()), (Some(200_000), Some(true)), "{got}");
+    assert_eq!(
+        (got["frames"].as_u64(), got["verified"].as_bool()),
+        (Some(200_000), Some(true)),
+        "{got}"
+    );
 }
 
 /// `produce` creates the ring from its source; audio goes to a WAV file, telemetry to JSON Lines.
@@ -157,16 +233,40 @@ fn audio_and_telemetry_cross_processes_into_files() {
     let wav = dir.path().join("out.wav");
     let r = ring.to_str().unwrap();
     let out = ringflow(&["create", r, "--schema", "audio", "--slots", "64"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let consumer = spawn(&["consume", r, "--frames", "200", "--wav", wav.to_str().unwrap(), "--timeout", "30", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let consumer = spawn(&[
+        "consume",
+        r,
+        "--frames",
+        "200",
+        "--wav",
+        wav.to_str().unwrap(),
+        "--timeout",
+        "30",
+        "--json",
+    ]);
     wait_for_consumers(&ring, 1);
-    let out = ringflow(&["produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--json"]);
+    let out = ringflow(&[
+        "produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
-    assert_eq!((got["frames"].as_u64(), got["lost"].as_u64()), (Some(200), Some(0)), "{got}");
+    assert_eq!(
+        (got["frames"].as_u64(), got["lost"].as_u64()),
+        (Some(200), Some(0)),
+        "{got}"
+    );
     let reader = hound::WavReader::open(&wav).unwrap();
     let spec = reader.spec();
-    assert_eq!((spec.sample_rate, spec.channels, spec.sample_format), (48_000, 2, hound::SampleFormat::Float));
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.sample_format),
+        (48_000, 2, hound::SampleFormat::Float)
+    );
     assert_eq!(reader.duration(), 200 * 480);
 
     // Telemetry: every event arrives, decoded, ticks in order.
@@ -174,16 +274,38 @@ fn audio_and_telemetry_cross_processes_into_files() {
     let jsonl = dir.path().join("events.jsonl");
     let r = ring.to_str().unwrap();
     ringflow(&["create", r, "--schema", "telemetry", "--slots", "1024"]);
-    let consumer = spawn(&["consume", r, "--jsonl", jsonl.to_str().unwrap(), "--timeout", "30", "--json"]);
+    let consumer = spawn(&[
+        "consume",
+        r,
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+        "--timeout",
+        "30",
+        "--json",
+    ]);
     wait_for_consumers(&ring, 1);
-    let out = ringflow(&["produce", r, "--source", "telemetry", "--frames", "2000", "--rate", "20000", "--json"]);
+    let out = ringflow(&[
+        "produce",
+        r,
+        "--source",
+        "telemetry",
+        "--frames",
+        "2000",
+        "--rate",
+        "20000",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
     assert_eq!(got["frames"], 2000, "{got}");
     let lines = std::fs::read_to_string(&jsonl).unwrap();
     let ticks: Vec<u64> = lines
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["tick"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["tick"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ticks, (0..2000).collect::<Vec<_>>());
 }
@@ -194,7 +316,16 @@ fn inspect_shows_header_cursors_and_consumers() {
     let ring = dir.path().join("ring");
     let r = ring.to_str().unwrap();
     ringflow(&["create", r, "--slots", "64", "--consumers", "3"]);
-    let consumer = spawn(&["consume", r, "--policy", "lossy", "--frames", "10", "--timeout", "30"]);
+    let consumer = spawn(&[
+        "consume",
+        r,
+        "--policy",
+        "lossy",
+        "--frames",
+        "10",
+        "--timeout",
+        "30",
+    ]);
     wait_for_consumers(&ring, 1);
     let v = last_json(&ringflow(&["inspect", r, "--json"]).stdout);
     assert_eq!(v["header"]["slot_count"], 64);
@@ -204,7 +335,10 @@ fn inspect_shows_header_cursors_and_consumers() {
         assert!(v["consumers"][0][key].is_u64(), "{key}");
     }
     ringflow(&["produce", r, "--frames", "10"]);
-    assert_eq!(finish(consumer, Duration::from_secs(60)).status.code(), Some(0));
+    assert_eq!(
+        finish(consumer, Duration::from_secs(60)).status.code(),
+        Some(0)
+    );
     let pretty = String::from_utf8(ringflow(&["inspect", r]).stdout).unwrap();
     assert!(pretty.contains("\"published\": 10"), "{pretty}");
 }
@@ -212,7 +346,12 @@ fn inspect_shows_header_cursors_and_consumers() {
 #[test]
 fn bench_reports_throughput() {
     let out = ringflow(&["bench", "--frames", "200000", "--consumers", "2", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = last_json(&out.stdout);
     assert_eq!(v["delivered"], 400_000);
     assert!(v["frames_per_s"].as_f64().unwrap() > 0.0);
@@ -223,7 +362,12 @@ fn bench_reports_throughput() {
 #[test]
 fn demo_records_a_wav_file_and_a_telemetry_log() {
     let out = ringflow(&["demo", "--seconds", "0.5", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = last_json(&out.stdout);
     assert_eq!(v["audio_producer"]["frames"], 50);
     assert_eq!(v["wav_recorder"]["frames"], 50);
@@ -240,11 +384,82 @@ fn produce_creates_the_ring_from_its_source() {
     let dir = tempfile::tempdir().unwrap();
     let ring = dir.path().join("new");
     let r = ring.to_str().unwrap();
-    let out = ringflow(&["produce", r, "--source", "telemetry", "--frames", "10", "--rate", "10000", "--slots", "32", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ringflow(&[
+        "produce",
+        r,
+        "--source",
+        "telemetry",
+        "--frames",
+        "10",
+        "--rate",
+        "10000",
+        "--slots",
+        "32",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = last_json(&ringflow(&["inspect", r, "--json"]).stdout);
     assert_eq!(v["header"]["slot_count"], 32);
     assert_eq!(v["header"]["schema"], "Telemetry { version: 1 }");
     assert_eq!(v["published"], 10);
     assert_eq!(v["closed"], true);
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_ends_an_endless_produce_cleanly_with_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64"]);
+    // Overwrite: no reader needed; no --frames: runs until interrupted.
+    let producer = spawn(&["produce", r, "--policy", "overwrite", "--json"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while last_json(&ringflow(&["inspect", r, "--json"]).stdout)["published"].as_u64() < Some(1000)
+    {
+        assert!(Instant::now() < deadline, "no frames");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    interrupt(&producer);
+    let out = finish(producer, Duration::from_secs(30));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = last_json(&out.stdout);
+    assert!(summary["frames"].as_u64().unwrap() >= 1000, "{summary}");
+    assert_eq!(summary["frames"], summary["published"]);
+}
+
+#[test]
+fn inspect_watch_refreshes_until_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64"]);
+    let mut watch = spawn(&["inspect", r, "--watch"]);
+    // Read its first report, then interrupt it.
+    let mut stdout = std::io::BufReader::new(watch.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(line.contains("published 0"), "{line}");
+    interrupt(&watch);
+    assert_eq!(
+        finish(watch, Duration::from_secs(30)).status.code(),
+        Some(0)
+    );
 }

@@ -28,15 +28,44 @@ fn cancelling_mid_stream_ends_the_task_and_frees_the_handle() {
     let reg = registry();
     let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
     let rh = reg.add_ring(ring.clone());
-    let reader = reg.spawn_consumer(rh, Box::new(NullSink), ConsumeOptions::default()).unwrap();
-    let writer = reg.spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    let reader = reg
+        .spawn_consumer(rh, Box::new(NullSink), ConsumeOptions::default())
+        .unwrap();
+    let writer = reg
+        .spawn_producer(
+            rh,
+            Box::new(SeqSource::new(0, 64)),
+            ProduceOptions::default(),
+        )
+        .unwrap();
     wait_until("frames", || ring.published() > 10_000);
     assert_eq!(reg.state(reader).unwrap(), TaskState::Running);
+    // Stats: the ring's counters and every task's progress, as JSON.
+    wait_until("progress", || {
+        reg.stats(rh).unwrap()["tasks"][0]["progress"]["frames"].as_u64() > Some(0)
+    });
+    let stats = reg.stats(rh).unwrap();
+    assert!(stats["ring"]["published"].as_u64().unwrap() > 10_000);
+    assert_eq!(stats["ring"]["consumers"].as_array().unwrap().len(), 1);
+    assert_eq!(stats["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(stats["tasks"][0]["state"], "running");
+    assert!(
+        stats["tasks"][0]["progress"]["latency_ns"]["p99"].is_u64(),
+        "{stats}"
+    );
     reg.cancel(reader).unwrap();
-    assert!(matches!(reg.state(reader), Err(EngineError::UnknownHandle(_))));
-    assert!(matches!(reg.cancel(reader), Err(EngineError::UnknownHandle(_))));
+    assert!(matches!(
+        reg.state(reader),
+        Err(EngineError::UnknownHandle(_))
+    ));
+    assert!(matches!(
+        reg.cancel(reader),
+        Err(EngineError::UnknownHandle(_))
+    ));
     // The task ends and its consumer block is given back: the producer is no longer gated by it.
-    wait_until("the reader to unregister", || ring.stats().consumers.is_empty());
+    wait_until("the reader to unregister", || {
+        ring.stats().consumers.is_empty()
+    });
     reg.cancel(writer).unwrap();
     wait_until("the writer to detach", || ring.is_closed());
     reg.cancel(rh).unwrap();
@@ -48,21 +77,40 @@ fn cancelling_a_ring_cancels_its_tasks() {
     let reg = registry();
     let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
     let rh = reg.add_ring(ring.clone());
-    let writer = reg.spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    let writer = reg
+        .spawn_producer(
+            rh,
+            Box::new(SeqSource::new(0, 64)),
+            ProduceOptions::default(),
+        )
+        .unwrap();
     wait_until("frames", || ring.published() > 1000);
     reg.cancel(rh).unwrap();
-    assert!(matches!(reg.state(writer), Err(EngineError::UnknownHandle(_))));
+    assert!(matches!(
+        reg.state(writer),
+        Err(EngineError::UnknownHandle(_))
+    ));
     wait_until("the writer to stop", || ring.is_closed());
 }
 
 #[test]
 fn shutdown_wakes_parked_waiters_and_ends_every_task() {
     let reg = registry();
-    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
-    let rh = reg.add_ring(ring.clone());
-    // No producer ever comes: a consumer task, and a consumer parked by hand with no timeout.
-    let _task = reg.spawn_consumer(rh, Box::new(NullSink), ConsumeOptions::default()).unwrap();
-    let _producer = ring.producer(ringflow::ProducerOptions::default()).unwrap();
+    // No producer ever writes: a consumer task on one ring, and on another a consumer parked by
+    // hand with no timeout, which only a wake can end.
+    let (a, ring) = (
+        Ring::anonymous(&RingConfig::new(64, 64)).unwrap(),
+        Ring::anonymous(&RingConfig::new(64, 64)).unwrap(),
+    );
+    let ah = reg.add_ring(a.clone());
+    reg.add_ring(ring.clone());
+    let _producers = (
+        a.producer(Default::default()).unwrap(),
+        ring.producer(Default::default()).unwrap(),
+    );
+    let _task = reg
+        .spawn_consumer(ah, Box::new(NullSink), ConsumeOptions::default())
+        .unwrap();
     let mut parked = ring.consumer(Delivery::Lossless).unwrap();
     let thread = std::thread::spawn(move || parked.wait(None).is_ok());
     wait_until("sleepers", || ring.stats().data_sleepers >= 1);
@@ -74,7 +122,10 @@ fn shutdown_wakes_parked_waiters_and_ends_every_task() {
 #[test]
 fn a_panicking_source_fails_alone() {
     let reg = registry();
-    let (a, b) = (Ring::anonymous(&RingConfig::new(64, 64)).unwrap(), Ring::anonymous(&RingConfig::new(64, 64)).unwrap());
+    let (a, b) = (
+        Ring::anonymous(&RingConfig::new(64, 64)).unwrap(),
+        Ring::anonymous(&RingConfig::new(64, 64)).unwrap(),
+    );
     let (ah, bh) = (reg.add_ring(a), reg.add_ring(b.clone()));
     let mut n = 0;
     let bad = FnSource(move |buf: &mut [u8]| {
@@ -83,15 +134,25 @@ fn a_panicking_source_fails_alone() {
         buf[0] = 1;
         1
     });
-    let bad = reg.spawn_producer(ah, Box::new(bad), ProduceOptions::default()).unwrap();
-    let good = reg.spawn_producer(bh, Box::new(SeqSource::new(0, 64)), ProduceOptions::default()).unwrap();
+    let bad = reg
+        .spawn_producer(ah, Box::new(bad), ProduceOptions::default())
+        .unwrap();
+    let good = reg
+        .spawn_producer(
+            bh,
+            Box::new(SeqSource::new(0, 64)),
+            ProduceOptions::default(),
+        )
+        .unwrap();
     let state = runtime::runtime().block_on(reg.join(bad)).unwrap();
     match state {
         TaskState::Failed(m) => assert!(m.contains("source broke at frame 100"), "{m}"),
         other => panic!("{other:?}"),
     }
     let before = b.published();
-    wait_until("the good producer to go on", || b.published() > before + 1000);
+    wait_until("the good producer to go on", || {
+        b.published() > before + 1000
+    });
     assert_eq!(reg.state(good).unwrap(), TaskState::Running);
     reg.shutdown(Duration::from_secs(10));
 }
@@ -99,12 +160,30 @@ fn a_panicking_source_fails_alone() {
 #[test]
 fn stale_and_wrong_handles_are_errors() {
     let reg = registry();
-    assert!(matches!(reg.ring(Handle(12345)), Err(EngineError::UnknownHandle(12345))));
+    assert!(matches!(
+        reg.ring(Handle(12345)),
+        Err(EngineError::UnknownHandle(12345))
+    ));
     let rh = reg.add_ring(Ring::anonymous(&RingConfig::new(4, 16)).unwrap());
-    assert!(matches!(reg.state(rh), Err(EngineError::WrongKind { expected: "task", .. })));
+    assert!(matches!(
+        reg.state(rh),
+        Err(EngineError::WrongKind {
+            expected: "task",
+            ..
+        })
+    ));
     let job = reg.spawn_job(None, |_| Ok(7u32)).unwrap();
-    assert!(matches!(reg.ring(job), Err(EngineError::WrongKind { expected: "ring", .. })));
-    assert_eq!(runtime::runtime().block_on(reg.join(job)).unwrap(), TaskState::Done(7.into()));
+    assert!(matches!(
+        reg.ring(job),
+        Err(EngineError::WrongKind {
+            expected: "ring",
+            ..
+        })
+    ));
+    assert_eq!(
+        runtime::runtime().block_on(reg.join(job)).unwrap(),
+        TaskState::Done(7.into())
+    );
     reg.release(job).unwrap();
     assert!(matches!(reg.state(job), Err(EngineError::UnknownHandle(_))));
 }
@@ -113,7 +192,11 @@ fn stale_and_wrong_handles_are_errors() {
 /// others could not run and the test would not finish), every one gets every frame in order.
 #[test]
 fn subscriptions_await_without_blocking_a_worker() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let reg = Arc::new(Registry::new(rt.handle().clone()));
     let ring = Ring::anonymous(&RingConfig::new(256, 64).max_consumers(64)).unwrap();
     let rh = reg.add_ring(ring.clone());
@@ -127,7 +210,10 @@ fn subscriptions_await_without_blocking_a_worker() {
                 let mut expected = 0u64;
                 while let Some(frame) = sub.next().await {
                     let frame = frame.unwrap();
-                    assert_eq!(ringflow::pattern::check(&frame.payload), Some((0, expected)));
+                    assert_eq!(
+                        ringflow::pattern::check(&frame.payload),
+                        Some((0, expected))
+                    );
                     expected += 1;
                 }
                 done.fetch_add(1, Ordering::SeqCst);
@@ -136,13 +222,23 @@ fn subscriptions_await_without_blocking_a_worker() {
         })
         .collect();
     let writer = reg
-        .spawn_producer(rh, Box::new(SeqSource::new(0, 64)), ProduceOptions { frames: Some(FRAMES), ..Default::default() })
+        .spawn_producer(
+            rh,
+            Box::new(SeqSource::new(0, 64)),
+            ProduceOptions {
+                frames: Some(FRAMES),
+                ..Default::default()
+            },
+        )
         .unwrap();
     for t in tasks {
         assert_eq!(rt.block_on(t).unwrap(), FRAMES);
     }
     assert_eq!(done.load(Ordering::SeqCst), 50);
-    assert!(matches!(rt.block_on(reg.join(writer)).unwrap(), TaskState::Done(_)));
+    assert!(matches!(
+        rt.block_on(reg.join(writer)).unwrap(),
+        TaskState::Done(_)
+    ));
     reg.cancel(rh).unwrap();
 }
 

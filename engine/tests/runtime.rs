@@ -19,10 +19,17 @@ fn the_runtime_is_built_once_with_its_hooks() {
         ..Default::default()
     };
     let rt = runtime::init(config).unwrap();
-    let name = rt.block_on(async { tokio::spawn(async { std::thread::current().name().map(str::to_owned) }).await.unwrap() });
+    let name = rt.block_on(async {
+        tokio::spawn(async { std::thread::current().name().map(str::to_owned) })
+            .await
+            .unwrap()
+    });
     assert_eq!(name.as_deref(), Some("rf-test"));
     assert_eq!(rt.metrics().num_workers(), 3);
     assert!(started.load(Ordering::SeqCst) >= 1);
     assert!(std::ptr::eq(runtime::runtime(), rt));
-    assert!(matches!(runtime::init(RuntimeConfig::default()), Err(EngineError::AlreadyInitialized)));
+    assert!(matches!(
+        runtime::init(RuntimeConfig::default()),
+        Err(EngineError::AlreadyInitialized)
+    ));
 }
