@@ -30,9 +30,9 @@ loom: setup
 
 ci: test lint loom
 
-# The main job, until the engine's `ringflow` CLI exists: stream frames between two processes.
+# The main job: audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.
 demo:
-	$(CARGO) run --release --locked -p ringflow --bin ringflow-stream -- demo
+	$(CARGO) run --release --locked -p ringflow-engine --bin ringflow -- demo
 
 # Fuzz Ring::open (needs a nightly toolchain and `cargo install cargo-fuzz`).
 fuzz:
