@@ -679,6 +679,10 @@ fn inspect(a: InspectArgs) -> Result<u8, Failure> {
             s.dropped,
             s.closed
         );
+        // Xruns, as an audio user counts them: frames a producer could not write (dropped)
+        // plus frames readers never got (lost).
+        let xruns = s.dropped + s.consumers.iter().map(|c| c.lost).sum::<u64>();
+        println!("xruns {xruns}");
         println!(
             "wakes: data {} space {}   sleepers: data {} space {}",
             s.data_wakes, s.space_wakes, s.data_sleepers, s.space_sleepers

@@ -229,26 +229,54 @@ fn several_producers_into_one_ring_verified() {
 /// of an overwriting one gets frames plus exact losses.
 #[test]
 fn audio_cross_processes_into_a_wav_file_for_every_policy() {
-    for (policy, delivery) in [("block", "lossless"), ("fail", "lossless"), ("overwrite", "lossy")] {
+    for (policy, delivery) in [
+        ("block", "lossless"),
+        ("fail", "lossless"),
+        ("overwrite", "lossy"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("audio");
         let wav = dir.path().join("out.wav");
         let r = ring.to_str().unwrap();
         let out = ringflow(&["create", r, "--schema", "audio", "--slots", "64"]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-        let consumer = spawn(&["consume", r, "--policy", delivery, "--wav", wav.to_str().unwrap(), "--timeout", "30", "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let consumer = spawn(&[
+            "consume",
+            r,
+            "--policy",
+            delivery,
+            "--wav",
+            wav.to_str().unwrap(),
+            "--timeout",
+            "30",
+            "--json",
+        ]);
         wait_for_consumers(&ring, 1);
-        let out = ringflow(&["produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--policy", policy, "--json"]);
+        let out = ringflow(&[
+            "produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--policy",
+            policy, "--json",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{policy}");
         let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
-        let (frames, lost) = (got["frames"].as_u64().unwrap(), got["lost"].as_u64().unwrap());
+        let (frames, lost) = (
+            got["frames"].as_u64().unwrap(),
+            got["lost"].as_u64().unwrap(),
+        );
         assert_eq!(frames + lost, 200, "{policy}: {got}");
         if delivery == "lossless" {
             assert_eq!(lost, 0, "{policy}: {got}");
         }
         let reader = hound::WavReader::open(&wav).unwrap();
         let spec = reader.spec();
-        assert_eq!((spec.sample_rate, spec.channels, spec.sample_format), (48_000, 2, hound::SampleFormat::Float));
+        assert_eq!(
+            (spec.sample_rate, spec.channels, spec.sample_format),
+            (48_000, 2, hound::SampleFormat::Float)
+        );
         assert_eq!(u64::from(reader.duration()), frames * 480, "{policy}");
     }
 }
@@ -257,25 +285,62 @@ fn audio_cross_processes_into_a_wav_file_for_every_policy() {
 /// present for a lossless reader (a refused claim under `fail` skips a tick's slot, not a tick).
 #[test]
 fn telemetry_cross_processes_into_json_lines_for_every_policy() {
-    for (policy, delivery) in [("block", "lossless"), ("fail", "lossless"), ("overwrite", "lossy")] {
+    for (policy, delivery) in [
+        ("block", "lossless"),
+        ("fail", "lossless"),
+        ("overwrite", "lossy"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("telemetry");
         let jsonl = dir.path().join("events.jsonl");
         let r = ring.to_str().unwrap();
         ringflow(&["create", r, "--schema", "telemetry", "--slots", "256"]);
-        let consumer = spawn(&["consume", r, "--policy", delivery, "--jsonl", jsonl.to_str().unwrap(), "--timeout", "30", "--json"]);
+        let consumer = spawn(&[
+            "consume",
+            r,
+            "--policy",
+            delivery,
+            "--jsonl",
+            jsonl.to_str().unwrap(),
+            "--timeout",
+            "30",
+            "--json",
+        ]);
         wait_for_consumers(&ring, 1);
-        let out = ringflow(&["produce", r, "--source", "telemetry", "--frames", "2000", "--rate", "20000", "--policy", policy, "--json"]);
+        let out = ringflow(&[
+            "produce",
+            r,
+            "--source",
+            "telemetry",
+            "--frames",
+            "2000",
+            "--rate",
+            "20000",
+            "--policy",
+            policy,
+            "--json",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{policy}");
         let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
         let lost = got["lost"].as_u64().unwrap();
-        assert_eq!(got["frames"].as_u64().unwrap() + lost, 2000, "{policy}: {got}");
+        assert_eq!(
+            got["frames"].as_u64().unwrap() + lost,
+            2000,
+            "{policy}: {got}"
+        );
         let lines = std::fs::read_to_string(&jsonl).unwrap();
         let ticks: Vec<u64> = lines
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["tick"].as_u64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["tick"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect();
-        assert!(ticks.windows(2).all(|w| w[0] < w[1]), "{policy}: ticks out of order");
+        assert!(
+            ticks.windows(2).all(|w| w[0] < w[1]),
+            "{policy}: ticks out of order"
+        );
         if delivery == "lossless" {
             assert_eq!(ticks, (0..2000).collect::<Vec<_>>(), "{policy}");
         }
