@@ -178,14 +178,20 @@ impl<M: RingMem> ConsumerCore<M> {
             self.heartbeat_at = next + HEARTBEAT_EVERY;
         }
         if self.lossless {
-            let wait = &self.mem.producer().wait;
-            sleep::notify(
-                &*self.mem,
-                &wait.space_futex,
-                &wait.space_sleepers,
-                &wait.space_wakes,
-            );
+            self.notify_producers();
         }
+    }
+
+    /// Wakes producers asleep waiting for space, if any (the notify half of `sleep.rs`).
+    #[inline]
+    fn notify_producers(&self) {
+        let wait = &self.mem.producer().wait;
+        sleep::notify(
+            &*self.mem,
+            &wait.space_futex,
+            &wait.space_sleepers,
+            &wait.space_wakes,
+        );
     }
 
     fn heartbeat(&self) {
@@ -379,13 +385,7 @@ impl<M: RingMem> ConsumerCore<M> {
         gate::unregister(&*self.mem, self.index, self.generation);
         if self.lossless {
             // A producer may be asleep waiting for us: it must rescan without us.
-            let wait = &self.mem.producer().wait;
-            sleep::notify(
-                &*self.mem,
-                &wait.space_futex,
-                &wait.space_sleepers,
-                &wait.space_wakes,
-            );
+            self.notify_producers();
         }
     }
 }
