@@ -1,3 +1,268 @@
-//! ringflow-jni: the foreign boundary (JNI for the Kotlin library, a C ABI for other runtimes).
+//! ringflow-jni: the JNI boundary for the Kotlin library (`kotlin-consumer/`, class
+//! `dev.ringflow.internal.Native`).
 //!
-//! Not built yet: this crate is a workspace member so the layout is in place; issue 4 builds it.
+//! Thin by design: it hands the region to the JVM as one `DirectByteBuffer` and registers
+//! consumers; the Kotlin side then reads frames and moves its own read cursor in the shared
+//! memory with no JNI call per frame. JNI is called to open or create a ring, to register and
+//! unregister, to park when there is nothing to read, to wake parked readers, to start engine
+//! producers in this process, and for stats.
+//!
+//! Every entry runs under jni 0.22's `EnvUnowned::with_env`, which catches panics; a Rust error
+//! is thrown as a typed Kotlin exception (`RingClosedException`, `RingCorruptException`, ...,
+//! all subclasses of `dev.ringflow.RingException`), and a panic as a `RuntimeException`: nothing
+//! unwinds into the JVM.
+//!
+//! Status (issue 4): a first slice. Class and method-id caching in `JNI_OnLoad`, thread
+//! attachment hooks, the C ABI and use-after-close protection beyond the handle registry are
+//! not built yet.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jni::errors::ThrowRuntimeExAndDefault;
+use jni::objects::{JByteBuffer, JClass, JString};
+use jni::strings::JNIString;
+use jni::sys::{jboolean, jint, jlong};
+use jni::{jni_mangle, Env, EnvUnowned};
+use ringflow::{Consumer, Delivery, Ring, RingConfig};
+use ringflow_engine::registry::{Handle, Registry};
+use ringflow_engine::source::SeqSource;
+use ringflow_engine::task::ProduceOptions;
+use ringflow_engine::EngineError;
+
+/// Consumers registered from the JVM, by handle: the Rust `Consumer` owns the block (and gives
+/// it back when unregistered); the Kotlin side moves the block's read cursor itself.
+static CONSUMERS: Mutex<Vec<Option<(Handle, Consumer)>>> = Mutex::new(Vec::new());
+
+/// The exception class a ring error is thrown as.
+fn exception_class(e: &EngineError) -> &'static str {
+    use ringflow::Error as R;
+    match e {
+        EngineError::Ring(R::Closed) => "dev/ringflow/RingClosedException",
+        EngineError::Ring(R::ProducerGone { .. }) => "dev/ringflow/ProducerGoneException",
+        EngineError::Ring(R::Layout(_) | R::Corrupt { .. }) => "dev/ringflow/RingCorruptException",
+        EngineError::Ring(R::Full) => "dev/ringflow/RingFullException",
+        EngineError::Ring(R::Evicted { .. }) => "dev/ringflow/LaggedException",
+        EngineError::Ring(R::InvalidArgument(_)) | EngineError::InvalidArgument(_) => {
+            "dev/ringflow/BadArgumentException"
+        }
+        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => "dev/ringflow/RingClosedException",
+        _ => "dev/ringflow/RingException",
+    }
+}
+
+/// Runs `f`, throwing its error as the matching Kotlin exception.
+fn run<'l, T: Default>(unowned: &mut EnvUnowned<'l>, f: impl FnOnce(&mut Env<'l>) -> Result<T, EngineError>) -> T {
+    unowned
+        .with_env(|env| -> jni::errors::Result<T> {
+            match f(env) {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    let class = JNIString::from(exception_class(&e));
+                    let message = JNIString::from(e.to_string());
+                    // `throw_new` reports the pending exception as an error: it is the outcome.
+                    let _ = env.throw_new(class.as_ref(), message);
+                    Err(jni::errors::Error::JavaException)
+                }
+            }
+        })
+        .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+fn registry() -> &'static Registry {
+    Registry::global()
+}
+
+fn string(env: &mut Env<'_>, s: &JString<'_>) -> Result<String, EngineError> {
+    s.try_to_string(env)
+        .map_err(|e| EngineError::InvalidArgument(format!("bad string argument: {e}")))
+}
+
+/// `Native.open(path): Long`: maps an existing ring file; returns its handle.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn open<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, path: JString<'l>) -> jlong {
+    run(&mut env, |env| {
+        let path = string(env, &path)?;
+        let ring = Ring::open(path)?;
+        Ok(registry().add_ring(ring).0 as jlong)
+    })
+}
+
+/// `Native.create(path, slots, slotSize, consumers): Long`: creates (or replaces) a ring file.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn create<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    path: JString<'l>,
+    slots: jint,
+    slot_size: jint,
+    consumers: jint,
+) -> jlong {
+    run(&mut env, |env| {
+        let path = string(env, &path)?;
+        let arg = |v: jint, name: &str| {
+            u32::try_from(v).map_err(|_| EngineError::InvalidArgument(format!("{name} must not be negative, but was {v}")))
+        };
+        let config = RingConfig::new(arg(slots, "slots")?, arg(slot_size, "slotSize")?).max_consumers(arg(consumers, "consumers")?);
+        let ring = Ring::create_or_replace(path, &config)?;
+        Ok(registry().add_ring(ring).0 as jlong)
+    })
+}
+
+/// `Native.buffer(ring): ByteBuffer`: the whole region as one direct buffer (big-endian as the
+/// JVM makes it: Kotlin switches it to native order).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn buffer<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JByteBuffer<'l> {
+    run(&mut env, |env| {
+        let ring = registry().ring(Handle(ring as u64))?;
+        // The region is below 2^31 bytes (checked when it was created or opened): a JVM buffer
+        // holds at most i32::MAX, and JDK <= 20 silently truncates larger lengths.
+        let len = ring.region_len();
+        debug_assert!(len < i32::MAX as usize);
+        // SAFETY: the pointer and length describe the mapping, which stays mapped while the
+        // registry holds the ring (until `close`); the Kotlin `Ring` stops using the buffer
+        // before it calls `close`.
+        let buffer = unsafe { env.new_direct_byte_buffer(ring.region_ptr(), len) };
+        buffer.map_err(|e| EngineError::InvalidArgument(e.to_string()))
+    })
+}
+
+/// `Native.layout(): String`: the Rust layout as `NAME=value` lines (held against `Layout.kt`).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn layout<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'l> {
+    run(&mut env, |env| {
+        env.new_string(ringflow::layout::layout_dump()).map_err(|e| EngineError::InvalidArgument(e.to_string()))
+    })
+}
+
+/// `Native.register(ring, lossy): Long`: registers a consumer; returns a consumer handle whose
+/// low 16 bits are the block index (see `consumerIndex`), and whose start sequence `startSeq`
+/// gives.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn register<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, lossy: jboolean) -> jlong {
+    run(&mut env, |_| {
+        let rh = Handle(ring as u64);
+        let r = registry().ring(rh)?;
+        let consumer = r.consumer(if lossy { Delivery::Lossy } else { Delivery::Lossless })?;
+        let mut consumers = CONSUMERS.lock().unwrap();
+        let slot = consumers.iter().position(Option::is_none).unwrap_or_else(|| {
+            consumers.push(None);
+            consumers.len() - 1
+        });
+        consumers[slot] = Some((rh, consumer));
+        Ok(slot as jlong)
+    })
+}
+
+fn with_consumer<T>(handle: jlong, f: impl FnOnce(&Handle, &Consumer) -> T) -> Result<T, EngineError> {
+    let consumers = CONSUMERS.lock().unwrap();
+    match usize::try_from(handle).ok().and_then(|i| consumers.get(i)).and_then(Option::as_ref) {
+        Some((rh, c)) => Ok(f(rh, c)),
+        None => Err(EngineError::UnknownHandle(handle as u64)),
+    }
+}
+
+/// `Native.consumerIndex(consumer): Int`: the consumer's block index in the region.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn consumer_index<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jint {
+    run(&mut env, |_| with_consumer(consumer, |_, c| c.index() as jint))
+}
+
+/// `Native.startSeq(consumer): Long`: the first sequence the consumer reads.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn start_seq<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jlong {
+    run(&mut env, |_| with_consumer(consumer, |_, c| c.next_seq() as jlong))
+}
+
+/// `Native.unregister(consumer)`: gives the consumer's block back.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn unregister<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) {
+    run(&mut env, |_| {
+        let mut consumers = CONSUMERS.lock().unwrap();
+        match usize::try_from(consumer).ok().and_then(|i| consumers.get_mut(i)) {
+            Some(slot) if slot.is_some() => {
+                *slot = None;
+                Ok(())
+            }
+            _ => Err(EngineError::UnknownHandle(consumer as u64)),
+        }
+    })
+}
+
+/// `Native.waitPublished(ring, seen, timeoutMs): Long`: parks until a frame beyond `seen` is
+/// published, the ring closes, a wake, or the timeout; returns the published count. Throws
+/// `RingClosedException` once the ring is closed with nothing beyond `seen`, and
+/// `ProducerGoneException` if the producer's process died.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn wait_published<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, seen: jlong, timeout_ms: jlong) -> jlong {
+    run(&mut env, |_| {
+        let r = registry().ring(Handle(ring as u64))?;
+        let seen = seen as u64;
+        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        let published = r.wait_published(seen, Some(timeout));
+        if published <= seen && r.is_closed() {
+            return Err(ringflow::Error::Closed.into());
+        }
+        if published <= seen {
+            // Between slices, look whether the producer's process is still there.
+            let gone = r.stats().producers.iter().all(|p| !ringflow::liveness::pid_alive(p.pid));
+            if gone && !r.stats().producers.is_empty() {
+                let pid = r.stats().producers[0].pid;
+                return Err(ringflow::Error::ProducerGone { pid }.into());
+            }
+        }
+        Ok(published as jlong)
+    })
+}
+
+/// `Native.wake(ring)`: wakes every reader parked on the ring (cancellation).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn wake<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
+    run(&mut env, |_| {
+        registry().ring(Handle(ring as u64))?.wake_waiters();
+        Ok(())
+    })
+}
+
+/// `Native.startSeqProducer(ring, frames, frameSize): Long`: starts an engine `seq` producer in
+/// this process on the shared runtime; returns its task handle.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn start_seq_producer<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, frames: jlong, frame_size: jint) -> jlong {
+    run(&mut env, |_| {
+        let size = usize::try_from(frame_size)
+            .map_err(|_| EngineError::InvalidArgument(format!("frameSize must not be negative, but was {frame_size}")))?;
+        let options = ProduceOptions { frames: (frames >= 0).then_some(frames as u64), ..Default::default() };
+        let h = registry().spawn_producer(Handle(ring as u64), Box::new(SeqSource::new(0, size)), options)?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.cancel(handle)`: cancels a task (or a ring and everything on it) and frees its handle.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn cancel<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
+    run(&mut env, |_| registry().cancel(Handle(handle as u64)))
+}
+
+/// `Native.stats(ring): String`: the ring's and its tasks' statistics as JSON.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn stats<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JString<'l> {
+    run(&mut env, |env| {
+        let json = registry().stats(Handle(ring as u64))?.to_string();
+        env.new_string(json).map_err(|e| EngineError::InvalidArgument(e.to_string()))
+    })
+}
+
+/// `Native.close(ring)`: unregisters the ring's JVM consumers, cancels its tasks and releases it;
+/// the mapping goes when nothing else holds it.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
+    run(&mut env, |_| {
+        let rh = Handle(ring as u64);
+        for slot in CONSUMERS.lock().unwrap().iter_mut() {
+            if slot.as_ref().is_some_and(|(h, _)| *h == rh) {
+                *slot = None;
+            }
+        }
+        registry().cancel(rh)
+    })
+}
