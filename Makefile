@@ -12,11 +12,14 @@ setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+ (Debian: apt-get install maven openjdk-17-jdk-headless)"; exit 1; }
 	$(CARGO) fetch --locked
 
-# Unit, integration (including the cross-process tests), proptest and doc tests of the workspace.
+# Unit, integration (including the cross-process tests), proptest and doc tests of the workspace,
+# then the Kotlin library's tests (Maven builds the JNI cdylib with cargo first).
 test: setup
 	$(CARGO) test --workspace --locked
+	cd kotlin-consumer && mvn -B --no-transfer-progress test
 
 # Formatting, and clippy with every warning an error.
 lint: setup

@@ -46,13 +46,18 @@ fn exception_class(e: &EngineError) -> &'static str {
         EngineError::Ring(R::InvalidArgument(_)) | EngineError::InvalidArgument(_) => {
             "dev/ringflow/BadArgumentException"
         }
-        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => "dev/ringflow/RingClosedException",
+        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => {
+            "dev/ringflow/RingClosedException"
+        }
         _ => "dev/ringflow/RingException",
     }
 }
 
 /// Runs `f`, throwing its error as the matching Kotlin exception.
-fn run<'l, T: Default>(unowned: &mut EnvUnowned<'l>, f: impl FnOnce(&mut Env<'l>) -> Result<T, EngineError>) -> T {
+fn run<'l, T: Default>(
+    unowned: &mut EnvUnowned<'l>,
+    f: impl FnOnce(&mut Env<'l>) -> Result<T, EngineError>,
+) -> T {
     unowned
         .with_env(|env| -> jni::errors::Result<T> {
             match f(env) {
@@ -101,9 +106,16 @@ pub fn create<'l>(
     run(&mut env, |env| {
         let path = string(env, &path)?;
         let arg = |v: jint, name: &str| {
-            u32::try_from(v).map_err(|_| EngineError::InvalidArgument(format!("{name} must not be negative, but was {v}")))
+            u32::try_from(v).map_err(|_| {
+                EngineError::InvalidArgument(format!("{name} must not be negative, but was {v}"))
+            })
         };
-        let config = RingConfig::new(arg(slots, "slots")?, arg(slot_size, "slotSize")?).max_consumers(arg(consumers, "consumers")?);
+        let config = RingConfig::new(arg(slots, "slots")?, arg(slot_size, "slotSize")?)
+            .max_consumers(arg(consumers, "consumers")?);
+        // Sizes out of range are a bad argument here, not a corrupt file.
+        config
+            .geometry()
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
         let ring = Ring::create_or_replace(path, &config)?;
         Ok(registry().add_ring(ring).0 as jlong)
     })
@@ -131,7 +143,8 @@ pub fn buffer<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> J
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn layout<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'l> {
     run(&mut env, |env| {
-        env.new_string(ringflow::layout::layout_dump()).map_err(|e| EngineError::InvalidArgument(e.to_string()))
+        env.new_string(ringflow::layout::layout_dump())
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))
     })
 }
 
@@ -139,24 +152,43 @@ pub fn layout<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'l> {
 /// low 16 bits are the block index (see `consumerIndex`), and whose start sequence `startSeq`
 /// gives.
 #[jni_mangle("dev.ringflow.internal.Native")]
-pub fn register<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, lossy: jboolean) -> jlong {
+pub fn register<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    lossy: jboolean,
+) -> jlong {
     run(&mut env, |_| {
         let rh = Handle(ring as u64);
         let r = registry().ring(rh)?;
-        let consumer = r.consumer(if lossy { Delivery::Lossy } else { Delivery::Lossless })?;
+        let consumer = r.consumer(if lossy {
+            Delivery::Lossy
+        } else {
+            Delivery::Lossless
+        })?;
         let mut consumers = CONSUMERS.lock().unwrap();
-        let slot = consumers.iter().position(Option::is_none).unwrap_or_else(|| {
-            consumers.push(None);
-            consumers.len() - 1
-        });
+        let slot = consumers
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or_else(|| {
+                consumers.push(None);
+                consumers.len() - 1
+            });
         consumers[slot] = Some((rh, consumer));
         Ok(slot as jlong)
     })
 }
 
-fn with_consumer<T>(handle: jlong, f: impl FnOnce(&Handle, &Consumer) -> T) -> Result<T, EngineError> {
+fn with_consumer<T>(
+    handle: jlong,
+    f: impl FnOnce(&Handle, &Consumer) -> T,
+) -> Result<T, EngineError> {
     let consumers = CONSUMERS.lock().unwrap();
-    match usize::try_from(handle).ok().and_then(|i| consumers.get(i)).and_then(Option::as_ref) {
+    match usize::try_from(handle)
+        .ok()
+        .and_then(|i| consumers.get(i))
+        .and_then(Option::as_ref)
+    {
         Some((rh, c)) => Ok(f(rh, c)),
         None => Err(EngineError::UnknownHandle(handle as u64)),
     }
@@ -165,13 +197,17 @@ fn with_consumer<T>(handle: jlong, f: impl FnOnce(&Handle, &Consumer) -> T) -> R
 /// `Native.consumerIndex(consumer): Int`: the consumer's block index in the region.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn consumer_index<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jint {
-    run(&mut env, |_| with_consumer(consumer, |_, c| c.index() as jint))
+    run(&mut env, |_| {
+        with_consumer(consumer, |_, c| c.index() as jint)
+    })
 }
 
 /// `Native.startSeq(consumer): Long`: the first sequence the consumer reads.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn start_seq<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jlong {
-    run(&mut env, |_| with_consumer(consumer, |_, c| c.next_seq() as jlong))
+    run(&mut env, |_| {
+        with_consumer(consumer, |_, c| c.next_seq() as jlong)
+    })
 }
 
 /// `Native.unregister(consumer)`: gives the consumer's block back.
@@ -179,7 +215,10 @@ pub fn start_seq<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlon
 pub fn unregister<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) {
     run(&mut env, |_| {
         let mut consumers = CONSUMERS.lock().unwrap();
-        match usize::try_from(consumer).ok().and_then(|i| consumers.get_mut(i)) {
+        match usize::try_from(consumer)
+            .ok()
+            .and_then(|i| consumers.get_mut(i))
+        {
             Some(slot) if slot.is_some() => {
                 *slot = None;
                 Ok(())
@@ -194,7 +233,13 @@ pub fn unregister<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlo
 /// `RingClosedException` once the ring is closed with nothing beyond `seen`, and
 /// `ProducerGoneException` if the producer's process died.
 #[jni_mangle("dev.ringflow.internal.Native")]
-pub fn wait_published<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, seen: jlong, timeout_ms: jlong) -> jlong {
+pub fn wait_published<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    seen: jlong,
+    timeout_ms: jlong,
+) -> jlong {
     run(&mut env, |_| {
         let r = registry().ring(Handle(ring as u64))?;
         let seen = seen as u64;
@@ -205,7 +250,11 @@ pub fn wait_published<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlo
         }
         if published <= seen {
             // Between slices, look whether the producer's process is still there.
-            let gone = r.stats().producers.iter().all(|p| !ringflow::liveness::pid_alive(p.pid));
+            let gone = r
+                .stats()
+                .producers
+                .iter()
+                .all(|p| !ringflow::liveness::pid_alive(p.pid));
             if gone && !r.stats().producers.is_empty() {
                 let pid = r.stats().producers[0].pid;
                 return Err(ringflow::Error::ProducerGone { pid }.into());
@@ -227,12 +276,28 @@ pub fn wake<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
 /// `Native.startSeqProducer(ring, frames, frameSize): Long`: starts an engine `seq` producer in
 /// this process on the shared runtime; returns its task handle.
 #[jni_mangle("dev.ringflow.internal.Native")]
-pub fn start_seq_producer<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong, frames: jlong, frame_size: jint) -> jlong {
+pub fn start_seq_producer<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    frames: jlong,
+    frame_size: jint,
+) -> jlong {
     run(&mut env, |_| {
-        let size = usize::try_from(frame_size)
-            .map_err(|_| EngineError::InvalidArgument(format!("frameSize must not be negative, but was {frame_size}")))?;
-        let options = ProduceOptions { frames: (frames >= 0).then_some(frames as u64), ..Default::default() };
-        let h = registry().spawn_producer(Handle(ring as u64), Box::new(SeqSource::new(0, size)), options)?;
+        let size = usize::try_from(frame_size).map_err(|_| {
+            EngineError::InvalidArgument(format!(
+                "frameSize must not be negative, but was {frame_size}"
+            ))
+        })?;
+        let options = ProduceOptions {
+            frames: (frames >= 0).then_some(frames as u64),
+            ..Default::default()
+        };
+        let h = registry().spawn_producer(
+            Handle(ring as u64),
+            Box::new(SeqSource::new(0, size)),
+            options,
+        )?;
         Ok(h.0 as jlong)
     })
 }
@@ -248,7 +313,8 @@ pub fn cancel<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
 pub fn stats<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JString<'l> {
     run(&mut env, |env| {
         let json = registry().stats(Handle(ring as u64))?.to_string();
-        env.new_string(json).map_err(|e| EngineError::InvalidArgument(e.to_string()))
+        env.new_string(json)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))
     })
 }
 

@@ -702,6 +702,51 @@ pub fn layout_dump() -> String {
         out.push('\n');
     };
     put("MAGIC", MAGIC);
+    {
+        use std::mem::offset_of;
+        put("HEADER_VERSION_OFFSET", offset_of!(Header, version) as u64);
+        put(
+            "HEADER_TOTAL_LEN_OFFSET",
+            offset_of!(Header, total_len) as u64,
+        );
+        put(
+            "HEADER_SLOT_COUNT_OFFSET",
+            offset_of!(Header, slot_count) as u64,
+        );
+        put(
+            "HEADER_SLOT_PAYLOAD_OFFSET",
+            offset_of!(Header, slot_payload) as u64,
+        );
+        put(
+            "HEADER_SLOT_STRIDE_OFFSET",
+            offset_of!(Header, slot_stride) as u64,
+        );
+        put(
+            "HEADER_MAX_CONSUMERS_OFFSET",
+            offset_of!(Header, max_consumers) as u64,
+        );
+        put(
+            "HEADER_PRODUCER_MODE_OFFSET",
+            offset_of!(Header, producer_mode) as u64,
+        );
+        put(
+            "HEADER_SCHEMA_ID_OFFSET",
+            offset_of!(Header, schema_id) as u64,
+        );
+        put(
+            "HEADER_AUDIO_SAMPLE_RATE_OFFSET",
+            offset_of!(Header, audio_sample_rate) as u64,
+        );
+        put(
+            "HEADER_AUDIO_CHANNELS_OFFSET",
+            offset_of!(Header, audio_channels) as u64,
+        );
+        put(
+            "HEADER_SLOTS_OFFSET_OFFSET",
+            offset_of!(Header, slots_offset) as u64,
+        );
+    }
+    put("KIND_SKIP", kind_flags::SKIP.into());
     put("VERSION", VERSION.into());
     put("HEADER_LEN", HEADER_LEN as u64);
     put("LINE", LINE as u64);

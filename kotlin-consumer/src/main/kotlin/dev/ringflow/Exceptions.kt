@@ -1,0 +1,22 @@
+package dev.ringflow
+
+/** Anything a ring refuses; the Rust error's message is the exception's. */
+open class RingException(message: String) : RuntimeException(message)
+
+/** The ring was closed (every producer detached), or this handle was. */
+class RingClosedException(message: String) : RingException(message)
+
+/** The producer's process died; every frame it committed was delivered first. */
+class ProducerGoneException(message: String) : RingException(message)
+
+/** The region's bytes are not a valid ring (bad magic, version, sizes; a corrupt slot). */
+class RingCorruptException(message: String) : RingException(message)
+
+/** The ring is full and the producer's policy is `fail`. */
+class RingFullException(message: String) : RingException(message)
+
+/** The reader fell a whole ring behind and was evicted. */
+class LaggedException(message: String) : RingException(message)
+
+/** An argument is out of range. */
+class BadArgumentException(message: String) : RingException(message)

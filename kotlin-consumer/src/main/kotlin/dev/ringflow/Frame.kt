@@ -1,0 +1,54 @@
+package dev.ringflow
+
+import java.nio.ByteBuffer
+
+/**
+ * One frame, as a zero-copy view into the ring's shared memory.
+ *
+ * **Valid only until the collector returns for it**: the flow moves its read cursor right after
+ * `emit` returns, and a producer may then overwrite the slot. One `Frame` object is reused for
+ * every frame of a collection (no allocation per frame), so keep nothing of it: call [copy] for
+ * bytes that must outlive the collector's call. Operators that let a value outlive the call —
+ * `buffer`, `conflate`, `flowOn`, `shareIn`/`stateIn`, `produceIn` — hand later code a view of
+ * a slot that may already hold another frame: `map { it.copy() }` before them.
+ *
+ * Not thread-safe: read it on the collector's thread.
+ */
+class Frame internal constructor(private val region: ByteBuffer) {
+    /** Sequence number. */
+    var seq: Long = 0
+        internal set
+
+    /** Payload bytes. */
+    var length: Int = 0
+        internal set
+
+    /** User kind (16 bits). */
+    var kind: Int = 0
+        internal set
+
+    /** Producer's `CLOCK_MONOTONIC` timestamp in nanoseconds (0 if it writes none). */
+    var timestampNs: Long = 0
+        internal set
+
+    /** Frames this reader lost just before this one. */
+    var lostBefore: Long = 0
+        internal set
+
+    /** Offset of the payload in the region (see [Ring.region]). */
+    var offset: Int = 0
+        internal set
+
+    /** Payload byte [index] (`0 until length`), read in place. */
+    operator fun get(index: Int): Byte {
+        require(index in 0 until length) { "index must be in 0 until $length, but was $index" }
+        return region.get(offset + index)
+    }
+
+    /** An owned copy of the payload. */
+    fun copy(): ByteArray {
+        val out = ByteArray(length)
+        region.get(offset, out, 0, length)
+        return out
+    }
+}

@@ -1,0 +1,57 @@
+package dev.ringflow
+
+/**
+ * The binary layout of a ringflow region, version 1: the one place in Kotlin that knows offsets
+ * (see `docs/FORMAT.md`). Every constant here is held against the Rust layout by `LayoutTest`,
+ * through the `NAME=value` dump the Rust side prints.
+ */
+object Layout {
+    const val MAGIC: Long = 6291331069187606866L
+    const val VERSION: Long = 1
+    const val HEADER_LEN: Long = 256
+    const val LINE: Long = 128
+
+    const val HEADER_VERSION_OFFSET: Long = 8
+    const val HEADER_TOTAL_LEN_OFFSET: Long = 16
+    const val HEADER_SLOT_COUNT_OFFSET: Long = 24
+    const val HEADER_SLOT_PAYLOAD_OFFSET: Long = 28
+    const val HEADER_SLOT_STRIDE_OFFSET: Long = 32
+    const val HEADER_MAX_CONSUMERS_OFFSET: Long = 36
+    const val HEADER_PRODUCER_MODE_OFFSET: Long = 40
+    const val HEADER_SCHEMA_ID_OFFSET: Long = 44
+    const val HEADER_AUDIO_SAMPLE_RATE_OFFSET: Long = 48
+    const val HEADER_AUDIO_CHANNELS_OFFSET: Long = 52
+    const val HEADER_SLOTS_OFFSET_OFFSET: Long = 104
+
+    const val PRODUCER_OFFSET: Long = 256
+    const val CONSUMERS_OFFSET: Long = 640
+    const val CONSUMER_BLOCK_LEN: Long = 128
+    const val MAX_PRODUCERS: Long = 8
+
+    const val SLOT_HEADER_LEN: Long = 32
+    const val SLOT_ALIGN: Long = 64
+    const val SLOT_STAMP_OFFSET: Long = 0
+    const val SLOT_LEN_OFFSET: Long = 8
+    const val SLOT_KIND_OFFSET: Long = 12
+    const val SLOT_TIMESTAMP_OFFSET: Long = 16
+    const val SLOT_PAYLOAD_OFFSET: Long = 32
+    const val KIND_SKIP: Long = 2147483648L
+
+    /** Offsets inside the producer block. */
+    const val PUBLISHED_OFFSET: Long = 0
+    const val DATA_FUTEX_OFFSET: Long = 128
+    const val DATA_SLEEPERS_OFFSET: Long = 132
+    const val SPACE_FUTEX_OFFSET: Long = 136
+    const val SPACE_SLEEPERS_OFFSET: Long = 140
+    const val STATE_OFFSET: Long = 144
+
+    /** Offsets inside a consumer block. */
+    const val CONSUMER_READ_OFFSET: Long = 0
+    const val CONSUMER_STATE_OFFSET: Long = 8
+    const val CONSUMER_POLICY_OFFSET: Long = 12
+    const val CONSUMER_HEARTBEAT_OFFSET: Long = 24
+    const val CONSUMER_DELIVERED_OFFSET: Long = 32
+    const val CONSUMER_LOST_OFFSET: Long = 40
+    const val CONSUMER_LAPPED_OFFSET: Long = 48
+    const val CONSUMER_TORN_OFFSET: Long = 56
+}

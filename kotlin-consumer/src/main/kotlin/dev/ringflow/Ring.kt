@@ -1,0 +1,189 @@
+package dev.ringflow
+
+import dev.ringflow.internal.Native
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.withContext
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
+
+/**
+ * A ringflow ring, mapped into this JVM: one direct buffer over the whole shared region.
+ *
+ * ### Reading
+ * [frames] is a cold [Flow]: collecting it registers a consumer, cancelling the collector
+ * unregisters it. Frames are read in place, with no JNI call and no allocation per frame: the
+ * flow reads each slot's stamp with an acquire load and moves its read cursor with a release
+ * store, through `VarHandle`s over the buffer. It calls into Rust only to park when there is
+ * nothing to read (after a short spin), on [Dispatchers.IO], never on `Dispatchers.Default`.
+ *
+ * ### Lifetime and threads
+ * A `Ring` may be shared between coroutines. [close] releases it: collections running then end,
+ * and every later call throws [IllegalStateException].
+ *
+ * ```
+ * Ring.open("/dev/shm/audio").use { ring ->
+ *     ring.frames().take(100).collect { frame -> println("${frame.seq}: ${frame.length} bytes") }
+ * }
+ * ```
+ */
+class Ring private constructor(private val handle: Long) : AutoCloseable {
+    /** The whole region, in native byte order. */
+    val region: ByteBuffer = Native.buffer(handle).order(ByteOrder.nativeOrder())
+
+    /** Number of slots. */
+    val slotCount: Int = region.getInt(Layout.HEADER_SLOT_COUNT_OFFSET.toInt())
+
+    /** Payload bytes one slot holds. */
+    val slotSize: Int = region.getInt(Layout.HEADER_SLOT_PAYLOAD_OFFSET.toInt())
+
+    private val stride: Long = region.getInt(Layout.HEADER_SLOT_STRIDE_OFFSET.toInt()).toLong()
+    private val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
+    private val mask: Long = slotCount.toLong() - 1
+
+    @Volatile
+    private var closed = false
+
+    private fun checkOpen() = check(!closed) { "the ring is closed" }
+
+    /**
+     * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
+     * stays valid). Completes when the ring closes and every frame was read; fails with
+     * [ProducerGoneException] if the producer's process died.
+     */
+    fun frames(delivery: Delivery = Delivery.Lossless): Flow<Frame> = flow {
+        checkOpen()
+        val consumer = Native.register(handle, delivery == Delivery.Lossy)
+        try {
+            val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
+            val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
+            val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
+            val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
+            val spaceSleepersAt = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
+            val publishedAt = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+            val lossless = delivery == Delivery.Lossless
+            val frame = Frame(region)
+            var seq = Native.startSeq(consumer)
+            var lost = 0L
+            var torn = 0L
+            var lostBefore = 0L
+            var spins = 0
+            while (!closed) {
+                val slot = slotsOffset + (seq and mask) * stride
+                val stamp = LONGS.getAcquire(region, slot.toInt()) as Long
+                val want = 2 * seq + 2
+                if (stamp == want) {
+                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
+                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                    if (kind and Layout.KIND_SKIP == 0L) {
+                        if (length < 0 || length > slotSize) {
+                            throw RingCorruptException("corrupt slot for frame $seq: length $length exceeds the slot size $slotSize")
+                        }
+                        frame.seq = seq
+                        frame.length = length
+                        frame.kind = (kind and 0xffff).toInt()
+                        frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                        frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                        frame.lostBefore = lostBefore
+                        lostBefore = 0
+                        emit(frame)
+                        // The seqlock re-check: was the frame overwritten while the collector read it?
+                        VarHandle.acquireFence()
+                        if (LONGS.getOpaque(region, slot.toInt()) as Long != want) {
+                            torn++
+                            LONGS.setOpaque(region, tornAt, torn)
+                        }
+                    }
+                    seq++
+                    // Release: the collector's reads of the slot happen before a producer overwrites it.
+                    LONGS.setRelease(region, readAt, seq)
+                    if (lossless) {
+                        // The notify half of the sleeper protocol (ring/src/sleep.rs): a full fence, then
+                        // a wake only if a producer sleeps waiting for space.
+                        VarHandle.fullFence()
+                        if (INTS.getOpaque(region, spaceSleepersAt) as Int != 0) Native.wake(handle)
+                    }
+                    spins = 0
+                } else if (stamp < want) {
+                    if (++spins < SPINS) {
+                        Thread.onSpinWait()
+                        continue
+                    }
+                    spins = 0
+                    try {
+                        withContext(Dispatchers.IO) { Native.waitPublished(handle, seq, PARK_MS) }
+                    } catch (e: RingClosedException) {
+                        break
+                    }
+                } else {
+                    // Lapped: jump to the oldest frame that may still be there and count the rest lost.
+                    val published = LONGS.getAcquire(region, publishedAt) as Long
+                    val lapper = (stamp - 1) / 2
+                    val target = maxOf(published - slotCount + 1, lapper - slotCount + 1, seq + 1)
+                    lost += target - seq
+                    lostBefore += target - seq
+                    seq = target
+                    LONGS.setOpaque(region, lostAt, lost)
+                    LONGS.setRelease(region, readAt, seq)
+                }
+            }
+        } finally {
+            if (!closed) Native.unregister(consumer)
+        }
+    }
+
+    /**
+     * Starts an engine `seq` producer in this process writing [frames] verifiable frames of
+     * [frameSize] bytes (negative: until cancelled); returns a handle for [cancelTask].
+     */
+    fun startSeqProducer(frames: Long, frameSize: Int): Long {
+        checkOpen()
+        return Native.startSeqProducer(handle, frames, frameSize)
+    }
+
+    /** Cancels a task started on this ring. */
+    fun cancelTask(task: Long) {
+        checkOpen()
+        Native.cancel(task)
+    }
+
+    /** The ring's header, cursors, lag and counters, and its tasks' progress, as JSON. */
+    fun statsJson(): String {
+        checkOpen()
+        return Native.stats(handle)
+    }
+
+    /** Wakes every reader parked on this ring (in any process). */
+    fun wakeWaiters() {
+        checkOpen()
+        Native.wake(handle)
+    }
+
+    override fun close() {
+        if (closed) return
+        closed = true
+        Native.close(handle)
+    }
+
+    companion object {
+        private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
+        private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
+        private const val SPINS = 256
+        private const val PARK_MS = 50L
+
+        /** Maps the ring file at [path]; throws [RingCorruptException] if it is not a valid ring. */
+        fun open(path: String): Ring = Ring(Native.open(path))
+
+        /** Creates (or replaces) a ring file at [path]. */
+        fun create(path: String, slots: Int = 4096, slotSize: Int = 256, consumers: Int = 8): Ring {
+            require(slots > 0) { "slots must be positive, but was $slots" }
+            return Ring(Native.create(path, slots, slotSize, consumers))
+        }
+
+        /** The Rust layout as `NAME=value` lines, for layout tests. */
+        internal fun rustLayout(): String = Native.layout()
+    }
+}

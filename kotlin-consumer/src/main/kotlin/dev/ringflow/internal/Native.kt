@@ -1,0 +1,31 @@
+package dev.ringflow.internal
+
+import java.nio.ByteBuffer
+
+/**
+ * The JNI entry points of `jni-glue` (`jni-glue/src/lib.rs`, one Rust function each).
+ *
+ * Called only to open, register, park, wake, start producers and read stats: never per frame.
+ * Errors arrive as [dev.ringflow.RingException] subclasses.
+ */
+internal object Native {
+    init {
+        val path = System.getProperty("ringflow.lib")
+        if (path != null) System.load(path) else System.loadLibrary("ringflow_jni")
+    }
+
+    @JvmStatic external fun open(path: String): Long
+    @JvmStatic external fun create(path: String, slots: Int, slotSize: Int, consumers: Int): Long
+    @JvmStatic external fun buffer(ring: Long): ByteBuffer
+    @JvmStatic external fun layout(): String
+    @JvmStatic external fun register(ring: Long, lossy: Boolean): Long
+    @JvmStatic external fun consumerIndex(consumer: Long): Int
+    @JvmStatic external fun startSeq(consumer: Long): Long
+    @JvmStatic external fun unregister(consumer: Long)
+    @JvmStatic external fun waitPublished(ring: Long, seen: Long, timeoutMs: Long): Long
+    @JvmStatic external fun wake(ring: Long)
+    @JvmStatic external fun startSeqProducer(ring: Long, frames: Long, frameSize: Int): Long
+    @JvmStatic external fun cancel(handle: Long)
+    @JvmStatic external fun stats(ring: Long): String
+    @JvmStatic external fun close(ring: Long)
+}

@@ -1,0 +1,78 @@
+package dev.ringflow
+
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.collect
+import kotlinx.coroutines.flow.take
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import java.nio.file.Files
+
+class RingFlowTest {
+    private fun tempRing() = Files.createTempDirectory("ringflow").resolve("ring").toString()
+
+    /** The byte `ring/src/pattern.rs` writes at [i] of frame [seq] of producer [producer]. */
+    private fun filler(seq: Long, producer: Int, i: Int): Byte {
+        val x = (seq xor (producer.toLong() shl 40)) * -0x61c8864680b583ebL // 0x9E3779B97F4A7C15
+        return ((x ushr ((i % 8) * 8)).toInt() xor (i / 8)).toByte()
+    }
+
+    private suspend fun awaitConsumers(ring: Ring, n: Int) = withTimeout(30_000) {
+        while (Regex("\"index\":").findAll(ring.statsJson().substringAfter("\"consumers\"")).count() < n) delay(1)
+    }
+
+    @Test
+    fun `a Rust producer streams a million verified frames to a Kotlin Flow`() = runBlocking {
+        val frames = 1_000_000
+        Ring.create(tempRing(), slots = 1024, slotSize = 64).use { ring ->
+            val reader = async(Dispatchers.Default) {
+                var expected = 0L
+                ring.frames().take(frames).collect { f ->
+                    assertEquals(expected, f.seq)
+                    assertEquals(64, f.length)
+                    assertEquals(expected, java.nio.ByteBuffer.wrap(f.copy(), 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).long)
+                    for (i in intArrayOf(16, 17, 40, 63)) assertEquals(filler(expected, 0, i), f[i], "byte $i of frame $expected")
+                    assertEquals(0L, f.lostBefore)
+                    expected++
+                }
+                expected
+            }
+            awaitConsumers(ring, 1)
+            ring.startSeqProducer(frames.toLong(), 64)
+            assertEquals(frames.toLong(), reader.await())
+        }
+    }
+
+    @Test
+    fun `a flow completes when the ring closes after the last frame`() = runBlocking {
+        Ring.create(tempRing(), slots = 64, slotSize = 32).use { ring ->
+            val reader = async(Dispatchers.Default) {
+                var n = 0
+                ring.frames().collect { n++ }
+                n
+            }
+            awaitConsumers(ring, 1)
+            ring.startSeqProducer(500, 32) // the producer detaches after 500 frames: the ring closes
+            assertEquals(500, reader.await())
+        }
+    }
+
+    @Test
+    fun `bad files and closed rings throw typed exceptions`() {
+        val garbage = Files.createTempFile("ringflow", ".bin")
+        Files.write(garbage, ByteArray(4096) { 0x5a })
+        val corrupt = assertThrows<RingCorruptException> { Ring.open(garbage.toString()) }
+        assertTrue(corrupt.message!!.contains("magic"), corrupt.message)
+        assertThrows<RingException> { Ring.open("/nonexistent/ringflow") }
+        assertThrows<BadArgumentException> { Ring.create(tempRing(), slots = 1000) }
+        val ring = Ring.create(tempRing(), slots = 8, slotSize = 16)
+        ring.close()
+        ring.close() // idempotent
+        assertThrows<IllegalStateException> { ring.statsJson() }
+    }
+}
