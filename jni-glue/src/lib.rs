@@ -318,17 +318,11 @@ pub fn stats<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JS
     })
 }
 
-/// `Native.close(ring)`: unregisters the ring's JVM consumers, cancels its tasks and releases it;
-/// the mapping goes when nothing else holds it.
+/// `Native.close(ring)`: cancels the ring's tasks, wakes its parked readers and frees its
+/// handle. The mapping is not unmapped here: every JVM consumer registered on it holds it (its
+/// `Consumer` keeps the region mapped) until its flow unregisters, so a Kotlin reader that is
+/// between two slot reads when `close` runs never touches unmapped memory.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
-    run(&mut env, |_| {
-        let rh = Handle(ring as u64);
-        for slot in CONSUMERS.lock().unwrap().iter_mut() {
-            if slot.as_ref().is_some_and(|(h, _)| *h == rh) {
-                *slot = None;
-            }
-        }
-        registry().cancel(rh)
-    })
+    run(&mut env, |_| registry().cancel(Handle(ring as u64)))
 }

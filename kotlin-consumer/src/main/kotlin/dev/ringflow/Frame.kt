@@ -35,7 +35,7 @@ class Frame internal constructor(private val region: ByteBuffer) {
     var lostBefore: Long = 0
         internal set
 
-    /** Offset of the payload in the region (see [Ring.region]). */
+    /** Offset of the payload in the ring's region. */
     var offset: Int = 0
         internal set
 

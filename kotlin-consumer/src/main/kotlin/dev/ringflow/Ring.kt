@@ -31,8 +31,11 @@ import java.nio.ByteOrder
  * ```
  */
 class Ring private constructor(private val handle: Long) : AutoCloseable {
-    /** The whole region, in native byte order. */
-    val region: ByteBuffer = Native.buffer(handle).order(ByteOrder.nativeOrder())
+    /**
+     * The whole region, in native byte order. Internal: after [close] the mapping may go, and
+     * only the flows (which hold it until they unregister) may touch it.
+     */
+    internal val region: ByteBuffer = Native.buffer(handle).order(ByteOrder.nativeOrder())
 
     /** Number of slots. */
     val slotCount: Int = region.getInt(Layout.HEADER_SLOT_COUNT_OFFSET.toInt())
@@ -131,7 +134,8 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                 }
             }
         } finally {
-            if (!closed) Native.unregister(consumer)
+            // Always: the registration keeps the mapping alive until this flow stops reading it.
+            Native.unregister(consumer)
         }
     }
 

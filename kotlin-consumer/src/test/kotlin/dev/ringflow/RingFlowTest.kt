@@ -63,6 +63,27 @@ class RingFlowTest {
     }
 
     @Test
+    fun `closing a ring while a flow reads it ends the flow without a crash`() = runBlocking {
+        val ring = Ring.create(tempRing(), slots = 256, slotSize = 64)
+        var seen = 0L
+        val reader = async(Dispatchers.Default) {
+            try {
+                ring.frames().collect { f -> seen = f.seq + 1 }
+                "completed"
+            } catch (e: RingClosedException) {
+                "closed"
+            }
+        }
+        awaitConsumers(ring, 1)
+        val producer = ring.startSeqProducer(-1, 64) // endless
+        withTimeout(30_000) { while (seen < 10_000) delay(1) }
+        ring.close() // the reader is mid-stream; the producer is cancelled with the ring
+        val end = withTimeout(30_000) { reader.await() }
+        assertTrue(end == "completed" || end == "closed", end)
+        assertTrue(producer > 0)
+    }
+
+    @Test
     fun `bad files and closed rings throw typed exceptions`() {
         val garbage = Files.createTempFile("ringflow", ".bin")
         Files.write(garbage, ByteArray(4096) { 0x5a })
