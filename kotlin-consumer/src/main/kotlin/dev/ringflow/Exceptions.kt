@@ -20,3 +20,6 @@ class LaggedException(message: String) : RingException(message)
 
 /** An argument is out of range. */
 class BadArgumentException(message: String) : RingException(message)
+
+/** No frame came within the idle timeout given to [Ring.frames]. */
+class RingTimeoutException(message: String) : RingException(message)

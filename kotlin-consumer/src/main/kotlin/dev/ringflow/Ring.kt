@@ -55,9 +55,11 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     /**
      * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
      * stays valid). Completes when the ring closes and every frame was read; fails with
-     * [ProducerGoneException] if the producer's process died.
+     * [ProducerGoneException] if the producer's process died, and with [RingTimeoutException] if
+     * [idleTimeoutMs] is set and no frame came for that long. (Use this, not the `timeout`
+     * operator: that one runs the upstream through a channel, which lets a view outlive its slot.)
      */
-    fun frames(delivery: Delivery = Delivery.Lossless): Flow<Frame> = flow {
+    fun frames(delivery: Delivery = Delivery.Lossless, idleTimeoutMs: Long? = null): Flow<Frame> = flow {
         checkOpen()
         val consumer = Native.register(handle, delivery == Delivery.Lossy)
         try {
@@ -74,6 +76,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             var torn = 0L
             var lostBefore = 0L
             var spins = 0
+            var lastFrameAt = System.nanoTime()
             while (!closed) {
                 val slot = slotsOffset + (seq and mask) * stride
                 val stamp = LONGS.getAcquire(region, slot.toInt()) as Long
@@ -110,14 +113,21 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                         if (INTS.getOpaque(region, spaceSleepersAt) as Int != 0) Native.wake(handle)
                     }
                     spins = 0
+                    lastFrameAt = System.nanoTime()
                 } else if (stamp < want) {
                     if (++spins < SPINS) {
                         Thread.onSpinWait()
                         continue
                     }
                     spins = 0
+                    var park = PARK_MS
+                    if (idleTimeoutMs != null) {
+                        val left = idleTimeoutMs - (System.nanoTime() - lastFrameAt) / 1_000_000
+                        if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
+                        park = minOf(park, left)
+                    }
                     try {
-                        withContext(Dispatchers.IO) { Native.waitPublished(handle, seq, PARK_MS) }
+                        withContext(Dispatchers.IO) { Native.waitPublished(handle, seq, park) }
                     } catch (e: RingClosedException) {
                         break
                     }
