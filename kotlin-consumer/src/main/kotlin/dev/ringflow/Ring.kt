@@ -1,10 +1,12 @@
 package dev.ringflow
 
 import dev.ringflow.internal.Native
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
-import kotlinx.coroutines.withContext
 import java.lang.invoke.MethodHandles
 import java.lang.invoke.VarHandle
 import java.nio.ByteBuffer
@@ -120,14 +122,14 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                         continue
                     }
                     spins = 0
-                    var park = PARK_MS
+                    var park = parkMs
                     if (idleTimeoutMs != null) {
                         val left = idleTimeoutMs - (System.nanoTime() - lastFrameAt) / 1_000_000
                         if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
                         park = minOf(park, left)
                     }
                     try {
-                        withContext(Dispatchers.IO) { Native.waitPublished(handle, seq, park) }
+                        parkOnIo(seq, park)
                     } catch (e: RingClosedException) {
                         break
                     }
@@ -146,6 +148,21 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         } finally {
             // Always: the registration keeps the mapping alive until this flow stops reading it.
             Native.unregister(consumer)
+        }
+    }
+
+    /**
+     * Parks on the IO dispatcher until a frame beyond [seen] is published (at most [ms]).
+     * Cancelling the caller wakes the parked thread at once: a futex wait ignores
+     * `Thread.interrupt`, so the cancellation bumps the ring's futex words through JNI.
+     */
+    private suspend fun parkOnIo(seen: Long, ms: Long) = coroutineScope {
+        val parked = async(Dispatchers.IO) { Native.waitPublished(handle, seen, ms) }
+        try {
+            parked.await()
+        } catch (e: CancellationException) {
+            if (!closed) Native.wake(handle)
+            throw e
         }
     }
 
@@ -186,7 +203,10 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
         private const val SPINS = 256
-        private const val PARK_MS = 50L
+
+        /** Longest single park, so a reader looks at its state (closed, timeout) now and then. */
+        @Volatile
+        internal var parkMs = 50L
 
         /** Maps the ring file at [path]; throws [RingCorruptException] if it is not a valid ring. */
         fun open(path: String): Ring = Ring(Native.open(path))

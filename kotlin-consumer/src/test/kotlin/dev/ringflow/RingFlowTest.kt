@@ -4,6 +4,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.collect
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -81,6 +82,25 @@ class RingFlowTest {
         val end = withTimeout(30_000) { reader.await() }
         assertTrue(end == "completed" || end == "closed", end)
         assertTrue(producer > 0)
+    }
+
+    @Test
+    fun `cancelling a parked collector wakes it at once`() = runBlocking {
+        val saved = Ring.parkMs
+        Ring.parkMs = 600_000 // only a wake can end a park now
+        try {
+            Ring.create(tempRing(), slots = 16, slotSize = 32).use { ring ->
+                val reader = launch(Dispatchers.Default) { ring.frames().collect { } }
+                awaitConsumers(ring, 1)
+                withTimeout(30_000) { while (!ring.statsJson().contains("\"data_sleepers\":1")) delay(1) }
+                reader.cancel()
+                withTimeout(30_000) { reader.join() }
+                // The flow unregistered on its way out.
+                withTimeout(30_000) { while (ring.statsJson().contains("\"policy\"")) delay(1) }
+            }
+        } finally {
+            Ring.parkMs = saved
+        }
     }
 
     @Test
