@@ -52,3 +52,28 @@ class Frame internal constructor(private val region: ByteBuffer) {
         return out
     }
 }
+
+/**
+ * Up to `max` consecutive frames handed out at once by [Ring.batches]: one emission, and one
+ * cursor move, per batch. Zero-copy and reused like [Frame]: valid only until the collector
+ * returns for it.
+ */
+class FrameBatch internal constructor(region: ByteBuffer, max: Int) {
+    private val frames = Array(max) { Frame(region) }
+
+    /** Frames in this batch. */
+    var size: Int = 0
+        internal set
+
+    /** Frames lost just before this batch. */
+    var lostBefore: Long = 0
+        internal set
+
+    /** Frame [index] (`0 until size`). */
+    operator fun get(index: Int): Frame {
+        require(index in 0 until size) { "index must be in 0 until $size, but was $index" }
+        return frames[index]
+    }
+
+    internal fun slot(index: Int): Frame = frames[index]
+}

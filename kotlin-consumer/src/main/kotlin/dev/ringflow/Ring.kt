@@ -152,6 +152,102 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     }
 
     /**
+     * The frames published from now on, [max] at most per emission: for throughput, one
+     * emission and one cursor move per batch instead of per frame. Same lifetime rules, end and
+     * errors as [frames].
+     */
+    fun batches(max: Int, delivery: Delivery = Delivery.Lossless): Flow<FrameBatch> = flow {
+        require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
+        checkOpen()
+        val consumer = Native.register(handle, delivery == Delivery.Lossy)
+        try {
+            val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
+            val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
+            val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
+            val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
+            val spaceSleepersAt = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
+            val publishedAt = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+            val batch = FrameBatch(region, max)
+            var seq = Native.startSeq(consumer)
+            var lost = 0L
+            var torn = 0L
+            var lostBefore = 0L
+            var spins = 0
+            while (!closed) {
+                // Gather the run of committed frames from `seq`, up to `max`.
+                var n = 0L
+                var frames = 0
+                while (n < max) {
+                    val s = seq + n
+                    val slot = slotsOffset + (s and mask) * stride
+                    if (LONGS.getAcquire(region, slot.toInt()) as Long != 2 * s + 2) break
+                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
+                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                    if (length < 0 || length > slotSize) {
+                        if (n == 0L) throw RingCorruptException("corrupt slot for frame $s: length $length exceeds the slot size $slotSize")
+                        break
+                    }
+                    if (kind and Layout.KIND_SKIP == 0L) {
+                        val f = batch.slot(frames++)
+                        f.seq = s
+                        f.length = length
+                        f.kind = (kind and 0xffff).toInt()
+                        f.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                        f.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                        f.lostBefore = 0
+                    }
+                    n++
+                }
+                if (n > 0) {
+                    if (frames > 0) {
+                        batch.size = frames
+                        batch.lostBefore = lostBefore
+                        lostBefore = 0
+                        emit(batch)
+                        VarHandle.acquireFence()
+                        for (i in 0 until n) {
+                            val s = seq + i
+                            if (LONGS.getOpaque(region, (slotsOffset + (s and mask) * stride).toInt()) as Long != 2 * s + 2) torn++
+                        }
+                        LONGS.setOpaque(region, tornAt, torn)
+                    }
+                    seq += n
+                    LONGS.setRelease(region, readAt, seq)
+                    if (delivery == Delivery.Lossless) {
+                        VarHandle.fullFence()
+                        if (INTS.getOpaque(region, spaceSleepersAt) as Int != 0) Native.wake(handle)
+                    }
+                    spins = 0
+                    continue
+                }
+                val stamp = LONGS.getAcquire(region, (slotsOffset + (seq and mask) * stride).toInt()) as Long
+                if (stamp > 2 * seq + 2) {
+                    val published = LONGS.getAcquire(region, publishedAt) as Long
+                    val target = maxOf(published - slotCount + 1, (stamp - 1) / 2 - slotCount + 1, seq + 1)
+                    lost += target - seq
+                    lostBefore += target - seq
+                    seq = target
+                    LONGS.setOpaque(region, lostAt, lost)
+                    LONGS.setRelease(region, readAt, seq)
+                    continue
+                }
+                if (++spins < SPINS) {
+                    Thread.onSpinWait()
+                    continue
+                }
+                spins = 0
+                try {
+                    parkOnIo(seq, parkMs)
+                } catch (e: RingClosedException) {
+                    break
+                }
+            }
+        } finally {
+            Native.unregister(consumer)
+        }
+    }
+
+    /**
      * Parks on the IO dispatcher until a frame beyond [seen] is published (at most [ms]).
      * Cancelling the caller wakes the parked thread at once: a futex wait ignores
      * `Thread.interrupt`, so the cancellation bumps the ring's futex words through JNI.

@@ -50,6 +50,32 @@ class RingFlowTest {
     }
 
     @Test
+    fun `batches deliver every frame in order`() = runBlocking {
+        val frames = 1_000_000L
+        Ring.create(tempRing(), slots = 1024, slotSize = 64).use { ring ->
+            val reader = async(Dispatchers.Default) {
+                var expected = 0L
+                var emissions = 0L
+                ring.batches(256).collect { b ->
+                    emissions++
+                    for (i in 0 until b.size) {
+                        val f = b[i]
+                        assertEquals(expected, f.seq)
+                        assertEquals(filler(expected, 0, 40), f[40])
+                        expected++
+                    }
+                }
+                expected to emissions
+            }
+            awaitConsumers(ring, 1)
+            ring.startSeqProducer(frames, 64) // the ring closes after the last frame: the flow completes
+            val (got, emissions) = reader.await()
+            assertEquals(frames, got)
+            println("batches: $frames frames in $emissions emissions")
+        }
+    }
+
+    @Test
     fun `a flow completes when the ring closes after the last frame`() = runBlocking {
         Ring.create(tempRing(), slots = 64, slotSize = 32).use { ring ->
             val reader = async(Dispatchers.Default) {
