@@ -326,3 +326,10 @@ pub fn stats<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JS
 pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
     run(&mut env, |_| registry().cancel(Handle(ring as u64)))
 }
+
+/// `Native.liveConsumers(): Int`: consumers registered from the JVM and not yet unregistered
+/// (for leak tests).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn live_consumers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| Ok(CONSUMERS.lock().unwrap().iter().filter(|c| c.is_some()).count() as jint))
+}

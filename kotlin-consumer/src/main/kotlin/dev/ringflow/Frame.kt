@@ -14,7 +14,7 @@ import java.nio.ByteBuffer
  *
  * Not thread-safe: read it on the collector's thread.
  */
-class Frame internal constructor(private val region: ByteBuffer) {
+class Frame internal constructor(internal var region: ByteBuffer) {
     /** Sequence number. */
     var seq: Long = 0
         internal set
@@ -35,7 +35,7 @@ class Frame internal constructor(private val region: ByteBuffer) {
     var lostBefore: Long = 0
         internal set
 
-    /** Offset of the payload in the ring's region. */
+    /** Offset of the payload in the buffer this view reads (the ring's region, or a lossy reader's copy). */
     var offset: Int = 0
         internal set
 

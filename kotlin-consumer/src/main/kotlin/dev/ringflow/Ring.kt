@@ -56,7 +56,9 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
 
     /**
      * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
-     * stays valid). Completes when the ring closes and every frame was read; fails with
+     * stays valid). A [Delivery.Lossy] reader, which a producer may lap at any moment, gets each
+     * frame copied into a buffer of its own (one copy, no allocation) and checked after the copy:
+     * it is never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed. Completes when the ring closes and every frame was read; fails with
      * [ProducerGoneException] if the producer's process died, and with [RingTimeoutException] if
      * [idleTimeoutMs] is set and no frame came for that long. (Use this, not the `timeout`
      * operator: that one runs the upstream through a channel, which lets a view outlive its slot.)
@@ -73,6 +75,9 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             val publishedAt = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
             val lossless = delivery == Delivery.Lossless
             val frame = Frame(region)
+            // A lossy reader copies each frame into this buffer and checks the stamp after the copy,
+            // so it is never handed a torn frame (a producer may overwrite its slot at any time).
+            val copy: ByteBuffer? = if (lossless) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
             var seq = Native.startSeq(consumer)
             var lost = 0L
             var torn = 0L
@@ -94,15 +99,29 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                         frame.length = length
                         frame.kind = (kind and 0xffff).toInt()
                         frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
-                        frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                        if (copy == null) {
+                            frame.region = region
+                            frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                        } else {
+                            copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                            // The seqlock re-check before handing the copy out: overwritten meanwhile
+                            // means lapped; the next look at the slot counts it lost.
+                            VarHandle.acquireFence()
+                            if (LONGS.getOpaque(region, slot.toInt()) as Long != want) continue
+                            frame.region = copy
+                            frame.offset = 0
+                        }
                         frame.lostBefore = lostBefore
                         lostBefore = 0
                         emit(frame)
-                        // The seqlock re-check: was the frame overwritten while the collector read it?
-                        VarHandle.acquireFence()
-                        if (LONGS.getOpaque(region, slot.toInt()) as Long != want) {
-                            torn++
-                            LONGS.setOpaque(region, tornAt, torn)
+                        if (copy == null) {
+                            // The seqlock re-check of a view: overwritten while the collector read it
+                            // (only an `overwrite` producer, or an eviction, can do that to a lossless reader).
+                            VarHandle.acquireFence()
+                            if (LONGS.getOpaque(region, slot.toInt()) as Long != want) {
+                                torn++
+                                LONGS.setOpaque(region, tornAt, torn)
+                            }
                         }
                     }
                     seq++
@@ -158,6 +177,8 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      */
     fun batches(max: Int, delivery: Delivery = Delivery.Lossless): Flow<FrameBatch> = flow {
         require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
+        // Lossy batches would need a copy per frame to never hand out a torn frame: use frames().
+        require(delivery == Delivery.Lossless) { "batches are lossless only, but delivery was $delivery" }
         checkOpen()
         val consumer = Native.register(handle, delivery == Delivery.Lossy)
         try {
@@ -312,6 +333,9 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             require(slots > 0) { "slots must be positive, but was $slots" }
             return Ring(Native.create(path, slots, slotSize, consumers))
         }
+
+        /** Consumers registered through JNI and not yet unregistered, for leak tests. */
+        internal fun liveConsumers(): Int = Native.liveConsumers()
 
         /** The Rust layout as `NAME=value` lines, for layout tests. */
         internal fun rustLayout(): String = Native.layout()

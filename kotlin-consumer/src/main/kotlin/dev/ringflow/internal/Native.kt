@@ -28,4 +28,5 @@ internal object Native {
     @JvmStatic external fun cancel(handle: Long)
     @JvmStatic external fun stats(ring: Long): String
     @JvmStatic external fun close(ring: Long)
+    @JvmStatic external fun liveConsumers(): Int
 }
