@@ -302,6 +302,99 @@ pub fn start_seq_producer<'l>(
     })
 }
 
+/// `Native.startProducer(ring, source, frames, rate): Long`: starts an engine producer in this
+/// process: `source` 0 is `seq` (frames of the slot size), 1 `audio` (a 440 Hz sine in the
+/// ring's audio format), 2 `telemetry`; `frames` < 0 runs until cancelled; `rate` <= 0 keeps the
+/// source's own pacing. Returns the task handle.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn start_producer<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    source: jint,
+    frames: jlong,
+    rate: f64,
+) -> jlong {
+    use ringflow_engine::source::{AudioSource, Source, TelemetrySource, Waveform};
+    run(&mut env, |_| {
+        let rh = Handle(ring as u64);
+        let r = registry().ring(rh)?;
+        let paced_by_rate = rate > 0.0;
+        let (source, fixed_rate): (Box<dyn Source>, bool) = match source {
+            0 => (Box::new(SeqSource::new(0, r.slot_size())), paced_by_rate),
+            1 => match r.schema() {
+                ringflow::Schema::Audio(format) => (
+                    Box::new(AudioSource::generator(format, Waveform::Sine(440.0))?),
+                    paced_by_rate,
+                ),
+                other => {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "an audio producer needs an audio ring, not {other:?}"
+                    )))
+                }
+            },
+            // Telemetry paces itself from the rate (with bursts).
+            2 => (
+                Box::new(TelemetrySource::new(
+                    if paced_by_rate { rate } else { 1000.0 },
+                    64,
+                )),
+                false,
+            ),
+            other => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "source must be 0 (seq), 1 (audio) or 2 (telemetry), but was {other}"
+                )))
+            }
+        };
+        let options = ProduceOptions {
+            frames: (frames >= 0).then_some(frames as u64),
+            rate: fixed_rate.then_some(rate),
+            ..Default::default()
+        };
+        Ok(registry().spawn_producer(rh, source, options)?.0 as jlong)
+    })
+}
+
+/// `Native.statsValues(ring): LongArray`: `[published, dropped, closed (0/1), dataWakes,
+/// spaceWakes, consumers, then per consumer: index, lossy (0/1), evicted (0/1), read, lag,
+/// delivered, lost, lapped, torn]`.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn stats_values<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+) -> jni::objects::JLongArray<'l> {
+    run(&mut env, |env| {
+        let s = registry().ring(Handle(ring as u64))?.stats();
+        let mut v: Vec<i64> = vec![
+            s.published as i64,
+            s.dropped as i64,
+            i64::from(s.closed),
+            s.data_wakes as i64,
+            s.space_wakes as i64,
+            s.consumers.len() as i64,
+        ];
+        for c in &s.consumers {
+            v.extend([
+                c.index as i64,
+                i64::from(c.lossy),
+                i64::from(c.evicted),
+                c.read as i64,
+                c.lag as i64,
+                c.delivered as i64,
+                c.lost as i64,
+                c.lapped as i64,
+                c.torn as i64,
+            ]);
+        }
+        let jni_err = |e: jni::errors::Error| EngineError::InvalidArgument(e.to_string());
+        let array = env.new_long_array(v.len()).map_err(jni_err)?;
+        array.set_region(env, 0, &v).map_err(jni_err)?;
+        Ok(array)
+    })
+}
+
 /// `Native.cancel(handle)`: cancels a task (or a ring and everything on it) and frees its handle.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn cancel<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {

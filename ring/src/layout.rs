@@ -742,6 +742,18 @@ pub fn layout_dump() -> String {
             offset_of!(Header, audio_channels) as u64,
         );
         put(
+            "HEADER_AUDIO_SAMPLE_FORMAT_OFFSET",
+            offset_of!(Header, audio_sample_format) as u64,
+        );
+        put(
+            "HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET",
+            offset_of!(Header, audio_samples_per_frame) as u64,
+        );
+        put(
+            "HEADER_TELEMETRY_VERSION_OFFSET",
+            offset_of!(Header, telemetry_schema_version) as u64,
+        );
+        put(
             "HEADER_SLOTS_OFFSET_OFFSET",
             offset_of!(Header, slots_offset) as u64,
         );

@@ -45,6 +45,24 @@ class Frame internal constructor(internal var region: ByteBuffer) {
         return region.get(offset + index)
     }
 
+    /** The native-order `Int` at payload byte [index], read in place. */
+    fun getInt(index: Int): Int {
+        require(index >= 0 && index + 4 <= length) { "index must be in 0..${length - 4}, but was $index" }
+        return region.getInt(offset + index)
+    }
+
+    /** The native-order `Long` at payload byte [index], read in place. */
+    fun getLong(index: Int): Long {
+        require(index >= 0 && index + 8 <= length) { "index must be in 0..${length - 8}, but was $index" }
+        return region.getLong(offset + index)
+    }
+
+    /** The native-order `Float` at payload byte [index], read in place. */
+    fun getFloat(index: Int): Float {
+        require(index >= 0 && index + 4 <= length) { "index must be in 0..${length - 4}, but was $index" }
+        return region.getFloat(offset + index)
+    }
+
     /** An owned copy of the payload. */
     fun copy(): ByteArray {
         val out = ByteArray(length)

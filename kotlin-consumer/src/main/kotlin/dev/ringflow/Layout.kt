@@ -21,6 +21,9 @@ object Layout {
     const val HEADER_SCHEMA_ID_OFFSET: Long = 44
     const val HEADER_AUDIO_SAMPLE_RATE_OFFSET: Long = 48
     const val HEADER_AUDIO_CHANNELS_OFFSET: Long = 52
+    const val HEADER_AUDIO_SAMPLE_FORMAT_OFFSET: Long = 56
+    const val HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET: Long = 60
+    const val HEADER_TELEMETRY_VERSION_OFFSET: Long = 64
     const val HEADER_SLOTS_OFFSET_OFFSET: Long = 104
 
     const val PRODUCER_OFFSET: Long = 256

@@ -49,6 +49,22 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     private val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
     private val mask: Long = slotCount.toLong() - 1
 
+    /** What the frames hold, from the header. */
+    val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt())) {
+        1 -> Schema.Audio(
+            sampleRate = region.getInt(Layout.HEADER_AUDIO_SAMPLE_RATE_OFFSET.toInt()),
+            channels = region.getInt(Layout.HEADER_AUDIO_CHANNELS_OFFSET.toInt()),
+            format = when (region.getInt(Layout.HEADER_AUDIO_SAMPLE_FORMAT_OFFSET.toInt())) {
+                2 -> SampleFormat.I16
+                3 -> SampleFormat.I32
+                else -> SampleFormat.F32
+            },
+            samplesPerFrame = region.getInt(Layout.HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET.toInt()),
+        )
+        2 -> Schema.Telemetry(region.getInt(Layout.HEADER_TELEMETRY_VERSION_OFFSET.toInt()))
+        else -> Schema.Raw
+    }
+
     @Volatile
     private var closed = false
 
@@ -164,6 +180,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                     LONGS.setRelease(region, readAt, seq)
                 }
             }
+            if (closed) throw RingClosedException("the ring was closed while collecting")
         } finally {
             // Always: the registration keeps the mapping alive until this flow stops reading it.
             Native.unregister(consumer)
@@ -263,6 +280,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                     break
                 }
             }
+            if (closed) throw RingClosedException("the ring was closed while collecting")
         } finally {
             Native.unregister(consumer)
         }
@@ -290,6 +308,27 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     fun startSeqProducer(frames: Long, frameSize: Int): Long {
         checkOpen()
         return Native.startSeqProducer(handle, frames, frameSize)
+    }
+
+    /**
+     * Starts an engine producer of [source] in this process: [frames] frames (negative: until
+     * cancelled), at [rate] frames per second (0: the source's own pace; `seq` is unpaced, audio
+     * real time). `Audio` needs an audio ring. Returns a handle for [cancelTask].
+     */
+    fun startProducer(source: Source, frames: Long, rate: Double = 0.0): Long {
+        checkOpen()
+        return Native.startProducer(handle, source.code, frames, rate)
+    }
+
+    /** A snapshot of the ring's cursors and counters. */
+    fun stats(): RingStats {
+        checkOpen()
+        val v = Native.statsValues(handle)
+        val consumers = (0 until v[5].toInt()).map { i ->
+            val o = 6 + i * 9
+            ConsumerStats(v[o].toInt(), v[o + 1] != 0L, v[o + 2] != 0L, v[o + 3], v[o + 4], v[o + 5], v[o + 6], v[o + 7], v[o + 8])
+        }
+        return RingStats(v[0], v[1], v[2] != 0L, v[3], v[4], consumers)
     }
 
     /** Cancels a task started on this ring. */

@@ -29,4 +29,6 @@ internal object Native {
     @JvmStatic external fun stats(ring: Long): String
     @JvmStatic external fun close(ring: Long)
     @JvmStatic external fun liveConsumers(): Int
+    @JvmStatic external fun startProducer(ring: Long, source: Int, frames: Long, rate: Double): Long
+    @JvmStatic external fun statsValues(ring: Long): LongArray
 }
