@@ -28,8 +28,8 @@ class RingFlowTest {
     }
 
     @Test
-    fun `a Rust producer streams a million verified frames to a Kotlin Flow`() = runBlocking {
-        val frames = 1_000_000
+    fun `a Rust producer streams three million verified frames to a Kotlin Flow`() = runBlocking {
+        val frames = 3_000_000
         Ring.create(tempRing(), slots = 1024, slotSize = 64).use { ring ->
             val reader = async(Dispatchers.Default) {
                 var expected = 0L
