@@ -34,6 +34,14 @@ use ringflow_engine::EngineError;
 /// it back when unregistered); the Kotlin side moves the block's read cursor itself.
 static CONSUMERS: Mutex<Vec<Option<(Handle, Consumer)>>> = Mutex::new(Vec::new());
 
+/// The consumer table, even if a thread panicked while holding it (its entries stay valid: each
+/// change is one assignment).
+fn consumers() -> std::sync::MutexGuard<'static, Vec<Option<(Handle, Consumer)>>> {
+    CONSUMERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The exception class a ring error is thrown as.
 fn exception_class(e: &EngineError) -> &'static str {
     use ringflow::Error as R;
@@ -166,7 +174,7 @@ pub fn register<'l>(
         } else {
             Delivery::Lossless
         })?;
-        let mut consumers = CONSUMERS.lock().unwrap();
+        let mut consumers = consumers();
         let slot = consumers
             .iter()
             .position(Option::is_none)
@@ -183,7 +191,7 @@ fn with_consumer<T>(
     handle: jlong,
     f: impl FnOnce(&Handle, &Consumer) -> T,
 ) -> Result<T, EngineError> {
-    let consumers = CONSUMERS.lock().unwrap();
+    let consumers = consumers();
     match usize::try_from(handle)
         .ok()
         .and_then(|i| consumers.get(i))
@@ -214,7 +222,7 @@ pub fn start_seq<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlon
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn unregister<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) {
     run(&mut env, |_| {
-        let mut consumers = CONSUMERS.lock().unwrap();
+        let mut consumers = consumers();
         match usize::try_from(consumer)
             .ok()
             .and_then(|i| consumers.get_mut(i))
