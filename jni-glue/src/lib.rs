@@ -433,11 +433,6 @@ pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn live_consumers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
     run(&mut env, |_| {
-        Ok(CONSUMERS
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|c| c.is_some())
-            .count() as jint)
+        Ok(consumers().iter().filter(|c| c.is_some()).count() as jint)
     })
 }
