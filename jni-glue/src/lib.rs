@@ -12,15 +12,15 @@
 //! all subclasses of `dev.ringflow.RingException`), and a panic as a `RuntimeException`: nothing
 //! unwinds into the JVM.
 //!
-//! Status (issue 4): a first slice. Class and method-id caching in `JNI_OnLoad`, thread
-//! attachment hooks, the C ABI and use-after-close protection beyond the handle registry are
-//! not built yet.
+//! The exception classes are looked up once, in `JNI_OnLoad`, and kept as global references
+//! (a lookup by name from a thread the JVM did not start can miss the application's classes).
+//! No Rust thread calls into the JVM yet, so no thread attaches here; the C ABI is issue 6.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use jni::errors::ThrowRuntimeExAndDefault;
-use jni::objects::{JByteBuffer, JClass, JString};
+use jni::objects::{Global, JByteBuffer, JClass, JString};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, Env, EnvUnowned};
@@ -40,6 +40,51 @@ fn consumers() -> std::sync::MutexGuard<'static, Vec<Option<(Handle, Consumer)>>
     CONSUMERS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Every exception class a ring error can be thrown as.
+const EXCEPTIONS: [&str; 7] = [
+    "dev/ringflow/RingException",
+    "dev/ringflow/RingClosedException",
+    "dev/ringflow/ProducerGoneException",
+    "dev/ringflow/RingCorruptException",
+    "dev/ringflow/RingFullException",
+    "dev/ringflow/LaggedException",
+    "dev/ringflow/BadArgumentException",
+];
+
+/// The exception classes, resolved in `JNI_OnLoad`.
+static EXCEPTION_CLASSES: OnceLock<Vec<(&'static str, Global<JClass<'static>>)>> = OnceLock::new();
+
+/// Resolves and keeps the exception classes; never fails the load (a JVM without the Kotlin
+/// classes falls back to lookups by name), never unwinds into the JVM.
+///
+/// # Safety
+/// Called by the JVM with its own `JavaVM` pointer, once, when it loads the library.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn JNI_OnLoad(
+    vm: *mut jni::sys::JavaVM,
+    _reserved: *mut std::ffi::c_void,
+) -> jint {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: the JVM passes its own valid JavaVM pointer to JNI_OnLoad.
+        let vm = unsafe { jni::JavaVM::from_raw(vm) };
+        let loaded = vm.attach_current_thread(|env| -> jni::errors::Result<Vec<_>> {
+            let mut classes = Vec::new();
+            for name in EXCEPTIONS {
+                match env.find_class(JNIString::from(name)) {
+                    Ok(class) => classes.push((name, env.new_global_ref(class)?)),
+                    // Not on this JVM's class path: thrown by name later (as RuntimeException).
+                    Err(_) => env.exception_clear(),
+                }
+            }
+            Ok(classes)
+        });
+        if let Ok(classes) = loaded {
+            let _ = EXCEPTION_CLASSES.set(classes);
+        }
+    });
+    jni::sys::JNI_VERSION_1_8
 }
 
 /// The exception class a ring error is thrown as.
@@ -71,10 +116,16 @@ fn run<'l, T: Default>(
             match f(env) {
                 Ok(v) => Ok(v),
                 Err(e) => {
-                    let class = JNIString::from(exception_class(&e));
+                    let name = exception_class(&e);
                     let message = JNIString::from(e.to_string());
+                    let cached = EXCEPTION_CLASSES
+                        .get()
+                        .and_then(|c| c.iter().find(|(n, _)| *n == name));
                     // `throw_new` reports the pending exception as an error: it is the outcome.
-                    let _ = env.throw_new(class.as_ref(), message);
+                    let _ = match cached {
+                        Some((_, class)) => env.throw_new(class, message),
+                        None => env.throw_new(JNIString::from(name).as_ref(), message),
+                    };
                     Err(jni::errors::Error::JavaException)
                 }
             }
@@ -434,5 +485,23 @@ pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
 pub fn live_consumers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
     run(&mut env, |_| {
         Ok(consumers().iter().filter(|c| c.is_some()).count() as jint)
+    })
+}
+
+/// `Native.cachedExceptionClasses(): Int`: exception classes resolved in `JNI_OnLoad` (for tests).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn cached_exception_classes<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| {
+        Ok(EXCEPTION_CLASSES.get().map_or(0, Vec::len) as jint)
+    })
+}
+
+/// `Native.panicForTest(message)`: panics inside a native entry, so a test can check that a
+/// Rust panic reaches Kotlin as an exception and the JVM goes on.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn panic_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, message: JString<'l>) {
+    run(&mut env, |env| -> Result<(), EngineError> {
+        let message = string(env, &message)?;
+        panic!("{message}")
     })
 }

@@ -373,6 +373,12 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             return Ring(Native.create(path, slots, slotSize, consumers))
         }
 
+        /** Makes the native side panic, for tests: the panic must arrive as an exception. */
+        internal fun panicForTest(message: String) = Native.panicForTest(message)
+
+        /** Exception classes the native library resolved when it loaded, for tests. */
+        internal fun cachedExceptionClasses(): Int = Native.cachedExceptionClasses()
+
         /** Consumers registered through JNI and not yet unregistered, for leak tests. */
         internal fun liveConsumers(): Int = Native.liveConsumers()
 

@@ -131,6 +131,10 @@ class RingFlowTest {
 
     @Test
     fun `bad files and closed rings throw typed exceptions`() {
+        assertEquals(7, Ring.cachedExceptionClasses()) // resolved once, in JNI_OnLoad
+        // A Rust panic arrives as an exception; the JVM (and this test) go on.
+        val panic = assertThrows<RuntimeException> { Ring.panicForTest("boom from Rust") }
+        assertTrue(panic.message!!.contains("panic"), panic.message) // jni 0.22 keeps only &str payloads' text
         val garbage = Files.createTempFile("ringflow", ".bin")
         Files.write(garbage, ByteArray(4096) { 0x5a })
         val corrupt = assertThrows<RingCorruptException> { Ring.open(garbage.toString()) }

@@ -31,4 +31,6 @@ internal object Native {
     @JvmStatic external fun liveConsumers(): Int
     @JvmStatic external fun startProducer(ring: Long, source: Int, frames: Long, rate: Double): Long
     @JvmStatic external fun statsValues(ring: Long): LongArray
+    @JvmStatic external fun cachedExceptionClasses(): Int
+    @JvmStatic external fun panicForTest(message: String)
 }
