@@ -304,20 +304,9 @@ pub fn wait_published<'l>(
         let seen = seen as u64;
         let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
         let published = r.wait_published(seen, Some(timeout));
-        if published <= seen && r.is_closed() {
-            return Err(ringflow::Error::Closed.into());
-        }
         if published <= seen {
-            // Between slices, look whether the producer's process is still there.
-            let gone = r
-                .stats()
-                .producers
-                .iter()
-                .all(|p| !ringflow::liveness::pid_alive(p.pid));
-            if gone && !r.stats().producers.is_empty() {
-                let pid = r.stats().producers[0].pid;
-                return Err(ringflow::Error::ProducerGone { pid }.into());
-            }
+            // Nothing new: closed, or the producer's process died? (Between two parks.)
+            r.check_producer()?;
         }
         Ok(published as jlong)
     })

@@ -222,10 +222,9 @@ pub(crate) struct Shared {
     path: Option<PathBuf>,
 }
 
-// SAFETY: `base` points into `_map`, which lives as long as `Shared`. Every byte other processes
-// or threads may write at the same time is accessed through atomics or through the seqlock
-// protocol of `consumer.rs`, so sharing `Shared` between threads adds nothing a second process
-// mapping the file could not do.
+// SAFETY: `base` points into `_map`, which lives as long as `Shared`; every byte other threads or
+// processes may write concurrently is accessed atomically or under the seqlock of `consumer/`,
+// so sharing `Shared` between threads adds nothing a second process could not do.
 unsafe impl Send for Shared {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for Shared {}
@@ -630,6 +629,19 @@ impl Ring {
             crate::sleep::park(mem, &wait.data_futex, &wait.data_sleepers, timeout, ready);
         }
         self.published()
+    }
+
+    /// Whether frames may still come, without waiting: [`Error::Closed`] once the last producer
+    /// detached cleanly, [`Error::ProducerGone`] once every attached producer's process died,
+    /// `Ok` otherwise (also before any producer attached). For readers that track their own
+    /// position (the JVM side) and so have no [`Consumer`] to ask.
+    pub fn check_producer(&self) -> Result<()> {
+        use crate::consumer::core::{producer_status, ProducerStatus};
+        match producer_status(&*self.shared) {
+            ProducerStatus::Alive => Ok(()),
+            ProducerStatus::Closed => Err(Error::Closed),
+            ProducerStatus::Gone(pid) => Err(Error::ProducerGone { pid }),
+        }
     }
 
     /// Wakes every consumer and producer parked on this ring (in any process), without

@@ -198,10 +198,12 @@ fn dropping_a_lossless_consumer_unblocks_a_waiting_producer() {
     writer.join().unwrap().unwrap();
 }
 
-/// A lossy reader copying frames while an `overwrite` producer laps it over and over: every copy
-/// it returns is whole, and what it read plus what it lost is everything published.
+/// A lossy reader copying frames from 4 slots while an `overwrite` producer writes 300,000: every
+/// copy it returns is whole, and what it read plus what it lost is everything published. (How
+/// often it is lapped depends on scheduling; the proptest model and the loom model
+/// `lossy_lapping_seqlock` cover lapping deterministically.)
 #[test]
-fn lossy_copies_are_never_torn_under_constant_lapping() {
+fn lossy_copies_are_whole_and_read_plus_lost_is_everything() {
     const FRAMES: u64 = 300_000;
     let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();
@@ -237,10 +239,11 @@ fn lossy_copies_are_never_torn_under_constant_lapping() {
     assert_eq!(read + c.lost(), FRAMES);
 }
 
-/// The same with zero-copy views: a view may be overwritten while held, but the consumer knows:
-/// every view whose bytes failed the pattern was reported as not intact.
+/// The same with zero-copy views: a view may be overwritten while held, and then it must not be
+/// reported intact: every view whose bytes failed the pattern was flagged by `is_intact`. (Whether
+/// any view is overwritten in a given run depends on scheduling.)
 #[test]
-fn lossy_views_that_were_overwritten_are_detected() {
+fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
     const FRAMES: u64 = 300_000;
     let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();

@@ -64,6 +64,30 @@ pub(crate) enum ProducerStatus {
     Gone(u32),
 }
 
+/// Whether frames may still come: closed (the last producer detached cleanly), gone (every
+/// attached producer's process died), or alive (including: no producer attached yet).
+pub(crate) fn producer_status<M: RingMem>(mem: &M) -> ProducerStatus {
+    let block = mem.producer();
+    // Acquire: pairs with the Release store of CLOSED in ProducerCore::detach: every frame
+    // committed before the close is visible to the re-check that follows.
+    if block.wait.state.load(Ordering::Acquire) == ring_state::CLOSED {
+        return ProducerStatus::Closed;
+    }
+    let mut dead = None;
+    for entry in block.producers.iter() {
+        // Relaxed: liveness is judged by the pid alone.
+        let pid = entry.pid.load(Ordering::Relaxed);
+        if pid != 0 {
+            if mem.pid_alive(pid) {
+                return ProducerStatus::Alive;
+            }
+            dead = Some(pid);
+        }
+    }
+    // No producer attached yet (and the ring not closed): one may still come.
+    dead.map_or(ProducerStatus::Alive, ProducerStatus::Gone)
+}
+
 /// Frames between two heartbeats of a reader that is busy reading.
 const HEARTBEAT_EVERY: u64 = 1024;
 
@@ -278,25 +302,7 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     pub(crate) fn producer_status(&self) -> ProducerStatus {
-        let block = self.mem.producer();
-        // Acquire: pairs with the Release store of CLOSED in ProducerCore::detach: every frame
-        // committed before the close is visible to the re-check that follows.
-        if block.wait.state.load(Ordering::Acquire) == ring_state::CLOSED {
-            return ProducerStatus::Closed;
-        }
-        let mut dead = None;
-        for entry in block.producers.iter() {
-            // Relaxed: liveness is judged by the pid alone.
-            let pid = entry.pid.load(Ordering::Relaxed);
-            if pid != 0 {
-                if self.mem.pid_alive(pid) {
-                    return ProducerStatus::Alive;
-                }
-                dead = Some(pid);
-            }
-        }
-        // No producer attached yet (and the ring not closed): one may still come.
-        dead.map_or(ProducerStatus::Alive, ProducerStatus::Gone)
+        producer_status(&*self.mem)
     }
 
     /// Without waiting: fails if no frame is left and none can come, or if we were evicted.

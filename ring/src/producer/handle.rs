@@ -213,12 +213,12 @@ fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
     };
 }
 
+#[inline]
+#[allow(clippy::mut_from_ref)] // the claim on the slot, not the borrow, makes the slice exclusive
 /// The payload of slot `seq` as a mutable slice.
 ///
 /// # Safety
 /// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
-#[inline]
-#[allow(clippy::mut_from_ref)] // the claim on the slot, not the borrow, makes the slice exclusive
 unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
     let len = shared.geometry().slot_payload as usize;
     // SAFETY: the payload lies inside the slot (stride >= header + payload), inside the mapping;

@@ -6,6 +6,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.FlowCollector
 import kotlinx.coroutines.flow.flow
 import java.lang.invoke.MethodHandles
 import java.lang.invoke.VarHandle
@@ -74,151 +75,84 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
      * stays valid). A [Delivery.Lossy] reader, which a producer may lap at any moment, gets each
      * frame copied into a buffer of its own (one copy, no allocation) and checked after the copy:
-     * it is never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed. Completes when the ring closes and every frame was read; fails with
-     * [ProducerGoneException] if the producer's process died, and with [RingTimeoutException] if
-     * [idleTimeoutMs] is set and no frame came for that long. (Use this, not the `timeout`
-     * operator: that one runs the upstream through a channel, which lets a view outlive its slot.)
+     * it is never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed.
+     *
+     * Completes when the ring closes and every frame was read; fails with [RingClosedException]
+     * if this `Ring` is closed while collecting, with [ProducerGoneException] if the producer's
+     * process died, and with [RingTimeoutException] if [idleTimeoutMs] is set and no frame came
+     * for that long. (Use [idleTimeoutMs], not the `timeout` operator: that one runs the upstream
+     * through a channel, which lets a view outlive its slot.)
      */
     fun frames(delivery: Delivery = Delivery.Lossless, idleTimeoutMs: Long? = null): Flow<Frame> = flow {
-        checkOpen()
-        val consumer = Native.register(handle, delivery == Delivery.Lossy)
-        try {
-            val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
-            val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
-            val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
-            val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
-            val spaceSleepersAt = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
-            val publishedAt = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
-            val lossless = delivery == Delivery.Lossless
+        reading(delivery) { cursor ->
             val frame = Frame(region)
-            // A lossy reader copies each frame into this buffer and checks the stamp after the copy,
-            // so it is never handed a torn frame (a producer may overwrite its slot at any time).
-            val copy: ByteBuffer? = if (lossless) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
-            var seq = Native.startSeq(consumer)
-            var lost = 0L
-            var torn = 0L
-            var lostBefore = 0L
-            var spins = 0
-            var lastFrameAt = System.nanoTime()
+            // A lossy reader copies each frame into this buffer and checks the stamp after the copy.
+            val copy: ByteBuffer? = if (cursor.lossless) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
             while (!closed) {
-                val slot = slotsOffset + (seq and mask) * stride
-                val stamp = LONGS.getAcquire(region, slot.toInt()) as Long
+                val seq = cursor.seq
+                val slot = cursor.slotAt(seq)
+                val stamp = cursor.stampAt(seq)
                 val want = 2 * seq + 2
-                if (stamp == want) {
-                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
-                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
-                    if (kind and Layout.KIND_SKIP == 0L) {
-                        if (length < 0 || length > slotSize) {
-                            throw RingCorruptException("corrupt slot for frame $seq: length $length exceeds the slot size $slotSize")
-                        }
-                        frame.seq = seq
-                        frame.length = length
-                        frame.kind = (kind and 0xffff).toInt()
-                        frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
-                        if (copy == null) {
-                            frame.region = region
-                            frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
-                        } else {
-                            copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
-                            // The seqlock re-check before handing the copy out: overwritten meanwhile
-                            // means lapped; the next look at the slot counts it lost.
-                            VarHandle.acquireFence()
-                            if (LONGS.getOpaque(region, slot.toInt()) as Long != want) continue
-                            frame.region = copy
-                            frame.offset = 0
-                        }
-                        frame.lostBefore = lostBefore
-                        lostBefore = 0
-                        emit(frame)
-                        if (copy == null) {
-                            // The seqlock re-check of a view: overwritten while the collector read it
-                            // (only an `overwrite` producer, or an eviction, can do that to a lossless reader).
-                            VarHandle.acquireFence()
-                            if (LONGS.getOpaque(region, slot.toInt()) as Long != want) {
-                                torn++
-                                LONGS.setOpaque(region, tornAt, torn)
-                            }
-                        }
-                    }
-                    seq++
-                    // Release: the collector's reads of the slot happen before a producer overwrites it.
-                    LONGS.setRelease(region, readAt, seq)
-                    if (lossless) {
-                        // The notify half of the sleeper protocol (ring/src/sleep.rs): a full fence, then
-                        // a wake only if a producer sleeps waiting for space.
-                        VarHandle.fullFence()
-                        if (INTS.getOpaque(region, spaceSleepersAt) as Int != 0) Native.wake(handle)
-                    }
-                    spins = 0
-                    lastFrameAt = System.nanoTime()
-                } else if (stamp < want) {
-                    if (++spins < SPINS) {
-                        Thread.onSpinWait()
-                        continue
-                    }
-                    spins = 0
-                    var park = parkMs
-                    if (idleTimeoutMs != null) {
-                        val left = idleTimeoutMs - (System.nanoTime() - lastFrameAt) / 1_000_000
-                        if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
-                        park = minOf(park, left)
-                    }
-                    try {
-                        parkOnIo(seq, park)
-                    } catch (e: RingClosedException) {
-                        break
-                    }
-                } else {
-                    // Lapped: jump to the oldest frame that may still be there and count the rest lost.
-                    val published = LONGS.getAcquire(region, publishedAt) as Long
-                    val lapper = (stamp - 1) / 2
-                    val target = maxOf(published - slotCount + 1, lapper - slotCount + 1, seq + 1)
-                    lost += target - seq
-                    lostBefore += target - seq
-                    seq = target
-                    LONGS.setOpaque(region, lostAt, lost)
-                    LONGS.setRelease(region, readAt, seq)
+                if (stamp < want) {
+                    if (cursor.spin()) continue
+                    if (!cursor.park(idleTimeoutMs)) break
+                    continue
                 }
+                if (stamp > want) {
+                    cursor.lap(stamp)
+                    continue
+                }
+                val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
+                val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                if (kind and Layout.KIND_SKIP == 0L) {
+                    if (length < 0 || length > slotSize) {
+                        throw RingCorruptException("corrupt slot for frame $seq: length $length exceeds the slot size $slotSize")
+                    }
+                    frame.seq = seq
+                    frame.length = length
+                    frame.kind = (kind and 0xffff).toInt()
+                    frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                    if (copy == null) {
+                        frame.region = region
+                        frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                    } else {
+                        copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                        // Overwritten during the copy: lapped; the next look at the slot counts it lost.
+                        if (!cursor.stillThere(seq)) continue
+                        frame.region = copy
+                        frame.offset = 0
+                    }
+                    frame.lostBefore = cursor.takeLostBefore()
+                    emit(frame)
+                    // A view overwritten while the collector read it (only an `overwrite` producer,
+                    // or an eviction, can do that to a lossless reader) is counted.
+                    if (copy == null && !cursor.stillThere(seq)) cursor.noteTorn(1)
+                }
+                cursor.release(seq + 1)
             }
-            if (closed) throw RingClosedException("the ring was closed while collecting")
-        } finally {
-            // Always: the registration keeps the mapping alive until this flow stops reading it.
-            Native.unregister(consumer)
         }
     }
 
     /**
      * The frames published from now on, [max] at most per emission: for throughput, one
      * emission and one cursor move per batch instead of per frame. Same lifetime rules, end and
-     * errors as [frames].
+     * errors as [frames]; lossless readers only (a lossy batch would need a copy per frame to
+     * never hand out a torn one: use [frames]).
      */
     fun batches(max: Int, delivery: Delivery = Delivery.Lossless): Flow<FrameBatch> = flow {
         require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
-        // Lossy batches would need a copy per frame to never hand out a torn frame: use frames().
         require(delivery == Delivery.Lossless) { "batches are lossless only, but delivery was $delivery" }
-        checkOpen()
-        val consumer = Native.register(handle, delivery == Delivery.Lossy)
-        try {
-            val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
-            val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
-            val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
-            val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
-            val spaceSleepersAt = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
-            val publishedAt = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+        reading(delivery) { cursor ->
             val batch = FrameBatch(region, max)
-            var seq = Native.startSeq(consumer)
-            var lost = 0L
-            var torn = 0L
-            var lostBefore = 0L
-            var spins = 0
             while (!closed) {
+                val seq = cursor.seq
                 // Gather the run of committed frames from `seq`, up to `max`.
                 var n = 0L
                 var frames = 0
                 while (n < max) {
                     val s = seq + n
-                    val slot = slotsOffset + (s and mask) * stride
-                    if (LONGS.getAcquire(region, slot.toInt()) as Long != 2 * s + 2) break
+                    val slot = cursor.slotAt(s)
+                    if (cursor.stampAt(s) != 2 * s + 2) break
                     val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
                     val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
                     if (length < 0 || length > slotSize) {
@@ -239,50 +173,129 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                 if (n > 0) {
                     if (frames > 0) {
                         batch.size = frames
-                        batch.lostBefore = lostBefore
-                        lostBefore = 0
+                        batch.lostBefore = cursor.takeLostBefore()
                         emit(batch)
-                        VarHandle.acquireFence()
-                        for (i in 0 until n) {
-                            val s = seq + i
-                            if (LONGS.getOpaque(region, (slotsOffset + (s and mask) * stride).toInt()) as Long != 2 * s + 2) torn++
-                        }
-                        LONGS.setOpaque(region, tornAt, torn)
+                        var torn = 0L
+                        for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
+                        cursor.noteTorn(torn)
                     }
-                    seq += n
-                    LONGS.setRelease(region, readAt, seq)
-                    if (delivery == Delivery.Lossless) {
-                        VarHandle.fullFence()
-                        if (INTS.getOpaque(region, spaceSleepersAt) as Int != 0) Native.wake(handle)
-                    }
-                    spins = 0
+                    cursor.release(seq + n)
                     continue
                 }
-                val stamp = LONGS.getAcquire(region, (slotsOffset + (seq and mask) * stride).toInt()) as Long
-                if (stamp > 2 * seq + 2) {
-                    val published = LONGS.getAcquire(region, publishedAt) as Long
-                    val target = maxOf(published - slotCount + 1, (stamp - 1) / 2 - slotCount + 1, seq + 1)
-                    lost += target - seq
-                    lostBefore += target - seq
-                    seq = target
-                    LONGS.setOpaque(region, lostAt, lost)
-                    LONGS.setRelease(region, readAt, seq)
-                    continue
-                }
-                if (++spins < SPINS) {
-                    Thread.onSpinWait()
-                    continue
-                }
-                spins = 0
-                try {
-                    parkOnIo(seq, parkMs)
-                } catch (e: RingClosedException) {
-                    break
-                }
+                val stamp = cursor.stampAt(seq)
+                if (stamp > 2 * seq + 2) cursor.lap(stamp) else if (!cursor.spin() && !cursor.park(null)) break
             }
+        }
+    }
+
+    /**
+     * Registers a consumer, runs [body] with its cursor, and always unregisters: the registration
+     * keeps the mapping alive until the flow stops reading it, even across [close].
+     */
+    private suspend inline fun <T> FlowCollector<T>.reading(delivery: Delivery, body: FlowCollector<T>.(Cursor) -> Unit) {
+        checkOpen()
+        val consumer = Native.register(handle, delivery == Delivery.Lossy)
+        try {
+            body(Cursor(consumer, delivery == Delivery.Lossless))
             if (closed) throw RingClosedException("the ring was closed while collecting")
         } finally {
             Native.unregister(consumer)
+        }
+    }
+
+    /**
+     * One registered reader's position and counters, and the protocol steps both flows share.
+     * Not thread-safe: one per collection.
+     */
+    private inner class Cursor(consumer: Long, val lossless: Boolean) {
+        private val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
+        private val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
+        private val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
+        private val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
+
+        /** The next sequence to read. */
+        var seq: Long = Native.startSeq(consumer)
+            private set
+        private var lost = 0L
+        private var lostBefore = 0L
+        private var torn = 0L
+        private var spins = 0
+        private var idleSince = -1L
+
+        fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
+
+        /** Acquire: pairs with the producer's Release commit of the stamp. */
+        fun stampAt(s: Long): Long = LONGS.getAcquire(region, slotAt(s).toInt()) as Long
+
+        /** The seqlock re-check: was frame [s] still in its slot after everything read before? */
+        fun stillThere(s: Long): Boolean {
+            VarHandle.acquireFence()
+            return LONGS.getOpaque(region, slotAt(s).toInt()) as Long == 2 * s + 2
+        }
+
+        fun takeLostBefore(): Long = lostBefore.also { lostBefore = 0 }
+
+        fun noteTorn(n: Long) {
+            if (n == 0L) return
+            torn += n
+            LONGS.setOpaque(region, tornAt, torn)
+        }
+
+        /** Done with every frame below [next]. */
+        fun release(next: Long) {
+            seq = next
+            // Release: the collector's reads of the slots happen before a producer overwrites them.
+            LONGS.setRelease(region, readAt, next)
+            if (lossless) {
+                // The notify half of the sleeper protocol (ring/src/sleep.rs): a full fence, then a
+                // wake only if a producer sleeps waiting for space.
+                VarHandle.fullFence()
+                if (INTS.getOpaque(region, SPACE_SLEEPERS_AT) as Int != 0) Native.wake(handle)
+            }
+            spins = 0
+            idleSince = -1
+        }
+
+        /** A later frame ([stamp]) holds the slot of [seq]: jump to the oldest frame that may still
+         *  be there, and count every frame jumped over as lost. */
+        fun lap(stamp: Long) {
+            val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+            val target = maxOf(published - slotCount + 1, (stamp - 1) / 2 - slotCount + 1, seq + 1)
+            lost += target - seq
+            lostBefore += target - seq
+            LONGS.setOpaque(region, lostAt, lost)
+            release(target)
+        }
+
+        /**
+         * Nothing to read: spins a little (true), until it is time to [park] (false). Not a
+         * suspend function: a suspend call allocates its continuation, and this runs per empty poll.
+         */
+        fun spin(): Boolean {
+            if (++spins < SPINS) {
+                Thread.onSpinWait()
+                return true
+            }
+            spins = 0
+            return false
+        }
+
+        /** Parks off this thread until something may be there; false once the ring closed. */
+        suspend fun park(idleTimeoutMs: Long?): Boolean {
+            val now = System.nanoTime()
+            if (idleSince < 0) idleSince = now
+            var park = parkMs
+            if (idleTimeoutMs != null) {
+                val left = idleTimeoutMs - (now - idleSince) / 1_000_000
+                if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
+                park = minOf(park, left)
+            }
+            return try {
+                parkOnIo(seq, park)
+                true
+            } catch (e: RingClosedException) {
+                false
+            }
         }
     }
 
@@ -359,6 +372,8 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
         private const val SPINS = 256
+        private val SPACE_SLEEPERS_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
+        private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
 
         /** Longest single park, so a reader looks at its state (closed, timeout) now and then. */
         @Volatile

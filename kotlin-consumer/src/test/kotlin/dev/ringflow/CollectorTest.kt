@@ -28,7 +28,7 @@ class CollectorTest {
     }
 
     @Test
-    fun `a lossless and a lapped lossy collector on one ring, the loss counted exactly`() = runBlocking {
+    fun `a lossless and a slow lossy collector on one ring, the lossy one's loss counted exactly`() = runBlocking {
         val frames = 200_000L
         Ring.create(tempRing(), slots = 64, slotSize = 32).use { ring ->
             val fast = async(Dispatchers.Default) {
@@ -94,11 +94,12 @@ class CollectorTest {
             val (allocated, n) = reader.await()
             assertEquals(frames, n)
             single.close()
-            // A per-frame object would cost at least 16 bytes a frame; parking (rare) allocates a
-            // little.
+            // A per-frame object would cost at least 16 bytes a frame (this test caught one: a
+            // suspend call per empty poll, 44 bytes a frame); parking allocates a few hundred bytes
+            // per park, which measured 1-2 bytes a frame here.
             val perFrame = allocated.toDouble() / (frames - 1_000)
             println("allocated $allocated bytes over ${frames - 1_000} frames: $perFrame per frame")
-            assertTrue(perFrame < 4.0, "$perFrame bytes per frame")
+            assertTrue(perFrame < 8.0, "$perFrame bytes per frame")
         }
     }
 }
