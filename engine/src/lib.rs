@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod jobs;
 pub mod registry;
 pub mod runtime;
 pub mod sink;

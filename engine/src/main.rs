@@ -718,61 +718,18 @@ fn bench(a: BenchArgs) -> Result<u8, Failure> {
             ringflow::pattern::TAG_LEN
         )));
     }
-    let config = RingConfig::new(4096, a.frame_size)
-        .max_consumers(a.consumers.max(1))
-        .multi_producer(a.producers > 1);
-    let ring = Ring::anonymous(&config)?;
-    let registry = Registry::global();
-    let ring_h = registry.add_ring(ring.clone());
-    let readers: Vec<Handle> = (0..a.consumers)
-        .map(|_| registry.spawn_consumer(ring_h, Box::new(NullSink), ConsumeOptions::default()))
-        .collect::<Result<_, _>>()?;
-    let start = Instant::now();
-    let writers: Vec<Handle> = (0..a.producers)
-        .map(|k| {
-            let frames = a.frames / u64::from(a.producers)
-                + u64::from(u64::from(k) < a.frames % u64::from(a.producers));
-            let options = ProduceOptions {
-                frames: Some(frames),
-                ..Default::default()
-            };
-            registry.spawn_producer(
-                ring_h,
-                Box::new(SeqSource::new(k, a.frame_size as usize)),
-                options,
-            )
-        })
-        .collect::<Result<_, _>>()?;
-    join_all(registry, &writers);
-    let readers = join_all(registry, &readers);
-    let elapsed = start.elapsed().as_secs_f64();
-    let _ = registry.release(ring_h);
-    let delivered: u64 = readers
-        .iter()
-        .map(|s| {
-            if let TaskState::Done(v) = s {
-                v["frames"].as_u64().unwrap_or(0)
-            } else {
-                0
-            }
-        })
-        .sum();
-    let v = serde_json::json!({
-        "frames": a.frames,
-        "bytes": a.frames * u64::from(a.frame_size),
-        "elapsed_s": elapsed,
-        "frames_per_s": (a.frames as f64 / elapsed).round(),
-        "bytes_per_s": (a.frames as f64 * f64::from(a.frame_size) / elapsed).round(),
-        "producers": a.producers,
-        "consumers": a.consumers,
-        "delivered": delivered,
-    });
+    let spec = ringflow_engine::jobs::BenchSpec {
+        frame_size: a.frame_size,
+        frames: a.frames,
+        consumers: a.consumers,
+        producers: a.producers,
+    };
+    let summary =
+        runtime::runtime().block_on(ringflow_engine::jobs::bench(Registry::global(), spec))?;
+    let complete = summary.delivered == a.frames * u64::from(a.consumers);
+    let v = serde_json::to_value(&summary).map_err(|e| Failure::job(e.to_string()))?;
     report(a.json, "bench:", &v);
-    Ok(if delivered == a.frames * u64::from(a.consumers) {
-        0
-    } else {
-        1
-    })
+    Ok(if complete { 0 } else { 1 })
 }
 
 fn demo(a: DemoArgs) -> Result<u8, Failure> {

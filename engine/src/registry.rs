@@ -6,13 +6,16 @@
 //! never per frame.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ringflow::{Delivery, Ring};
 use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{EngineError, Result};
@@ -24,6 +27,39 @@ use crate::task::{self, ConsumeOptions, ProduceOptions};
 /// An opaque handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Handle(pub u64);
+
+/// How a task ended, its error kept as a value (for callers that map errors to types, as the
+/// foreign boundary does).
+#[derive(Debug)]
+pub enum Outcome {
+    /// It returned this (serialized).
+    Done(Value),
+    /// It failed.
+    Failed(EngineError),
+    /// Its token was cancelled before it finished.
+    Cancelled,
+    /// It panicked; the panic's message.
+    Panicked(String),
+}
+
+impl Outcome {
+    fn state(&self) -> TaskState {
+        match self {
+            Outcome::Done(v) => TaskState::Done(v.clone()),
+            Outcome::Failed(e) => TaskState::Failed(e.to_string()),
+            Outcome::Cancelled => TaskState::Failed(EngineError::Cancelled.to_string()),
+            Outcome::Panicked(m) => TaskState::Failed(format!("panicked: {m}")),
+        }
+    }
+}
+
+/// Called once, on a runtime thread, with a task's handle and outcome when it ends (before
+/// [`Registry::join`] returns).
+pub type OnEnd = Box<dyn FnOnce(Handle, Outcome) + Send>;
+
+fn to_json<T: Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
 
 /// Where a task is.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -166,14 +202,83 @@ impl Registry {
         T: Serialize + Send + 'static,
         F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
     {
-        self.spawn_task(parent, Live::default(), job)
+        self.spawn_job_then(parent, job, None)
     }
 
-    fn spawn_task<T, F>(&self, parent: Option<Handle>, live: Live, job: F) -> Result<Handle>
+    /// [`spawn_job`](Self::spawn_job), calling `on_end` once when the job ends.
+    pub fn spawn_job_then<T, F>(
+        &self,
+        parent: Option<Handle>,
+        job: F,
+        on_end: Option<OnEnd>,
+    ) -> Result<Handle>
     where
         T: Serialize + Send + 'static,
         F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
     {
+        self.spawn_task(parent, Live::default(), job, on_end)
+    }
+
+    /// Runs the future `work(token)` on the runtime's workers under a child token of `parent`
+    /// (a ring handle) or of the root; cancelling the token drops the future (the task ends as
+    /// [`Outcome::Cancelled`]). No thread waits for it: use it for work that awaits (a frame, a
+    /// task's end), and [`spawn_job`](Self::spawn_job) for work that blocks.
+    pub fn spawn_future<T, F, Fut>(
+        &self,
+        parent: Option<Handle>,
+        work: F,
+        on_end: Option<OnEnd>,
+    ) -> Result<Handle>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.track(
+            parent,
+            Live::default(),
+            |runtime, token| {
+                let work = work(token.clone());
+                runtime.spawn(async move {
+                    tokio::select! {
+                        biased;
+                        _ = token.cancelled() => Err(EngineError::Cancelled),
+                        r = work => r.map(to_json),
+                    }
+                })
+            },
+            on_end,
+        )
+    }
+
+    fn spawn_task<T, F>(
+        &self,
+        parent: Option<Handle>,
+        live: Live,
+        job: F,
+        on_end: Option<OnEnd>,
+    ) -> Result<Handle>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(CancellationToken) -> Result<T> + Send + 'static,
+    {
+        self.track(
+            parent,
+            live,
+            |runtime, token| runtime.spawn_blocking(move || job(token).map(to_json)),
+            on_end,
+        )
+    }
+
+    /// Registers a task, starts it with `start` and, when it ends, sets its state and calls
+    /// `on_end`.
+    fn track(
+        &self,
+        parent: Option<Handle>,
+        live: Live,
+        start: impl FnOnce(&tokio::runtime::Handle, CancellationToken) -> JoinHandle<Result<Value>>,
+        on_end: Option<OnEnd>,
+    ) -> Result<Handle> {
         let token = match parent {
             Some(h) => self.with_ring(h, |_, token, _| token.child_token())?,
             None => self.root.child_token(),
@@ -189,18 +294,21 @@ impl Registry {
         );
         *self.running.count.lock().unwrap() += 1;
         let running = Arc::clone(&self.running);
-        let join = self.runtime.spawn_blocking(move || job(token));
+        let join = start(&self.runtime, token);
         self.runtime.spawn(async move {
-            let state = match join.await {
-                Ok(Ok(value)) => {
-                    TaskState::Done(serde_json::to_value(value).unwrap_or(serde_json::Value::Null))
-                }
-                Ok(Err(e)) => TaskState::Failed(e.to_string()),
-                Err(e) if e.is_panic() => {
-                    TaskState::Failed(format!("panicked: {}", panic_message(e.into_panic())))
-                }
-                Err(e) => TaskState::Failed(e.to_string()),
+            let outcome = match join.await {
+                Ok(Ok(value)) => Outcome::Done(value),
+                Ok(Err(EngineError::Cancelled)) => Outcome::Cancelled,
+                Ok(Err(e)) => Outcome::Failed(e),
+                Err(e) if e.is_panic() => Outcome::Panicked(panic_message(e.into_panic())),
+                Err(_) => Outcome::Cancelled,
             };
+            let state = outcome.state();
+            if let Some(on_end) = on_end {
+                // A panicking callback must not keep the task counted as running.
+                let _ =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| on_end(h, outcome)));
+            }
             let _ = tx.send(state);
             let mut count = running.count.lock().unwrap();
             *count -= 1;
@@ -216,14 +324,30 @@ impl Registry {
         source: Box<dyn Source>,
         options: ProduceOptions,
     ) -> Result<Handle> {
+        self.spawn_producer_then(ring, source, options, None)
+    }
+
+    /// [`spawn_producer`](Self::spawn_producer), calling `on_end` once when the producer ends.
+    pub fn spawn_producer_then(
+        &self,
+        ring: Handle,
+        source: Box<dyn Source>,
+        options: ProduceOptions,
+        on_end: Option<OnEnd>,
+    ) -> Result<Handle> {
         let r = self.ring(ring)?;
         let live = Live::default();
         let l = Arc::clone(&live);
-        self.spawn_task(Some(ring), live, move |token| {
-            task::run_producer(&r, source, options, &token, |frames| {
-                *l.lock().unwrap() = serde_json::json!({"role": "producer", "frames": frames});
-            })
-        })
+        self.spawn_task(
+            Some(ring),
+            live,
+            move |token| {
+                task::run_producer(&r, source, options, &token, |frames| {
+                    *l.lock().unwrap() = serde_json::json!({"role": "producer", "frames": frames});
+                })
+            },
+            on_end,
+        )
     }
 
     /// Starts a consumer task reading a ring into `sink`. The consumer is registered before this
@@ -246,7 +370,7 @@ impl Registry {
             let summary = task::run_consumer_with(&mut consumer, &r, &mut *sink, options, &token, &mut progress)?;
             sink.finish()?;
             Ok(summary)
-        })
+        }, None)
     }
 
     /// An async reader of a ring, registered now.
@@ -258,6 +382,21 @@ impl Registry {
         let consumer = r.consumer(delivery)?;
         let h = self.insert(Kind::Subscription { ring }, token.clone());
         Ok((h, Subscription::new(consumer, waiter, token)))
+    }
+
+    /// A future that resolves once the ring has published more than `seen` frames, with the
+    /// count then; [`Error::Closed`](ringflow::Error::Closed) (or `ProducerGone`) if it never
+    /// will. Any number of these wait on the ring's one waiter thread: none holds a thread.
+    pub fn published_beyond(
+        &self,
+        ring: Handle,
+        seen: u64,
+    ) -> Result<impl Future<Output = Result<u64>> + Send + 'static> {
+        let (r, waiter) = self.with_ring(ring, |r, _, waiter| {
+            let waiter = Arc::clone(waiter.get_or_init(|| Waiter::start(r.clone())));
+            (r.clone(), waiter)
+        })?;
+        Ok(async move { waiter.published_beyond(&r, seen).await })
     }
 
     /// Statistics of a ring and of every task on it, as JSON: the ring's header, cursors, lag

@@ -65,6 +65,33 @@ impl Waiter {
         }
     }
 
+    /// Resolves once `ring` published more than `seen` frames (with the count), or fails once it
+    /// never will. Dropping the future (cancellation) leaves no waiter counted.
+    pub(crate) async fn published_beyond(&self, ring: &Ring, seen: u64) -> Result<u64> {
+        /// Un-counts a waiting future however it ends.
+        struct Counted<'a>(&'a AtomicUsize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Enabled before the look at `published`: a notification after the look is kept.
+            notified.as_mut().enable();
+            let published = ring.published();
+            if published > seen {
+                return Ok(published);
+            }
+            ring.check_producer()?;
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let _counted = Counted(&self.waiting);
+            self.unpark();
+            notified.await;
+        }
+    }
+
     fn unpark(&self) {
         if let Some(t) = self.thread.lock().unwrap().as_ref() {
             t.thread().unpark();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ringflow::{Delivery, Ring, RingConfig};
-use ringflow_engine::registry::{Handle, Registry, TaskState};
+use ringflow_engine::registry::{Handle, Outcome, Registry, TaskState};
 use ringflow_engine::sink::NullSink;
 use ringflow_engine::source::{FnSource, SeqSource};
 use ringflow_engine::task::{ConsumeOptions, ProduceOptions};
@@ -253,4 +253,149 @@ fn cancelling_a_subscription_ends_its_await() {
     let waiting = rt.spawn(async move { sub.next().await.is_none() });
     reg.cancel(sh).unwrap();
     assert!(rt.block_on(waiting).unwrap());
+}
+
+/// Collects `on_end` calls.
+fn ends() -> (
+    Arc<std::sync::Mutex<Vec<(Handle, Outcome)>>>,
+    impl Fn() -> Option<ringflow_engine::registry::OnEnd>,
+) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let make = move || -> Option<ringflow_engine::registry::OnEnd> {
+        let s = Arc::clone(&s);
+        Some(Box::new(move |h, o| s.lock().unwrap().push((h, o))))
+    };
+    (seen, make)
+}
+
+#[test]
+fn a_future_task_reports_its_value_error_panic_or_cancellation_once() {
+    let reg = registry();
+    let (seen, on_end) = ends();
+    let ok = reg
+        .spawn_future(None, |_| async { Ok(41 + 1) }, on_end())
+        .unwrap();
+    let failed = reg
+        .spawn_future(
+            None,
+            |_| async { Err::<(), _>(EngineError::Ring(ringflow::Error::Full)) },
+            on_end(),
+        )
+        .unwrap();
+    let panicked = reg
+        .spawn_future(
+            None,
+            |_| async {
+                if true {
+                    panic!("boom in a future");
+                }
+                Ok(())
+            },
+            on_end(),
+        )
+        .unwrap();
+    let never = reg
+        .spawn_future(
+            None,
+            |_| std::future::pending::<ringflow_engine::Result<()>>(),
+            on_end(),
+        )
+        .unwrap();
+    wait_until("three ends", || seen.lock().unwrap().len() == 3);
+    reg.cancel(never).unwrap();
+    wait_until("the cancelled end", || seen.lock().unwrap().len() == 4);
+    let seen = seen.lock().unwrap();
+    let of = |h: Handle| &seen.iter().find(|(k, _)| *k == h).unwrap().1;
+    assert!(
+        matches!(of(ok), Outcome::Done(v) if *v == 42),
+        "{:?}",
+        of(ok)
+    );
+    assert!(
+        matches!(
+            of(failed),
+            Outcome::Failed(EngineError::Ring(ringflow::Error::Full))
+        ),
+        "{:?}",
+        of(failed)
+    );
+    assert!(
+        matches!(of(panicked), Outcome::Panicked(m) if m.contains("boom in a future")),
+        "{:?}",
+        of(panicked)
+    );
+    assert!(matches!(of(never), Outcome::Cancelled), "{:?}", of(never));
+    // The joinable state agrees, and the handles are freed on release.
+    let rt = runtime::runtime();
+    assert_eq!(
+        rt.block_on(reg.join(ok)).unwrap(),
+        TaskState::Done(42.into())
+    );
+    for h in [ok, failed, panicked] {
+        reg.release(h).unwrap();
+    }
+    assert!(reg.is_empty());
+}
+
+#[test]
+fn published_beyond_resolves_on_a_frame_and_fails_once_closed() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    let rt = runtime::runtime();
+    // 100 futures waiting at once share the ring's one waiter thread.
+    let waits: Vec<_> = (0..100)
+        .map(|_| rt.spawn(reg.published_beyond(rh, 0).unwrap()))
+        .collect();
+    let mut producer = ring.producer(ringflow::ProducerOptions::default()).unwrap();
+    producer.push(b"a").unwrap();
+    for w in waits {
+        assert_eq!(rt.block_on(w).unwrap().unwrap(), 1);
+    }
+    // Already beyond: at once.
+    assert_eq!(
+        rt.block_on(reg.published_beyond(rh, 0).unwrap()).unwrap(),
+        1
+    );
+    let pending = rt.spawn(reg.published_beyond(rh, 1).unwrap());
+    drop(producer); // the last producer detaches: closed
+    assert!(matches!(
+        rt.block_on(pending).unwrap(),
+        Err(EngineError::Ring(ringflow::Error::Closed))
+    ));
+    reg.cancel(rh).unwrap();
+}
+
+#[test]
+fn bench_job_delivers_every_frame_and_a_cancelled_one_leaves_nothing_running() {
+    use ringflow_engine::jobs::{bench, BenchSpec};
+    let reg: &'static Registry = Box::leak(Box::new(registry()));
+    let spec = BenchSpec {
+        frame_size: 64,
+        frames: 100_000,
+        consumers: 2,
+        producers: 1,
+    };
+    let report = runtime::runtime().block_on(bench(reg, spec)).unwrap();
+    assert_eq!(report.delivered, 200_000);
+    assert!(reg.is_empty(), "the bench's ring was released");
+    // An endless bench, cancelled through its task handle.
+    let (seen, on_end) = ends();
+    let spec = BenchSpec {
+        frames: u64::MAX / 2,
+        ..spec
+    };
+    let h = reg
+        .spawn_future(None, move |_| bench(reg, spec), on_end())
+        .unwrap();
+    wait_until("the bench's producer to start", || reg.len() > 3);
+    reg.cancel(h).unwrap();
+    wait_until("the cancelled end", || seen.lock().unwrap().len() == 1);
+    assert!(matches!(seen.lock().unwrap()[0].1, Outcome::Cancelled));
+    assert_eq!(
+        reg.shutdown(Duration::from_secs(10)),
+        0,
+        "nothing left running"
+    );
 }
