@@ -255,11 +255,10 @@ fn cancelling_a_subscription_ends_its_await() {
     assert!(rt.block_on(waiting).unwrap());
 }
 
+type Ends = Arc<std::sync::Mutex<Vec<(Handle, Outcome)>>>;
+
 /// Collects `on_end` calls.
-fn ends() -> (
-    Arc<std::sync::Mutex<Vec<(Handle, Outcome)>>>,
-    impl Fn() -> Option<ringflow_engine::registry::OnEnd>,
-) {
+fn ends() -> (Ends, impl Fn() -> Option<ringflow_engine::registry::OnEnd>) {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
     let make = move || -> Option<ringflow_engine::registry::OnEnd> {
