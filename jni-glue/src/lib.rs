@@ -14,13 +14,17 @@
 //!
 //! The exception classes are looked up once, in `JNI_OnLoad`, and kept as global references
 //! (a lookup by name from a thread the JVM did not start can miss the application's classes).
-//! No Rust thread calls into the JVM yet, so no thread attaches here; the C ABI is issue 6.
+//!
+//! `calls` resumes Kotlin `suspend fun`s from the engine's runtime threads (the only Rust
+//! threads that call into the JVM: each attaches on its first callback and detaches in the
+//! runtime's `on_thread_stop` hook, installed here in `JNI_OnLoad`). `capi` is the C ABI for
+//! every other runtime (Kotlin/Native, Dart, Swift, Python): see `docs/BINDINGS.md`.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use jni::errors::ThrowRuntimeExAndDefault;
-use jni::objects::{Global, JByteBuffer, JClass, JString};
+use jni::objects::{Global, JByteBuffer, JClass, JObject, JString};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, Env, EnvUnowned};
@@ -29,6 +33,9 @@ use ringflow_engine::registry::{Handle, Registry};
 use ringflow_engine::source::SeqSource;
 use ringflow_engine::task::ProduceOptions;
 use ringflow_engine::EngineError;
+
+mod calls;
+pub mod capi;
 
 /// Consumers registered from the JVM, by handle: the Rust `Consumer` owns the block (and gives
 /// it back when unregistered); the Kotlin side moves the block's read cursor itself.
@@ -83,8 +90,35 @@ pub unsafe extern "system" fn JNI_OnLoad(
         if let Ok(classes) = loaded {
             let _ = EXCEPTION_CLASSES.set(classes);
         }
+        let _ = vm.attach_current_thread(|env| -> jni::errors::Result<()> {
+            if calls::resolve(env).is_err() {
+                // Not on this class path: suspend calls then fail with a clear error.
+                env.exception_clear();
+            }
+            Ok(())
+        });
+        // Runtime threads attach when they first resume a Kotlin call; detach them explicitly
+        // as they stop (a detach in a TLS destructor may log, and logging there can panic).
+        // Fails only if this process built the runtime before loading the library: then the
+        // TLS destructor detaches.
+        let _ = ringflow_engine::runtime::init(ringflow_engine::runtime::RuntimeConfig {
+            on_thread_stop: Some(std::sync::Arc::new(|| {
+                if let Ok(vm) = jni::JavaVM::singleton() {
+                    let _ = vm.detach_current_thread();
+                }
+            })),
+            ..Default::default()
+        });
     });
     jni::sys::JNI_VERSION_1_8
+}
+
+/// An exception class resolved in `JNI_OnLoad`, by name.
+pub(crate) fn cached_class(name: &str) -> Option<&'static Global<JClass<'static>>> {
+    EXCEPTION_CLASSES
+        .get()
+        .and_then(|c| c.iter().find(|(n, _)| *n == name))
+        .map(|(_, class)| class)
 }
 
 /// The exception class a ring error is thrown as.
@@ -118,12 +152,9 @@ fn run<'l, T: Default>(
                 Err(e) => {
                     let name = exception_class(&e);
                     let message = JNIString::from(e.to_string());
-                    let cached = EXCEPTION_CLASSES
-                        .get()
-                        .and_then(|c| c.iter().find(|(n, _)| *n == name));
                     // `throw_new` reports the pending exception as an error: it is the outcome.
-                    let _ = match cached {
-                        Some((_, class)) => env.throw_new(class, message),
+                    let _ = match cached_class(name) {
+                        Some(class) => env.throw_new(class, message),
                         None => env.throw_new(JNIString::from(name).as_ref(), message),
                     };
                     Err(jni::errors::Error::JavaException)
@@ -350,10 +381,54 @@ pub fn start_seq_producer<'l>(
     })
 }
 
+/// An engine source for `Native.startProducer`'s codes: 0 is `seq` (frames of the slot size), 1
+/// `audio` (a 440 Hz sine in the ring's audio format), 2 `telemetry`; `frames` < 0 runs until
+/// cancelled; `rate` <= 0 keeps the source's own pacing.
+fn producer_source(
+    ring: &Ring,
+    source: jint,
+    frames: jlong,
+    rate: f64,
+) -> Result<(Box<dyn ringflow_engine::source::Source>, ProduceOptions), EngineError> {
+    use ringflow_engine::source::{AudioSource, Source, TelemetrySource, Waveform};
+    let paced_by_rate = rate > 0.0;
+    let (source, fixed_rate): (Box<dyn Source>, bool) = match source {
+        0 => (Box::new(SeqSource::new(0, ring.slot_size())), paced_by_rate),
+        1 => match ring.schema() {
+            ringflow::Schema::Audio(format) => (
+                Box::new(AudioSource::generator(format, Waveform::Sine(440.0))?),
+                paced_by_rate,
+            ),
+            other => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "an audio producer needs an audio ring, not {other:?}"
+                )))
+            }
+        },
+        // Telemetry paces itself from the rate (with bursts).
+        2 => (
+            Box::new(TelemetrySource::new(
+                if paced_by_rate { rate } else { 1000.0 },
+                64,
+            )),
+            false,
+        ),
+        other => {
+            return Err(EngineError::InvalidArgument(format!(
+                "source must be 0 (seq), 1 (audio) or 2 (telemetry), but was {other}"
+            )))
+        }
+    };
+    let options = ProduceOptions {
+        frames: (frames >= 0).then_some(frames as u64),
+        rate: fixed_rate.then_some(rate),
+        ..Default::default()
+    };
+    Ok((source, options))
+}
+
 /// `Native.startProducer(ring, source, frames, rate): Long`: starts an engine producer in this
-/// process: `source` 0 is `seq` (frames of the slot size), 1 `audio` (a 440 Hz sine in the
-/// ring's audio format), 2 `telemetry`; `frames` < 0 runs until cancelled; `rate` <= 0 keeps the
-/// source's own pacing. Returns the task handle.
+/// process (see `producer_source` for the arguments). Returns the task handle.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn start_producer<'l>(
     mut env: EnvUnowned<'l>,
@@ -363,44 +438,203 @@ pub fn start_producer<'l>(
     frames: jlong,
     rate: f64,
 ) -> jlong {
-    use ringflow_engine::source::{AudioSource, Source, TelemetrySource, Waveform};
     run(&mut env, |_| {
         let rh = Handle(ring as u64);
-        let r = registry().ring(rh)?;
-        let paced_by_rate = rate > 0.0;
-        let (source, fixed_rate): (Box<dyn Source>, bool) = match source {
-            0 => (Box::new(SeqSource::new(0, r.slot_size())), paced_by_rate),
-            1 => match r.schema() {
-                ringflow::Schema::Audio(format) => (
-                    Box::new(AudioSource::generator(format, Waveform::Sine(440.0))?),
-                    paced_by_rate,
-                ),
-                other => {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "an audio producer needs an audio ring, not {other:?}"
-                    )))
-                }
-            },
-            // Telemetry paces itself from the rate (with bursts).
-            2 => (
-                Box::new(TelemetrySource::new(
-                    if paced_by_rate { rate } else { 1000.0 },
-                    64,
-                )),
-                false,
-            ),
-            other => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "source must be 0 (seq), 1 (audio) or 2 (telemetry), but was {other}"
-                )))
-            }
-        };
-        let options = ProduceOptions {
-            frames: (frames >= 0).then_some(frames as u64),
-            rate: fixed_rate.then_some(rate),
-            ..Default::default()
-        };
+        let (source, options) = producer_source(&registry().ring(rh)?, source, frames, rate)?;
         Ok(registry().spawn_producer(rh, source, options)?.0 as jlong)
+    })
+}
+
+/// `Native.callProducer(completion, ring, source, frames, rate): Long`: starts an engine
+/// producer like `startProducer` and resumes `completion` with its summary (JSON) when it ends.
+/// Returns the task handle (for `cancelCall`).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn call_producer<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    completion: JObject<'l>,
+    ring: jlong,
+    source: jint,
+    frames: jlong,
+    rate: f64,
+) -> jlong {
+    run(&mut env, |env| {
+        let rh = Handle(ring as u64);
+        let (source, options) = producer_source(&registry().ring(rh)?, source, frames, rate)?;
+        let h = calls::start(env, &completion, calls::Returns::Json, |on_end| {
+            registry().spawn_producer_then(rh, source, options, Some(on_end))
+        })?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.callImportWav(completion, ring, path): Long`: plays a WAV file into an audio ring
+/// whose format it matches, and resumes `completion` with the producer's summary (JSON).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn call_import_wav<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    completion: JObject<'l>,
+    ring: jlong,
+    path: JString<'l>,
+) -> jlong {
+    use ringflow_engine::source::AudioSource;
+    run(&mut env, |env| {
+        let rh = Handle(ring as u64);
+        let path = string(env, &path)?;
+        let ringflow::Schema::Audio(format) = registry().ring(rh)?.schema() else {
+            return Err(EngineError::InvalidArgument(
+                "a WAV import needs an audio ring".into(),
+            ));
+        };
+        let wav = AudioSource::wav(&path, format.samples_per_frame)?;
+        if wav.format() != format {
+            return Err(EngineError::InvalidArgument(format!(
+                "{path} is {:?} but the ring holds {format:?}",
+                wav.format()
+            )));
+        }
+        let h = calls::start(env, &completion, calls::Returns::Json, |on_end| {
+            registry().spawn_producer_then(
+                rh,
+                Box::new(wav),
+                ProduceOptions::default(),
+                Some(on_end),
+            )
+        })?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.callAwaitData(completion, ring, seen): Long`: resumes `completion` with the
+/// published count once it exceeds `seen` (or with `RingClosedException`). Every such call on a
+/// ring waits on the ring's one waiter thread: no thread is parked per caller.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn call_await_data<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    completion: JObject<'l>,
+    ring: jlong,
+    seen: jlong,
+) -> jlong {
+    run(&mut env, |env| {
+        let rh = Handle(ring as u64);
+        let wait = registry().published_beyond(rh, seen as u64)?;
+        let h = calls::start(env, &completion, calls::Returns::Long, |on_end| {
+            registry().spawn_future(Some(rh), |_| wait, Some(on_end))
+        })?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.callBench(completion, frames, frameSize, consumers, producers): Long`: runs the
+/// engine's bench job (`ringflow bench`) and resumes `completion` with its report (JSON).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn call_bench<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    completion: JObject<'l>,
+    frames: jlong,
+    frame_size: jint,
+    consumers: jint,
+    producers: jint,
+) -> jlong {
+    use ringflow_engine::jobs::{bench, BenchSpec};
+    run(&mut env, |env| {
+        let count = |v: jint, name: &str| {
+            u32::try_from(v).map_err(|_| {
+                EngineError::InvalidArgument(format!("{name} must not be negative, but was {v}"))
+            })
+        };
+        let spec = BenchSpec {
+            frames: u64::try_from(frames).map_err(|_| {
+                EngineError::InvalidArgument(format!(
+                    "frames must not be negative, but was {frames}"
+                ))
+            })?,
+            frame_size: count(frame_size, "frameSize")?,
+            consumers: count(consumers, "consumers")?,
+            producers: count(producers, "producers")?,
+        };
+        let h = calls::start(env, &completion, calls::Returns::Json, |on_end| {
+            registry().spawn_future(None, move |_| bench(registry(), spec), Some(on_end))
+        })?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.callTest(completion, value, delayUs, outcome): Long`: a call for tests that sleeps
+/// `delayUs` on the runtime and then ends as `outcome` says: 0 returns `value`, 1 fails with
+/// `Full` (`RingFullException`), 2 with a bad argument, 3 panics, 4 is cancelled on the Rust
+/// side.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn call_test<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    completion: JObject<'l>,
+    value: jlong,
+    delay_us: jlong,
+    outcome: jint,
+) -> jlong {
+    run(&mut env, |env| {
+        let delay = Duration::from_micros(delay_us.max(0) as u64);
+        let h = calls::start(env, &completion, calls::Returns::Long, |on_end| {
+            registry().spawn_future(
+                None,
+                move |_| async move {
+                    if !delay.is_zero() {
+                        // (tokio's timer has a 1 ms tick: even a zero sleep would wait for it.)
+                        tokio::time::sleep(delay).await;
+                    }
+                    match outcome {
+                        0 => Ok(value),
+                        1 => Err(EngineError::Ring(ringflow::Error::Full)),
+                        2 => Err(EngineError::InvalidArgument(format!("bad value {value}"))),
+                        3 => panic!("test call {value} panicked"),
+                        _ => Err(EngineError::Cancelled),
+                    }
+                },
+                Some(on_end),
+            )
+        })?;
+        Ok(h.0 as jlong)
+    })
+}
+
+/// `Native.cancelCall(handle): Boolean`: cancels a running call (from the coroutine's
+/// `invokeOnCancellation`); true if the cancellation won over the task's end.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn cancel_call<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) -> jboolean {
+    run(&mut env, |_| Ok(calls::cancel(Handle(handle as u64))))
+}
+
+/// `Native.pendingCalls(): Int`: calls waiting for their task (for leak tests).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn pending_calls<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| Ok(calls::pending_count() as jint))
+}
+
+/// `Native.liveHandles(): Int`: handles alive in the engine's registry (for leak tests).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn live_handles<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| Ok(registry().len() as jint))
+}
+
+/// `Native.attachedThreads(): Int`: Rust threads attached to the JVM now.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn attached_threads<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| {
+        Ok(jni::JavaVM::singleton().map_or(0, |vm| vm.threads_attached()) as jint)
+    })
+}
+
+/// `Native.setCallJitterForTest(maxUs)`: a random delay of up to `maxUs` before each call's
+/// delivery, to widen the resume/cancel race in tests.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn set_call_jitter_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, max_us: jlong) {
+    run(&mut env, |_| {
+        calls::JITTER_US.store(max_us.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     })
 }
 

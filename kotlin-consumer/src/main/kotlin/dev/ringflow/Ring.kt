@@ -1,10 +1,14 @@
 package dev.ringflow
 
 import dev.ringflow.internal.Native
+import dev.ringflow.internal.nativeCall
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.FlowCollector
 import kotlinx.coroutines.flow.flow
@@ -83,8 +87,8 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * for that long. (Use [idleTimeoutMs], not the `timeout` operator: that one runs the upstream
      * through a channel, which lets a view outlive its slot.)
      */
-    fun frames(delivery: Delivery = Delivery.Lossless, idleTimeoutMs: Long? = null): Flow<Frame> = flow {
-        reading(delivery) { cursor ->
+    fun frames(delivery: Delivery = Delivery.Lossless, idleTimeoutMs: Long? = null, parking: Parking = Parking.Thread): Flow<Frame> = flow {
+        reading(delivery, parking) { cursor ->
             val frame = Frame(region)
             // A lossy reader copies each frame into this buffer and checks the stamp after the copy.
             val copy: ByteBuffer? = if (cursor.lossless) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
@@ -139,10 +143,10 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * errors as [frames]; lossless readers only (a lossy batch would need a copy per frame to
      * never hand out a torn one: use [frames]).
      */
-    fun batches(max: Int, delivery: Delivery = Delivery.Lossless): Flow<FrameBatch> = flow {
+    fun batches(max: Int, delivery: Delivery = Delivery.Lossless, parking: Parking = Parking.Thread): Flow<FrameBatch> = flow {
         require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
         require(delivery == Delivery.Lossless) { "batches are lossless only, but delivery was $delivery" }
-        reading(delivery) { cursor ->
+        reading(delivery, parking) { cursor ->
             val batch = FrameBatch(region, max)
             while (!closed) {
                 val seq = cursor.seq
@@ -192,11 +196,11 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * Registers a consumer, runs [body] with its cursor, and always unregisters: the registration
      * keeps the mapping alive until the flow stops reading it, even across [close].
      */
-    private suspend inline fun <T> FlowCollector<T>.reading(delivery: Delivery, body: FlowCollector<T>.(Cursor) -> Unit) {
+    private suspend inline fun <T> FlowCollector<T>.reading(delivery: Delivery, parking: Parking, body: FlowCollector<T>.(Cursor) -> Unit) {
         checkOpen()
         val consumer = Native.register(handle, delivery == Delivery.Lossy)
         try {
-            body(Cursor(consumer, delivery == Delivery.Lossless))
+            body(Cursor(consumer, delivery == Delivery.Lossless, parking))
             if (closed) throw RingClosedException("the ring was closed while collecting")
         } finally {
             Native.unregister(consumer)
@@ -207,7 +211,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * One registered reader's position and counters, and the protocol steps both flows share.
      * Not thread-safe: one per collection.
      */
-    private inner class Cursor(consumer: Long, val lossless: Boolean) {
+    private inner class Cursor(consumer: Long, val lossless: Boolean, private val parking: Parking) {
         private val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
         private val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
         private val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
@@ -291,9 +295,18 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                 park = minOf(park, left)
             }
             return try {
-                parkOnIo(seq, park)
+                when (parking) {
+                    Parking.Thread -> parkOnIo(seq, park)
+                    Parking.Suspend -> withTimeoutOrNull(park) { awaitData(seq) }
+                }
                 true
             } catch (e: RingClosedException) {
+                false
+            } catch (e: CancellationException) {
+                // Ours (the collector was cancelled): rethrow. Otherwise the ring's Rust tasks
+                // were cancelled by `close`: the loop sees `closed`.
+                currentCoroutineContext().ensureActive()
+                if (!closed) throw e
                 false
             }
         }
@@ -312,6 +325,34 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             if (!closed) Native.wake(handle)
             throw e
         }
+    }
+
+    /**
+     * Suspends until more than [after] frames were published, and returns the published count
+     * (`> after`); throws [RingClosedException] once none will come. Any number of callers wait on
+     * the ring's one Rust waiter thread, which resumes them: no thread is parked per caller.
+     */
+    suspend fun awaitData(after: Long): Long {
+        checkOpen()
+        return nativeCall { Native.callAwaitData(it, handle, after) } as Long
+    }
+
+    /**
+     * Runs an engine producer of [source] in this process, like [startProducer], and suspends
+     * until it ends; cancelling the caller stops the producer.
+     */
+    suspend fun produce(source: Source, frames: Long, rate: Double = 0.0): ProduceSummary {
+        checkOpen()
+        return produceSummary(nativeCall { Native.callProducer(it, handle, source.code, frames, rate) } as String)
+    }
+
+    /**
+     * Plays the WAV file at [path] into this audio ring (its format must be the ring's) and
+     * suspends until the last sample was written; cancelling the caller stops it.
+     */
+    suspend fun importWav(path: String): ProduceSummary {
+        checkOpen()
+        return produceSummary(nativeCall { Native.callImportWav(it, handle, path) } as String)
     }
 
     /**

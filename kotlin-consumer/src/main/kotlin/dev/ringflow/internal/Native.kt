@@ -5,13 +5,14 @@ import java.nio.ByteBuffer
 /**
  * The JNI entry points of `jni-glue` (`jni-glue/src/lib.rs`, one Rust function each).
  *
- * Called only to open, register, park, wake, start producers and read stats: never per frame.
+ * Called only to open, register, park, wake, start producers and suspend calls, and read stats:
+ * never per frame.
  * Errors arrive as [dev.ringflow.RingException] subclasses.
  */
 internal object Native {
     init {
         val path = System.getProperty("ringflow.lib")
-        if (path != null) System.load(path) else System.loadLibrary("ringflow_jni")
+        if (path != null) System.load(java.io.File(path).absolutePath) else System.loadLibrary("ringflow_jni")
     }
 
     @JvmStatic external fun open(path: String): Long
@@ -33,4 +34,17 @@ internal object Native {
     @JvmStatic external fun statsValues(ring: Long): LongArray
     @JvmStatic external fun cachedExceptionClasses(): Int
     @JvmStatic external fun panicForTest(message: String)
+
+    // Suspend calls (jni-glue/src/calls.rs): each starts a Rust task that resumes `completion`
+    // when it ends, and returns the task's handle for cancelCall.
+    @JvmStatic external fun callProducer(completion: Completion, ring: Long, source: Int, frames: Long, rate: Double): Long
+    @JvmStatic external fun callImportWav(completion: Completion, ring: Long, path: String): Long
+    @JvmStatic external fun callAwaitData(completion: Completion, ring: Long, seen: Long): Long
+    @JvmStatic external fun callBench(completion: Completion, frames: Long, frameSize: Int, consumers: Int, producers: Int): Long
+    @JvmStatic external fun callTest(completion: Completion, value: Long, delayUs: Long, outcome: Int): Long
+    @JvmStatic external fun cancelCall(handle: Long): Boolean
+    @JvmStatic external fun pendingCalls(): Int
+    @JvmStatic external fun liveHandles(): Int
+    @JvmStatic external fun attachedThreads(): Int
+    @JvmStatic external fun setCallJitterForTest(maxUs: Long)
 }
