@@ -1,1 +1,683 @@
-//! The C ABI: see docs/BINDINGS.md.
+//! The C ABI, for runtimes that are not the JVM: Kotlin/Native (cinterop), Dart (`dart:ffi`),
+//! Swift, Python (`ctypes`), C. The header `include/ringflow.h` is generated from this file by
+//! cbindgen (`tests/header.rs` fails if it is stale); `docs/BINDINGS.md` shows each runtime's use.
+//!
+//! ### Conventions
+//! - Every function returns an `RF_*` status (`RF_OK` is 0) and writes results through out
+//!   pointers. After a failure, `rf_last_error()` gives its message (per thread).
+//! - Rings and consumers are opaque `uint64_t` handles; a stale or unknown handle is
+//!   `RF_UNKNOWN_HANDLE`, never undefined behaviour.
+//! - No panic crosses the boundary: a Rust panic is `RF_PANIC` (message in `rf_last_error`).
+//! - A consumer is used by one thread at a time. `rf_consumer_next` hands out one frame in place
+//!   (pointer + length into the shared mapping), valid until `rf_consumer_release`.
+//! - Completions (`rf_produce_async`, `rf_await_data_async`, and the `_post` forms) arrive on one
+//!   of the engine's runtime threads: the callback must not block, and must hand the result to
+//!   its own thread (a Dart port, a Kotlin/Native worker, a dispatch queue) itself.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use ringflow::{Consumer, Delivery, Error as RingError, HeldFrame, Ring, RingConfig};
+use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
+use ringflow_engine::EngineError;
+
+/// Success.
+pub const RF_OK: i32 = 0;
+/// No frame came within the timeout (`rf_consumer_next`, `rf_ring_wait`).
+pub const RF_TIMEOUT: i32 = 1;
+/// The ring is closed (every producer detached) and every frame was read.
+pub const RF_CLOSED: i32 = 2;
+/// The producer's process died; every frame it committed was read first.
+pub const RF_PRODUCER_GONE: i32 = 3;
+/// The region is not a valid ring, or a slot is corrupt.
+pub const RF_CORRUPT: i32 = 4;
+/// The ring is full and the producer's policy is `fail`.
+pub const RF_FULL: i32 = 5;
+/// The reader fell a whole ring behind and was evicted.
+pub const RF_LAGGED: i32 = 6;
+/// An argument is out of range (a null pointer, a bad size, a frame still held).
+pub const RF_BAD_ARGUMENT: i32 = 7;
+/// No live ring, consumer or task has this handle.
+pub const RF_UNKNOWN_HANDLE: i32 = 8;
+/// The output buffer is too small; the length needed was written.
+pub const RF_BUFFER_TOO_SMALL: i32 = 9;
+/// Rust panicked inside the call; nothing else was affected.
+pub const RF_PANIC: i32 = 10;
+/// The task was cancelled (a completion's status).
+pub const RF_CANCELLED: i32 = 11;
+/// Any other failure (I/O, a WAV file, ...).
+pub const RF_ERROR: i32 = 12;
+
+/// A frame handed out in place by `rf_consumer_next`; `data` is valid until
+/// `rf_consumer_release` on the same consumer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RfFrame {
+    /// Sequence number.
+    pub seq: u64,
+    /// The producer's CLOCK_MONOTONIC timestamp in nanoseconds (0 if it writes none).
+    pub timestamp_ns: u64,
+    /// Frames this consumer lost just before this one (lossy readers).
+    pub lost_before: u64,
+    /// The payload, in the shared mapping.
+    pub data: *const u8,
+    /// Payload bytes.
+    pub len: usize,
+    /// The user kind.
+    pub kind: u16,
+}
+
+/// A completion callback: `status` is an `RF_*` code; `json` is the task's result (its summary
+/// as JSON) when `status` is `RF_OK`, else the error message. Both are valid only during the
+/// call. Called once, on an engine runtime thread.
+pub type RfCallback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, status: i32, json: *const c_char)>;
+
+/// The message `rf_*_post` entries post: laid out as Dart's `Dart_CObject` holding a string
+/// (`type` = 5, `Dart_CObject_kString`; the value union at offset 8), so `Dart_PostCObject` can
+/// be passed as the post function. The string is JSON: `{"status": <RF_*>, "value": <result>}`
+/// or `{"status": <RF_*>, "error": "<message>"}`; valid during the call only (Dart copies it).
+#[repr(C)]
+#[derive(Debug)]
+pub struct RfCObject {
+    /// 5 (`Dart_CObject_kString`).
+    pub kind: i32,
+    /// The JSON text.
+    pub as_string: *const c_char,
+}
+
+/// A "post to port" function, as `Dart_PostCObject`: posts `message` to `port` and returns
+/// whether it was posted. Called once, on an engine runtime thread.
+pub type RfPostFn = Option<unsafe extern "C" fn(port: i64, message: *mut RfCObject) -> bool>;
+
+/// `Dart_CObject_kString`.
+const DART_KIND_STRING: i32 = 5;
+
+// --- errors --------------------------------------------------------------------------------
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = text);
+}
+
+struct Failure(i32, String);
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        Failure(status_of(&e), e.to_string())
+    }
+}
+
+impl From<RingError> for Failure {
+    fn from(e: RingError) -> Self {
+        EngineError::Ring(e).into()
+    }
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure(RF_BAD_ARGUMENT, message.into())
+}
+
+/// The status an engine error is returned as.
+fn status_of(e: &EngineError) -> i32 {
+    match e {
+        EngineError::Ring(RingError::Timeout) => RF_TIMEOUT,
+        EngineError::Ring(RingError::Closed) => RF_CLOSED,
+        EngineError::Ring(RingError::ProducerGone { .. }) => RF_PRODUCER_GONE,
+        EngineError::Ring(RingError::Layout(_) | RingError::Corrupt { .. }) => RF_CORRUPT,
+        EngineError::Ring(RingError::Full) => RF_FULL,
+        EngineError::Ring(RingError::Evicted { .. }) => RF_LAGGED,
+        EngineError::Ring(RingError::InvalidArgument(_)) | EngineError::InvalidArgument(_) => {
+            RF_BAD_ARGUMENT
+        }
+        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => RF_UNKNOWN_HANDLE,
+        EngineError::Cancelled => RF_CANCELLED,
+        _ => RF_ERROR,
+    }
+}
+
+/// Runs `f` as one C call: its error becomes a status and this thread's last error, a panic
+/// becomes `RF_PANIC`.
+fn ffi(f: impl FnOnce() -> Result<(), Failure>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        // The last error is left as it is on success: no allocation on the per-frame path.
+        Ok(Ok(())) => RF_OK,
+        Ok(Err(Failure(status, message))) => {
+            set_last_error(&message);
+            status
+        }
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic".into());
+            set_last_error(&format!("ringflow panicked: {message}"));
+            RF_PANIC
+        }
+    }
+}
+
+/// Writes `value` through `out`, refusing a null pointer.
+fn put<T>(out: *mut T, value: T, name: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(bad(format!("{name} is null")));
+    }
+    // SAFETY: not null; the caller passes a pointer to writable storage for a `T` (the
+    // function's contract in the header).
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+fn path_arg(path: *const c_char) -> Result<String, Failure> {
+    if path.is_null() {
+        return Err(bad("path is null"));
+    }
+    // SAFETY: not null; the caller passes a NUL-terminated string (the header's contract).
+    let path = unsafe { CStr::from_ptr(path) };
+    path.to_str()
+        .map(str::to_owned)
+        .map_err(|_| bad("path is not UTF-8"))
+}
+
+fn registry() -> &'static Registry {
+    Registry::global()
+}
+
+// --- rings ---------------------------------------------------------------------------------
+
+/// Maps the ring file at `path` (NUL-terminated UTF-8) and writes its handle to `out_ring`.
+/// `RF_CORRUPT` if the file is not a valid ring.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_ring_open(path: *const c_char, out_ring: *mut u64) -> i32 {
+    ffi(|| {
+        let ring = Ring::open(path_arg(path)?)?;
+        put(out_ring, registry().add_ring(ring).0, "out_ring")
+    })
+}
+
+/// Creates (or replaces) a ring file at `path` with `slots` slots (a power of two) of
+/// `slot_size` payload bytes and room for `max_consumers` consumers; writes its handle.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_ring_create(
+    path: *const c_char,
+    slots: u32,
+    slot_size: u32,
+    max_consumers: u32,
+    out_ring: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let config = RingConfig::new(slots, slot_size).max_consumers(max_consumers);
+        config.geometry().map_err(|e| bad(e.to_string()))?;
+        let ring = Ring::create_or_replace(path_arg(path)?, &config)?;
+        put(out_ring, registry().add_ring(ring).0, "out_ring")
+    })
+}
+
+/// Releases a ring handle: cancels its engine tasks and wakes its waiters. Consumers registered
+/// on it keep the mapping until they are unregistered.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_ring_close(ring: u64) -> i32 {
+    ffi(|| Ok(registry().cancel(ring_handle(ring)?)?))
+}
+
+/// Wakes every reader parked on the ring, in any process (a reader's wait then returns early).
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_ring_wake(ring: u64) -> i32 {
+    ffi(|| {
+        registry().ring(Handle(ring))?.wake_waiters();
+        Ok(())
+    })
+}
+
+/// Waits until the ring published more than `seen` frames, at most `timeout_ms` (negative:
+/// forever); writes the published count. `RF_TIMEOUT`, or `RF_CLOSED` once none will come.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_ring_wait(
+    ring: u64,
+    seen: u64,
+    timeout_ms: i64,
+    out_published: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let r = registry().ring(Handle(ring))?;
+        let deadline = deadline(timeout_ms);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let published = r.wait_published(seen, left);
+            if published > seen {
+                return put(out_published, published, "out_published");
+            }
+            r.check_producer()?;
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(Failure(RF_TIMEOUT, "no frame within the timeout".into()));
+            }
+        }
+    })
+}
+
+/// Writes the ring's statistics as NUL-terminated JSON into `buf` (`cap` bytes) and its length
+/// (without the NUL) to `out_len`. `RF_BUFFER_TOO_SMALL` (with the length needed) if it does
+/// not fit; `buf` may be null with `cap` 0 to ask for the length.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_ring_stats_json(
+    ring: u64,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> i32 {
+    ffi(|| {
+        let json = registry().stats(Handle(ring))?.to_string();
+        put(out_len, json.len(), "out_len")?;
+        if json.len() >= cap {
+            return Err(Failure(
+                RF_BUFFER_TOO_SMALL,
+                format!("the stats need {} bytes and a NUL", json.len()),
+            ));
+        }
+        if buf.is_null() {
+            return Err(bad("buf is null"));
+        }
+        // SAFETY: `buf` holds `cap` > len bytes (the caller's contract); the source is ours.
+        unsafe {
+            std::ptr::copy_nonoverlapping(json.as_ptr(), buf.cast::<u8>(), json.len());
+            buf.add(json.len()).write(0);
+        }
+        Ok(())
+    })
+}
+
+fn ring_handle(ring: u64) -> Result<Handle, Failure> {
+    registry().ring(Handle(ring))?;
+    Ok(Handle(ring))
+}
+
+fn deadline(timeout_ms: i64) -> Option<Instant> {
+    u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| Instant::now() + Duration::from_millis(ms))
+}
+
+// --- consumers -----------------------------------------------------------------------------
+
+/// A consumer registered through the C ABI, and the frame it holds out, if any.
+struct CConsumer {
+    consumer: Consumer,
+    held: Option<HeldFrame>,
+}
+
+type Consumers = HashMap<u64, Arc<Mutex<CConsumer>>>;
+
+fn consumers() -> MutexGuard<'static, Consumers> {
+    static CONSUMERS: OnceLock<Mutex<Consumers>> = OnceLock::new();
+    CONSUMERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+fn consumer(handle: u64) -> Result<Arc<Mutex<CConsumer>>, Failure> {
+    consumers().get(&handle).cloned().ok_or_else(|| {
+        Failure(
+            RF_UNKNOWN_HANDLE,
+            format!("unknown or stale consumer handle {handle}"),
+        )
+    })
+}
+
+/// Consumer handles count down from the top, so they never equal a ring handle.
+static NEXT_CONSUMER: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Registers a consumer on `ring` (lossy: never holds a producer back, and counts what it
+/// loses); writes its handle. It reads the frames published from now on.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_consumer_register(
+    ring: u64,
+    lossy: bool,
+    out_consumer: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let delivery = if lossy {
+            Delivery::Lossy
+        } else {
+            Delivery::Lossless
+        };
+        let consumer = registry().ring(Handle(ring))?.consumer(delivery)?;
+        // Relaxed: only uniqueness matters.
+        let handle = NEXT_CONSUMER.fetch_sub(1, Ordering::Relaxed);
+        put(out_consumer, handle, "out_consumer")?;
+        consumers().insert(
+            handle,
+            Arc::new(Mutex::new(CConsumer {
+                consumer,
+                held: None,
+            })),
+        );
+        Ok(())
+    })
+}
+
+/// Waits at most `timeout_ms` (0: don't wait; negative: forever) for the consumer's next frame
+/// and describes it in `out_frame`, in place: `data` stays valid until `rf_consumer_release`,
+/// which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
+/// once the ring closed and every frame was read; `RF_PRODUCER_GONE`; `RF_LAGGED`.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_consumer_next(
+    consumer_handle: u64,
+    timeout_ms: i64,
+    out_frame: *mut RfFrame,
+) -> i32 {
+    ffi(|| {
+        if out_frame.is_null() {
+            return Err(bad("out_frame is null"));
+        }
+        let c = consumer(consumer_handle)?;
+        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        if c.held.is_some() {
+            return Err(bad(
+                "the previous frame is still held: rf_consumer_release it first",
+            ));
+        }
+        let deadline = deadline(timeout_ms);
+        let frame = loop {
+            if let Some(frame) = c.consumer.poll_held()? {
+                break frame;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                c.consumer.check_producer()?;
+                return Err(Failure(RF_TIMEOUT, "no frame within the timeout".into()));
+            }
+            match c.consumer.wait(left) {
+                Ok(()) | Err(RingError::Timeout) => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        c.held = Some(frame);
+        put(
+            out_frame,
+            RfFrame {
+                seq: frame.info.seq,
+                timestamp_ns: frame.info.timestamp_ns,
+                lost_before: frame.info.lost_before,
+                data: frame.payload,
+                len: frame.info.len,
+                kind: frame.info.kind,
+            },
+            "out_frame",
+        )
+    })
+}
+
+/// Done with the frame `rf_consumer_next` handed out: the cursor moves past it (a lossless
+/// consumer lets the producer reuse its slot). Writes to `out_intact` (if not null) whether the
+/// frame was still intact: false means a producer overwrote it while it was held (a lossy
+/// reader), and what was read of it must be discarded.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *mut bool) -> i32 {
+    ffi(|| {
+        let c = consumer(consumer_handle)?;
+        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(frame) = c.held.take() else {
+            return Err(bad("no frame is held"));
+        };
+        let intact = c.consumer.release_held(frame);
+        if !out_intact.is_null() {
+            put(out_intact, intact, "out_intact")?;
+        }
+        Ok(())
+    })
+}
+
+/// Unregisters a consumer (a held frame is released); its handle becomes stale.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_consumer_unregister(consumer_handle: u64) -> i32 {
+    ffi(|| {
+        let c = consumers().remove(&consumer_handle).ok_or_else(|| {
+            Failure(
+                RF_UNKNOWN_HANDLE,
+                format!("unknown or stale consumer handle {consumer_handle}"),
+            )
+        })?;
+        drop(c); // dropping the `Consumer` gives its block back
+        Ok(())
+    })
+}
+
+// --- tasks and completions -----------------------------------------------------------------
+
+/// Where a task's end goes.
+#[derive(Clone, Copy)]
+enum Notify {
+    Callback(unsafe extern "C" fn(*mut c_void, i32, *const c_char), usize),
+    Post(unsafe extern "C" fn(i64, *mut RfCObject) -> bool, i64),
+}
+
+impl Notify {
+    /// Notifies, then frees the task's handle: a completion comes once, and the handle is stale
+    /// after it.
+    fn on_end(self) -> OnEnd {
+        Box::new(move |h, outcome| {
+            self.notify(outcome);
+            let _ = registry().release(h);
+        })
+    }
+
+    fn notify(self, outcome: Outcome) {
+        {
+            let (status, text) = match &outcome {
+                Outcome::Done(v) => (RF_OK, v.to_string()),
+                Outcome::Failed(e) => (status_of(e), e.to_string()),
+                Outcome::Cancelled => (RF_CANCELLED, "cancelled".to_string()),
+                Outcome::Panicked(m) => (RF_PANIC, format!("the task panicked: {m}")),
+            };
+            match self {
+                Notify::Callback(f, user_data) => {
+                    let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+                    // SAFETY: the caller registered `f` with this `user_data`, to be called once
+                    // from a runtime thread (the header's contract).
+                    unsafe { f(user_data as *mut c_void, status, text.as_ptr()) };
+                }
+                Notify::Post(f, port) => {
+                    let message = match &outcome {
+                        Outcome::Done(v) => serde_json::json!({"status": status, "value": v}),
+                        _ => serde_json::json!({"status": status, "error": text}),
+                    };
+                    let text = CString::new(message.to_string()).unwrap_or_default();
+                    let mut object = RfCObject {
+                        kind: DART_KIND_STRING,
+                        as_string: text.as_ptr(),
+                    };
+                    // SAFETY: as above; the message lives until `f` returns (Dart copies it).
+                    unsafe { f(port, &mut object) };
+                }
+            }
+        }
+    }
+}
+
+fn callback(cb: RfCallback, user_data: *mut c_void) -> Result<Notify, Failure> {
+    cb.map(|f| Notify::Callback(f, user_data as usize))
+        .ok_or_else(|| bad("callback is null"))
+}
+
+fn post(f: RfPostFn, port: i64) -> Result<Notify, Failure> {
+    f.map(|f| Notify::Post(f, port))
+        .ok_or_else(|| bad("post function is null"))
+}
+
+fn start_producer(
+    ring: u64,
+    source: i32,
+    frames: i64,
+    rate: f64,
+    notify: Notify,
+) -> Result<u64, Failure> {
+    let r = registry().ring(Handle(ring))?;
+    let (source, options) = crate::producer_source(&r, source, frames, rate)?;
+    Ok(registry()
+        .spawn_producer_then(Handle(ring), source, options, Some(notify.on_end()))?
+        .0)
+}
+
+fn start_await(ring: u64, seen: u64, notify: Notify) -> Result<u64, Failure> {
+    let wait = registry().published_beyond(Handle(ring), seen)?;
+    Ok(registry()
+        .spawn_future(Some(Handle(ring)), |_| wait, Some(notify.on_end()))?
+        .0)
+}
+
+/// Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in
+/// the ring's audio format), 2 `telemetry`; `frames` negative: until cancelled; `rate` <= 0: the
+/// source's own pace. Writes its task handle (for `rf_task_cancel`); when it ends, `callback`
+/// gets `user_data`, a status and its summary (JSON).
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_produce_async(
+    ring: u64,
+    source: i32,
+    frames: i64,
+    rate: f64,
+    callback: RfCallback,
+    user_data: *mut c_void,
+    out_task: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let task = start_producer(
+            ring,
+            source,
+            frames,
+            rate,
+            self::callback(callback, user_data)?,
+        )?;
+        put(out_task, task, "out_task")
+    })
+}
+
+/// `rf_produce_async`, posting the end to `port` through `post` (as `Dart_PostCObject`).
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_produce_post(
+    ring: u64,
+    source: i32,
+    frames: i64,
+    rate: f64,
+    post: RfPostFn,
+    port: i64,
+    out_task: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let task = start_producer(ring, source, frames, rate, self::post(post, port)?)?;
+        put(out_task, task, "out_task")
+    })
+}
+
+/// Calls `callback` once the ring published more than `seen` frames (status `RF_OK`, the count
+/// as JSON), or with `RF_CLOSED` once none will come. No thread waits per call: every such wait
+/// on a ring shares the ring's one waiter thread. Writes the task handle (for `rf_task_cancel`).
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_await_data_async(
+    ring: u64,
+    seen: u64,
+    callback: RfCallback,
+    user_data: *mut c_void,
+    out_task: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let task = start_await(ring, seen, self::callback(callback, user_data)?)?;
+        put(out_task, task, "out_task")
+    })
+}
+
+/// `rf_await_data_async`, posting the end to `port` through `post` (as `Dart_PostCObject`).
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_await_data_post(
+    ring: u64,
+    seen: u64,
+    post: RfPostFn,
+    port: i64,
+    out_task: *mut u64,
+) -> i32 {
+    ffi(|| {
+        let task = start_await(ring, seen, self::post(post, port)?)?;
+        put(out_task, task, "out_task")
+    })
+}
+
+/// Cancels a task. Its completion still comes, once: `RF_CANCELLED` (a producer reports
+/// `RF_OK` with its summary, `"cancelled": true`). `RF_UNKNOWN_HANDLE` if it already ended
+/// (task handles are freed when their completion was delivered).
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_task_cancel(task: u64) -> i32 {
+    ffi(|| Ok(registry().stop(Handle(task))?))
+}
+
+// --- misc ----------------------------------------------------------------------------------
+
+/// The message of this thread's last failed call ("" if none failed yet). Valid until this
+/// thread's next failed call; never null.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// The library's version, NUL-terminated, static.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_a_status_and_a_message_not_an_unwind() {
+        let status = ffi(|| panic!("broke on purpose"));
+        assert_eq!(status, RF_PANIC);
+        // SAFETY: rf_last_error returns this thread's NUL-terminated message.
+        let message = unsafe { CStr::from_ptr(rf_last_error()) };
+        assert!(message.to_str().unwrap().contains("broke on purpose"));
+        assert_eq!(ffi(|| Ok(())), RF_OK);
+    }
+}

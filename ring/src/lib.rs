@@ -81,7 +81,7 @@ mod loom_models;
 
 pub use consumer::Delivery;
 #[cfg(not(loom))]
-pub use consumer::{Batch, BatchFrame, Consumer, Frame, FrameInfo};
+pub use consumer::{Batch, BatchFrame, Consumer, Frame, FrameInfo, HeldFrame};
 pub use error::{Error, PushError, Result};
 pub use layout::{Geometry, Header, LayoutError};
 pub use producer::{FullPolicy, ProducerOptions};

@@ -334,3 +334,31 @@ fn wake_waiters_returns_a_parked_wait_early() {
         "woken with nothing to read"
     );
 }
+
+#[test]
+fn a_held_frame_stays_put_until_released_and_reports_an_overwrite() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut lossless = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"first").unwrap();
+    p.push(b"second").unwrap();
+    let held = lossless.poll_held().unwrap().unwrap();
+    // SAFETY: the frame is held and the ring alive.
+    let payload = unsafe { std::slice::from_raw_parts(held.payload, held.info.len) };
+    assert_eq!((held.info.seq, payload), (0, &b"first"[..]));
+    assert_eq!(lossless.next_seq(), 0, "the cursor waits for the release");
+    assert!(lossless.release_held(held));
+    assert_eq!(lossless.poll_held().unwrap().unwrap().info.seq, 1);
+
+    // A lossy reader's held frame overwritten by a producer that never waits for it.
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut lossy2 = ring.consumer(Delivery::Lossy).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"old").unwrap();
+    let held = lossy2.poll_held().unwrap().unwrap();
+    for _ in 0..4 {
+        p.push(b"new").unwrap();
+    }
+    assert!(!lossy2.release_held(held), "overwritten while held");
+    assert_eq!(lossy2.torn(), 1);
+}

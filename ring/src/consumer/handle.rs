@@ -36,6 +36,18 @@ pub struct FrameInfo {
     pub lost_before: u64,
 }
 
+/// A frame handed out by [`Consumer::poll_held`], not borrowing the consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldFrame {
+    /// The frame's facts.
+    pub info: FrameInfo,
+    /// Its payload (`info.len` bytes) in the mapping.
+    pub payload: *const u8,
+}
+
+// SAFETY: a plain pointer into a shared mapping; the consumer it came from says when it is valid.
+unsafe impl Send for HeldFrame {}
+
 /// A consumer handle: reads frames in place, from its own cursor.
 ///
 /// `Send` but not `Sync`; dropping it unregisters the consumer (a lossless one stops gating).
@@ -169,6 +181,37 @@ impl Consumer {
             consumer: self,
             ready,
         }))
+    }
+
+    /// The next frame for a caller that cannot hold a borrow (a foreign runtime): its facts and
+    /// a pointer to its payload in place, which stays valid until
+    /// [`release_held`](Self::release_held) (while the consumer and its ring live). The cursor
+    /// does not move until then; call `release_held` before the next read. Returns `None` if
+    /// no frame is there.
+    pub fn poll_held(&mut self) -> Result<Option<HeldFrame>> {
+        Ok(self.next_ready()?.map(|ready| HeldFrame {
+            info: FrameInfo {
+                seq: ready.seq,
+                len: ready.len,
+                kind: ready.kind,
+                timestamp_ns: ready.timestamp_ns,
+                lost_before: ready.lost_before,
+            },
+            payload: payload_ptr(&self.core.mem, ready.seq),
+        }))
+    }
+
+    /// Done with a frame from [`poll_held`](Self::poll_held): moves the cursor past it (as
+    /// dropping a [`Frame`] does). Returns whether the frame was still intact (false if a
+    /// producer overwrote it while it was held: a lossy reader, or an `overwrite` producer;
+    /// counted as torn).
+    pub fn release_held(&mut self, frame: HeldFrame) -> bool {
+        let intact = self.core.verify(frame.info.seq);
+        if !intact {
+            self.core.note_torn(1);
+        }
+        self.core.release(frame.info.seq + 1, 1);
+        intact
     }
 
     /// Waits for the next frame at most `timeout` (forever if `None`) and returns it as a view.

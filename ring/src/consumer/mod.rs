@@ -6,4 +6,4 @@ mod handle;
 
 pub use self::core::Delivery;
 #[cfg(not(loom))]
-pub use self::handle::{Batch, BatchFrame, Consumer, Frame, FrameInfo};
+pub use self::handle::{Batch, BatchFrame, Consumer, Frame, FrameInfo, HeldFrame};

@@ -1,0 +1,129 @@
+//! The C ABI from outside Rust: a C program (built here with the system's `cc` against
+//! `include/ringflow.h`) and a Python `ctypes` consumer read frames a Rust producer writes, and
+//! verify every byte.
+//!
+//! Needs `cc` and `python3` on the PATH (both are in the set-up README.md lists).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use ringflow::{pattern, ProducerOptions, Ring, RingConfig};
+
+/// `target/<profile>`, where cargo put `libringflow_jni.so` for this test run.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn library() -> PathBuf {
+    let lib = target_dir().join("libringflow_jni.so");
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds tests/c/consumer.c; returns the program.
+fn build_c_consumer(dir: &Path) -> PathBuf {
+    let out = dir.join("consumer");
+    let lib_dir = target_dir();
+    let status = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-D_POSIX_C_SOURCE=200809L",
+        ])
+        .arg("-I")
+        .arg(manifest_dir().join("include"))
+        .arg(manifest_dir().join("tests/c/consumer.c"))
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .args(["-lringflow_jni", "-lpthread", "-o"])
+        .arg(&out)
+        .status()
+        .expect("running cc (a C compiler is needed for this test)");
+    assert!(status.success(), "cc failed to build tests/c/consumer.c");
+    out
+}
+
+/// Waits for the child's "registered" line, then writes `frames` pattern frames into `ring` and
+/// detaches (the ring closes); returns the child's last line of output.
+fn produce_to(mut child: Child, ring: &Ring, frames: u64, size: usize) -> String {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("the consumer said nothing").unwrap();
+    assert_eq!(first, "registered");
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    let mut buf = vec![0u8; size];
+    for seq in 0..frames {
+        pattern::fill(&mut buf, 0, seq);
+        producer.push(&buf).unwrap();
+    }
+    drop(producer); // the last producer detaches: the consumer reads to the end, then Closed
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the consumer failed: {status}; said {rest:?}"
+    );
+    rest.last().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_c_program_drives_the_whole_abi_in_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c_consumer(dir.path());
+    let out = Command::new(&program)
+        .arg("self")
+        .arg(dir.path().join("ring"))
+        .args(["200000", "64"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ok self 200000 frames"), "{stdout}");
+}
+
+#[test]
+fn a_c_consumer_reads_every_frame_a_rust_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c_consumer(dir.path());
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(256, 100)).unwrap();
+    let child = Command::new(&program)
+        .arg("open")
+        .arg(&path)
+        .arg("300000")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let last = produce_to(child, &ring, 300_000, 100);
+    assert_eq!(last, "ok open 300000 frames");
+}
+
+#[test]
+fn a_python_ctypes_consumer_reads_every_frame_a_rust_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(64, 48)).unwrap();
+    let child = Command::new("python3")
+        .arg(manifest_dir().join("tests/python/consumer.py"))
+        .arg(library())
+        .arg(&path)
+        .arg("20000")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running python3 (needed for this test)");
+    let last = produce_to(child, &ring, 20_000, 48);
+    assert_eq!(last, "ok python 20000 frames");
+}
