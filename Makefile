@@ -13,6 +13,8 @@ setup:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+ (Debian: apt-get install maven openjdk-17-jdk-headless)"; exit 1; }
+	@command -v cc >/dev/null || { echo "cc not found: the C ABI's tests build a C program (Debian: apt-get install gcc)"; exit 1; }
+	@command -v python3 >/dev/null || { echo "python3 not found: the C ABI's tests run a ctypes consumer (Debian: apt-get install python3)"; exit 1; }
 	$(CARGO) fetch --locked
 
 # Unit, integration (including the cross-process tests), proptest and doc tests of the workspace,
