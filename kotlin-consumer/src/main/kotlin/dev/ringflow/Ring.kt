@@ -38,6 +38,9 @@ import java.nio.ByteOrder
  * ```
  */
 class Ring private constructor(private val handle: Long) : AutoCloseable {
+    /** The JNI handle, for the wake-up benchmark's blocking-wait baseline. */
+    internal val handleForBench: Long get() = handle
+
     /**
      * The whole region, in native byte order. Internal: after [close] the mapping may go, and
      * only the flows (which hold it until they unregister) may touch it.

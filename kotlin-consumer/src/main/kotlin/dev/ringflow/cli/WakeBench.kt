@@ -12,6 +12,9 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import java.io.File
 
+/** The ring's JNI handle (for the blocking-wait comparison only). */
+private fun ringHandle(ring: Ring): Long = ring.handleForBench
+
 /**
  * Wake-up latency and threads of the two ways a reader waits ([Parking.Thread]: a thread of
  * `Dispatchers.IO` parked in the futex; [Parking.Suspend]: suspended, resumed by the ring's one
@@ -52,21 +55,35 @@ fun main(args: Array<String>) = runBlocking {
                 println("""{"round":$round,"parking":"$mode","frames":$frames,"p50_us":${p50 / 1000.0},"p99_us":${latencies[frames * 99 / 100] / 1000.0}}""")
         }
     }
-    // Threads while `subscribers` collectors wait for a frame that does not come.
-    for (mode in Parking.entries) fresh().use { ring ->
-            val before = File("/proc/self/task").list()!!.size
-            val published = ring.stats().published
-            val collectors = (0 until subscribers).map {
-                launch(Dispatchers.Default) { ring.frames(parking = mode).take(1).collect { } }
+    // Threads while waiters wait for a frame, and how long until every one of them saw it.
+    // Suspending modes first: the blocking modes grow Dispatchers.IO, whose threads then linger.
+    val waits = listOf(
+        "flows, Parking.Suspend" to subscribers, "awaitData" to 1_000,
+        "flows, Parking.Thread" to subscribers, "blocking wait on Dispatchers.IO" to 1_000,
+    )
+    for ((mode, n) in waits) fresh().use { ring ->
+        val before = File("/proc/self/task").list()!!.size
+        val handle = ringHandle(ring)
+        val waiters = (0 until n).map {
+            launch(Dispatchers.Default) {
+                when (mode) {
+                    "flows, Parking.Suspend" -> ring.frames(parking = Parking.Suspend).take(1).collect { }
+                    "flows, Parking.Thread" -> ring.frames(parking = Parking.Thread).take(1).collect { }
+                    "awaitData" -> ring.awaitData(0)
+                    else -> kotlinx.coroutines.withContext(Dispatchers.IO) {
+                        while (dev.ringflow.internal.Native.waitPublished(handle, 0, 50) == 0L) { }
+                    }
+                }
             }
-            while (ring.stats().consumers.size < subscribers) delay(1)
-            delay(500) // let them all reach their park (a measurement, not a test)
-            val during = File("/proc/self/task").list()!!.size
-            val task = ring.startProducer(Source.Seq, 1, rate = 0.0)
-            collectors.forEach { it.join() }
-            ring.cancelTask(task)
-            check(ring.stats().published == published + 1)
-            println("""{"parking":"$mode","subscribers":$subscribers,"threads_before":$before,"threads_waiting":$during}""")
+        }
+        delay(1_000) // let them all reach their wait (a measurement, not a test)
+        val during = File("/proc/self/task").list()!!.size
+        val start = System.nanoTime()
+        val task = ring.startProducer(Source.Seq, 1, rate = 0.0)
+        waiters.forEach { it.join() }
+        val allWoken = (System.nanoTime() - start) / 1_000_000.0
+        ring.cancelTask(task)
+        println("""{"wait":"$mode","waiters":$n,"threads_before":$before,"threads_waiting":$during,"all_woken_ms":$allWoken}""")
     }
     File(path).delete()
     val summary = medians.entries.joinToString(",") { (mode, m) -> "\"${mode}_median_p50_us\":${m.sorted()[m.size / 2] / 1000.0}" }
