@@ -89,4 +89,5 @@ pub use producer::{FullPolicy, ProducerOptions};
 pub use producer::{Producer, WriteBatch, WriteSlot};
 #[cfg(not(loom))]
 pub use region::{shm_path, AudioFormat, Ring, RingConfig, SampleFormat, Schema};
+pub use sleep::fence_mode;
 pub use stats::{ConsumerStats, ProducerStats, RingStats};

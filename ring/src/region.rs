@@ -473,6 +473,8 @@ impl Ring {
         // Release: pairs with the Acquire load of the magic in `open`: a reader that sees the
         // magic sees the whole header.
         magic.store(MAGIC, Ordering::Release);
+        // Before any producer or consumer of this process exists (see `sleep.rs`).
+        crate::sleep::init();
         Ok(Ring {
             shared: Arc::new(shared),
         })
@@ -527,6 +529,8 @@ impl Ring {
         let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_LEN) };
         let header: Header = bytemuck::pod_read_unaligned(bytes);
         let g = Geometry::validate(&header, len)?;
+        // Before any producer or consumer of this process exists (see `sleep.rs`).
+        crate::sleep::init();
         Ok(Ring {
             shared: Arc::new(Shared::new(
                 map,

@@ -25,11 +25,100 @@
 //! twice more: the registration handshake (`gate.rs`) and the last producer's close
 //! (`ProducerCore::detach`); there is no other SeqCst in the crate. The loom model `sleeper_wake`
 //! checks it.
+//!
+//! ### The notifier's fence is asymmetric
+//! The notifier runs once per commit and per lossless release: a full fence there (`mfence`,
+//! which also drains the store buffer of the frame just written) was the largest single cost of a
+//! small frame. The waiter runs only before it sleeps, which costs tens of microseconds anyway. So
+//! the fence is made asymmetric, as Linux's `membarrier(2)` is meant for: the notifier issues only
+//! a compiler fence, and the waiter, after its own SeqCst fence, calls
+//! `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, which makes every CPU running a thread of a
+//! registered process execute a full barrier before it returns (a thread not running has passed a
+//! context switch, itself a full barrier). Every process that maps a ring registers
+//! (`MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED`, once, in [`init`]). The argument above then holds
+//! with "the notifier's fence" read as "the barrier membarrier forces on the notifier's CPU": it
+//! splits the notifier's execution into a before (its change visible to the waiter's re-check)
+//! and an after (its load of the sleeper count sees the waiter's announcement).
+//!
+//! Fallbacks keep it sound: a process that cannot register uses a real SeqCst fence when it
+//! notifies (a full fence on the notifier side is always enough), and a waiter whose membarrier
+//! call fails (an old kernel, a seccomp filter) sleeps in slices of at most
+//! [`UNFENCED_SLICE`], so a wake-up it misses costs at most that long. Loom cannot model
+//! membarrier: under `cfg(loom)` both sides use SeqCst fences, which the models check; this
+//! paragraph is the argument for the rest.
 
 use std::time::Duration;
 
 use crate::mem::RingMem;
 use crate::sync::{fence, AtomicU32, AtomicU64, Ordering};
+
+/// The longest sleep of a waiter that could not force a barrier on notifiers.
+pub(crate) const UNFENCED_SLICE: Duration = Duration::from_millis(1);
+
+/// Whether this process registered for `MEMBARRIER_CMD_GLOBAL_EXPEDITED`: then its notifiers
+/// issue only a compiler fence.
+#[cfg(not(loom))]
+static ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Registers this process for expedited global membarriers, once (every ring constructor calls
+/// it before a producer or consumer can exist). Returns whether notifiers here may use the light
+/// fence.
+#[cfg(not(loom))]
+pub(crate) fn init() -> bool {
+    use rustix::thread::{membarrier, membarrier_query, MembarrierCommand};
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REGISTERED.get_or_init(|| {
+        let supported = membarrier_query();
+        let ok = supported.contains_command(MembarrierCommand::GlobalExpedited)
+            && membarrier(MembarrierCommand::RegisterGlobalExpedited).is_ok();
+        // Relaxed: read only after this `OnceLock` is initialised, which orders it.
+        ASYMMETRIC.store(ok, std::sync::atomic::Ordering::Relaxed);
+        ok
+    })
+}
+
+#[cfg(loom)]
+pub(crate) fn init() -> bool {
+    false
+}
+
+/// How this process's notifiers fence (see the module docs), for `inspect` and the benches.
+pub fn fence_mode() -> &'static str {
+    if init() {
+        "asymmetric (notifier: compiler fence; waiter: SeqCst fence + membarrier GLOBAL_EXPEDITED)"
+    } else {
+        "symmetric (SeqCst fences on both sides)"
+    }
+}
+
+/// The notifier's half of the asymmetric fence (see the module docs).
+#[inline]
+fn light_fence() {
+    #[cfg(not(loom))]
+    {
+        // Relaxed: set once by `init`, before any ring (and so any notifier) existed.
+        if ASYMMETRIC.load(std::sync::atomic::Ordering::Relaxed) {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
+
+/// The waiter's half: a SeqCst fence, then a barrier forced on every CPU running a registered
+/// process. Returns false if that failed (then the caller sleeps in short slices).
+fn heavy_fence() -> bool {
+    fence(Ordering::SeqCst);
+    #[cfg(not(loom))]
+    {
+        use rustix::thread::{membarrier, MembarrierCommand};
+        membarrier(MembarrierCommand::GlobalExpedited).is_ok()
+    }
+    #[cfg(loom)]
+    true
+}
 
 /// Waiter side: sleeps on `word` unless `ready()` holds after announcing itself in `sleepers`.
 /// Returns whether `ready()` held (if not, the caller re-checks after the wait anyway).
@@ -40,15 +129,20 @@ pub(crate) fn park<M: RingMem>(
     timeout: Option<Duration>,
     mut ready: impl FnMut() -> bool,
 ) -> bool {
-    // Relaxed: ordered before the loads below by the SeqCst fence, which pairs with the fence in
-    // `notify`.
+    // Relaxed: ordered before the loads below by the heavy fence, which pairs with the light
+    // fence in `notify`.
     sleepers.fetch_add(1, Ordering::Relaxed);
-    fence(Ordering::SeqCst);
+    let fenced = heavy_fence();
     // Acquire: pairs with the Release bump in `notify`, so a bump seen here makes the notifier's
     // change visible to `ready()`.
     let seen = word.load(Ordering::Acquire);
     let is_ready = ready();
     if !is_ready {
+        let timeout = if fenced {
+            timeout
+        } else {
+            Some(timeout.map_or(UNFENCED_SLICE, |t| t.min(UNFENCED_SLICE)))
+        };
         mem.wait(word, seen, timeout);
     }
     // Relaxed: a stale count only costs a notifier one needless wake.
@@ -64,8 +158,8 @@ pub(crate) fn notify<M: RingMem>(
     sleepers: &AtomicU32,
     wakes: &AtomicU64,
 ) {
-    // SeqCst: pairs with the fence in `park` (see the module docs).
-    fence(Ordering::SeqCst);
+    // Pairs with the heavy fence in `park` (see the module docs).
+    light_fence();
     // Relaxed: ordered by the fence above.
     if sleepers.load(Ordering::Relaxed) != 0 {
         wake(mem, word, wakes);
