@@ -1,5 +1,5 @@
-//! Paired SPSC throughput runner: ringflow against rtrb and crossbeam's `ArrayQueue`, run in
-//! short interleaved rounds with the two-core placement measured before each round.
+//! The paired runner: the headline comparisons, run in short interleaved rounds with the two-core
+//! placement measured before each round.
 //!
 //! On this VM the host moves the two vCPUs between a near placement (a cache-line round trip of
 //! ~150 ns) and a far one (~450 ns) every few seconds, and everything that crosses cores runs
@@ -8,380 +8,303 @@
 //! report gives each contestant's median and the median of per-round ratios.
 //!
 //! ```text
-//! cargo bench -p ringflow-benches --bench paired            # full run
-//! cargo bench -p ringflow-benches --bench paired -- --quick # 3 rounds
+//! cargo bench -p ringflow-benches --bench paired            # full run (~6 minutes)
+//! cargo bench -p ringflow-benches --bench paired -- --quick # 3 rounds, fewer frames
 //! ```
 //!
-//! Every contestant: capacity 4096 frames, producer pinned to core 0 and consumer to core 1,
-//! busy-waiting on both sides, every payload byte written by the producer (`fill`) and read by
-//! the consumer (an XOR over all of it). ringflow runs with timestamps off (rtrb and crossbeam
-//! write none).
+//! Prints Markdown tables, and writes every round's figures to
+//! `target/ringflow-bench/paired.json` (for `benches/plot.py`).
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::time::Duration;
 
-use crossbeam_queue::ArrayQueue;
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow_benches::{blocking, fanout, latency, median, placement_ns, spsc, Contestant};
 
-const CAPACITY: usize = 4096;
-const BATCH: usize = 64;
+/// Near placement: a cache-line round trip below this many ns.
+const NEAR_NS: f64 = 250.0;
 
-/// Pins the current thread to core `core` (0 or 1). The list of cores is read once, before any
-/// thread is pinned: a thread spawned by a pinned thread inherits its mask, and asking for the
-/// core list from there would see one core only.
-fn pin(core: usize) {
-    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
-    let cores = CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default());
-    assert!(
-        cores.len() >= 2,
-        "the paired runner needs two cores, found {}",
-        cores.len()
-    );
-    assert!(
-        core_affinity::set_for_current(cores[core]),
-        "could not pin to core {core}"
-    );
+/// One section's rounds: the placement before each, and each contestant's figure.
+struct Rounds {
+    title: String,
+    unit: &'static str,
+    rounds: Vec<(f64, Vec<(&'static str, f64)>)>,
 }
 
-/// Reads every byte of a frame.
-#[inline]
-fn touch(bytes: &[u8]) -> u64 {
-    let mut acc = 0u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        acc ^= u64::from_ne_bytes(c.try_into().unwrap());
-    }
-    for &b in chunks.remainder() {
-        acc ^= u64::from(b);
-    }
-    acc
-}
-
-/// Nanoseconds per cache-line round trip between cores 0 and 1 now.
-fn placement_ns() -> f64 {
-    const TRIPS: u64 = 20_000;
-    let flag = Arc::new(AtomicU64::new(0));
-    let f = Arc::clone(&flag);
-    let other = std::thread::spawn(move || {
-        pin(1);
-        for i in 0..TRIPS {
-            while f.load(Ordering::Acquire) != 2 * i + 1 {
-                std::hint::spin_loop();
-            }
-            f.store(2 * i + 2, Ordering::Release);
-        }
-    });
-    pin(0);
-    let start = Instant::now();
-    for i in 0..TRIPS {
-        flag.store(2 * i + 1, Ordering::Release);
-        while flag.load(Ordering::Acquire) != 2 * i + 2 {
-            std::hint::spin_loop();
-        }
-    }
-    let ns = start.elapsed().as_nanos() as f64 / TRIPS as f64;
-    other.join().unwrap();
-    ns
-}
-
-/// Runs `consume` on core 1 and `produce` on core 0; returns frames per second.
-fn run<P, C>(frames: u64, produce: P, consume: C) -> f64
-where
-    P: FnOnce(),
-    C: FnOnce() -> u64 + Send + 'static,
-{
-    let barrier = Arc::new(Barrier::new(2));
-    let b = Arc::clone(&barrier);
-    let reader = std::thread::spawn(move || {
-        pin(1);
-        b.wait();
-        black_box(consume())
-    });
-    pin(0);
-    barrier.wait();
-    let start = Instant::now();
-    produce();
-    reader.join().unwrap();
-    frames as f64 / start.elapsed().as_secs_f64()
-}
-
-fn ringflow_single<const S: usize>(frames: u64) -> f64 {
-    let ring =
-        Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Fail).timestamps(false))
-        .unwrap();
-    run(
-        frames,
-        move || {
-            for i in 0..frames {
-                loop {
-                    if let Ok(mut slot) = p.claim() {
-                        slot.payload_mut()[..S].fill(i as u8);
-                        slot.commit(S);
-                        break;
-                    }
-                    std::hint::spin_loop();
-                }
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                match c.poll() {
-                    Ok(Some(f)) => {
-                        acc ^= touch(f.payload());
-                        got += 1;
-                    }
-                    _ => std::hint::spin_loop(),
-                }
-            }
-            acc
-        },
-    )
-}
-
-fn ringflow_batch<const S: usize>(frames: u64) -> f64 {
-    let ring =
-        Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Fail).timestamps(false))
-        .unwrap();
-    run(
-        frames,
-        move || {
-            let mut sent = 0u64;
-            while sent < frames {
-                let n = BATCH.min((frames - sent) as usize);
-                match p.claim_batch(n) {
-                    Ok(mut batch) => {
-                        for i in 0..n {
-                            batch.slot_mut(i)[..S].fill((sent + i as u64) as u8);
-                            batch.set_len(i, S);
-                        }
-                        batch.commit();
-                        sent += n as u64;
-                    }
-                    Err(_) => std::hint::spin_loop(),
-                }
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                let batch = c.poll_batch(CAPACITY).unwrap();
-                if batch.is_empty() {
-                    std::hint::spin_loop();
-                    continue;
-                }
-                for f in batch.iter() {
-                    acc ^= touch(f.payload);
-                }
-                got += batch.len() as u64;
-            }
-            acc
-        },
-    )
-}
-
-fn rtrb_push_pop<const S: usize>(frames: u64) -> f64 {
-    let (mut p, mut c) = rtrb::RingBuffer::<[u8; S]>::new(CAPACITY);
-    run(
-        frames,
-        move || {
-            for i in 0..frames {
-                let mut v = [i as u8; S];
-                while let Err(rtrb::PushError::Full(back)) = p.push(v) {
-                    v = back;
-                    std::hint::spin_loop();
-                }
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                match c.pop() {
-                    Ok(v) => {
-                        acc ^= touch(&v);
-                        got += 1;
-                    }
-                    Err(_) => std::hint::spin_loop(),
-                }
-            }
-            acc
-        },
-    )
-}
-
-fn rtrb_chunks<const S: usize>(frames: u64) -> f64 {
-    let (mut p, mut c) = rtrb::RingBuffer::<[u8; S]>::new(CAPACITY);
-    run(
-        frames,
-        move || {
-            let mut sent = 0u64;
-            while sent < frames {
-                let n = p.slots().min(BATCH).min((frames - sent) as usize);
-                if n == 0 {
-                    std::hint::spin_loop();
-                    continue;
-                }
-                let filled = p
-                    .write_chunk_uninit(n)
-                    .unwrap()
-                    .fill_from_iter((sent..sent + n as u64).map(|i| [i as u8; S]));
-                sent += filled as u64;
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                let n = c.slots();
-                if n == 0 {
-                    std::hint::spin_loop();
-                    continue;
-                }
-                let chunk = c.read_chunk(n).unwrap();
-                let (a, b) = chunk.as_slices();
-                for v in a.iter().chain(b) {
-                    acc ^= touch(v);
-                }
-                chunk.commit_all();
-                got += n as u64;
-            }
-            acc
-        },
-    )
-}
-
-fn crossbeam_array_queue<const S: usize>(frames: u64) -> f64 {
-    let q = Arc::new(ArrayQueue::<[u8; S]>::new(CAPACITY));
-    let qc = Arc::clone(&q);
-    run(
-        frames,
-        move || {
-            for i in 0..frames {
-                let mut v = [i as u8; S];
-                while let Err(back) = q.push(v) {
-                    v = back;
-                    std::hint::spin_loop();
-                }
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                match qc.pop() {
-                    Some(v) => {
-                        acc ^= touch(&v);
-                        got += 1;
-                    }
-                    None => std::hint::spin_loop(),
-                }
-            }
-            acc
-        },
-    )
-}
-
-type Contestant = (&'static str, fn(u64) -> f64);
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn report(size: usize, rounds: &[(f64, Vec<(&'static str, f64)>)], names: &[&'static str]) {
-    println!("\n## SPSC, {size}-byte frames: frames/s (millions)\n");
-    println!("| contestant | median, all rounds | min .. max | median, near rounds (<250 ns) |");
-    println!("|---|---:|---:|---:|");
-    for name in names {
-        let mut all: Vec<f64> = rounds
+impl Rounds {
+    fn get(&self, round: usize, name: &str) -> f64 {
+        self.rounds[round]
+            .1
             .iter()
-            .flat_map(|(_, r)| r.iter().filter(|(n, _)| n == name).map(|(_, v)| *v))
-            .collect();
-        let mut near: Vec<f64> = rounds
-            .iter()
-            .filter(|(ns, _)| *ns < 250.0)
-            .flat_map(|(_, r)| r.iter().filter(|(n, _)| n == name).map(|(_, v)| *v))
-            .collect();
-        let (lo, hi) = all
-            .iter()
-            .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let near_median = if near.is_empty() {
-            "-".to_string()
-        } else {
-            format!("{:.1}", median(&mut near) / 1e6)
-        };
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap()
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.rounds[0].1.iter().map(|(n, _)| *n).collect()
+    }
+
+    fn print(&self, scale: f64) {
+        println!("\n## {}\n", self.title);
         println!(
-            "| {name} | {:.1} | {:.1} .. {:.1} | {near_median} |",
-            median(&mut all) / 1e6,
-            lo / 1e6,
-            hi / 1e6
+            "| contestant | median, all rounds ({}) | min .. max | median, near rounds |",
+            self.unit
+        );
+        println!("|---|---:|---:|---:|");
+        let mut names = self.names();
+        names.sort_by_key(|n| self.rounds[0].1.iter().position(|(m, _)| m == n));
+        for name in names {
+            let mut all: Vec<f64> = (0..self.rounds.len()).map(|r| self.get(r, name)).collect();
+            let mut near: Vec<f64> = (0..self.rounds.len())
+                .filter(|&r| self.rounds[r].0 < NEAR_NS)
+                .map(|r| self.get(r, name))
+                .collect();
+            let (lo, hi) = min_max(&all);
+            let near = if near.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.1}", median(&mut near) / scale)
+            };
+            println!(
+                "| {name} | {:.1} | {:.1} .. {:.1} | {near} |",
+                median(&mut all) / scale,
+                lo / scale,
+                hi / scale
+            );
+        }
+        let mut placements: Vec<f64> = self.rounds.iter().map(|(ns, _)| *ns).collect();
+        println!(
+            "\nPlacement before each round (ns per cache-line round trip): {placements:.0?}, median {:.0}",
+            median(&mut placements)
         );
     }
-    println!("\nMedian over rounds of the per-round ratio (same round, same placement):\n");
-    println!("| ratio | median | min .. max |");
-    println!("|---|---:|---:|");
-    let get = |r: &Vec<(&'static str, f64)>, n: &str| {
-        r.iter().find(|(m, _)| *m == n).map(|(_, v)| *v).unwrap()
-    };
-    for (ours, theirs) in [
-        ("ringflow batch", "rtrb chunks"),
-        ("ringflow single", "rtrb push/pop"),
-        ("ringflow single", "crossbeam ArrayQueue"),
-    ] {
-        let mut ratios: Vec<f64> = rounds
-            .iter()
-            .map(|(_, r)| get(r, ours) / get(r, theirs))
-            .collect();
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        println!(
-            "| {ours} / {theirs} | {:.2} | {lo:.2} .. {hi:.2} |",
-            median(&mut ratios)
-        );
+
+    /// Prints the median (and range) of per-round ratios `ours / theirs`.
+    fn ratios(&self, pairs: &[(&str, &str)]) {
+        println!("\n| ratio (same round) | median | min .. max |");
+        println!("|---|---:|---:|");
+        for (ours, theirs) in pairs {
+            let mut r: Vec<f64> = (0..self.rounds.len())
+                .map(|k| self.get(k, ours) / self.get(k, theirs))
+                .collect();
+            let (lo, hi) = min_max(&r);
+            println!(
+                "| {ours} / {theirs} | {:.2} | {lo:.2} .. {hi:.2} |",
+                median(&mut r)
+            );
+        }
     }
-    let mut placements: Vec<f64> = rounds.iter().map(|(ns, _)| *ns).collect();
-    println!("\nPlacement before each round (ns per cache-line round trip): {placements:.0?}, median {:.0}", median(&mut placements));
+
+    fn json(&self) -> serde_json_like::Value {
+        serde_json_like::section(&self.title, self.unit, &self.rounds)
+    }
 }
 
-fn bench_size<const S: usize>(rounds: usize, frames: u64) {
-    let contestants: [Contestant; 5] = [
-        ("ringflow single", ringflow_single::<S>),
-        ("ringflow batch", ringflow_batch::<S>),
-        ("rtrb push/pop", rtrb_push_pop::<S>),
-        ("rtrb chunks", rtrb_chunks::<S>),
-        ("crossbeam ArrayQueue", crossbeam_array_queue::<S>),
-    ];
-    // Warm up every contestant once.
-    for (_, f) in &contestants {
-        black_box(f(frames / 10));
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+}
+
+/// Runs `contestants` in `rounds` rotating rounds; each figure is `measure(contestant)`.
+fn rounds<T: Copy>(
+    title: String,
+    unit: &'static str,
+    rounds: usize,
+    contestants: &[(&'static str, T)],
+    mut measure: impl FnMut(T) -> f64,
+) -> Rounds {
+    for (_, c) in contestants {
+        black_box(measure(*c)); // warm-up
     }
-    let mut results = Vec::new();
+    let mut out = Vec::new();
     for round in 0..rounds {
         let placement = placement_ns();
         let mut this = Vec::new();
         for k in 0..contestants.len() {
-            let (name, f) = contestants[(round + k) % contestants.len()];
-            this.push((name, f(frames)));
+            let (name, c) = contestants[(round + k) % contestants.len()];
+            this.push((name, measure(c)));
         }
-        results.push((placement, this));
+        out.push((placement, this));
     }
-    report(S, &results, &contestants.map(|(n, _)| n));
+    Rounds {
+        title,
+        unit,
+        rounds: out,
+    }
+}
+
+fn spsc_section<const S: usize>(n: usize, frames: u64) -> Rounds {
+    let contestants: Vec<Contestant> = spsc::contestants::<S>();
+    let r = rounds(
+        format!("SPSC, {S}-byte frames: frames/s"),
+        "M frames/s",
+        n,
+        &contestants,
+        |f: fn(u64) -> Duration| frames as f64 / f(frames).as_secs_f64(),
+    );
+    r.print(1e6);
+    r.ratios(&[
+        ("ringflow batch", "rtrb chunks"),
+        ("ringflow batch", "disruptor batch"),
+        ("ringflow single", "rtrb push/pop"),
+        ("ringflow single", "disruptor single"),
+        ("ringflow single", "crossbeam ArrayQueue"),
+        ("ringflow single", "crossbeam-channel"),
+        ("ringflow file single", "ringflow single"),
+    ]);
+    r
 }
 
 fn main() {
-    pin(0); // reads the core list while nothing is pinned
-            // `cargo bench` passes `--bench`; `--quick` runs 3 rounds.
+    ringflow_benches::pin(0); // reads the core list while nothing is pinned
+                              // `cargo bench` passes `--bench`; `--quick` runs 3 rounds of fewer frames.
     let quick = std::env::args().any(|a| a == "--quick");
-    let rounds = if quick { 3 } else { 11 };
-    println!("# ringflow paired SPSC runner: {rounds} rounds, capacity {CAPACITY}, batch {BATCH}");
-    bench_size::<64>(rounds, 2_000_000);
-    bench_size::<256>(rounds, 1_000_000);
-    bench_size::<4096>(rounds, 200_000);
+    let (n, k) = if quick { (3, 4) } else { (9, 1) };
+    println!(
+        "# ringflow paired runner: {n} rounds, capacity {}, batch {}; fence mode: {}",
+        ringflow_benches::CAPACITY,
+        ringflow_benches::BATCH,
+        ringflow::fence_mode()
+    );
+    let mut sections = vec![
+        spsc_section::<64>(n, 2_000_000 / k),
+        spsc_section::<256>(n, 1_000_000 / k),
+        spsc_section::<4096>(n, 200_000 / k),
+    ];
+
+    // Round trips: median and p99 per contestant, per round.
+    let trips = 50_000 / k;
+    let pingers = latency::contestants();
+    let rt = rounds(
+        "Round trip, 64-byte frames, busy-waiting: median ns".into(),
+        "ns",
+        n,
+        &pingers,
+        |f: fn(u64) -> hdrhistogram::Histogram<u64>| f(trips).value_at_quantile(0.5) as f64,
+    );
+    rt.print(1.0);
+    rt.ratios(&[
+        ("ringflow", "bare cache line"),
+        ("ringflow", "rtrb"),
+        ("ringflow", "crossbeam ArrayQueue"),
+    ]);
+    // p99s from separate runs (one per contestant, same count of trips), interleaved the same way.
+    let tails = rounds(
+        "Round trip, 64-byte frames, busy-waiting: p99 ns".into(),
+        "ns",
+        n,
+        &pingers,
+        |f: fn(u64) -> hdrhistogram::Histogram<u64>| f(trips).value_at_quantile(0.99) as f64,
+    );
+    tails.print(1.0);
+    sections.push(rt);
+    sections.push(tails);
+
+    // Blocking mode: a blocking reader against the busy one, and the futex wakes it cost.
+    let frames = 1_000_000 / k;
+    let mut wakes: Vec<f64> = Vec::new();
+    let blocking_contestants: Vec<(&'static str, u8)> = vec![
+        ("ringflow busy", 0),
+        ("ringflow blocking", 1),
+        ("crossbeam-channel", 2),
+        ("std sync_channel", 3),
+    ];
+    let b = rounds(
+        "Blocking reader, 64-byte frames: frames/s".into(),
+        "M frames/s",
+        n,
+        &blocking_contestants,
+        |which| {
+            let elapsed = match which {
+                0 => spsc::ringflow_single::<64>(frames),
+                1 => {
+                    let (elapsed, w) = blocking::ringflow_blocking::<64>(frames);
+                    wakes.push(w as f64 * 1e6 / frames as f64);
+                    elapsed
+                }
+                2 => spsc::crossbeam_channel::<64>(frames),
+                _ => spsc::sync_channel::<64>(frames),
+            };
+            frames as f64 / elapsed.as_secs_f64()
+        },
+    );
+    b.print(1e6);
+    b.ratios(&[
+        ("ringflow blocking", "ringflow busy"),
+        ("ringflow blocking", "crossbeam-channel"),
+        ("ringflow blocking", "std sync_channel"),
+    ]);
+    let (lo, hi) = min_max(&wakes);
+    println!(
+        "\nringflow blocking: futex wake syscalls per million frames, median {:.0} (min {lo:.0}, max {hi:.0}) over {} runs",
+        median(&mut wakes.clone()),
+        wakes.len()
+    );
+    sections.push(b);
+
+    // Wake-up latency of a reader asleep between frames (one frame every 200 us).
+    let wake = rounds(
+        "Wake-up latency, a frame every 200 us, blocking reader: median ns".into(),
+        "ns",
+        n,
+        &blocking::wakers(),
+        |f: fn(u64, Duration) -> hdrhistogram::Histogram<u64>| {
+            f(2_000 / k, Duration::from_micros(200)).value_at_quantile(0.5) as f64
+        },
+    );
+    wake.print(1.0);
+    sections.push(wake);
+
+    // Multi-producer and broadcast against the disruptor (oversubscribed: see fanout.rs).
+    let frames = 1_000_000 / k;
+    let fan = rounds(
+        "Multi-producer and broadcast, 64-byte frames: frames/s".into(),
+        "M frames/s",
+        n,
+        &fanout::contestants(),
+        |f: fn(u64) -> Duration| frames as f64 / f(frames).as_secs_f64(),
+    );
+    fan.print(1e6);
+    fan.ratios(&[
+        ("ringflow 2 producers", "disruptor 2 producers"),
+        ("ringflow broadcast to 2", "disruptor broadcast to 2"),
+        ("ringflow broadcast to 4", "disruptor broadcast to 4"),
+    ]);
+    sections.push(fan);
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/ringflow-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = serde_json_like::array(sections.iter().map(Rounds::json).collect());
+    std::fs::write(dir.join("paired.json"), json.0).unwrap();
+    println!("\nWrote {}", dir.join("paired.json").display());
+}
+
+/// A few lines of JSON writing (the benches need no serde for one file).
+mod serde_json_like {
+    pub struct Value(pub String);
+
+    pub fn section(title: &str, unit: &str, rounds: &[(f64, Vec<(&'static str, f64)>)]) -> Value {
+        let rounds: Vec<String> = rounds
+            .iter()
+            .map(|(placement, figures)| {
+                let figures: Vec<String> = figures
+                    .iter()
+                    .map(|(n, v)| format!("{{\"name\":{n:?},\"value\":{v}}}"))
+                    .collect();
+                format!(
+                    "{{\"placement_ns\":{placement},\"figures\":[{}]}}",
+                    figures.join(",")
+                )
+            })
+            .collect();
+        Value(format!(
+            "{{\"title\":{title:?},\"unit\":{unit:?},\"rounds\":[{}]}}",
+            rounds.join(",")
+        ))
+    }
+
+    pub fn array(values: Vec<Value>) -> Value {
+        let items: Vec<String> = values.into_iter().map(|v| v.0).collect();
+        Value(format!("[{}]", items.join(",")))
+    }
 }

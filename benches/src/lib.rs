@@ -1,3 +1,114 @@
-//! ringflow-benches: criterion benchmarks of ringflow against peer crates.
+//! ringflow-benches: ringflow against the queues a user would pick instead.
 //!
-//! Not built yet: this crate is a workspace member so the layout is in place; issue 5 builds it.
+//! The contestants live here, shared by the criterion benches (`benches/spsc.rs`, per-case
+//! detail) and the paired runner (`benches/paired.rs`, the headline ratios, run in interleaved
+//! rounds with the two-core placement measured before each). See `docs/BENCHMARKS.md`.
+//!
+//! Every contestant: capacity 4096 frames, producer pinned to core 0 and consumer to core 1,
+//! every payload byte written by the producer and read by the consumer (an XOR over all of it).
+//! ringflow runs with timestamps off (the peers write none).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+pub mod blocking;
+pub mod fanout;
+pub mod latency;
+pub mod spsc;
+
+/// Slots (or elements) of every queue.
+pub const CAPACITY: usize = 4096;
+/// Frames per batch where a contestant batches.
+pub const BATCH: usize = 64;
+
+/// Pins the current thread to core `core` (0 or 1). The list of cores is read once, on the first
+/// call: call it before any thread is pinned (a thread spawned by a pinned thread inherits its
+/// mask, and asking for the core list from there would see one core only).
+pub fn pin(core: usize) {
+    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
+    let cores = CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default());
+    assert!(
+        cores.len() >= 2,
+        "the benchmarks need two cores, found {}",
+        cores.len()
+    );
+    assert!(
+        core_affinity::set_for_current(cores[core % cores.len()]),
+        "could not pin to core {core}"
+    );
+}
+
+/// Reads every byte of a frame.
+#[inline]
+pub fn touch(bytes: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        acc ^= u64::from_ne_bytes(c.try_into().unwrap());
+    }
+    for &b in chunks.remainder() {
+        acc ^= u64::from(b);
+    }
+    acc
+}
+
+/// Nanoseconds per cache-line round trip between cores 0 and 1 now (the placement probe, and
+/// the floor of any ping-pong).
+pub fn placement_ns() -> f64 {
+    const TRIPS: u64 = 20_000;
+    let flag = Arc::new(AtomicU64::new(0));
+    let f = Arc::clone(&flag);
+    let other = std::thread::spawn(move || {
+        pin(1);
+        for i in 0..TRIPS {
+            while f.load(Ordering::Acquire) != 2 * i + 1 {
+                std::hint::spin_loop();
+            }
+            f.store(2 * i + 2, Ordering::Release);
+        }
+    });
+    pin(0);
+    let start = Instant::now();
+    for i in 0..TRIPS {
+        flag.store(2 * i + 1, Ordering::Release);
+        while flag.load(Ordering::Acquire) != 2 * i + 2 {
+            std::hint::spin_loop();
+        }
+    }
+    let ns = start.elapsed().as_nanos() as f64 / TRIPS as f64;
+    other.join().unwrap();
+    ns
+}
+
+/// Runs `consume` on core 1 and `produce` on core 0, started together; returns the time from
+/// the start until both ended.
+pub fn run<P, C>(produce: P, consume: C) -> Duration
+where
+    P: FnOnce(),
+    C: FnOnce() -> u64 + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(2));
+    let b = Arc::clone(&barrier);
+    let reader = std::thread::spawn(move || {
+        pin(1);
+        b.wait();
+        black_box(consume())
+    });
+    pin(0);
+    barrier.wait();
+    let start = Instant::now();
+    produce();
+    reader.join().unwrap();
+    start.elapsed()
+}
+
+/// A contestant: streams the given number of frames and returns how long that took.
+pub type Contestant = (&'static str, fn(u64) -> Duration);
+
+/// The median of `v` (sorted in place).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
