@@ -7,50 +7,68 @@ pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
-/// Exponential backoff for the short spins before parking.
+/// The spin before parking: exponential, then steady, for a time budget.
 ///
-/// `crossbeam_utils::Backoff` does the same with `core::hint::spin_loop`, which a loom model
-/// cannot preempt; this one yields to loom's scheduler under `cfg(loom)` and otherwise keeps
-/// crossbeam's shape (spin 2^step times, then yield the thread).
+/// `crossbeam_utils::Backoff` spins 2^step times and then yields the thread a few times; this
+/// one yields to loom's scheduler under `cfg(loom)` and otherwise spins until
+/// [`SPIN_BUDGET`](Self::SPIN_BUDGET) has passed, yielding the thread every eighth step once the
+/// spins are long (so an oversubscribed core still runs the thread it waits for). The budget is about what a park
+/// and wake cost on this kind of machine (the waker ~10 us, the sleeper ~30-50 us to run again),
+/// so a reader that keeps up with its producer (frames a few microseconds apart) never parks,
+/// and a reader with nothing coming wastes at most that much CPU before it sleeps.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff {
     step: u32,
+    #[cfg(not(loom))]
+    started: Option<std::time::Instant>,
 }
 
 impl Backoff {
-    /// Steps of pure spinning before yielding the thread.
+    /// Exponential steps (2^step spins each) before spinning in steady slices.
     const SPIN_LIMIT: u32 = 6;
-    /// Steps after which the caller should park instead. Under loom, park at once: the models
-    /// check the parking protocol, and each spin step would multiply the interleavings.
+    /// How long to spin before parking.
     #[cfg(not(loom))]
-    const YIELD_LIMIT: u32 = 10;
-    #[cfg(loom)]
-    const YIELD_LIMIT: u32 = 0;
+    const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_micros(50);
 
     pub(crate) fn new() -> Self {
-        Backoff { step: 0 }
+        Backoff::default()
     }
 
-    /// Waits a little, longer each call.
+    /// Waits a little, longer each call up to a steady slice.
     pub(crate) fn snooze(&mut self) {
         #[cfg(loom)]
         loom::thread::yield_now();
         #[cfg(not(loom))]
-        if self.step <= Self::SPIN_LIMIT {
-            for _ in 0..(1u32 << self.step) {
+        {
+            if self.started.is_none() {
+                self.started = Some(std::time::Instant::now());
+            }
+            for _ in 0..(1u32 << self.step.min(Self::SPIN_LIMIT)) {
                 core::hint::spin_loop();
             }
-        } else {
-            std::thread::yield_now();
-        }
-        if self.step <= Self::YIELD_LIMIT {
+            // Now and then in the steady phase, let another thread of this core run: with more
+            // threads than cores, the one we wait for may be waiting for this core.
+            if self.step > Self::SPIN_LIMIT && self.step % 8 == 0 {
+                std::thread::yield_now();
+            }
             self.step += 1;
         }
     }
 
-    /// True once spinning has gone on long enough that parking is cheaper.
+    /// Under loom, park at once: the models check the parking protocol, and each spin step would
+    /// multiply the interleavings.
+    #[cfg(loom)]
     pub(crate) fn is_completed(&self) -> bool {
-        self.step > Self::YIELD_LIMIT
+        true
+    }
+
+    /// True once spinning has gone on for [`SPIN_BUDGET`](Self::SPIN_BUDGET).
+    #[cfg(not(loom))]
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step > Self::SPIN_LIMIT
+            && self
+                .started
+                .is_some_and(|t| t.elapsed() >= Self::SPIN_BUDGET)
     }
 }
 
