@@ -80,8 +80,9 @@ def criterion():
         est = json.load(open(os.path.join(os.path.dirname(bench), "estimates.json")))
         groups.setdefault(meta["group_id"], []).append((meta, est))
     for group, benches in sorted(groups.items()):
-        benches.sort(key=lambda b: (not b[0]["function_id"].startswith("ringflow"), b[0]["function_id"]))
-        names = [m["function_id"] or m["value_str"] for m, _ in benches]
+        name = lambda m: m["function_id"] or m["value_str"]  # noqa: E731 (from_parameter ids)
+        benches.sort(key=lambda b: (not name(b[0]).startswith("ringflow"), name(b[0])))
+        names = [name(m) for m, _ in benches]
         med = [e["median"] for _, e in benches]
         elements = [(m.get("throughput") or {}).get("Elements") for m, _ in benches]
         if all(elements):
