@@ -1,0 +1,383 @@
+//! Cross-process: ringflow over a file-backed ring (`/dev/shm`) against iceoryx2 0.10
+//! publish-subscribe, producer and consumer in two processes (this program re-runs itself as the
+//! child), both busy-waiting, in interleaved rounds with the placement measured before each.
+//!
+//! ```text
+//! cargo bench -p ringflow-benches --bench cross_process            # 7 rounds
+//! cargo bench -p ringflow-benches --bench cross_process -- --quick # 3 rounds
+//! ```
+//!
+//! Throughput: the parent (core 0) writes every byte of N frames, the child (core 1) reads every
+//! byte; timed from the child's "ready" to its "done". iceoryx2 runs lossless (no safe overflow,
+//! `RetryUntilDelivered`, a 4096-sample subscriber buffer) so both deliver every frame. Round
+//! trip: 64-byte frames over two rings (two services), the child echoing, timed per trip.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use iceoryx2::port::backpressure_strategy::BackpressureStrategy;
+use iceoryx2::prelude::*;
+use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow_benches::{median, placement_ns, touch, CAPACITY};
+
+const CHILD: &str = "RINGFLOW_XP_CHILD";
+
+fn pin_to(core: usize) {
+    core_affinity::set_for_current(core_affinity::CoreId { id: core });
+}
+
+fn options() -> ProducerOptions {
+    ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false)
+}
+
+/// Starts this program as the child with `args`; returns it once it said "ready".
+fn spawn(args: &str) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    (child, lines)
+}
+
+fn finish(mut child: Child, mut lines: std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let done = lines.next().unwrap().unwrap();
+    assert!(done.starts_with("done"), "{done}");
+    assert!(child.wait().unwrap().success());
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
+
+fn shm(tag: &str) -> std::path::PathBuf {
+    ringflow::shm_path(&format!("ringflow-xp-{}-{tag}", std::process::id())).unwrap()
+}
+
+fn ring(path: &std::path::Path, size: usize) -> Ring {
+    Ring::create_or_replace(
+        path,
+        &RingConfig::new(CAPACITY as u32, size as u32).max_consumers(1),
+    )
+    .unwrap()
+}
+
+fn iox_service(
+    node: &Node<ipc::Service>,
+    name: &str,
+) -> iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8; 256], ()> {
+    node.service_builder(&name.try_into().unwrap())
+        .publish_subscribe::<[u8; 256]>()
+        .enable_safe_overflow(false)
+        .subscriber_max_buffer_size(CAPACITY)
+        .open_or_create()
+        .unwrap()
+}
+
+// ---- throughput ------------------------------------------------------------------------------
+
+fn ringflow_stream(frames: u64, size: usize) -> Duration {
+    let path = shm("stream");
+    let r = ring(&path, size);
+    let mut p = r.producer(options()).unwrap();
+    let (child, lines) = spawn(&format!("ringflow-read {} {frames}", path.display()));
+    pin_to(0);
+    let start = Instant::now();
+    for i in 0..frames {
+        let mut slot = p.claim().unwrap();
+        slot.payload_mut()[..size].fill(i as u8);
+        slot.commit(size);
+    }
+    finish(child, lines);
+    let elapsed = start.elapsed();
+    let _ = std::fs::remove_file(path);
+    elapsed
+}
+
+fn ringflow_read(path: &str, frames: u64) {
+    let r = Ring::open(path).unwrap();
+    let mut c = r.consumer(Delivery::Lossless).unwrap();
+    pin_to(1);
+    say("ready");
+    let (mut got, mut acc) = (0, 0);
+    while got < frames {
+        match c.poll() {
+            Ok(Some(f)) => {
+                acc ^= touch(f.payload());
+                got += 1;
+            }
+            _ => std::hint::spin_loop(),
+        }
+    }
+    say(&format!("done {acc}"));
+}
+
+/// iceoryx2 moves fixed 256-byte samples here (its payload type is fixed per service); `size`
+/// bytes of each are written and read, as for ringflow.
+fn iox_stream(frames: u64, size: usize) -> Duration {
+    let name = format!("ringflow-xp/{}/stream/{size}", std::process::id());
+    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let service = iox_service(&node, &name);
+    let publisher = service
+        .publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()
+        .unwrap();
+    let (child, lines) = spawn(&format!("iox-read {name} {frames} {size}"));
+    pin_to(0);
+    let start = Instant::now();
+    for i in 0..frames {
+        let mut sample = publisher.loan_uninit().unwrap();
+        // SAFETY: `[u8; 256]` has no invalid bit patterns; the bytes not written are never read.
+        let bytes = unsafe { sample.payload_mut().assume_init_mut() };
+        bytes[..size].fill(i as u8);
+        // SAFETY: as above.
+        unsafe { sample.assume_init() }.send().unwrap();
+    }
+    finish(child, lines);
+    start.elapsed()
+}
+
+fn iox_read(name: &str, frames: u64, size: usize) {
+    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let service = iox_service(&node, name);
+    let subscriber = service
+        .subscriber_builder()
+        .buffer_size(CAPACITY)
+        .create()
+        .unwrap();
+    pin_to(1);
+    say("ready");
+    let (mut got, mut acc) = (0, 0);
+    while got < frames {
+        match subscriber.receive().unwrap() {
+            Some(sample) => {
+                acc ^= touch(&sample.payload()[..size]);
+                got += 1;
+            }
+            None => std::hint::spin_loop(),
+        }
+    }
+    say(&format!("done {acc}"));
+}
+
+// ---- round trip ------------------------------------------------------------------------------
+
+fn ringflow_round_trip(trips: u64) -> Histogram<u64> {
+    let (pa, pb) = (shm("ping"), shm("pong"));
+    let (a, b) = (ring(&pa, 64), ring(&pb, 64));
+    let mut tx = a.producer(options()).unwrap();
+    let mut rx = b.consumer(Delivery::Lossless).unwrap();
+    let (child, lines) = spawn(&format!(
+        "ringflow-echo {} {} {trips}",
+        pa.display(),
+        pb.display()
+    ));
+    pin_to(0);
+    let mut h = Histogram::new_with_bounds(1, 100_000_000, 3).unwrap();
+    for i in 0..trips {
+        let start = Instant::now();
+        let mut slot = tx.claim().unwrap();
+        slot.payload_mut()[..64].fill(i as u8);
+        slot.commit(64);
+        loop {
+            if let Ok(Some(f)) = rx.poll() {
+                black_box(touch(f.payload()));
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        h.saturating_record(start.elapsed().as_nanos() as u64);
+    }
+    finish(child, lines);
+    let _ = (std::fs::remove_file(pa), std::fs::remove_file(pb));
+    h
+}
+
+fn ringflow_echo(pa: &str, pb: &str, trips: u64) {
+    let (a, b) = (Ring::open(pa).unwrap(), Ring::open(pb).unwrap());
+    let mut rx = a.consumer(Delivery::Lossless).unwrap();
+    let mut tx = b.producer(options()).unwrap();
+    pin_to(1);
+    say("ready");
+    for _ in 0..trips {
+        loop {
+            if let Ok(Some(f)) = rx.poll() {
+                let mut slot = tx.claim().unwrap();
+                slot.payload_mut()[..64].copy_from_slice(f.payload());
+                slot.commit(64);
+                break;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    say("done");
+}
+
+fn iox_round_trip(trips: u64) -> Histogram<u64> {
+    let base = format!("ringflow-xp/{}/rt", std::process::id());
+    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let ping = iox_service(&node, &format!("{base}/ping"));
+    let pong = iox_service(&node, &format!("{base}/pong"));
+    let publisher = ping.publisher_builder().create().unwrap();
+    let subscriber = pong.subscriber_builder().create().unwrap();
+    let (child, lines) = spawn(&format!("iox-echo {base} {trips}"));
+    pin_to(0);
+    let mut h = Histogram::new_with_bounds(1, 100_000_000, 3).unwrap();
+    for i in 0..trips {
+        let start = Instant::now();
+        let mut sample = publisher.loan_uninit().unwrap();
+        // SAFETY: as in `iox_stream`.
+        let bytes = unsafe { sample.payload_mut().assume_init_mut() };
+        bytes[..64].fill(i as u8);
+        // SAFETY: as above.
+        unsafe { sample.assume_init() }.send().unwrap();
+        loop {
+            if let Some(s) = subscriber.receive().unwrap() {
+                black_box(touch(&s.payload()[..64]));
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        h.saturating_record(start.elapsed().as_nanos() as u64);
+    }
+    finish(child, lines);
+    h
+}
+
+fn iox_echo(base: &str, trips: u64) {
+    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let ping = iox_service(&node, &format!("{base}/ping"));
+    let pong = iox_service(&node, &format!("{base}/pong"));
+    let subscriber = ping.subscriber_builder().create().unwrap();
+    let publisher = pong.publisher_builder().create().unwrap();
+    pin_to(1);
+    say("ready");
+    for _ in 0..trips {
+        loop {
+            if let Some(s) = subscriber.receive().unwrap() {
+                let mut out = publisher.loan_uninit().unwrap();
+                // SAFETY: as in `iox_stream`.
+                let bytes = unsafe { out.payload_mut().assume_init_mut() };
+                bytes[..64].copy_from_slice(&s.payload()[..64]);
+                // SAFETY: as above.
+                unsafe { out.assume_init() }.send().unwrap();
+                break;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    say("done");
+}
+
+// ---- the runner ------------------------------------------------------------------------------
+
+fn child(args: &str) {
+    let a: Vec<&str> = args.split(' ').collect();
+    let n = |i: usize| a[i].parse::<u64>().unwrap();
+    match a[0] {
+        "ringflow-read" => ringflow_read(a[1], n(2)),
+        "iox-read" => iox_read(a[1], n(2), n(3) as usize),
+        "ringflow-echo" => ringflow_echo(a[1], a[2], n(3)),
+        "iox-echo" => iox_echo(a[1], n(2)),
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+fn main() {
+    if let Ok(args) = std::env::var(CHILD) {
+        child(&args);
+        return;
+    }
+    set_log_level(LogLevel::Error);
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (rounds, k) = if quick { (3, 4) } else { (7, 1) };
+    println!("# ringflow cross-process runner: {rounds} rounds; ringflow file-backed ring vs iceoryx2 0.10 publish-subscribe");
+    for size in [64usize, 256] {
+        let frames = 1_000_000 / k;
+        let (mut ours, mut theirs, mut ratios, mut placements) = (vec![], vec![], vec![], vec![]);
+        for round in 0..rounds {
+            placements.push(placement_ns());
+            let (a, b) = if round % 2 == 0 {
+                let a = ringflow_stream(frames, size);
+                (a, iox_stream(frames, size))
+            } else {
+                let b = iox_stream(frames, size);
+                (ringflow_stream(frames, size), b)
+            };
+            let threads = match size {
+                64 => ringflow_benches::spsc::ringflow_file_single::<64>(frames),
+                _ => ringflow_benches::spsc::ringflow_file_single::<256>(frames),
+            };
+            println!("(round {round}: ringflow between two threads of one process, same ring kind: {:.2} M frames/s)", frames as f64 / threads.as_secs_f64() / 1e6);
+            let (fa, fb) = (
+                frames as f64 / a.as_secs_f64(),
+                frames as f64 / b.as_secs_f64(),
+            );
+            ours.push(fa);
+            theirs.push(fb);
+            ratios.push(fa / fb);
+        }
+        println!("\n## Cross-process throughput, {size}-byte frames ({frames} frames a run)\n");
+        println!("| contestant | median M frames/s | min .. max |\n|---|---:|---:|");
+        for (name, v) in [
+            ("ringflow (file-backed)", &mut ours),
+            ("iceoryx2", &mut theirs),
+        ] {
+            let (lo, hi) = v
+                .iter()
+                .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+            println!(
+                "| {name} | {:.2} | {:.2} .. {:.2} |",
+                median(v) / 1e6,
+                lo / 1e6,
+                hi / 1e6
+            );
+        }
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+        println!("\nringflow / iceoryx2, per round: median {:.1} ({lo:.1} .. {hi:.1}); placements {placements:.0?}", median(&mut ratios));
+    }
+    let trips = 50_000 / k;
+    let (mut p50, mut p99, mut ratios, mut placements) =
+        (vec![vec![], vec![]], vec![vec![], vec![]], vec![], vec![]);
+    for round in 0..rounds {
+        placements.push(placement_ns());
+        let (a, b) = if round % 2 == 0 {
+            let a = ringflow_round_trip(trips);
+            (a, iox_round_trip(trips))
+        } else {
+            let b = iox_round_trip(trips);
+            (ringflow_round_trip(trips), b)
+        };
+        for (i, h) in [&a, &b].into_iter().enumerate() {
+            p50[i].push(h.value_at_quantile(0.5) as f64);
+            p99[i].push(h.value_at_quantile(0.99) as f64);
+        }
+        ratios.push(a.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5) as f64);
+    }
+    println!("\n## Cross-process round trip, 64-byte frames ({trips} trips a run)\n");
+    println!("| contestant | median of p50 (ns) | median of p99 (ns) |\n|---|---:|---:|");
+    for (i, name) in ["ringflow (file-backed)", "iceoryx2"]
+        .into_iter()
+        .enumerate()
+    {
+        println!(
+            "| {name} | {:.0} | {:.0} |",
+            median(&mut p50[i]),
+            median(&mut p99[i])
+        );
+    }
+    println!(
+        "\nringflow p50 / iceoryx2 p50, per round: median {:.2}; placements {placements:.0?}",
+        median(&mut ratios)
+    );
+}
