@@ -284,6 +284,40 @@ fn with_consumer<T>(
     }
 }
 
+/// `Native.copyNext(consumer, into): Int`: copies the consumer's next frame into `into` through
+/// JNI and advances (the length), or -1 if none is there. One JNI call and one copy per frame:
+/// the naive bridge the benchmarks hold the zero-copy Flow against, not a path to use.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn copy_next<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    consumer: jlong,
+    into: jni::objects::JByteArray<'l>,
+) -> jint {
+    run(&mut env, |env| {
+        let mut consumers = consumers();
+        let Some((_, c)) = usize::try_from(consumer)
+            .ok()
+            .and_then(|i| consumers.get_mut(i))
+            .and_then(Option::as_mut)
+        else {
+            return Err(EngineError::UnknownHandle(consumer as u64));
+        };
+        let Some(frame) = c.poll()? else {
+            return Ok(-1);
+        };
+        // The one copy: from the slot into the Java array (SetByteArrayRegion).
+        into.set_region(env, 0, as_jbytes(frame.payload()))
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+        Ok(frame.len() as jint)
+    })
+}
+
+fn as_jbytes(b: &[u8]) -> &[i8] {
+    // SAFETY: u8 and i8 have the same size, alignment and validity.
+    unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
+}
+
 /// `Native.consumerIndex(consumer): Int`: the consumer's block index in the region.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn consumer_index<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jint {
@@ -382,7 +416,8 @@ pub fn start_seq_producer<'l>(
 }
 
 /// An engine source for `Native.startProducer`'s codes: 0 is `seq` (frames of the slot size), 1
-/// `audio` (a 440 Hz sine in the ring's audio format), 2 `telemetry`; `frames` < 0 runs until
+/// `audio` (a 440 Hz sine in the ring's audio format), 2 `telemetry`, 3 `fill` (slot-size
+/// frames whose every byte is the frame's number: the cheapest, for benchmarks); `frames` < 0 runs until
 /// cancelled; `rate` <= 0 keeps the source's own pacing.
 fn producer_source(
     ring: &Ring,
@@ -405,6 +440,17 @@ fn producer_source(
                 )))
             }
         },
+        // Every byte the frame's number: the cheapest frames (benchmarks).
+        3 => {
+            let size = ring.slot_size();
+            let mut n = 0u64;
+            let fill = ringflow_engine::source::FnSource(move |buf: &mut [u8]| {
+                buf[..size].fill(n as u8);
+                n += 1;
+                size
+            });
+            (Box::new(fill), paced_by_rate)
+        }
         // Telemetry paces itself from the rate (with bursts).
         2 => (
             Box::new(TelemetrySource::new(
@@ -415,7 +461,7 @@ fn producer_source(
         ),
         other => {
             return Err(EngineError::InvalidArgument(format!(
-                "source must be 0 (seq), 1 (audio) or 2 (telemetry), but was {other}"
+                "source must be 0 (seq), 1 (audio), 2 (telemetry) or 3 (fill), but was {other}"
             )))
         }
     };

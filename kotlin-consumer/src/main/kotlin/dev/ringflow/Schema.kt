@@ -61,4 +61,16 @@ data class RingStats(
 )
 
 /** Sources an engine producer in this process can run ([Ring.startProducer]). */
-enum class Source(internal val code: Int) { Seq(0), Audio(1), Telemetry(2) }
+enum class Source(internal val code: Int) {
+    /** Verifiable frames of the slot size (a pattern of the frame number). */
+    Seq(0),
+
+    /** A 440 Hz sine in the ring's audio format (audio rings only). */
+    Audio(1),
+
+    /** Telemetry events, with bursts. */
+    Telemetry(2),
+
+    /** Frames of the slot size whose every byte is the frame's number: the cheapest, for benchmarks. */
+    Fill(3),
+}

@@ -34,6 +34,7 @@ internal object Native {
     @JvmStatic external fun statsValues(ring: Long): LongArray
     @JvmStatic external fun cachedExceptionClasses(): Int
     @JvmStatic external fun panicForTest(message: String)
+    @JvmStatic external fun copyNext(consumer: Long, into: ByteArray): Int
 
     // Suspend calls (jni-glue/src/calls.rs): each starts a Rust task that resumes `completion`
     // when it ends, and returns the task's handle for cancelCall.
