@@ -6,8 +6,9 @@
     cargo bench -p ringflow-benches --bench spsc
     python3 benches/plot.py
 
-Reads target/ringflow-bench/paired.json (the paired runner: every round's figures) and
-criterion's target/criterion/<group>/<bench>/new/{estimates,benchmark}.json, and writes one PNG
+Reads target/ringflow-bench/paired.json (the paired runner: every round's figures),
+target/ringflow-bench/jmh.json (JMH's `-rf json` output) and criterion's
+target/criterion/<group>/<bench>/new/{estimates,benchmark}.json, and writes one PNG
 per table of docs/BENCHMARKS.md: for the paired runner each contestant's median over rounds with
 its min..max as an error bar; for criterion each bench's median with its 95% interval, in frames/s
 and bytes/s where the group is a throughput group.
@@ -107,7 +108,29 @@ def criterion():
                  lows, highs, "ns", os.path.join(OUT, f"criterion-{slug(group)}.png"))
 
 
+def jmh():
+    path = os.path.join(ROOT, "target", "ringflow-bench", "jmh.json")
+    if not os.path.exists(path):
+        print("no", path, "- run the JMH benches first", file=sys.stderr)
+        return
+    runs = json.load(open(path))
+    for size in sorted({r["params"]["frameSize"] for r in runs}, key=int):
+        rows = [r for r in runs if r["params"]["frameSize"] == size]
+        rows.sort(key=lambda r: (not r["benchmark"].split(".")[-1].startswith("ringflow"), r["benchmark"]))
+        names, values, lows, highs, alloc = [], [], [], [], []
+        for r in rows:
+            m = r["primaryMetric"]
+            norm = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score", float("nan"))
+            names.append(f'{r["benchmark"].split(".")[-1]} ({norm:.2f} B/frame)')
+            values.append(m["score"] / 1e6)
+            lows.append(min(m["rawData"][0]) / 1e6)
+            highs.append(max(m["rawData"][0]) / 1e6)
+        bars(f"JMH, {size}-byte frames to a JVM consumer: frames/s (whiskers: min..max iteration)",
+             names, values, lows, highs, "M frames/s", os.path.join(OUT, f"jmh-{size}b.png"))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     paired()
+    jmh()
     criterion()
