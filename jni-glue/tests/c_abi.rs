@@ -16,10 +16,28 @@ fn target_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// `libringflow_jni.so`, built now: `cargo test` links integration tests against the rlib and
+/// does not build the cdylib, so this asks cargo for it (once per test run, same profile and
+/// target directory).
 fn library() -> PathBuf {
-    let lib = target_dir().join("libringflow_jni.so");
-    assert!(lib.exists(), "{} was not built", lib.display());
-    lib
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = target_dir();
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args(["build", "--lib", "-p", "ringflow-jni", "--target-dir"])
+                .arg(dir.parent().unwrap());
+            if dir.file_name().is_some_and(|p| p == "release") {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("running cargo to build the cdylib");
+            assert!(status.success(), "cargo build -p ringflow-jni failed");
+            let lib = dir.join("libringflow_jni.so");
+            assert!(lib.exists(), "{} was not built", lib.display());
+            lib
+        })
+        .clone()
 }
 
 fn manifest_dir() -> &'static Path {
@@ -29,7 +47,7 @@ fn manifest_dir() -> &'static Path {
 /// Builds tests/c/consumer.c; returns the program.
 fn build_c_consumer(dir: &Path) -> PathBuf {
     let out = dir.join("consumer");
-    let lib_dir = target_dir();
+    let lib_dir = library().parent().unwrap().to_path_buf();
     let status = Command::new("cc")
         .args([
             "-std=c11",
