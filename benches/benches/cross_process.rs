@@ -21,7 +21,7 @@ use hdrhistogram::Histogram;
 use iceoryx2::port::backpressure_strategy::BackpressureStrategy;
 use iceoryx2::prelude::*;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
-use ringflow_benches::{median, placement_ns, touch, CAPACITY};
+use ringflow_benches::{median, placement_ns, read_frames, touch, write_frames, CAPACITY};
 
 const CHILD: &str = "RINGFLOW_XP_CHILD";
 
@@ -90,11 +90,7 @@ fn ringflow_stream(frames: u64, size: usize) -> Duration {
     let (child, lines) = spawn(&format!("ringflow-read {} {frames}", path.display()));
     pin_to(0);
     let start = Instant::now();
-    for i in 0..frames {
-        let mut slot = p.claim().unwrap();
-        slot.payload_mut()[..size].fill(i as u8);
-        slot.commit(size);
-    }
+    write_frames(&mut p, frames, size);
     finish(child, lines);
     let elapsed = start.elapsed();
     let _ = std::fs::remove_file(path);
@@ -106,16 +102,7 @@ fn ringflow_read(path: &str, frames: u64) {
     let mut c = r.consumer(Delivery::Lossless).unwrap();
     pin_to(1);
     say("ready");
-    let (mut got, mut acc) = (0, 0);
-    while got < frames {
-        match c.poll() {
-            Ok(Some(f)) => {
-                acc ^= touch(f.payload());
-                got += 1;
-            }
-            _ => std::hint::spin_loop(),
-        }
-    }
+    let acc = read_frames(&mut c, frames);
     say(&format!("done {acc}"));
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{pin, run, touch, CAPACITY};
+use crate::{pin, run, touch, write_frames, CAPACITY};
 
 /// ringflow with a blocking reader (`recv(None)`) and a blocking producer: the time, and the
 /// futex wake syscalls issued (commits that found a reader asleep, plus releases that found a
@@ -21,13 +21,7 @@ pub fn ringflow_blocking<const S: usize>(frames: u64) -> (Duration, u64) {
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
     let elapsed = run(
-        move || {
-            for i in 0..frames {
-                let mut slot = p.claim().unwrap();
-                slot.payload_mut()[..S].fill(i as u8);
-                slot.commit(S);
-            }
-        },
+        move || write_frames(&mut p, frames, S),
         move || {
             let mut acc = 0;
             for _ in 0..frames {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{touch, CAPACITY};
+use crate::{read_frames, touch, write_frames, CAPACITY};
 
 const S: usize = 64;
 
@@ -33,20 +33,6 @@ fn options() -> ProducerOptions {
     ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false)
 }
 
-fn read_all(mut c: ringflow::Consumer, frames: u64) -> u64 {
-    let (mut got, mut acc) = (0, 0);
-    while got < frames {
-        match c.poll() {
-            Ok(Some(f)) => {
-                acc ^= touch(f.payload());
-                got += 1;
-            }
-            _ => std::hint::spin_loop(),
-        }
-    }
-    acc
-}
-
 /// ringflow, a multi-producer ring: two producers write `frames / 2` each.
 pub fn ringflow_mp(frames: u64) -> Duration {
     let ring = Ring::anonymous(
@@ -55,19 +41,13 @@ pub fn ringflow_mp(frames: u64) -> Duration {
             .multi_producer(true),
     )
     .unwrap();
-    let c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
     let start = Instant::now();
-    let reader = std::thread::spawn(move || black_box(read_all(c, frames)));
+    let reader = std::thread::spawn(move || black_box(read_frames(&mut c, frames)));
     let writers: Vec<_> = (0..2)
         .map(|_| {
             let mut p = ring.producer(options()).unwrap();
-            std::thread::spawn(move || {
-                for i in 0..frames / 2 {
-                    let mut slot = p.claim().unwrap();
-                    slot.payload_mut()[..S].fill(i as u8);
-                    slot.commit(S);
-                }
-            })
+            std::thread::spawn(move || write_frames(&mut p, frames / 2, S))
         })
         .collect();
     for w in writers {
@@ -88,13 +68,9 @@ pub fn ringflow_broadcast(frames: u64, k: usize) -> Duration {
     let start = Instant::now();
     let readers: Vec<_> = consumers
         .into_iter()
-        .map(|c| std::thread::spawn(move || black_box(read_all(c, frames))))
+        .map(|mut c| std::thread::spawn(move || black_box(read_frames(&mut c, frames))))
         .collect();
-    for i in 0..frames {
-        let mut slot = p.claim().unwrap();
-        slot.payload_mut()[..S].fill(i as u8);
-        slot.commit(S);
-    }
+    write_frames(&mut p, frames, S);
     for r in readers {
         r.join().unwrap();
     }

@@ -54,6 +54,31 @@ pub fn touch(bytes: &[u8]) -> u64 {
     acc
 }
 
+/// Writes `frames` frames of `size` bytes into ringflow, one at a time, every byte (the byte is the
+/// frame's number).
+pub fn write_frames(p: &mut ringflow::Producer, frames: u64, size: usize) {
+    for i in 0..frames {
+        let mut slot = p.claim().unwrap();
+        slot.payload_mut()[..size].fill(i as u8);
+        slot.commit(size);
+    }
+}
+
+/// Reads `frames` frames from ringflow, busy-polling, every byte; returns their XOR.
+pub fn read_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+    let (mut got, mut acc) = (0, 0);
+    while got < frames {
+        match c.poll() {
+            Ok(Some(f)) => {
+                acc ^= touch(f.payload());
+                got += 1;
+            }
+            _ => std::hint::spin_loop(),
+        }
+    }
+    acc
+}
+
 /// Nanoseconds per cache-line round trip between cores 0 and 1 now (the placement probe, and
 /// the floor of any ping-pong).
 pub fn placement_ns() -> f64 {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{pin, run, touch, Contestant, BATCH, CAPACITY};
+use crate::{pin, read_frames, run, touch, write_frames, Contestant, BATCH, CAPACITY};
 
 /// Every contestant for `S`-byte frames, in the order reports list them.
 pub fn contestants<const S: usize>() -> Vec<Contestant> {
@@ -60,26 +60,8 @@ fn single<const S: usize>(ring: Ring, frames: u64) -> Duration {
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
     run(
-        move || {
-            for i in 0..frames {
-                let mut slot = p.claim().unwrap();
-                slot.payload_mut()[..S].fill(i as u8);
-                slot.commit(S);
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                match c.poll() {
-                    Ok(Some(f)) => {
-                        acc ^= touch(f.payload());
-                        got += 1;
-                    }
-                    _ => std::hint::spin_loop(),
-                }
-            }
-            acc
-        },
+        move || write_frames(&mut p, frames, S),
+        move || read_frames(&mut c, frames),
     )
 }
 

@@ -156,7 +156,7 @@ int32_t rf_consumer_release(uint64_t consumer_handle, bool *out_intact);
 int32_t rf_consumer_unregister(uint64_t consumer_handle);
 
 // Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in
-// the ring's audio format), 2 `telemetry`; `frames` negative: until cancelled; `rate` <= 0: the
+// the ring's audio format), 2 `telemetry`, 3 `fill`; `frames` negative: until cancelled; `rate` <= 0: the
 // source's own pace. Writes its task handle (for `rf_task_cancel`); when it ends, `callback`
 // gets `user_data`, a status and its summary (JSON).
 //

@@ -158,76 +158,46 @@ fn resume(
     outcome: Outcome,
     returns: Returns,
 ) -> jni::errors::Result<()> {
-    let void = ReturnType::Primitive(Primitive::Void);
-    match outcome {
+    let (method, arg) = match outcome {
         Outcome::Done(value) => match (returns, value.as_i64()) {
-            (Returns::Long, Some(v)) => {
-                // SAFETY: `succeedLong` takes one `long` and returns void (its id was resolved
-                // with that signature on this class).
-                unsafe {
-                    env.call_method_unchecked(
-                        completion,
-                        m.succeed_long,
-                        void,
-                        &[JValue::Long(v).as_jni()],
-                    )
-                }?;
-            }
-            _ => {
-                let text = env.new_string(value.to_string())?;
-                // SAFETY: `succeedJson` takes one `String` and returns void.
-                unsafe {
-                    env.call_method_unchecked(
-                        completion,
-                        m.succeed_json,
-                        void,
-                        &[JValue::Object(&text).as_jni()],
-                    )
-                }?;
-            }
+            (Returns::Long, Some(v)) => (m.succeed_long, JValue::Long(v).as_jni()),
+            _ => (m.succeed_json, object(env.new_string(value.to_string())?)),
         },
-        Outcome::Cancelled => {
-            let text = env.new_string("the Rust task was cancelled")?;
-            // SAFETY: `cancelled` takes one `String` and returns void.
-            unsafe {
-                env.call_method_unchecked(
-                    completion,
-                    m.cancelled,
-                    void,
-                    &[JValue::Object(&text).as_jni()],
-                )
-            }?;
-        }
-        Outcome::Failed(e) => {
-            let error = throwable(env, exception_class(&e), &e.to_string())?;
-            // SAFETY: `fail` takes one `Throwable` and returns void.
-            unsafe {
-                env.call_method_unchecked(
-                    completion,
-                    m.fail,
-                    void,
-                    &[JValue::Object(&error).as_jni()],
-                )
-            }?;
-        }
-        Outcome::Panicked(message) => {
-            let error = throwable(
+        Outcome::Cancelled => (
+            m.cancelled,
+            object(env.new_string("the Rust task was cancelled")?),
+        ),
+        Outcome::Failed(e) => (
+            m.fail,
+            object(throwable(env, exception_class(&e), &e.to_string())?),
+        ),
+        Outcome::Panicked(message) => (
+            m.fail,
+            object(throwable(
                 env,
                 "java/lang/RuntimeException",
                 &format!("the Rust task panicked: {message}"),
-            )?;
-            // SAFETY: as above.
-            unsafe {
-                env.call_method_unchecked(
-                    completion,
-                    m.fail,
-                    void,
-                    &[JValue::Object(&error).as_jni()],
-                )
-            }?;
-        }
-    }
+            )?),
+        ),
+    };
+    // SAFETY: each method was resolved on `Completion` with one argument of the kind passed
+    // here (`succeedLong(long)`, `succeedJson(String)`, `cancelled(String)`,
+    // `fail(Throwable)`) and returns void; the local references live until this frame ends.
+    unsafe {
+        env.call_method_unchecked(
+            completion,
+            method,
+            ReturnType::Primitive(Primitive::Void),
+            &[arg],
+        )
+    }?;
     Ok(())
+}
+
+/// A local reference as a raw JNI argument. Local references are not deleted when dropped (they
+/// live until the attach callback's local frame ends), so the raw value stays valid for the call.
+fn object<'l>(o: impl Into<JObject<'l>>) -> jni::sys::jvalue {
+    JValue::Object(&o.into()).as_jni()
 }
 
 /// A new exception object of `class` (a cached class if `JNI_OnLoad` resolved it: a thread the
