@@ -13,10 +13,10 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 /// one yields to loom's scheduler once under `cfg(loom)` and otherwise spins until
 /// [`SPIN_BUDGET`](Self::SPIN_BUDGET) has passed, yielding the thread every eighth step once the
 /// spins are long (so an oversubscribed core still runs the thread it waits for). The budget is
-/// about what a park
-/// and wake cost on this kind of machine (the waker ~10 us, the sleeper ~30-50 us to run again),
-/// so a reader that keeps up with its producer (frames a few microseconds apart) never parks,
-/// and a reader with nothing coming wastes at most that much CPU before it sleeps.
+/// about what a park and wake cost on this kind of machine (the waker ~10 us, the sleeper
+/// ~30-50 us to run again), so a reader that keeps up with its producer (frames a few
+/// microseconds apart) never parks, and a reader with nothing coming wastes at most that much CPU
+/// before it sleeps.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff {
     step: u32,
