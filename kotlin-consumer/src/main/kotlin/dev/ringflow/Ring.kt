@@ -227,6 +227,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         private var lostBefore = 0L
         private var torn = 0L
         private var spins = 0
+        private var spinSince = 0L
         private var idleSince = -1L
 
         fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
@@ -275,14 +276,17 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         }
 
         /**
-         * Nothing to read: spins a little (true), until it is time to [park] (false). Not a
-         * suspend function: a suspend call allocates its continuation, and this runs per empty poll.
+         * Nothing to read: spins (true) for up to [SPIN_BUDGET_NS], then it is time to [park]
+         * (false). The budget is the Rust side's (`ring/src/sync.rs`): about what a futex park and
+         * wake cost, so a reader that keeps up with its producer never parks, and its producer
+         * makes no wake syscall. Not a suspend function: a suspend call allocates its
+         * continuation, and this runs per empty poll.
          */
         fun spin(): Boolean {
-            if (++spins < SPINS) {
-                Thread.onSpinWait()
-                return true
-            }
+            if (spins == 0) spinSince = System.nanoTime()
+            Thread.onSpinWait()
+            // The clock is read every 64 spins only.
+            if (++spins and 63 != 0 || System.nanoTime() - spinSince < SPIN_BUDGET_NS) return true
             spins = 0
             return false
         }
@@ -415,7 +419,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     companion object {
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
-        private const val SPINS = 256
+        private const val SPIN_BUDGET_NS = 50_000L
         private val SPACE_SLEEPERS_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
         private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
 
