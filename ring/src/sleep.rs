@@ -7,12 +7,12 @@
 //!
 //! ```text
 //!   waiter                                  notifier
-//!   sleepers += 1                           change (stamp / read cursor)   Release
+//!   w = word              Acquire           change (stamp / read cursor)   Release
+//!   sleepers += 1
 //!   fence(SeqCst) -------- orders --------- fence(SeqCst)
-//!   w = word              Acquire           if sleepers != 0:
-//!   if condition: leave                         word += 1                  Release
-//!   futex_wait(word, w)                         futex_wake(word)
-//!   sleepers -= 1
+//!   if condition: leave                     if sleepers != 0:
+//!   futex_wait(word, w)                         word += 1                  Release
+//!   sleepers -= 1                               futex_wake(word)
 //! ```
 //!
 //! No lost wake-up: the two SeqCst fences are ordered one way or the other. If the waiter's comes
@@ -129,13 +129,17 @@ pub(crate) fn park<M: RingMem>(
     timeout: Option<Duration>,
     mut ready: impl FnMut() -> bool,
 ) -> bool {
+    // Read before announcing ourselves: a bump by anyone who sees the announcement comes after
+    // this load (Acquire keeps the announcement after it; the bump is a Release RMW after the
+    // notifier's load of the count), so `wait` below returns at once for it. Read after the
+    // announcement instead, a bump landing in between (an unconditional `wake`, which has no
+    // change for `ready()` to see) would be taken as the value to sleep on, and lost. Acquire
+    // also pairs with the Release bump, so a bump seen here makes its change visible to `ready()`.
+    let seen = word.load(Ordering::Acquire);
     // Relaxed: ordered before the loads below by the heavy fence, which pairs with the light
     // fence in `notify`.
     sleepers.fetch_add(1, Ordering::Relaxed);
     let fenced = heavy_fence();
-    // Acquire: pairs with the Release bump in `notify`, so a bump seen here makes the notifier's
-    // change visible to `ready()`.
-    let seen = word.load(Ordering::Acquire);
     let is_ready = ready();
     if !is_ready {
         let timeout = if fenced {
