@@ -68,13 +68,6 @@ impl Waiter {
     /// Resolves once `ring` published more than `seen` frames (with the count), or fails once it
     /// never will. Dropping the future (cancellation) leaves no waiter counted.
     pub(crate) async fn published_beyond(&self, ring: &Ring, seen: u64) -> Result<u64> {
-        /// Un-counts a waiting future however it ends.
-        struct Counted<'a>(&'a AtomicUsize);
-        impl Drop for Counted<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -85,11 +78,18 @@ impl Waiter {
                 return Ok(published);
             }
             ring.check_producer()?;
-            self.waiting.fetch_add(1, Ordering::SeqCst);
-            let _counted = Counted(&self.waiting);
-            self.unpark();
+            let _counted = self.count_waiting();
             notified.await;
         }
+    }
+
+    /// Counts one more task waiting on `notify` (so the thread sleeps on the ring's futex for it)
+    /// until the guard drops, however the wait ends: a dropped or cancelled future un-counts too,
+    /// or the thread would go on sleeping on the futex, and every commit would pay a wake syscall.
+    fn count_waiting(&self) -> Counted<'_> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.unpark();
+        Counted(&self.waiting)
     }
 
     fn unpark(&self) {
@@ -107,6 +107,16 @@ impl Waiter {
             let _ = t.join();
         }
         self.notify.notify_waiters();
+    }
+}
+
+/// Un-counts a waiting task when dropped (see [`Waiter::count_waiting`]).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        // SeqCst: as for `Waiter::waiting`.
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -193,13 +203,13 @@ impl Subscription {
                 Err(Error::Closed) => return None,
                 Err(e) => return Some(Err(e.into())),
             }
-            self.waiter.waiting.fetch_add(1, Ordering::SeqCst);
-            self.waiter.unpark();
+            // The guard un-counts even if this future is dropped while it waits.
+            let counted = self.waiter.count_waiting();
             let cancelled = tokio::select! {
                 _ = &mut notified => false,
                 _ = self.token.cancelled() => true,
             };
-            self.waiter.waiting.fetch_sub(1, Ordering::SeqCst);
+            drop(counted);
             if cancelled {
                 return None;
             }

@@ -398,3 +398,36 @@ fn bench_job_delivers_every_frame_and_a_cancelled_one_leaves_nothing_running() {
         "nothing left running"
     );
 }
+
+#[test]
+fn a_subscription_future_dropped_while_it_waits_leaves_no_waiter_counted() {
+    let reg = registry();
+    let ring = Ring::anonymous(&RingConfig::new(64, 64)).unwrap();
+    let rh = reg.add_ring(ring.clone());
+    let (_h, mut sub) = reg.subscribe(rh, Delivery::Lossy).unwrap();
+    let rt = runtime::runtime();
+    // Wait for a frame that does not come, then give up on it (a select, a timeout).
+    let gave_up = rt.block_on(async {
+        tokio::time::timeout(Duration::from_millis(100), sub.next())
+            .await
+            .is_err()
+    });
+    assert!(gave_up);
+    // Nobody waits now, so the waiter thread must leave the futex: commits then find no sleeper
+    // and make no wake syscall.
+    wait_until("the waiter thread to leave the futex", || {
+        ring.stats().data_sleepers == 0
+    });
+    // (A lossy subscription: it never holds the producer back.)
+    let mut producer = ring.producer(ringflow::ProducerOptions::default()).unwrap();
+    let before = ring.stats().data_wakes;
+    for _ in 0..1_000 {
+        producer.push(b"x").unwrap();
+    }
+    assert_eq!(
+        ring.stats().data_wakes,
+        before,
+        "commits woke a waiter nobody needs"
+    );
+    reg.cancel(rh).unwrap();
+}
