@@ -16,6 +16,12 @@ use crate::stats::{Latency, LatencySummary};
 /// cancellation token again (a cancellation also wakes it at once: `Ring::wake_waiters`).
 pub const CANCEL_SLICE: Duration = Duration::from_millis(50);
 
+/// The most frames an unpaced producer claims and commits at once ([`Source::batch`]).
+const MAX_BATCH: usize = 64;
+
+/// Frames between two progress reports of a producer.
+const PROGRESS_EVERY: u64 = 4096;
+
 /// How a producer task runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProduceOptions {
@@ -82,6 +88,7 @@ pub fn run_producer(
     let mut deadline = start;
     let mut summary = ProduceSummary::default();
     let mut blocked_since: Option<Instant> = None;
+    let mut progress_at = PROGRESS_EVERY;
     while summary.frames < limit {
         if token.is_cancelled() {
             summary.cancelled = true;
@@ -95,6 +102,48 @@ pub fn run_producer(
                 std::thread::sleep((deadline - now).min(CANCEL_SLICE));
                 continue;
             }
+        }
+        let paced = fixed_period.is_some() || source.period().is_some();
+        let batch_max = source.batch().clamp(1, MAX_BATCH).min(ring.capacity());
+        if !paced && batch_max > 1 && !matches!(policy, FullPolicy::Fail) {
+            // Unpaced, and the source allows it: a batch per claim, one commit (and one clock
+            // reading) for all of it. The `fail` policy stays per frame: its refusals are
+            // counted per frame.
+            let n = (batch_max as u64).min(limit - summary.frames) as usize;
+            let mut batch = match producer.claim_batch(n) {
+                Ok(batch) => batch,
+                Err(Error::Timeout) => {
+                    let since = *blocked_since.get_or_insert_with(Instant::now);
+                    if user_timeout.is_some_and(|t| since.elapsed() >= t) {
+                        return Err(EngineError::Ring(Error::Timeout));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            blocked_since = None;
+            let kind = source.kind();
+            let mut filled = 0;
+            while filled < n {
+                let Some(len) = source.next_frame(batch.slot_mut(filled)) else {
+                    break;
+                };
+                batch.set_len(filled, len);
+                batch.set_kind(filled, kind);
+                summary.bytes += len as u64;
+                filled += 1;
+            }
+            // Slots the source did not fill are published as skip frames readers pass over.
+            batch.commit_first(filled);
+            summary.frames += filled as u64;
+            if summary.frames >= progress_at {
+                progress(summary.frames);
+                progress_at = summary.frames + PROGRESS_EVERY;
+            }
+            if filled < n {
+                break; // the source ran dry
+            }
+            continue;
         }
         let mut slot = match producer.claim() {
             Ok(slot) => slot,
@@ -128,8 +177,9 @@ pub fn run_producer(
         if let Some(p) = fixed_period.or(source.period()) {
             deadline += p;
         }
-        if summary.frames % 4096 == 0 {
+        if summary.frames >= progress_at {
             progress(summary.frames);
+            progress_at = summary.frames + PROGRESS_EVERY;
         }
     }
     summary.elapsed_s = start.elapsed().as_secs_f64();

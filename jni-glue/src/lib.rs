@@ -441,16 +441,10 @@ fn producer_source(
             }
         },
         // Every byte the frame's number: the cheapest frames (benchmarks).
-        3 => {
-            let size = ring.slot_size();
-            let mut n = 0u64;
-            let fill = ringflow_engine::source::FnSource(move |buf: &mut [u8]| {
-                buf[..size].fill(n as u8);
-                n += 1;
-                size
-            });
-            (Box::new(fill), paced_by_rate)
-        }
+        3 => (
+            Box::new(ringflow_engine::source::FillSource::new(ring.slot_size())),
+            paced_by_rate,
+        ),
         // Telemetry paces itself from the rate (with bursts).
         2 => (
             Box::new(TelemetrySource::new(

@@ -27,6 +27,51 @@ pub trait Source: Send + 'static {
     fn kind(&self) -> u16 {
         0
     }
+
+    /// How many frames an unpaced producer may claim and publish at once (1 ..= 64). Readers
+    /// see a batch's frames only once all of it is written, so a source that may wait inside
+    /// [`next_frame`](Self::next_frame) (for input, say) keeps the default of 1; one that
+    /// computes its frames can say more and save the per-frame commit.
+    fn batch(&self) -> usize {
+        1
+    }
+}
+
+/// Frames whose every byte is the frame's number (its low byte): the cheapest frames there are,
+/// for benchmarks.
+///
+/// ```
+/// use ringflow_engine::source::{FillSource, Source};
+/// let mut source = FillSource::new(4);
+/// let mut buf = [9u8; 8];
+/// source.next_frame(&mut buf);
+/// assert_eq!(source.next_frame(&mut buf), Some(4));
+/// assert_eq!(buf, [1, 1, 1, 1, 9, 9, 9, 9]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct FillSource {
+    size: usize,
+    next: u64,
+}
+
+impl FillSource {
+    /// Frames of `size` bytes (cut to the slot).
+    pub fn new(size: usize) -> Self {
+        FillSource { size, next: 0 }
+    }
+}
+
+impl Source for FillSource {
+    fn next_frame(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let len = self.size.min(buf.len());
+        buf[..len].fill(self.next as u8);
+        self.next += 1;
+        Some(len)
+    }
+
+    fn batch(&self) -> usize {
+        64
+    }
 }
 
 /// Any closure that writes one frame in place and returns its length.

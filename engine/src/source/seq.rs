@@ -31,4 +31,8 @@ impl Source for SeqSource {
         self.next += 1;
         Some(len)
     }
+
+    fn batch(&self) -> usize {
+        64
+    }
 }

@@ -339,6 +339,7 @@ impl WriteBatch<'_> {
         self.first
     }
 
+    #[inline]
     fn seq(&self, i: usize) -> u64 {
         assert!(i < self.n, "slot {i} out of a batch of {}", self.n);
         self.first + i as u64
@@ -386,6 +387,35 @@ impl WriteBatch<'_> {
 
     /// Publishes every slot of the batch (one timestamp for all).
     pub fn commit(mut self) {
+        self.finish();
+    }
+
+    /// Publishes slots `0..k` as frames and the rest as empty frames readers pass over (for a
+    /// writer that ran out of frames part way through the batch; their sequences were claimed,
+    /// so they must be published).
+    ///
+    /// ```
+    /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+    /// # let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
+    /// let mut consumer = ring.consumer(Delivery::Lossless)?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// let mut batch = producer.claim_batch(4)?;
+    /// batch.slot_mut(0)[0] = 7;
+    /// batch.set_len(0, 1);
+    /// batch.commit_first(1);
+    /// let got = consumer.poll_batch(8)?;
+    /// assert_eq!(got.len(), 1);
+    /// assert_eq!(got.iter().next().unwrap().payload, &[7][..]);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `k` exceeds the batch's length.
+    pub fn commit_first(mut self, k: usize) {
+        assert!(k <= self.n, "{k} frames of a batch of {}", self.n);
+        for seq in self.first + k as u64..self.first + self.n as u64 {
+            write_meta(&self.producer.core.mem, seq, 0, kind_flags::SKIP);
+        }
         self.finish();
     }
 
