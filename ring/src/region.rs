@@ -216,6 +216,12 @@ pub(crate) struct Shared {
     /// Keeps the mapping alive; `base` points into it.
     _map: MmapRaw,
     base: *mut u8,
+    /// The hot path's view of the geometry, precomputed: slot 0, `slot_count - 1`, the stride
+    /// and the payload capacity (a frame's address is one mask, one multiply, one add).
+    slots: *mut u8,
+    mask: u64,
+    stride: usize,
+    payload: usize,
     geometry: Geometry,
     header: Header,
     scope: Scope,
@@ -248,6 +254,11 @@ impl Shared {
         Ok(Shared {
             _map: map,
             base,
+            // SAFETY: `slots_offset` lies inside the mapping (validated with the geometry).
+            slots: unsafe { base.add(geometry.slots_offset as usize) },
+            mask: u64::from(geometry.slot_count - 1),
+            stride: geometry.slot_stride as usize,
+            payload: geometry.slot_payload as usize,
             geometry,
             header,
             scope,
@@ -262,15 +273,49 @@ impl Shared {
     /// Pointer to the slot that holds frame `seq` (its `SlotHeader`).
     #[inline]
     pub(crate) fn slot_ptr(&self, seq: u64) -> *mut u8 {
-        // SAFETY: `slot_offset` is below `slots_offset + slot_count * slot_stride == total_len`,
-        // the mapping's length (validated when it was created or opened).
-        unsafe { self.base.add(self.geometry.slot_offset(seq)) }
+        // SAFETY: `slots_offset + (seq & mask) * stride` is below
+        // `slots_offset + slot_count * slot_stride == total_len`, the mapping's length (validated
+        // when it was created or opened): the `Geometry::slot_offset` computation.
+        let slot = unsafe { self.slots.add((seq & self.mask) as usize * self.stride) };
+        debug_assert_eq!(
+            slot as usize - self.base as usize,
+            self.geometry.slot_offset(seq)
+        );
+        slot
+    }
+
+    /// Reads the second cache line of frame `seq`'s slot, if it has one, and ignores the byte.
+    ///
+    /// A reader that finds its next frame not yet there calls this as it polls again. The
+    /// producer writes that line (payload) just before the first line's stamp; a reader that
+    /// only watched the stamp would fetch the second line after it saw the stamp change, one
+    /// cross-core transfer after the other. Reading both while it waits makes the two transfers
+    /// overlap: a 64-byte frame's round trip between two cores went from 1.8x to 1.5x the bare
+    /// cache-line round trip (docs/BENCHMARKS.md). Larger frames' further lines stream, and the
+    /// hardware prefetcher follows them.
+    #[inline]
+    pub(crate) fn touch_tail(&self, seq: u64) {
+        if self.stride > LINE_BYTES {
+            // SAFETY: the slot is longer than one line, so this byte lies inside it, inside the
+            // mapping; a volatile read of a byte another thread may be writing is a read of some
+            // value, which is dropped (a seqlock reader's read, validated or discarded).
+            unsafe { std::ptr::read_volatile(self.slot_ptr(seq).add(LINE_BYTES)) };
+        }
+    }
+
+    /// Payload bytes one slot holds.
+    #[inline]
+    pub(crate) fn slot_payload(&self) -> usize {
+        self.payload
     }
 
     pub(crate) fn is_file_backed(&self) -> bool {
         self.scope == Scope::Shared
     }
 }
+
+/// A cache line, as the layout counts it (slots are multiples of it).
+const LINE_BYTES: usize = 64;
 
 impl RingMem for Shared {
     #[inline]

@@ -15,11 +15,17 @@ use crate::region::Shared;
 #[derive(Clone, Copy, Debug)]
 struct Ready {
     seq: u64,
+    /// The slot's address.
+    slot: *const u8,
     len: usize,
     kind: u16,
     timestamp_ns: u64,
     lost_before: u64,
 }
+
+// SAFETY: `slot` points into the mapping that the consumer handing out the frame keeps alive; a
+// `Ready` moves with its `Frame` (which borrows that consumer) or is dropped.
+unsafe impl Send for Ready {}
 
 /// What a copying read returns about the frame it copied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,8 +121,9 @@ impl Consumer {
         self.core.liveness = interval.max(Duration::from_millis(1));
     }
 
+    #[inline]
     fn payload_capacity(&self) -> usize {
-        self.core.mem.geometry().slot_payload as usize
+        self.core.mem.slot_payload()
     }
 
     /// Finds the next frame to hand out: skips marked-empty slots, recovers from laps, reports
@@ -126,10 +133,15 @@ impl Consumer {
         loop {
             let seq = self.core.next;
             match self.core.check(seq) {
-                Check::Empty => return Ok(None),
+                Check::Empty => {
+                    // Fetch the frame's second line while we wait, not after (see `touch_tail`).
+                    self.core.mem.touch_tail(seq);
+                    return Ok(None);
+                }
                 Check::Lapped => self.core.skip_lapped()?,
                 Check::Ready => {
-                    let (len, kind, timestamp_ns) = read_meta(&self.core.mem, seq);
+                    let slot = self.core.mem.slot_ptr(seq).cast_const();
+                    let (len, kind, timestamp_ns) = read_meta_at(slot);
                     if kind & kind_flags::SKIP != 0 {
                         if self.core.verify(seq) {
                             self.core.release(seq + 1, 0);
@@ -152,6 +164,7 @@ impl Consumer {
                     }
                     return Ok(Some(Ready {
                         seq,
+                        slot,
                         len: len as usize,
                         kind: (kind & kind_flags::USER_MASK) as u16,
                         timestamp_ns,
@@ -197,7 +210,7 @@ impl Consumer {
                 timestamp_ns: ready.timestamp_ns,
                 lost_before: ready.lost_before,
             },
-            payload: payload_ptr(&self.core.mem, ready.seq),
+            payload: payload_at(ready.slot),
         }))
     }
 
@@ -252,7 +265,7 @@ impl Consumer {
                     ready.len
                 )));
             }
-            let src = payload_ptr(&self.core.mem, ready.seq);
+            let src = payload_at(ready.slot);
             // SAFETY: `ready.len` is at most the slot size (checked in `next_ready`), so the
             // source lies inside the slot, and `buf` holds at least that many bytes. The source
             // may change during the copy (a lossy read): `verify` below discards such a copy.
@@ -346,14 +359,23 @@ impl Drop for Consumer {
 
 #[inline]
 fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
-    let base = shared.slot_ptr(seq);
+    read_meta_at(shared.slot_ptr(seq))
+}
+
+/// The length, kind and timestamp of the slot at `slot_ptr` (a slot's address in the mapping).
+#[inline]
+fn read_meta_at(slot_ptr: *const u8) -> (u32, u32, u64) {
     // SAFETY: the fields lie inside the slot header, aligned; volatile because a producer may
     // write them concurrently (a lossy read), which the caller detects with the stamp.
     unsafe {
         (
-            base.add(slot::LEN_OFFSET).cast::<u32>().read_volatile(),
-            base.add(slot::KIND_OFFSET).cast::<u32>().read_volatile(),
-            base.add(slot::TIMESTAMP_OFFSET)
+            slot_ptr.add(slot::LEN_OFFSET).cast::<u32>().read_volatile(),
+            slot_ptr
+                .add(slot::KIND_OFFSET)
+                .cast::<u32>()
+                .read_volatile(),
+            slot_ptr
+                .add(slot::TIMESTAMP_OFFSET)
                 .cast::<u64>()
                 .read_volatile(),
         )
@@ -362,8 +384,14 @@ fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
 
 #[inline]
 fn payload_ptr(shared: &Shared, seq: u64) -> *const u8 {
+    payload_at(shared.slot_ptr(seq))
+}
+
+/// The payload of the slot at `slot_ptr` (a slot's address in the mapping).
+#[inline]
+fn payload_at(slot_ptr: *const u8) -> *const u8 {
     // SAFETY: the payload starts inside the slot, inside the mapping.
-    unsafe { shared.slot_ptr(seq).add(slot::PAYLOAD_OFFSET) }
+    unsafe { slot_ptr.add(slot::PAYLOAD_OFFSET) }
 }
 
 /// A zero-copy view of one frame in the ring.
@@ -427,12 +455,7 @@ impl Frame<'_> {
     pub fn payload(&self) -> &[u8] {
         // SAFETY: `len` is at most the slot size (checked when the frame was found), so the
         // slice lies inside the slot; see the type's docs for who else may write it.
-        unsafe {
-            std::slice::from_raw_parts(
-                payload_ptr(&self.consumer.core.mem, self.ready.seq),
-                self.ready.len,
-            )
-        }
+        unsafe { std::slice::from_raw_parts(payload_at(self.ready.slot), self.ready.len) }
     }
 
     /// Whether the frame was still in its slot when this was called (the seqlock re-check).
@@ -448,6 +471,7 @@ impl Frame<'_> {
 }
 
 impl Drop for Frame<'_> {
+    #[inline]
     fn drop(&mut self) {
         let core = &mut self.consumer.core;
         if !core.verify(self.ready.seq) {

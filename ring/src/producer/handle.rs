@@ -73,13 +73,7 @@ impl Producer {
     #[inline]
     pub fn claim(&mut self) -> Result<WriteSlot<'_>> {
         let seq = self.core.claim(1)?;
-        Ok(WriteSlot {
-            seq,
-            kind: 0,
-            timestamp: None,
-            committed: false,
-            producer: self,
-        })
+        Ok(WriteSlot::new(self, seq))
     }
 
     /// Claims `n` consecutive slots (`1 ..= capacity`) at once: one gate check and one commit
@@ -108,7 +102,11 @@ impl Producer {
         }
         let first = self.core.claim(n as u64)?;
         for seq in first..first + n as u64 {
-            write_meta(&self.core.mem, seq, 0, 0);
+            let slot = self.core.mem.slot_ptr(seq);
+            write_meta_at(slot, 0, 0);
+            // The timestamp a producer without timestamps leaves; one with them writes the
+            // commit's time over it.
+            write_timestamp_at(slot, 0);
         }
         Ok(WriteBatch {
             first,
@@ -155,13 +153,7 @@ impl Producer {
     ) -> Result<(), PushError<F>> {
         match self.core.claim(1) {
             Ok(seq) => {
-                let mut slot = WriteSlot {
-                    seq,
-                    kind: 0,
-                    timestamp: None,
-                    committed: false,
-                    producer: self,
-                };
+                let mut slot = WriteSlot::new(self, seq);
                 let len = write(slot.payload_mut());
                 slot.commit(len);
                 Ok(())
@@ -171,6 +163,7 @@ impl Producer {
         }
     }
 
+    #[inline]
     fn timestamp(&self) -> u64 {
         if self.timestamps {
             crate::liveness::monotonic_ns()
@@ -186,16 +179,25 @@ impl Drop for Producer {
     }
 }
 
-/// Writes a slot's length, kind and timestamp (the slot is claimed by the caller).
+/// Writes a slot's length and kind (the slot is claimed by the caller).
 #[inline]
 fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
-    let base = shared.slot_ptr(seq);
-    // SAFETY: the caller claimed the slot, so no producer writes it; readers of the previous frame
-    // validate their reads with the stamp (seqlock). LEN and KIND lie inside the slot header,
-    // 4-byte aligned.
+    write_meta_at(shared.slot_ptr(seq), len, kind);
+}
+
+/// [`write_meta`] at a slot's address.
+#[inline]
+fn write_meta_at(slot_ptr: *mut u8, len: u32, kind: u32) {
+    // SAFETY: the caller claimed the slot at `slot_ptr`, so no producer writes it; readers of the
+    // previous frame validate their reads with the stamp (seqlock). LEN and KIND lie inside the
+    // slot header, 4-byte aligned.
     unsafe {
-        base.add(slot::LEN_OFFSET).cast::<u32>().write_volatile(len);
-        base.add(slot::KIND_OFFSET)
+        slot_ptr
+            .add(slot::LEN_OFFSET)
+            .cast::<u32>()
+            .write_volatile(len);
+        slot_ptr
+            .add(slot::KIND_OFFSET)
             .cast::<u32>()
             .write_volatile(kind);
     }
@@ -203,10 +205,14 @@ fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
 
 #[inline]
 fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
-    // SAFETY: as in `write_meta`; TIMESTAMP lies inside the slot header, 8-byte aligned.
+    write_timestamp_at(shared.slot_ptr(seq), ns);
+}
+
+#[inline]
+fn write_timestamp_at(slot_ptr: *mut u8, ns: u64) {
+    // SAFETY: as in `write_meta_at`; TIMESTAMP lies inside the slot header, 8-byte aligned.
     unsafe {
-        shared
-            .slot_ptr(seq)
+        slot_ptr
             .add(slot::TIMESTAMP_OFFSET)
             .cast::<u64>()
             .write_volatile(ns)
@@ -220,11 +226,21 @@ fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
 /// # Safety
 /// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
 unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
-    let len = shared.geometry().slot_payload as usize;
+    // SAFETY: forwarded to the caller.
+    unsafe { payload_mut_at(shared.slot_ptr(seq), shared.slot_payload()) }
+}
+
+#[inline]
+#[allow(clippy::mut_from_ref)]
+/// The payload of the slot at `slot_ptr`, `len` (the slot's payload capacity) bytes.
+///
+/// # Safety
+/// As for [`payload_mut`]; `slot_ptr` must be a slot's address and `len` its capacity.
+unsafe fn payload_mut_at<'a>(slot_ptr: *mut u8, len: usize) -> &'a mut [u8] {
     // SAFETY: the payload lies inside the slot (stride >= header + payload), inside the mapping;
     // the caller owns the slot, so no other handle writes it. Lossy readers may read it at the
     // same time: they validate what they read with the stamp and never trust a torn copy.
-    unsafe { std::slice::from_raw_parts_mut(shared.slot_ptr(seq).add(slot::PAYLOAD_OFFSET), len) }
+    unsafe { std::slice::from_raw_parts_mut(slot_ptr.add(slot::PAYLOAD_OFFSET), len) }
 }
 
 /// One claimed slot. Write the payload, then [`commit`](Self::commit). Dropping it uncommitted
@@ -254,9 +270,30 @@ unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
 pub struct WriteSlot<'a> {
     producer: &'a mut Producer,
     seq: u64,
+    /// The slot's address, computed once at the claim.
+    slot: *mut u8,
     kind: u32,
-    timestamp: Option<u64>,
     committed: bool,
+    timestamp: Option<u64>,
+}
+
+// SAFETY: `slot` points into the mapping the borrowed producer keeps alive, and only this claim
+// writes it: moving the claim to another thread moves nothing a `&mut Producer` could not.
+unsafe impl Send for WriteSlot<'_> {}
+
+impl<'a> WriteSlot<'a> {
+    #[inline]
+    fn new(producer: &'a mut Producer, seq: u64) -> Self {
+        let slot = producer.core.mem.slot_ptr(seq);
+        WriteSlot {
+            producer,
+            seq,
+            slot,
+            kind: 0,
+            committed: false,
+            timestamp: None,
+        }
+    }
 }
 
 impl WriteSlot<'_> {
@@ -268,8 +305,9 @@ impl WriteSlot<'_> {
     /// The whole payload area of the slot ([`Producer::slot_size`] bytes).
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        // SAFETY: we hold the claim on `seq` until commit or drop, and the slice borrows `self`.
-        unsafe { payload_mut(&self.producer.core.mem, self.seq) }
+        // SAFETY: we hold the claim on `seq` (whose slot `self.slot` is) until commit or drop,
+        // and the slice borrows `self`.
+        unsafe { payload_mut_at(self.slot, self.producer.core.mem.slot_payload()) }
     }
 
     /// Sets the user kind (16 bits) of the frame.
@@ -288,10 +326,10 @@ impl WriteSlot<'_> {
     /// If `len` exceeds [`Producer::slot_size`].
     #[inline]
     pub fn commit(mut self, len: usize) {
+        let capacity = self.producer.core.mem.slot_payload();
         assert!(
-            len <= self.producer.slot_size(),
-            "frame length {len} exceeds the slot size {}",
-            self.producer.slot_size()
+            len <= capacity,
+            "frame length {len} exceeds the slot size {capacity}"
         );
         self.finish(len as u32, self.kind);
     }
@@ -299,15 +337,15 @@ impl WriteSlot<'_> {
     #[inline]
     fn finish(&mut self, len: u32, kind: u32) {
         let ts = self.timestamp.unwrap_or_else(|| self.producer.timestamp());
-        let shared = &*self.producer.core.mem;
-        write_meta(shared, self.seq, len, kind);
-        write_timestamp(shared, self.seq, ts);
+        write_meta_at(self.slot, len, kind);
+        write_timestamp_at(self.slot, ts);
         self.committed = true;
         self.producer.core.commit(self.seq, self.seq + 1);
     }
 }
 
 impl Drop for WriteSlot<'_> {
+    #[inline]
     fn drop(&mut self) {
         if !self.committed {
             self.finish(0, kind_flags::SKIP);
@@ -420,10 +458,12 @@ impl WriteBatch<'_> {
     }
 
     fn finish(&mut self) {
-        let ts = self.producer.timestamp();
         let end = self.first + self.n as u64;
-        for seq in self.first..end {
-            write_timestamp(&self.producer.core.mem, seq, ts);
+        if self.producer.timestamps {
+            let ts = crate::liveness::monotonic_ns();
+            for seq in self.first..end {
+                write_timestamp(&self.producer.core.mem, seq, ts);
+            }
         }
         self.committed = true;
         self.producer.core.commit(self.first, end);
