@@ -290,9 +290,11 @@ impl Shared {
     /// producer writes that line (payload) just before the first line's stamp; a reader that
     /// only watched the stamp would fetch the second line after it saw the stamp change, one
     /// cross-core transfer after the other. Reading both while it waits makes the two transfers
-    /// overlap: a 64-byte frame's round trip between two cores went from 1.8x to 1.5x the bare
-    /// cache-line round trip (docs/BENCHMARKS.md). Larger frames' further lines stream, and the
-    /// hardware prefetcher follows them.
+    /// overlap: a 64-byte frame's round trip between two far cores went from 1.5x to 1.1x the
+    /// bare cache-line round trip, and single-frame throughput did not drop (docs/BENCHMARKS.md;
+    /// watching the producers' `published` cursor instead of the stamp, as rtrb's reader watches
+    /// its tail, was measured too and lost on both). Larger frames' further lines stream, and
+    /// the hardware prefetcher follows them.
     #[inline]
     pub(crate) fn touch_tail(&self, seq: u64) {
         if self.stride > LINE_BYTES {

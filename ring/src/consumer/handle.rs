@@ -64,6 +64,10 @@ unsafe impl Send for HeldFrame {}
 /// ```
 pub struct Consumer {
     core: ConsumerCore<Shared>,
+    /// The frame `next_ready` found last. Kept here, not in the [`Frame`] handed out: a view of
+    /// one word travels in a register, while a larger one was copied through the stack with
+    /// mismatched widths, and the stalled store forwarding cost more than the rest of a read.
+    ready: Ready,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -81,6 +85,14 @@ impl Consumer {
         let core = ConsumerCore::register(shared, delivery, crate::liveness::current_pid())?;
         Ok(Consumer {
             core,
+            ready: Ready {
+                seq: 0,
+                slot: std::ptr::null(),
+                len: 0,
+                kind: 0,
+                timestamp_ns: 0,
+                lost_before: 0,
+            },
             _not_sync: PhantomData,
         })
     }
@@ -126,17 +138,17 @@ impl Consumer {
         self.core.mem.slot_payload()
     }
 
-    /// Finds the next frame to hand out: skips marked-empty slots, recovers from laps, reports
-    /// corrupt slots.
+    /// Finds the next frame to hand out and puts it in `self.ready` (true), or finds none
+    /// (false): skips marked-empty slots, recovers from laps, reports corrupt slots.
     #[inline]
-    fn next_ready(&mut self) -> Result<Option<Ready>> {
+    fn next_ready(&mut self) -> Result<bool> {
         loop {
             let seq = self.core.next;
             match self.core.check(seq) {
                 Check::Empty => {
                     // Fetch the frame's second line while we wait, not after (see `touch_tail`).
                     self.core.mem.touch_tail(seq);
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Check::Lapped => self.core.skip_lapped()?,
                 Check::Ready => {
@@ -162,14 +174,15 @@ impl Consumer {
                             ),
                         });
                     }
-                    return Ok(Some(Ready {
+                    self.ready = Ready {
                         seq,
                         slot,
                         len: len as usize,
                         kind: (kind & kind_flags::USER_MASK) as u16,
                         timestamp_ns,
                         lost_before: self.core.take_lost_pending(),
-                    }));
+                    };
+                    return Ok(true);
                 }
             }
         }
@@ -190,10 +203,11 @@ impl Consumer {
     /// ```
     #[inline]
     pub fn poll(&mut self) -> Result<Option<Frame<'_>>> {
-        Ok(self.next_ready()?.map(|ready| Frame {
-            consumer: self,
-            ready,
-        }))
+        Ok(if self.next_ready()? {
+            Some(Frame { consumer: self })
+        } else {
+            None
+        })
     }
 
     /// The next frame for a caller that cannot hold a borrow (a foreign runtime): its facts and
@@ -202,7 +216,11 @@ impl Consumer {
     /// does not move until then; call `release_held` before the next read. Returns `None` if
     /// no frame is there.
     pub fn poll_held(&mut self) -> Result<Option<HeldFrame>> {
-        Ok(self.next_ready()?.map(|ready| HeldFrame {
+        if !self.next_ready()? {
+            return Ok(None);
+        }
+        let ready = self.ready;
+        Ok(Some(HeldFrame {
             info: FrameInfo {
                 seq: ready.seq,
                 len: ready.len,
@@ -235,11 +253,8 @@ impl Consumer {
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            if let Some(ready) = self.next_ready()? {
-                return Ok(Frame {
-                    consumer: self,
-                    ready,
-                });
+            if self.next_ready()? {
+                return Ok(Frame { consumer: self });
             }
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             self.core.wait(left)?;
@@ -253,9 +268,10 @@ impl Consumer {
     /// frame.
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>> {
         loop {
-            let Some(ready) = self.next_ready()? else {
+            if !self.next_ready()? {
                 return Ok(None);
-            };
+            }
+            let ready = self.ready;
             if buf.len() < ready.len {
                 self.core.restore_lost_pending(ready.lost_before);
                 return Err(Error::InvalidArgument(format!(
@@ -300,7 +316,8 @@ impl Consumer {
     /// Up to `max` consecutive frames as zero-copy views; the cursor advances once, when the
     /// batch is dropped. Empty if no frame is there.
     pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>> {
-        let Some(head) = (if max == 0 { None } else { self.next_ready()? }) else {
+        let head = (max > 0 && self.next_ready()?).then_some(self.ready);
+        let Some(head) = head else {
             return Ok(Batch {
                 first: self.core.next,
                 slots: 0,
@@ -416,38 +433,42 @@ fn payload_at(slot_ptr: *const u8) -> *const u8 {
 /// ```
 pub struct Frame<'a> {
     consumer: &'a mut Consumer,
-    ready: Ready,
 }
 
 impl Frame<'_> {
+    #[inline]
+    fn ready(&self) -> &Ready {
+        &self.consumer.ready
+    }
+
     /// Sequence number.
     pub fn seq(&self) -> u64 {
-        self.ready.seq
+        self.ready().seq
     }
 
     /// Payload bytes.
     pub fn len(&self) -> usize {
-        self.ready.len
+        self.ready().len
     }
 
     /// Whether the payload is empty.
     pub fn is_empty(&self) -> bool {
-        self.ready.len == 0
+        self.ready().len == 0
     }
 
     /// User kind.
     pub fn kind(&self) -> u16 {
-        self.ready.kind
+        self.ready().kind
     }
 
     /// Producer's `CLOCK_MONOTONIC` timestamp (0 if the producer writes none).
     pub fn timestamp_ns(&self) -> u64 {
-        self.ready.timestamp_ns
+        self.ready().timestamp_ns
     }
 
     /// Frames this consumer lost just before this one.
     pub fn lost_before(&self) -> u64 {
-        self.ready.lost_before
+        self.ready().lost_before
     }
 
     /// The payload, in place.
@@ -455,12 +476,12 @@ impl Frame<'_> {
     pub fn payload(&self) -> &[u8] {
         // SAFETY: `len` is at most the slot size (checked when the frame was found), so the
         // slice lies inside the slot; see the type's docs for who else may write it.
-        unsafe { std::slice::from_raw_parts(payload_at(self.ready.slot), self.ready.len) }
+        unsafe { std::slice::from_raw_parts(payload_at(self.ready().slot), self.ready().len) }
     }
 
     /// Whether the frame was still in its slot when this was called (the seqlock re-check).
     pub fn is_intact(&self) -> bool {
-        self.consumer.core.verify(self.ready.seq)
+        self.consumer.core.verify(self.ready().seq)
     }
 
     /// An owned copy of the payload. Check [`is_intact`](Self::is_intact) after copying if the
@@ -473,11 +494,12 @@ impl Frame<'_> {
 impl Drop for Frame<'_> {
     #[inline]
     fn drop(&mut self) {
+        let seq = self.consumer.ready.seq;
         let core = &mut self.consumer.core;
-        if !core.verify(self.ready.seq) {
+        if !core.verify(seq) {
             core.note_torn(1);
         }
-        core.release(self.ready.seq + 1, 1);
+        core.release(seq + 1, 1);
     }
 }
 

@@ -26,7 +26,19 @@ use crate::region::Shared;
 pub struct Producer {
     core: ProducerCore<Shared>,
     timestamps: bool,
+    /// The open claim of a [`WriteSlot`], kept here rather than in the slot handle: a handle of
+    /// two words travels in registers, while a larger one was copied through the stack with
+    /// mismatched widths, and the stalled store forwarding cost more than the rest of a commit.
+    claim: Claim,
     _not_sync: PhantomData<Cell<()>>,
+}
+
+/// The state of the open single-slot claim.
+#[derive(Clone, Copy, Debug, Default)]
+struct Claim {
+    seq: u64,
+    kind: u32,
+    timestamp: Option<u64>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -44,6 +56,7 @@ impl Producer {
         Ok(Producer {
             core,
             timestamps: options.timestamps,
+            claim: Claim::default(),
             _not_sync: PhantomData,
         })
     }
@@ -269,12 +282,9 @@ unsafe fn payload_mut_at<'a>(slot_ptr: *mut u8, len: usize) -> &'a mut [u8] {
 /// ```
 pub struct WriteSlot<'a> {
     producer: &'a mut Producer,
-    seq: u64,
-    /// The slot's address, computed once at the claim.
+    /// The slot's address, computed once at the claim. The sequence, kind and timestamp are in
+    /// `producer.claim`.
     slot: *mut u8,
-    kind: u32,
-    committed: bool,
-    timestamp: Option<u64>,
 }
 
 // SAFETY: `slot` points into the mapping the borrowed producer keeps alive, and only this claim
@@ -285,39 +295,37 @@ impl<'a> WriteSlot<'a> {
     #[inline]
     fn new(producer: &'a mut Producer, seq: u64) -> Self {
         let slot = producer.core.mem.slot_ptr(seq);
-        WriteSlot {
-            producer,
+        producer.claim = Claim {
             seq,
-            slot,
             kind: 0,
-            committed: false,
             timestamp: None,
-        }
+        };
+        WriteSlot { producer, slot }
     }
 }
 
 impl WriteSlot<'_> {
     /// The frame's sequence number.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.producer.claim.seq
     }
 
     /// The whole payload area of the slot ([`Producer::slot_size`] bytes).
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        // SAFETY: we hold the claim on `seq` (whose slot `self.slot` is) until commit or drop,
-        // and the slice borrows `self`.
+        // SAFETY: we hold the claim on the frame (whose slot `self.slot` is) until commit or
+        // drop, and the slice borrows `self`.
         unsafe { payload_mut_at(self.slot, self.producer.core.mem.slot_payload()) }
     }
 
     /// Sets the user kind (16 bits) of the frame.
     pub fn set_kind(&mut self, kind: u16) {
-        self.kind = u32::from(kind);
+        self.producer.claim.kind = u32::from(kind);
     }
 
     /// Sets the frame's timestamp instead of the clock reading the commit would take.
     pub fn set_timestamp_ns(&mut self, ns: u64) {
-        self.timestamp = Some(ns);
+        self.producer.claim.timestamp = Some(ns);
     }
 
     /// Publishes the first `len` payload bytes as one frame.
@@ -325,31 +333,34 @@ impl WriteSlot<'_> {
     /// # Panics
     /// If `len` exceeds [`Producer::slot_size`].
     #[inline]
-    pub fn commit(mut self, len: usize) {
+    pub fn commit(self, len: usize) {
         let capacity = self.producer.core.mem.slot_payload();
         assert!(
             len <= capacity,
             "frame length {len} exceeds the slot size {capacity}"
         );
-        self.finish(len as u32, self.kind);
+        let kind = self.producer.claim.kind;
+        // Committed: not the drop's skip frame.
+        let mut this = std::mem::ManuallyDrop::new(self);
+        this.finish(len as u32, kind);
     }
 
     #[inline]
     fn finish(&mut self, len: u32, kind: u32) {
-        let ts = self.timestamp.unwrap_or_else(|| self.producer.timestamp());
+        let claim = self.producer.claim;
+        let ts = claim.timestamp.unwrap_or_else(|| self.producer.timestamp());
         write_meta_at(self.slot, len, kind);
         write_timestamp_at(self.slot, ts);
-        self.committed = true;
-        self.producer.core.commit(self.seq, self.seq + 1);
+        self.producer.core.commit(claim.seq, claim.seq + 1);
     }
 }
 
 impl Drop for WriteSlot<'_> {
+    /// Dropped uncommitted (`commit` consumes the handle without running this): publishes an
+    /// empty frame marked to be skipped.
     #[inline]
     fn drop(&mut self) {
-        if !self.committed {
-            self.finish(0, kind_flags::SKIP);
-        }
+        self.finish(0, kind_flags::SKIP);
     }
 }
 
