@@ -18,7 +18,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use ringflow_benches::{blocking, fanout, latency, median, placement_ns, spsc, Contestant};
+use ringflow_benches::{
+    blocking, fanout, latency, median, one_thread, placement_ns, spsc, Contestant,
+};
 
 /// Near placement: a cache-line round trip below this many ns.
 const NEAR_NS: f64 = 250.0;
@@ -171,6 +173,42 @@ fn main() {
         spsc_section::<256>(n, 1_000_000 / k),
         spsc_section::<4096>(n, 200_000 / k),
     ];
+
+    // How batched throughput follows the lines a frame takes.
+    let frames = 2_000_000 / k;
+    let lines = rounds(
+        "Lines per frame, batched: frames/s".into(),
+        "M frames/s",
+        n,
+        &spsc::lines(),
+        |f: fn(u64) -> Duration| frames as f64 / f(frames).as_secs_f64(),
+    );
+    lines.print(1e6);
+    lines.ratios(&[
+        ("ringflow batch 32 B", "rtrb chunks 32 B"),
+        ("ringflow batch 64 B", "rtrb chunks 64 B"),
+        ("ringflow batch 64 B", "rtrb chunks 128 B"),
+        ("rtrb chunks 64 B", "rtrb chunks 32 B"),
+        ("rtrb chunks 128 B", "rtrb chunks 64 B"),
+    ]);
+    sections.push(lines);
+
+    // The CPU cost of a frame, one thread writing and reading (no transfers; the placement
+    // does not matter, but the rounds interleave the same way).
+    let frames = 5_000_000 / k;
+    let cpu = rounds(
+        "One thread, write then read: ns per frame".into(),
+        "ns",
+        n,
+        &one_thread::contestants(),
+        |f: fn(u64) -> f64| f(frames),
+    );
+    cpu.print(1.0);
+    cpu.ratios(&[
+        ("ringflow single 64 B", "rtrb push/pop 64 B"),
+        ("ringflow single 256 B", "rtrb push/pop 256 B"),
+    ]);
+    sections.push(cpu);
 
     // Round trips: median and p99 per contestant, per round.
     let trips = 50_000 / k;

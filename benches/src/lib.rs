@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub mod blocking;
 pub mod fanout;
 pub mod latency;
+pub mod one_thread;
 pub mod spsc;
 
 /// Slots (or elements) of every queue.

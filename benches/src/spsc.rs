@@ -32,6 +32,19 @@ pub fn contestants<const S: usize>() -> Vec<Contestant> {
     ]
 }
 
+/// Frames of several sizes streamed in batches, ringflow's and rtrb's: how throughput follows
+/// the cache lines a frame takes (a ringflow slot is a 32-byte header plus the payload, rounded
+/// up to whole lines: one line for 32 bytes, two for 64; an rtrb element is its bytes alone).
+pub fn lines() -> Vec<Contestant> {
+    vec![
+        ("ringflow batch 32 B", ringflow_batch::<32>),
+        ("ringflow batch 64 B", ringflow_batch::<64>),
+        ("rtrb chunks 32 B", rtrb_chunks::<32>),
+        ("rtrb chunks 64 B", rtrb_chunks::<64>),
+        ("rtrb chunks 128 B", rtrb_chunks::<128>),
+    ]
+}
+
 fn anonymous<const S: usize>() -> Ring {
     Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap()
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ringflow_benches::{blocking, fanout, latency, spsc};
+use ringflow_benches::{blocking, fanout, latency, one_thread, spsc};
 
 #[test]
 fn every_spsc_contestant_streams_to_the_end() {
@@ -36,5 +36,17 @@ fn the_blocking_and_fan_out_contestants_run_to_the_end() {
     }
     for (name, f) in fanout::contestants() {
         assert!(f(10_000) > Duration::ZERO, "{name}");
+    }
+}
+
+#[test]
+fn the_lines_and_one_thread_contestants_run_to_the_end() {
+    ringflow_benches::pin(0);
+    for (name, f) in spsc::lines() {
+        assert!(f(20_000) > Duration::ZERO, "{name}");
+    }
+    // One thread: each frame written is read back at once (a missing one panics in the loop).
+    for (name, f) in one_thread::contestants() {
+        assert!(f(10_000) > 0.0, "{name}");
     }
 }
