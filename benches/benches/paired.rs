@@ -149,6 +149,7 @@ fn spsc_section<const S: usize>(n: usize, frames: u64) -> Rounds {
         ("ringflow batch", "rtrb chunks"),
         ("ringflow batch", "disruptor batch"),
         ("ringflow single", "rtrb push/pop"),
+        ("ringflow single recv", "rtrb push/pop"),
         ("ringflow single", "disruptor single"),
         ("ringflow single", "crossbeam ArrayQueue"),
         ("ringflow single", "crossbeam-channel"),

@@ -18,6 +18,7 @@ use crate::{pin, read_frames, run, touch, write_frames, Contestant, BATCH, CAPAC
 pub fn contestants<const S: usize>() -> Vec<Contestant> {
     vec![
         ("ringflow single", ringflow_single::<S>),
+        ("ringflow single recv", ringflow_single_recv::<S>),
         ("ringflow batch", ringflow_batch::<S>),
         ("ringflow file single", ringflow_file_single::<S>),
         ("ringflow file batch", ringflow_file_batch::<S>),
@@ -118,6 +119,28 @@ fn batch<const S: usize>(ring: Ring, frames: u64) -> Duration {
 /// ringflow, anonymous region, one frame at a time (claim, write in place, commit; poll a view).
 pub fn ringflow_single<const S: usize>(frames: u64) -> Duration {
     single::<S>(anonymous::<S>(), frames)
+}
+
+/// ringflow, anonymous region, one frame at a time, the reader in the blocking `recv` (which
+/// spins, backing off, before it would park): ringflow's usual way to read. A reader that polls
+/// the stamp of the slot being written as fast as it can takes the line from the producer on every
+/// look; `recv`'s backoff looks less often.
+pub fn ringflow_single_recv<const S: usize>(frames: u64) -> Duration {
+    let ring = anonymous::<S>();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
+        .unwrap();
+    run(
+        move || write_frames(&mut p, frames, S),
+        move || {
+            let mut acc = 0;
+            for _ in 0..frames {
+                acc ^= touch(c.recv(None).unwrap().payload());
+            }
+            acc
+        },
+    )
 }
 
 /// ringflow, anonymous region, batches of [`BATCH`] claimed and committed at once; the consumer
