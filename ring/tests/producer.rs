@@ -134,8 +134,44 @@ fn kinds_and_timestamps_travel_with_the_frame() {
         (7, 42, true)
     );
     drop(frame);
+    // The next claim starts clean: no kind or timestamp of the one before.
     let frame = consumer.poll().unwrap().unwrap();
-    assert!(frame.timestamp_ns() > 0);
+    assert_eq!(frame.kind(), 0);
+    assert!(frame.timestamp_ns() > 0 && frame.timestamp_ns() != 42);
+}
+
+#[test]
+fn a_batch_without_timestamps_leaves_none_behind_from_an_earlier_lap() {
+    let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
+    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut stamped = ring.producer(ProducerOptions::default()).unwrap();
+    stamped.push(b"a").unwrap();
+    stamped.push(b"b").unwrap();
+    for _ in 0..2 {
+        assert!(consumer.poll().unwrap().unwrap().timestamp_ns() > 0);
+    }
+    drop(stamped);
+    // The same two slots, written again by a producer without timestamps.
+    let mut plain = ring
+        .producer(ProducerOptions::default().timestamps(false))
+        .unwrap();
+    let mut batch = plain.claim_batch(2).unwrap();
+    batch.set_len(0, 1);
+    batch.set_len(1, 1);
+    batch.commit();
+    let got = consumer.poll_batch(2).unwrap();
+    let stamps: Vec<u64> = got.iter().map(|f| f.timestamp_ns).collect();
+    assert_eq!(stamps, [0, 0]);
+    drop(got);
+    drop(plain);
+    // And a batch with timestamps writes them over the zeros.
+    let mut stamped = ring.producer(ProducerOptions::default()).unwrap();
+    let mut batch = stamped.claim_batch(1).unwrap();
+    batch.set_len(0, 1);
+    batch.commit();
+    let got = consumer.poll_batch(2).unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(got.iter().all(|f| f.timestamp_ns > 0));
 }
 
 #[test]
