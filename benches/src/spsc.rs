@@ -126,21 +126,8 @@ pub fn ringflow_single<const S: usize>(frames: u64) -> Duration {
 /// the stamp of the slot being written as fast as it can takes the line from the producer on every
 /// look; `recv`'s backoff looks less often.
 pub fn ringflow_single_recv<const S: usize>(frames: u64) -> Duration {
-    let ring = anonymous::<S>();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
-        .unwrap();
-    run(
-        move || write_frames(&mut p, frames, S),
-        move || {
-            let mut acc = 0;
-            for _ in 0..frames {
-                acc ^= touch(c.recv(None).unwrap().payload());
-            }
-            acc
-        },
-    )
+    // The blocking section's contestant, without its wake count.
+    crate::blocking::ringflow_blocking::<S>(frames).0
 }
 
 /// ringflow, anonymous region, batches of [`BATCH`] claimed and committed at once; the consumer

@@ -113,10 +113,7 @@ pub fn run_producer(
             let mut batch = match producer.claim_batch(n) {
                 Ok(batch) => batch,
                 Err(Error::Timeout) => {
-                    let since = *blocked_since.get_or_insert_with(Instant::now);
-                    if user_timeout.is_some_and(|t| since.elapsed() >= t) {
-                        return Err(EngineError::Ring(Error::Timeout));
-                    }
+                    still_blocked(&mut blocked_since, user_timeout)?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -158,10 +155,7 @@ pub fn run_producer(
                 continue;
             }
             Err(Error::Timeout) => {
-                let since = *blocked_since.get_or_insert_with(Instant::now);
-                if user_timeout.is_some_and(|t| since.elapsed() >= t) {
-                    return Err(EngineError::Ring(Error::Timeout));
-                }
+                still_blocked(&mut blocked_since, user_timeout)?;
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -185,6 +179,16 @@ pub fn run_producer(
     summary.elapsed_s = start.elapsed().as_secs_f64();
     summary.frames_per_s = summary.frames as f64 / summary.elapsed_s.max(1e-9);
     Ok(summary)
+}
+
+/// A claim ended by the cancellation slice: fails with [`Error::Timeout`] once the producer has
+/// been blocked for the user's own timeout, if it has one.
+fn still_blocked(since: &mut Option<Instant>, user_timeout: Option<Duration>) -> Result<()> {
+    let since = *since.get_or_insert_with(Instant::now);
+    if user_timeout.is_some_and(|t| since.elapsed() >= t) {
+        return Err(EngineError::Ring(Error::Timeout));
+    }
+    Ok(())
 }
 
 /// How a consumer task runs.
