@@ -140,7 +140,12 @@ impl Consumer {
 
     /// Finds the next frame to hand out and puts it in `self.ready` (true), or finds none
     /// (false): skips marked-empty slots, recovers from laps, reports corrupt slots.
-    #[inline]
+    ///
+    /// Always inlined: its caller reads `self.ready` right after, and across a call those loads
+    /// went wider than the stores that wrote the fields, a store-forwarding stall per frame
+    /// (one thread writing and reading a 64-byte frame: 10.7 -> 8.4 ns; `push` + `read_into`
+    /// 31 -> 26 ns). Inlined, the compiler forwards the values itself.
+    #[inline(always)]
     fn next_ready(&mut self) -> Result<bool> {
         loop {
             let seq = self.core.next;
