@@ -21,6 +21,7 @@ pub fn contestants() -> Vec<Loop> {
         ("ringflow single 256 B", ringflow_single::<256>),
         ("rtrb push/pop 256 B", rtrb_push_pop::<256>),
         ("ringflow batch 256 B", ringflow_batch::<256>),
+        ("ringflow push + read_into 64 B", ringflow_copying::<64>),
     ]
 }
 
@@ -77,6 +78,22 @@ pub fn rtrb_push_pop<const S: usize>(frames: u64) -> f64 {
     for i in 0..frames {
         p.push([i as u8; S]).unwrap();
         acc ^= touch(&c.pop().unwrap());
+    }
+    black_box(acc);
+    start.elapsed().as_nanos() as f64 / frames as f64
+}
+
+/// ringflow's copying calls: `push` a frame from a buffer, `read_into` a buffer (what lossy
+/// readers and foreign callers use).
+pub fn ringflow_copying<const S: usize>(frames: u64) -> f64 {
+    let (_ring, mut p, mut c) = ring_and_ends::<S>();
+    let mut buf = [0u8; S];
+    let start = Instant::now();
+    let mut acc = 0;
+    for i in 0..frames {
+        p.push(&[i as u8; S]).unwrap();
+        let info = c.read_into(&mut buf).unwrap().unwrap();
+        acc ^= touch(&buf[..info.len]);
     }
     black_box(acc);
     start.elapsed().as_nanos() as f64 / frames as f64

@@ -89,22 +89,22 @@ pub fn run_producer(
     let mut summary = ProduceSummary::default();
     let mut blocked_since: Option<Instant> = None;
     let mut progress_at = PROGRESS_EVERY;
+    let batch_max = source.batch().clamp(1, MAX_BATCH).min(ring.capacity());
     while summary.frames < limit {
         if token.is_cancelled() {
             summary.cancelled = true;
             break;
         }
+        let paced = fixed_period.is_some() || source.period().is_some();
         // Absolute deadlines: a late frame does not push the later ones back. An unpaced source
         // reads no clock here (a clock read is ~20 ns on this VM: a tenth of a small frame).
-        if fixed_period.is_some() || source.period().is_some() {
+        if paced {
             let now = Instant::now();
             if deadline > now {
                 std::thread::sleep((deadline - now).min(CANCEL_SLICE));
                 continue;
             }
         }
-        let paced = fixed_period.is_some() || source.period().is_some();
-        let batch_max = source.batch().clamp(1, MAX_BATCH).min(ring.capacity());
         if !paced && batch_max > 1 && !matches!(policy, FullPolicy::Fail) {
             // Unpaced, and the source allows it: a batch per claim, one commit (and one clock
             // reading) for all of it. The `fail` policy stays per frame: its refusals are

@@ -143,8 +143,9 @@ impl Consumer {
     ///
     /// Always inlined: its caller reads `self.ready` right after, and across a call those loads
     /// went wider than the stores that wrote the fields, a store-forwarding stall per frame
-    /// (one thread writing and reading a 64-byte frame: 10.7 -> 8.4 ns; `push` + `read_into`
-    /// 31 -> 26 ns). Inlined, the compiler forwards the values itself.
+    /// (one thread writing and reading a 64-byte frame: 10.7 -> 8.4 ns, `cargo run --release -p
+    /// ringflow-benches --example one_thread` on the commits before and after). Inlined, the
+    /// compiler forwards the values itself.
     #[inline(always)]
     fn next_ready(&mut self) -> Result<bool> {
         loop {
