@@ -21,7 +21,10 @@ use hdrhistogram::Histogram;
 use iceoryx2::port::backpressure_strategy::BackpressureStrategy;
 use iceoryx2::prelude::*;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
-use ringflow_benches::{median, placement_ns, read_frames, touch, write_frames, CAPACITY};
+use ringflow_benches::{
+    median, placement_ns, read_batches, read_frames, recv_frames, touch, write_batches,
+    write_frames, CAPACITY,
+};
 
 const CHILD: &str = "RINGFLOW_XP_CHILD";
 
@@ -83,26 +86,68 @@ fn iox_service(
 
 // ---- throughput ------------------------------------------------------------------------------
 
-fn ringflow_stream(frames: u64, size: usize) -> Duration {
+/// How ringflow's two processes move frames in a throughput run.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `claim`/`commit` per frame; the reader in a busy `poll` loop.
+    Poll,
+    /// `claim`/`commit` per frame; the reader in the blocking `recv` (spins, backing off, before
+    /// it would park): ringflow's usual read.
+    Recv,
+    /// `claim_batch(64)`/`commit`; the reader takes every ready frame at once (`poll_batch`).
+    Batch,
+}
+
+impl Mode {
+    const ALL: [Mode; 3] = [Mode::Poll, Mode::Recv, Mode::Batch];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Poll => "poll",
+            Mode::Recv => "recv",
+            Mode::Batch => "batch",
+        }
+    }
+
+    fn parse(s: &str) -> Mode {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .unwrap_or_else(|| panic!("unknown mode {s}"))
+    }
+}
+
+fn ringflow_stream(mode: Mode, frames: u64, size: usize) -> Duration {
     let path = shm("stream");
     let r = ring(&path, size);
     let mut p = r.producer(options()).unwrap();
-    let (child, lines) = spawn(&format!("ringflow-read {} {frames}", path.display()));
+    let (child, lines) = spawn(&format!(
+        "ringflow-read {} {frames} {}",
+        path.display(),
+        mode.name()
+    ));
     pin_to(0);
     let start = Instant::now();
-    write_frames(&mut p, frames, size);
+    match mode {
+        Mode::Batch => write_batches(&mut p, frames, size),
+        Mode::Poll | Mode::Recv => write_frames(&mut p, frames, size),
+    }
     finish(child, lines);
     let elapsed = start.elapsed();
     let _ = std::fs::remove_file(path);
     elapsed
 }
 
-fn ringflow_read(path: &str, frames: u64) {
+fn ringflow_read(path: &str, frames: u64, mode: Mode) {
     let r = Ring::open(path).unwrap();
     let mut c = r.consumer(Delivery::Lossless).unwrap();
     pin_to(1);
     say("ready");
-    let acc = read_frames(&mut c, frames);
+    let acc = match mode {
+        Mode::Poll => read_frames(&mut c, frames),
+        Mode::Recv => recv_frames(&mut c, frames),
+        Mode::Batch => read_batches(&mut c, frames),
+    };
     say(&format!("done {acc}"));
 }
 
@@ -270,7 +315,7 @@ fn child(args: &str) {
     let a: Vec<&str> = args.split(' ').collect();
     let n = |i: usize| a[i].parse::<u64>().unwrap();
     match a[0] {
-        "ringflow-read" => ringflow_read(a[1], n(2)),
+        "ringflow-read" => ringflow_read(a[1], n(2), Mode::parse(a[3])),
         "iox-read" => iox_read(a[1], n(2), n(3) as usize),
         "ringflow-echo" => ringflow_echo(a[1], a[2], n(3)),
         "iox-echo" => iox_echo(a[1], n(2)),
@@ -289,35 +334,43 @@ fn main() {
     println!("# ringflow cross-process runner: {rounds} rounds; ringflow file-backed ring vs iceoryx2 0.10 publish-subscribe");
     for size in [64usize, 256] {
         let frames = 1_000_000 / k;
-        let (mut ours, mut theirs, mut ratios, mut placements) = (vec![], vec![], vec![], vec![]);
+        // Contestants: ringflow's three ways to move frames, then iceoryx2; each round starts one
+        // further along the list, so no contestant always runs first or after the same one.
+        let names = [
+            "ringflow poll",
+            "ringflow recv",
+            "ringflow batch",
+            "iceoryx2",
+        ];
+        let mut figures: Vec<Vec<f64>> = vec![vec![]; names.len()];
+        let mut ratios: Vec<Vec<f64>> = vec![vec![]; Mode::ALL.len()];
+        let mut placements = vec![];
         for round in 0..rounds {
             placements.push(placement_ns());
-            let (a, b) = if round % 2 == 0 {
-                let a = ringflow_stream(frames, size);
-                (a, iox_stream(frames, size))
-            } else {
-                let b = iox_stream(frames, size);
-                (ringflow_stream(frames, size), b)
-            };
+            let mut this = [0f64; 4];
+            for k in 0..names.len() {
+                let c = (round + k) % names.len();
+                let elapsed = match Mode::ALL.get(c) {
+                    Some(&mode) => ringflow_stream(mode, frames, size),
+                    None => iox_stream(frames, size),
+                };
+                this[c] = frames as f64 / elapsed.as_secs_f64();
+            }
             let threads = match size {
                 64 => ringflow_benches::spsc::ringflow_file_single::<64>(frames),
                 _ => ringflow_benches::spsc::ringflow_file_single::<256>(frames),
             };
-            println!("(round {round}: ringflow between two threads of one process, same ring kind: {:.2} M frames/s)", frames as f64 / threads.as_secs_f64() / 1e6);
-            let (fa, fb) = (
-                frames as f64 / a.as_secs_f64(),
-                frames as f64 / b.as_secs_f64(),
-            );
-            ours.push(fa);
-            theirs.push(fb);
-            ratios.push(fa / fb);
+            println!("(round {round}: ringflow poll between two threads of one process, same ring kind: {:.2} M frames/s)", frames as f64 / threads.as_secs_f64() / 1e6);
+            for c in 0..names.len() {
+                figures[c].push(this[c]);
+            }
+            for m in 0..Mode::ALL.len() {
+                ratios[m].push(this[m] / this[3]);
+            }
         }
         println!("\n## Cross-process throughput, {size}-byte frames ({frames} frames a run)\n");
         println!("| contestant | median M frames/s | min .. max |\n|---|---:|---:|");
-        for (name, v) in [
-            ("ringflow (file-backed)", &mut ours),
-            ("iceoryx2", &mut theirs),
-        ] {
+        for (name, v) in names.iter().zip(&mut figures) {
             let (lo, hi) = v
                 .iter()
                 .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
@@ -328,10 +381,19 @@ fn main() {
                 hi / 1e6
             );
         }
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
-        println!("\nringflow / iceoryx2, per round: median {:.1} ({lo:.1} .. {hi:.1}); placements {placements:.0?}", median(&mut ratios));
+        println!("\n| ratio (same round) | median | min .. max |\n|---|---:|---:|");
+        for (name, v) in names.iter().zip(&mut ratios) {
+            let (lo, hi) = v
+                .iter()
+                .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+            println!(
+                "| {name} / iceoryx2 | {:.1} | {lo:.1} .. {hi:.1} |",
+                median(v)
+            );
+        }
+        println!(
+            "\nplacements (ns per cache-line round trip, before each round): {placements:.0?}"
+        );
     }
     let trips = 50_000 / k;
     let (mut p50, mut p99, mut ratios, mut placements) =

@@ -147,6 +147,7 @@ fn spsc_section<const S: usize>(n: usize, frames: u64) -> Rounds {
     r.print(1e6);
     r.ratios(&[
         ("ringflow batch", "rtrb chunks"),
+        ("ringflow batch recv", "rtrb chunks"),
         ("ringflow batch", "disruptor batch"),
         ("ringflow single", "rtrb push/pop"),
         ("ringflow single recv", "rtrb push/pop"),
@@ -189,6 +190,7 @@ fn main() {
         ("ringflow batch 32 B", "rtrb chunks 32 B"),
         ("ringflow batch 64 B", "rtrb chunks 64 B"),
         ("ringflow batch 64 B", "rtrb chunks 128 B"),
+        ("ringflow batch recv 64 B", "rtrb chunks 128 B"),
         ("rtrb chunks 64 B", "rtrb chunks 32 B"),
         ("rtrb chunks 128 B", "rtrb chunks 64 B"),
     ]);

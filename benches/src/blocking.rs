@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{pin, run, touch, write_frames, CAPACITY};
+use crate::{pin, recv_frames, run, write_frames, CAPACITY};
 
 /// ringflow with a blocking reader (`recv(None)`) and a blocking producer: the time, and the
 /// futex wake syscalls issued (commits that found a reader asleep, plus releases that found a
@@ -22,13 +22,7 @@ pub fn ringflow_blocking<const S: usize>(frames: u64) -> (Duration, u64) {
         .unwrap();
     let elapsed = run(
         move || write_frames(&mut p, frames, S),
-        move || {
-            let mut acc = 0;
-            for _ in 0..frames {
-                acc ^= touch(c.recv(None).unwrap().payload());
-            }
-            acc
-        },
+        move || recv_frames(&mut c, frames),
     );
     let stats = ring.stats();
     (elapsed, stats.data_wakes + stats.space_wakes)

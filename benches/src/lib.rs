@@ -80,6 +80,64 @@ pub fn read_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
     acc
 }
 
+/// Reads `frames` frames from ringflow in the blocking `recv` (which spins, backing off, before it
+/// would park), every byte; returns their XOR.
+pub fn recv_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+    let mut acc = 0;
+    for _ in 0..frames {
+        acc ^= touch(c.recv(None).unwrap().payload());
+    }
+    acc
+}
+
+/// Writes `frames` frames of `size` bytes into ringflow in batches of [`BATCH`] claimed and
+/// committed at once, every byte (the byte is the frame's number).
+pub fn write_batches(p: &mut ringflow::Producer, frames: u64, size: usize) {
+    let mut sent = 0u64;
+    while sent < frames {
+        let n = BATCH.min((frames - sent) as usize);
+        let mut batch = p.claim_batch(n).unwrap();
+        for i in 0..n {
+            batch.slot_mut(i)[..size].fill((sent + i as u64) as u8);
+            batch.set_len(i, size);
+        }
+        batch.commit();
+        sent += n as u64;
+    }
+}
+
+/// Reads `frames` frames from ringflow taking every ready frame at once (`poll_batch`),
+/// busy-polling, every byte; returns their XOR.
+pub fn read_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+    let (mut got, mut acc) = (0, 0);
+    while got < frames {
+        let batch = c.poll_batch(CAPACITY).unwrap();
+        if batch.is_empty() {
+            std::hint::spin_loop();
+            continue;
+        }
+        for f in batch.iter() {
+            acc ^= touch(f.payload);
+        }
+        got += batch.len() as u64;
+    }
+    acc
+}
+
+/// Reads `frames` frames from ringflow in the blocking `recv_batch` (the wait of `recv`, then
+/// every ready frame at once), every byte; returns their XOR.
+pub fn recv_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+    let (mut got, mut acc) = (0, 0);
+    while got < frames {
+        let batch = c.recv_batch(CAPACITY, None).unwrap();
+        for f in batch.iter() {
+            acc ^= touch(f.payload);
+        }
+        got += batch.len() as u64;
+    }
+    acc
+}
+
 /// Nanoseconds per cache-line round trip between cores 0 and 1 now (the placement probe, and
 /// the floor of any ping-pong).
 pub fn placement_ns() -> f64 {

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{pin, read_frames, run, touch, write_frames, Contestant, BATCH, CAPACITY};
+use crate::{
+    pin, read_batches, read_frames, recv_batches, run, touch, write_batches, write_frames,
+    Contestant, BATCH, CAPACITY,
+};
 
 /// Every contestant for `S`-byte frames, in the order reports list them.
 pub fn contestants<const S: usize>() -> Vec<Contestant> {
@@ -20,6 +23,7 @@ pub fn contestants<const S: usize>() -> Vec<Contestant> {
         ("ringflow single", ringflow_single::<S>),
         ("ringflow single recv", ringflow_single_recv::<S>),
         ("ringflow batch", ringflow_batch::<S>),
+        ("ringflow batch recv", ringflow_batch_recv::<S>),
         ("ringflow file single", ringflow_file_single::<S>),
         ("ringflow file batch", ringflow_file_batch::<S>),
         ("rtrb push/pop", rtrb_push_pop::<S>),
@@ -40,6 +44,7 @@ pub fn lines() -> Vec<Contestant> {
     vec![
         ("ringflow batch 32 B", ringflow_batch::<32>),
         ("ringflow batch 64 B", ringflow_batch::<64>),
+        ("ringflow batch recv 64 B", ringflow_batch_recv::<64>),
         ("rtrb chunks 32 B", rtrb_chunks::<32>),
         ("rtrb chunks 64 B", rtrb_chunks::<64>),
         ("rtrb chunks 128 B", rtrb_chunks::<128>),
@@ -85,34 +90,8 @@ fn batch<const S: usize>(ring: Ring, frames: u64) -> Duration {
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
     run(
-        move || {
-            let mut sent = 0u64;
-            while sent < frames {
-                let n = BATCH.min((frames - sent) as usize);
-                let mut batch = p.claim_batch(n).unwrap();
-                for i in 0..n {
-                    batch.slot_mut(i)[..S].fill((sent + i as u64) as u8);
-                    batch.set_len(i, S);
-                }
-                batch.commit();
-                sent += n as u64;
-            }
-        },
-        move || {
-            let (mut got, mut acc) = (0, 0);
-            while got < frames {
-                let batch = c.poll_batch(CAPACITY).unwrap();
-                if batch.is_empty() {
-                    std::hint::spin_loop();
-                    continue;
-                }
-                for f in batch.iter() {
-                    acc ^= touch(f.payload);
-                }
-                got += batch.len() as u64;
-            }
-            acc
-        },
+        move || write_batches(&mut p, frames, S),
+        move || read_batches(&mut c, frames),
     )
 }
 
@@ -134,6 +113,20 @@ pub fn ringflow_single_recv<const S: usize>(frames: u64) -> Duration {
 /// takes every ready frame at once.
 pub fn ringflow_batch<const S: usize>(frames: u64) -> Duration {
     batch::<S>(anonymous::<S>(), frames)
+}
+
+/// ringflow, anonymous region, batches as [`ringflow_batch`], the reader in the blocking
+/// `recv_batch` (the backoff of `recv`, then every ready frame at once).
+pub fn ringflow_batch_recv<const S: usize>(frames: u64) -> Duration {
+    let ring = anonymous::<S>();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
+        .unwrap();
+    run(
+        move || write_batches(&mut p, frames, S),
+        move || recv_batches(&mut c, frames),
+    )
 }
 
 /// ringflow, file-backed region (`/dev/shm`), one frame at a time.

@@ -81,6 +81,57 @@ fn batches_advance_once_and_report_their_frames() {
 }
 
 #[test]
+fn recv_batch_waits_for_a_frame_then_takes_every_ready_one_up_to_max() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    // Nothing there: it waits until the other thread's frames come, and returns them.
+    let writer = std::thread::spawn(move || {
+        let mut batch = p.claim_batch(5).unwrap();
+        for i in 0..5 {
+            batch.slot_mut(i)[0] = i as u8;
+            batch.set_len(i, 1);
+        }
+        batch.commit_first(3); // two skip frames the batch must not count
+        p.push(&[9]).unwrap();
+        p
+    });
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let batch = c.recv_batch(3, Some(Duration::from_secs(10))).unwrap();
+        assert!(!batch.is_empty());
+        assert!(batch.len() <= 3);
+        got.extend(batch.iter().map(|f| f.payload[0]));
+    }
+    assert_eq!(got, vec![0, 1, 2, 9]);
+    assert_eq!(c.delivered(), 4);
+    let p = writer.join().unwrap();
+    // Nothing more: a timeout; and a batch of at most 0 frames is refused, consuming nothing.
+    assert!(matches!(
+        c.recv_batch(4, Some(Duration::from_millis(5))),
+        Err(Error::Timeout)
+    ));
+    assert!(matches!(
+        c.recv_batch(0, None),
+        Err(Error::InvalidArgument(_))
+    ));
+    // After the close, the frames left come first, then `Closed`.
+    let mut p = p;
+    p.push(&[10]).unwrap();
+    drop(p);
+    assert_eq!(
+        c.recv_batch(4, None)
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap()
+            .payload,
+        &[10][..]
+    );
+    assert!(matches!(c.recv_batch(4, None), Err(Error::Closed)));
+}
+
+#[test]
 fn read_into_needs_room_and_consumes_nothing_without_it() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut c = ring.consumer(Delivery::Lossless).unwrap();

@@ -323,6 +323,45 @@ impl Consumer {
     /// batch is dropped. Empty if no frame is there.
     pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>> {
         let head = (max > 0 && self.next_ready()?).then_some(self.ready);
+        self.batch_from(head, max)
+    }
+
+    /// Waits for the next frame at most `timeout` (forever if `None`), as [`recv`](Self::recv)
+    /// does, and returns it with the frames ready after it, up to `max`, as
+    /// [`poll_batch`](Self::poll_batch) does. Never empty.
+    ///
+    /// Errors: those of [`recv`](Self::recv), and [`Error::InvalidArgument`] if `max` is 0.
+    ///
+    /// ```
+    /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+    /// # let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let mut consumer = ring.consumer(Delivery::Lossless)?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// producer.push(b"a")?;
+    /// producer.push(b"b")?;
+    /// let batch = consumer.recv_batch(16, None)?;
+    /// assert_eq!(batch.len(), 2);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn recv_batch(&mut self, max: usize, timeout: Option<Duration>) -> Result<Batch<'_>> {
+        if max == 0 {
+            return Err(Error::InvalidArgument(
+                "a batch of at most 0 frames would never come".into(),
+            ));
+        }
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        while !self.next_ready()? {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            self.core.wait(left)?;
+        }
+        let head = Some(self.ready);
+        self.batch_from(head, max)
+    }
+
+    /// The batch that starts with `head` (the frame `next_ready` found, if any): it and the
+    /// frames ready after it, up to `max` slots.
+    #[inline(always)]
+    fn batch_from(&mut self, head: Option<Ready>, max: usize) -> Result<Batch<'_>> {
         let Some(head) = head else {
             return Ok(Batch {
                 first: self.core.next,
