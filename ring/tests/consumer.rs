@@ -290,6 +290,49 @@ fn lossy_copies_are_whole_and_read_plus_lost_is_everything() {
     assert_eq!(read + c.lost(), FRAMES);
 }
 
+/// The same against an `overwrite` producer writing batches, whose slots are marked as being
+/// written one by one as the batch fills them (not all at the claim): every copy is still whole.
+#[test]
+fn lossy_copies_of_batched_frames_are_whole() {
+    const FRAMES: u64 = 300_000;
+    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut n = 0;
+        while n < FRAMES {
+            let mut batch = p.claim_batch(3).unwrap();
+            for i in 0..3 {
+                let len = batch.slot_mut(i).len();
+                pattern::fill(batch.slot_mut(i), 0, n + i as u64);
+                batch.set_len(i, len);
+            }
+            batch.commit();
+            n += 3;
+        }
+        n
+    });
+    let mut buf = vec![0u8; 512];
+    let (mut read, mut last) = (0u64, None);
+    loop {
+        match c.recv_into(&mut buf, None) {
+            Ok(info) => {
+                let (_, n) = pattern::check(&buf[..info.len]).expect("a torn copy was returned");
+                assert_eq!(n, info.seq);
+                assert!(last.is_none_or(|l| n > l));
+                last = Some(n);
+                read += 1;
+            }
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let written = writer.join().unwrap();
+    assert_eq!(read + c.lost(), written);
+}
+
 /// The same with zero-copy views: a view may be overwritten while held, and then it must not be
 /// reported intact: every view whose bytes failed the pattern was flagged by `is_intact`. (Whether
 /// any view is overwritten in a given run depends on scheduling.)

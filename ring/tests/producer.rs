@@ -174,6 +174,57 @@ fn a_batch_without_timestamps_leaves_none_behind_from_an_earlier_lap() {
     assert!(got.iter().all(|f| f.timestamp_ns > 0));
 }
 
+/// A batch's slots may be written in any order, and some not at all: each comes out as
+/// written, the rest as empty frames of kind 0, with nothing left from the frames the slots
+/// held a lap before.
+#[test]
+fn batch_slots_written_out_of_order_or_not_at_all() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    // A lap of frames with a kind and a length, for the batch to write over.
+    for _ in 0..4 {
+        let mut slot = producer.claim().unwrap();
+        slot.set_kind(9);
+        slot.payload_mut()[..3].copy_from_slice(b"old");
+        slot.commit(3);
+    }
+    assert_eq!(consumer.poll_batch(4).unwrap().len(), 4);
+    let mut batch = producer.claim_batch(4).unwrap();
+    batch.slot_mut(2)[0] = b'c';
+    batch.set_len(2, 1);
+    batch.set_kind(3, 5); // a kind, no length: an empty frame of that kind
+    batch.slot_mut(0)[0] = b'a';
+    batch.set_len(0, 1);
+    batch.commit(); // slot 1 untouched
+    let got = consumer.poll_batch(4).unwrap();
+    let frames: Vec<(u16, &[u8])> = got.iter().map(|f| (f.kind, f.payload)).collect();
+    assert_eq!(
+        frames,
+        [(0, &b"a"[..]), (0, &b""[..]), (0, &b"c"[..]), (5, &b""[..])]
+    );
+}
+
+/// A batch dropped without a commit publishes skip frames, whichever of its slots were written,
+/// and a multi-producer's batches (whose claim marks every slot at once) read the same.
+#[test]
+fn dropped_batches_skip_and_multi_producer_batches_read_the_same() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16).multi_producer(true)).unwrap();
+    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    let mut batch = producer.claim_batch(3).unwrap();
+    batch.slot_mut(1)[0] = 1;
+    batch.set_len(1, 1);
+    drop(batch);
+    let mut batch = producer.claim_batch(2).unwrap();
+    batch.slot_mut(1)[0] = 7;
+    batch.set_len(1, 1);
+    batch.commit();
+    let got = consumer.poll_batch(8).unwrap();
+    let frames: Vec<(u64, &[u8])> = got.iter().map(|f| (f.seq, f.payload)).collect();
+    assert_eq!(frames, [(3, &b""[..]), (4, &[7][..])]);
+}
+
 #[test]
 fn a_batch_must_fit_the_ring() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();

@@ -113,20 +113,21 @@ impl Producer {
                 "batch of {n} frames: must be 1 ..= {capacity}"
             )));
         }
-        let first = self.core.claim(n as u64)?;
-        for seq in first..first + n as u64 {
-            let slot = self.core.mem.slot_ptr(seq);
-            write_meta_at(slot, 0, 0);
-            // The timestamp a producer without timestamps leaves; one with them writes the
-            // commit's time over it.
-            write_timestamp_at(slot, 0);
-        }
-        Ok(WriteBatch {
+        // Slots are opened (marked as being written, their header reset) one by one as they are
+        // first touched, in order: see `ProducerCore::claim_unmarked`.
+        let (first, marked) = self.core.claim_unmarked(n as u64)?;
+        let mut batch = WriteBatch {
             first,
             n,
+            opened: 0,
+            marked,
             committed: false,
             producer: self,
-        })
+        };
+        if marked {
+            batch.open_to(n - 1);
+        }
+        Ok(batch)
     }
 
     /// Copies `frame` into the next slot and commits it.
@@ -369,6 +370,10 @@ pub struct WriteBatch<'a> {
     producer: &'a mut Producer,
     first: u64,
     n: usize,
+    /// Slots `0..opened` are open: marked as being written, their header reset.
+    opened: usize,
+    /// Whether the claim marked every slot already (a multi-producer's).
+    marked: bool,
     committed: bool,
 }
 
@@ -394,10 +399,37 @@ impl WriteBatch<'_> {
         self.first + i as u64
     }
 
+    /// Opens slot `i`, and any before it not yet open, before a byte of it is written.
+    #[inline]
+    fn open(&mut self, i: usize) -> u64 {
+        let seq = self.seq(i);
+        if i >= self.opened {
+            self.open_to(i);
+        }
+        seq
+    }
+
+    /// Opens slots `opened..=i`: marks each as being written (unless the claim did), then
+    /// resets its header to an empty frame of kind 0 with timestamp 0 (a producer with
+    /// timestamps writes the commit's time over it).
+    #[inline]
+    fn open_to(&mut self, i: usize) {
+        while self.opened <= i {
+            let seq = self.first + self.opened as u64;
+            if !self.marked {
+                self.producer.core.begin_write(seq);
+            }
+            let slot = self.producer.core.mem.slot_ptr(seq);
+            write_meta_at(slot, 0, 0);
+            write_timestamp_at(slot, 0);
+            self.opened += 1;
+        }
+    }
+
     /// The payload area of slot `i`.
     #[inline]
     pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
-        let seq = self.seq(i);
+        let seq = self.open(i);
         // SAFETY: we hold the claim on the batch until commit or drop; the slice borrows `self`.
         unsafe { payload_mut(&self.producer.core.mem, seq) }
     }
@@ -412,7 +444,7 @@ impl WriteBatch<'_> {
             len <= self.producer.slot_size(),
             "frame length {len} exceeds the slot size"
         );
-        let seq = self.seq(i);
+        let seq = self.open(i);
         let base = self.producer.core.mem.slot_ptr(seq);
         // SAFETY: as in `write_meta`.
         unsafe {
@@ -424,7 +456,7 @@ impl WriteBatch<'_> {
 
     /// Sets the user kind of slot `i`.
     pub fn set_kind(&mut self, i: usize, kind: u16) {
-        let seq = self.seq(i);
+        let seq = self.open(i);
         let base = self.producer.core.mem.slot_ptr(seq);
         // SAFETY: as in `write_meta`.
         unsafe {
@@ -462,6 +494,7 @@ impl WriteBatch<'_> {
     /// If `k` exceeds the batch's length.
     pub fn commit_first(mut self, k: usize) {
         assert!(k <= self.n, "{k} frames of a batch of {}", self.n);
+        self.open_to(self.n - 1);
         for seq in self.first + k as u64..self.first + self.n as u64 {
             write_meta(&self.producer.core.mem, seq, 0, kind_flags::SKIP);
         }
@@ -469,6 +502,8 @@ impl WriteBatch<'_> {
     }
 
     fn finish(&mut self) {
+        // Every slot goes through the seqlock's writing state before its commit.
+        self.open_to(self.n - 1);
         let end = self.first + self.n as u64;
         if self.producer.timestamps {
             let ts = crate::liveness::monotonic_ns();
@@ -484,6 +519,7 @@ impl WriteBatch<'_> {
 impl Drop for WriteBatch<'_> {
     fn drop(&mut self) {
         if !self.committed {
+            self.open_to(self.n - 1);
             for seq in self.first..self.first + self.n as u64 {
                 write_meta(&self.producer.core.mem, seq, 0, kind_flags::SKIP);
             }
