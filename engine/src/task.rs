@@ -301,7 +301,8 @@ pub fn run_consumer_with(
     let limit = options.frames.unwrap_or(u64::MAX);
     let (mut frames, mut bytes) = (0u64, 0u64);
     let mut first: Option<Instant> = None;
-    let mut idle_since = Instant::now();
+    let mut idle_since: Option<Instant> = None;
+    let mut progress_at = PROGRESS_EVERY;
     let end = loop {
         if frames >= limit {
             break End::Frames;
@@ -309,46 +310,65 @@ pub fn run_consumer_with(
         if token.is_cancelled() {
             break End::Cancelled;
         }
-        let got = if options.delivery == Delivery::Lossy {
-            consumer.read_into(&mut buf).map(|info| {
-                info.map(|i| {
+        // Frames read now and their bytes, or none; an error of the sink or the verifier ends
+        // the task.
+        let got: ringflow::Result<Option<(u64, u64)>> = if options.delivery == Delivery::Lossy {
+            match consumer.read_into(&mut buf) {
+                Ok(Some(i)) => {
                     let f = FrameRef {
                         seq: i.seq,
                         kind: i.kind,
                         timestamp_ns: i.timestamp_ns,
                         payload: &buf[..i.len],
                     };
-                    handle(&f, sink, verifier.as_mut(), &mut latency).map(|()| i.len)
-                })
-            })
+                    let now = ringflow::liveness::monotonic_ns();
+                    handle(&f, sink, verifier.as_mut(), &mut latency, now)?;
+                    Ok(Some((1, i.len as u64)))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            }
         } else {
-            consumer.poll().map(|frame| {
-                frame.map(|frame| {
-                    let f = FrameRef {
-                        seq: frame.seq(),
-                        kind: frame.kind(),
-                        timestamp_ns: frame.timestamp_ns(),
-                        payload: frame.payload(),
-                    };
-                    handle(&f, sink, verifier.as_mut(), &mut latency).map(|()| frame.len())
-                })
-            })
+            // Lossless: every ready frame at once, in place, with one clock reading for all of
+            // them (they were all there when it was taken; a reading is ~20 ns on this VM, a
+            // third of a small frame's whole cost here).
+            let max = (limit - frames).min(MAX_BATCH as u64) as usize;
+            match consumer.poll_batch(max) {
+                Ok(batch) if batch.is_empty() => Ok(None),
+                Ok(batch) => {
+                    let now = ringflow::liveness::monotonic_ns();
+                    let mut bytes = 0u64;
+                    for frame in batch.iter() {
+                        let f = FrameRef {
+                            seq: frame.seq,
+                            kind: frame.kind,
+                            timestamp_ns: frame.timestamp_ns,
+                            payload: frame.payload,
+                        };
+                        handle(&f, sink, verifier.as_mut(), &mut latency, now)?;
+                        bytes += frame.payload.len() as u64;
+                    }
+                    Ok(Some((batch.len() as u64, bytes)))
+                }
+                Err(e) => Err(e),
+            }
         };
         match got {
-            Ok(Some(len)) => {
-                let len = len?;
+            Ok(Some((n, len))) => {
                 first.get_or_insert_with(Instant::now);
-                frames += 1;
-                bytes += len as u64;
-                idle_since = Instant::now();
-                if frames % 4096 == 0 {
+                frames += n;
+                bytes += len;
+                idle_since = None;
+                if frames >= progress_at {
                     progress(frames, &latency);
+                    progress_at = frames + PROGRESS_EVERY;
                 }
             }
             Ok(None) => {
                 let slice = match options.timeout {
                     Some(t) => {
-                        let left = t.saturating_sub(idle_since.elapsed());
+                        let since = *idle_since.get_or_insert_with(Instant::now);
+                        let left = t.saturating_sub(since.elapsed());
                         if left.is_zero() {
                             break End::Timeout;
                         }
@@ -382,13 +402,15 @@ pub fn run_consumer_with(
     })
 }
 
+/// Hands one frame, received at `now_ns`, to the latency record, the verifier and the sink.
 fn handle(
     frame: &FrameRef<'_>,
     sink: &mut dyn Sink,
     verifier: Option<&mut SeqVerifier>,
     latency: &mut Latency,
+    now_ns: u64,
 ) -> Result<()> {
-    latency.record(frame.timestamp_ns, ringflow::liveness::monotonic_ns());
+    latency.record(frame.timestamp_ns, now_ns);
     if let Some(v) = verifier {
         v.write(frame)?;
     }
