@@ -386,6 +386,16 @@ pub fn wake<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
     })
 }
 
+/// `Native.notifySpace(ring)`: the notify half of the sleeper protocol for the Kotlin reader's
+/// release: wakes producers waiting for space if one armed the space futex.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn notify_space<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
+    run(&mut env, |_| {
+        registry().ring(Handle(ring as u64))?.notify_space_waiters();
+        Ok(())
+    })
+}
+
 /// `Native.startSeqProducer(ring, frames, frameSize): Long`: starts an engine `seq` producer in
 /// this process on the shared runtime; returns its task handle.
 #[jni_mangle("dev.ringflow.internal.Native")]

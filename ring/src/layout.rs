@@ -31,8 +31,10 @@ use crate::sync::{AtomicU32, AtomicU64};
 
 /// `b"RINGFLOW"` read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"RINGFLOW");
-/// The layout version this crate reads and writes.
-pub const VERSION: u32 = 1;
+/// The layout version this crate reads and writes. Version 2: the futex words' low bit is the
+/// sleeper protocol's `ARMED` bit (`sleep.rs`); a version-1 waiter never sets it, so a version-2
+/// notifier would never wake it.
+pub const VERSION: u32 = 2;
 /// Bytes of the region header.
 pub const HEADER_LEN: usize = 256;
 /// One control line: the unit of false-sharing isolation. Fixed at 128 bytes (two 64-byte lines,
@@ -303,13 +305,14 @@ pub struct CursorLine {
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct WaitLine {
-    /// Futex word consumers park on; bumped by a commit that finds sleepers.
+    /// Futex word consumers park on: an event count whose bit 0 a consumer sets before it
+    /// parks, and a commit that finds it set moves on (`sleep.rs`).
     pub data_futex: AtomicU32,
-    /// Consumers parked (or about to park) on `data_futex`.
+    /// Consumers parked (or about to park) on `data_futex` (statistics).
     pub data_sleepers: AtomicU32,
-    /// Futex word blocked producers park on; bumped by a consumer release that finds sleepers.
+    /// Futex word blocked producers park on; the same protocol, moved on by consumer releases.
     pub space_futex: AtomicU32,
-    /// Producers parked (or about to park) on `space_futex`.
+    /// Producers parked (or about to park) on `space_futex` (statistics).
     pub space_sleepers: AtomicU32,
     /// [`ring_state`].
     pub state: AtomicU32,
@@ -759,6 +762,7 @@ pub fn layout_dump() -> String {
         );
     }
     put("KIND_SKIP", kind_flags::SKIP.into());
+    put("FUTEX_ARMED", crate::sleep::ARMED.into());
     put("VERSION", VERSION.into());
     put("HEADER_LEN", HEADER_LEN as u64);
     put("LINE", LINE as u64);

@@ -100,7 +100,12 @@ impl RingMem for LoomMem {
     }
     /// A futex: the comparison and the sleep are atomic with respect to `wake_all`, which takes
     /// the same lock after the waker changed the word.
-    fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+    /// A timed wait returns at once, as if its time ran out (a futex wait may always return
+    /// early): the models see waiters that leave without being woken.
+    fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+        if timeout.is_some() {
+            return;
+        }
         let guard = self.futex.lock().unwrap();
         if word.load(Ordering::Relaxed) == expected {
             drop(self.woken.wait(guard).unwrap());
@@ -253,7 +258,7 @@ fn sleeper_wake() {
                 // Release: pairs with the Acquire load in the waiter's condition.
                 flag.store(1, Ordering::Release);
                 let w = &mem.producer.wait;
-                sleep::notify(&*mem, &w.data_futex, &w.data_sleepers, &w.data_wakes);
+                sleep::notify(&*mem, &w.data_futex, &w.data_wakes);
             })
         };
         let w = &mem.producer.wait;
@@ -262,6 +267,46 @@ fn sleeper_wake() {
                 flag.load(Ordering::Acquire) != 0
             });
         }
+        notifier.join().unwrap();
+        assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);
+    });
+}
+
+/// Two waiters on one word, one of which leaves without being woken (a timed wait that ran
+/// out, which disarms the word if it was the last sleeper): the other is still always woken, and
+/// the notifier makes one wake call at most.
+#[test]
+fn sleeper_wake_with_a_waiter_that_leaves() {
+    loom::model(|| {
+        let mem = LoomMem::new(2, 1, false);
+        let flag = Arc::new(AtomicU64::new(0));
+        let ready = |flag: &AtomicU64| flag.load(Ordering::Acquire) != 0;
+        let leaver = {
+            let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
+            thread::spawn(move || {
+                let w = &mem.producer.wait;
+                let timeout = Some(Duration::ZERO);
+                sleep::park(&*mem, &w.data_futex, &w.data_sleepers, timeout, || {
+                    ready(&flag)
+                });
+            })
+        };
+        let notifier = {
+            let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
+            thread::spawn(move || {
+                // Release: pairs with the Acquire load in the waiters' condition.
+                flag.store(1, Ordering::Release);
+                let w = &mem.producer.wait;
+                sleep::notify(&*mem, &w.data_futex, &w.data_wakes);
+            })
+        };
+        let w = &mem.producer.wait;
+        while !ready(&flag) {
+            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || {
+                ready(&flag)
+            });
+        }
+        leaver.join().unwrap();
         notifier.join().unwrap();
         assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);
     });

@@ -711,6 +711,17 @@ impl Ring {
         crate::sleep::wake(mem, &wait.space_futex, &wait.space_wakes);
     }
 
+    /// Wakes producers asleep waiting for space if one armed the space futex since the last
+    /// wake (the notify half of the sleeper protocol, `sleep.rs`); returns whether it did. For a
+    /// foreign reader that moves its own read cursor in the mapping (the Kotlin flow): call it
+    /// after the cursor store and a full fence, when the space futex word's low bit
+    /// (`sleep::ARMED`) is set.
+    pub fn notify_space_waiters(&self) -> bool {
+        let mem = &*self.shared;
+        let wait = &mem.producer().wait;
+        crate::sleep::notify(mem, &wait.space_futex, &wait.space_wakes)
+    }
+
     /// Start of the mapping, for the foreign boundary (one `DirectByteBuffer` over the region).
     pub fn region_ptr(&self) -> *mut u8 {
         self.shared.base

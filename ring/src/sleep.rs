@@ -1,30 +1,42 @@
 //! The sleeper protocol: an event count that costs the notifying side no syscall while nobody
-//! sleeps, and loses no wake-up.
+//! sleeps, one wake per sleep at most, and loses no wake-up.
 //!
-//! A waiter announces itself in a sleeper count, then reads the futex word, then re-checks its
-//! condition, then sleeps on the word's value. A notifier first makes its change (a slot stamp, a
-//! read cursor), then reads the sleeper count, and only if it is non-zero bumps the word and wakes.
+//! The futex word is an event count whose low bit, [`ARMED`], says that someone may sleep on its
+//! current value. A waiter sets the bit (reading the word's value), announces itself in a sleeper
+//! count (kept for statistics), re-checks its condition, then sleeps on the word's value with the
+//! bit. A notifier first makes its change (a slot stamp, a read cursor), then reads the word, and
+//! only if the bit is set moves it to the next even value (clearing the bit) and wakes.
 //!
 //! ```text
 //!   waiter                                  notifier
-//!   w = word              Acquire           change (stamp / read cursor)   Release
+//!   w = word.fetch_or(ARMED) | ARMED  Acq   change (stamp / read cursor)   Release
 //!   sleepers += 1
 //!   fence(SeqCst) -------- orders --------- fence(SeqCst)
-//!   if condition: leave                     if sleepers != 0:
-//!   futex_wait(word, w)                         word += 1                  Release
-//!   sleepers -= 1                               futex_wake(word)
+//!   if condition: leave                     v = word
+//!   futex_wait(word, w)                     if v & ARMED:
+//!   sleepers -= 1                               CAS word v -> v + 1        Release
+//!                                               futex_wake(word)
 //! ```
 //!
 //! No lost wake-up: the two SeqCst fences are ordered one way or the other. If the waiter's comes
-//! first, the notifier's load sees `sleepers != 0` and bumps the word; the bump either precedes the
-//! waiter's read of `w` (then that Acquire read synchronizes with it and the condition re-check
-//! sees the change) or follows it (then `futex_wait` finds the word changed and returns at once).
-//! If the notifier's fence comes first, the waiter's condition re-check sees the change. This is a
-//! store-then-load on both sides (Dekker), which acquire/release alone cannot order: that is the
-//! reason for the two SeqCst fences. The same store-then-load shape, and so the same fences, appear
-//! twice more: the registration handshake (`gate.rs`) and the last producer's close
-//! (`ProducerCore::detach`); there is no other SeqCst in the crate. The loom model `sleeper_wake`
-//! checks it.
+//! first, the notifier's load sees the bit (or a later value: another notifier's bump, which
+//! already moved the word off `w`) and moves the word off `w`, before or after the waiter's
+//! `futex_wait`, which then returns at once or is woken. If the notifier's fence comes first, the
+//! waiter's condition re-check sees the change. This is a store-then-load on both sides (Dekker),
+//! which acquire/release alone cannot order: that is the reason for the two SeqCst fences. The
+//! same store-then-load shape, and so the same fences, appear twice more: the registration
+//! handshake (`gate.rs`) and the last producer's close (`ProducerCore::detach`); there is no other
+//! SeqCst in the crate. The loom model `sleeper_wake` checks it.
+//!
+//! Why a bit and not just the count: a woken thread takes 20 us to milliseconds to run again on
+//! this VM (the wakee is often queued behind its waker on the waker's CPU), and its count stays
+//! up until it runs. With the count as the test, every commit or release in that window made
+//! another wake syscall: measured in the JVM runner, up to 14,000 wake calls per million frames
+//! from a few hundred real sleeps. The first notifier clears the bit, so the rest make none until
+//! a waiter sets it again. The word always moves to a value it has not had recently (the epoch
+//! above the bit counts up), so a waiter that read `w` before a wake can never sleep on `w` after
+//! it (clearing the bit alone would let a second waiter set it back to `w`: an ABA, and a lost
+//! wake for the first).
 //!
 //! ### The notifier's fence is asymmetric
 //! The notifier runs once per commit and per lossless release: a full fence there (`mfence`,
@@ -120,6 +132,9 @@ fn heavy_fence() -> bool {
     true
 }
 
+/// The futex word's bit that says someone may sleep on its current value (see the module docs).
+pub const ARMED: u32 = 1;
+
 /// Waiter side: sleeps on `word` unless `ready()` holds after announcing itself in `sleepers`.
 /// Returns whether `ready()` held (if not, the caller re-checks after the wait anyway).
 pub(crate) fn park<M: RingMem>(
@@ -135,7 +150,9 @@ pub(crate) fn park<M: RingMem>(
     // announcement instead, a bump landing in between (an unconditional `wake`, which has no
     // change for `ready()` to see) would be taken as the value to sleep on, and lost. Acquire
     // also pairs with the Release bump, so a bump seen here makes its change visible to `ready()`.
-    let seen = word.load(Ordering::Acquire);
+    //
+    // Setting the bit is how notifiers learn that this value of the word may be slept on.
+    let seen = word.fetch_or(ARMED, Ordering::Acquire) | ARMED;
     // Relaxed: ordered before the loads below by the heavy fence, which pairs with the light
     // fence in `notify`.
     sleepers.fetch_add(1, Ordering::Relaxed);
@@ -149,33 +166,114 @@ pub(crate) fn park<M: RingMem>(
         };
         mem.wait(word, seen, timeout);
     }
-    // Relaxed: a stale count only costs a notifier one needless wake.
-    sleepers.fetch_sub(1, Ordering::Relaxed);
+    // Relaxed: a statistic, and the test below, which errs only towards a wake.
+    let last = sleepers.fetch_sub(1, Ordering::Relaxed) == 1;
+    // Leaving with the word still armed at our value (a timeout, a slice, or the condition held
+    // before we slept): nobody woke us, and the next notifier would make a wake call for nobody.
+    // The last sleeper to leave disarms it instead (moving it on, as a notifier does), on this
+    // slow path rather than the notifier's. And wakes: a waiter may have armed the same value
+    // and gone to sleep after our count went down; woken, it re-checks and arms anew. (This
+    // call is not counted in `wakes`, which counts notifiers' calls.)
+    // Relaxed: the exchange decides.
+    if last
+        && word.load(Ordering::Relaxed) == seen
+        && word
+            .compare_exchange(
+                seen,
+                seen.wrapping_add(1),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    {
+        mem.wake_all(word);
+    }
     is_ready
 }
 
-/// Notifier side: called after the change a waiter may be waiting for.
+/// Notifier side: called after the change a waiter may be waiting for. Wakes the sleepers on
+/// `word` if one armed it since the last wake; returns whether it did.
 #[inline]
-pub(crate) fn notify<M: RingMem>(
-    mem: &M,
-    word: &AtomicU32,
-    sleepers: &AtomicU32,
-    wakes: &AtomicU64,
-) {
+pub(crate) fn notify<M: RingMem>(mem: &M, word: &AtomicU32, wakes: &AtomicU64) -> bool {
     // Pairs with the heavy fence in `park` (see the module docs).
     light_fence();
     // Relaxed: ordered by the fence above.
-    if sleepers.load(Ordering::Relaxed) != 0 {
-        wake(mem, word, wakes);
+    let armed = word.load(Ordering::Relaxed);
+    if armed & ARMED == 0 {
+        return false;
     }
+    // Release: pairs with the Acquire `fetch_or` in `park`, so a waiter that arms the next value
+    // sees our change. `armed + 1` clears the bit and moves the epoch on. A failed exchange means
+    // another notifier (or `wake`) moved the word off `armed` already, and so woke its sleepers.
+    if word
+        .compare_exchange(
+            armed,
+            armed.wrapping_add(1),
+            Ordering::Release,
+            Ordering::Relaxed,
+        )
+        .is_err()
+    {
+        return false;
+    }
+    count_and_wake(mem, word, wakes);
+    true
 }
 
-/// Bumps `word` and wakes every sleeper on it, unconditionally (closing, cancelling).
+/// Moves `word` to its next epoch and wakes every sleeper on it, unconditionally (closing,
+/// cancelling).
 #[cold]
 pub(crate) fn wake<M: RingMem>(mem: &M, word: &AtomicU32, wakes: &AtomicU64) {
-    // Release: pairs with the Acquire read of the word in `park`.
-    word.fetch_add(1, Ordering::Release);
+    // Release: as in `notify`. `(w | ARMED) + 1` is the next even value whether or not the
+    // bit was set; the word never takes a value a waiter may still hold.
+    let _ = word.fetch_update(Ordering::Release, Ordering::Relaxed, |w| {
+        Some((w | ARMED).wrapping_add(1))
+    });
+    count_and_wake(mem, word, wakes);
+}
+
+fn count_and_wake<M: RingMem>(mem: &M, word: &AtomicU32, wakes: &AtomicU64) {
     // Relaxed: a statistic.
     wakes.fetch_add(1, Ordering::Relaxed);
     mem.wake_all(word);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::{Ring, RingConfig};
+
+    /// The notifier's side of the bit, without a sleeper thread: one wake per arming, none
+    /// while the word is not armed, and a word that only moves forward.
+    #[test]
+    fn one_wake_per_arming_and_the_word_never_returns_to_an_armed_value() {
+        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let mem = &*ring.shared;
+        let wait = &mem.producer().wait;
+        let (word, wakes) = (&wait.data_futex, &wait.data_wakes);
+        assert!(!notify(mem, word, wakes), "nobody armed it");
+        // A waiter arms the word (what `park` does before it sleeps)...
+        let armed = word.fetch_or(ARMED, Ordering::Acquire) | ARMED;
+        // ...the first notifier wakes and disarms; the ones after it, until someone arms again,
+        // make no wake call (the woken waiter may not have run yet).
+        assert!(notify(mem, word, wakes));
+        for _ in 0..10 {
+            assert!(!notify(mem, word, wakes));
+        }
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+        let after = word.load(Ordering::Relaxed);
+        assert_eq!((after & ARMED, after > armed), (0, true));
+        // Armed again, it moves on to a value it has not had; so does an unconditional wake,
+        // armed or not.
+        let again = word.fetch_or(ARMED, Ordering::Acquire) | ARMED;
+        assert!(again != armed && notify(mem, word, wakes));
+        let before = word.load(Ordering::Relaxed);
+        wake(mem, word, wakes);
+        let woken = word.load(Ordering::Relaxed);
+        assert_eq!((woken & ARMED, woken > before), (0, true));
+        word.fetch_or(ARMED, Ordering::Relaxed);
+        wake(mem, word, wakes);
+        assert_eq!(word.load(Ordering::Relaxed), woken + 2);
+        assert_eq!(wakes.load(Ordering::Relaxed), 4);
+    }
 }

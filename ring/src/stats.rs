@@ -56,6 +56,12 @@ pub struct RingStats {
     pub data_sleepers: u32,
     /// Producers parked (or about to park) on the space futex.
     pub space_sleepers: u32,
+    /// Whether a consumer armed the data futex since the last wake on it: the next commit
+    /// makes a wake call (a consumer counted in `data_sleepers` whose word is not armed was
+    /// woken already and has not run yet).
+    pub data_armed: bool,
+    /// Whether a producer armed the space futex since the last wake on it.
+    pub space_armed: bool,
     /// Futex wake calls made for consumers.
     pub data_wakes: u64,
     /// Futex wake calls made for producers.
@@ -110,6 +116,8 @@ impl RingStats {
             closed: p.wait.state.load(Ordering::Relaxed) == ring_state::CLOSED,
             data_sleepers: p.wait.data_sleepers.load(Ordering::Relaxed),
             space_sleepers: p.wait.space_sleepers.load(Ordering::Relaxed),
+            data_armed: p.wait.data_futex.load(Ordering::Relaxed) & crate::sleep::ARMED != 0,
+            space_armed: p.wait.space_futex.load(Ordering::Relaxed) & crate::sleep::ARMED != 0,
             data_wakes: p.wait.data_wakes.load(Ordering::Relaxed),
             space_wakes: p.wait.space_wakes.load(Ordering::Relaxed),
             producers,

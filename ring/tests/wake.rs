@@ -7,8 +7,9 @@ use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
 
 /// A reader on an anonymous ring sleeps without a time limit of its own (nothing can die unseen
 /// in one process), so a lost wake-up would leave it asleep until `recv`'s bound (10 s): a
-/// receive that took that long, or failed with `Timeout`, fails the test. The producer waits until the reader is asleep (its
-/// sleeper count is up) before every other frame, so each of those frames must wake it.
+/// receive that took that long, or failed with `Timeout`, fails the test. The producer waits until
+/// the reader is asleep (it armed the futex word) before every other frame, so each of those
+/// frames must wake it, with exactly one wake call.
 #[test]
 fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
@@ -21,7 +22,7 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
             for i in 0..frames {
                 if i % 2 == 0 {
                     let deadline = Instant::now() + Duration::from_secs(20);
-                    while ring.stats().data_sleepers == 0 {
+                    while !ring.stats().data_armed {
                         assert!(
                             Instant::now() < deadline,
                             "the reader never parked before frame {i}"
@@ -53,7 +54,7 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
         ringflow::fence_mode(),
         stats.data_wakes
     );
-    // Each of the 2,000 frames pushed to a sleeping reader found it asleep (unless it woke on its
-    // own in between, which is rare): the notify path really ran.
-    assert!(stats.data_wakes >= frames / 4, "{stats:?}");
+    // Each of the 2,000 frames pushed to a sleeping reader found the word armed: the notify path
+    // really ran. At most one wake per park, and the close's one.
+    assert!(stats.data_wakes >= frames / 2, "{stats:?}");
 }

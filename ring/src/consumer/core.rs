@@ -107,6 +107,9 @@ pub(crate) struct ConsumerCore<M: RingMem> {
     lost_pending: u64,
     heartbeat_at: u64,
     pub(crate) liveness: Duration,
+    /// Whether we woke a producer since we last waited (the next wait spins longer:
+    /// `Backoff::after_wake`).
+    woke_peer: bool,
 }
 
 impl<M: RingMem> ConsumerCore<M> {
@@ -132,12 +135,7 @@ impl<M: RingMem> ConsumerCore<M> {
             // gone to sleep; if the handshake moved our start forward, it must rescan (found by
             // the loom model `registration_handshake`).
             let wait = &mem.producer().wait;
-            sleep::notify(
-                &*mem,
-                &wait.space_futex,
-                &wait.space_sleepers,
-                &wait.space_wakes,
-            );
+            sleep::notify(&*mem, &wait.space_futex, &wait.space_wakes);
         }
         Ok(ConsumerCore {
             mem,
@@ -152,6 +150,7 @@ impl<M: RingMem> ConsumerCore<M> {
             lost_pending: 0,
             heartbeat_at: reg.start + HEARTBEAT_EVERY,
             liveness: Duration::from_millis(50),
+            woke_peer: false,
         })
     }
 
@@ -201,21 +200,17 @@ impl<M: RingMem> ConsumerCore<M> {
             self.heartbeat();
             self.heartbeat_at = next + HEARTBEAT_EVERY;
         }
-        if self.lossless {
-            self.notify_producers();
+        if self.lossless && self.notify_producers() {
+            self.woke_peer = true;
         }
     }
 
-    /// Wakes producers asleep waiting for space, if any (the notify half of `sleep.rs`).
+    /// Wakes producers asleep waiting for space, if any (the notify half of `sleep.rs`); returns
+    /// whether it did.
     #[inline]
-    fn notify_producers(&self) {
+    fn notify_producers(&self) -> bool {
         let wait = &self.mem.producer().wait;
-        sleep::notify(
-            &*self.mem,
-            &wait.space_futex,
-            &wait.space_sleepers,
-            &wait.space_wakes,
-        );
+        sleep::notify(&*self.mem, &wait.space_futex, &wait.space_wakes)
     }
 
     fn heartbeat(&self) {
@@ -323,7 +318,7 @@ impl<M: RingMem> ConsumerCore<M> {
         if self.check(self.next) != Check::Empty {
             return Ok(());
         }
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::after_wake(std::mem::take(&mut self.woke_peer));
         while !backoff.is_completed() {
             backoff.snooze();
             if self.check(self.next) != Check::Empty {
@@ -391,7 +386,7 @@ impl<M: RingMem> ConsumerCore<M> {
         gate::unregister(&*self.mem, self.index, self.generation);
         if self.lossless {
             // A producer may be asleep waiting for us: it must rescan without us.
-            self.notify_producers();
+            let _ = self.notify_producers();
         }
     }
 }

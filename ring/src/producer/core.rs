@@ -160,6 +160,9 @@ pub(crate) struct ProducerCore<M: RingMem> {
     pub(crate) policy: FullPolicy,
     stale_after_ns: Option<u64>,
     liveness: Duration,
+    /// Whether we woke a reader since we last waited for space (the next wait spins longer:
+    /// `Backoff::after_wake`).
+    woke_peer: bool,
 }
 
 impl<M: RingMem> ProducerCore<M> {
@@ -223,6 +226,7 @@ impl<M: RingMem> ProducerCore<M> {
                 .evict_after
                 .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             liveness: options.liveness_interval.max(Duration::from_millis(1)),
+            woke_peer: false,
         })
     }
 
@@ -406,7 +410,7 @@ impl<M: RingMem> ProducerCore<M> {
                 .now_ns()
                 .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
         });
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::after_wake(std::mem::take(&mut self.woke_peer));
         loop {
             if backoff.is_completed() {
                 gate::evict_dead(&*self.mem, end, self.stale_after_ns);
@@ -455,12 +459,9 @@ impl<M: RingMem> ProducerCore<M> {
             // Release: pairs with the Acquire loads of `published` in register and lap recovery.
             block.cursor.published.store(end, Ordering::Release);
         }
-        sleep::notify(
-            &*self.mem,
-            &block.wait.data_futex,
-            &block.wait.data_sleepers,
-            &block.wait.data_wakes,
-        );
+        if sleep::notify(&*self.mem, &block.wait.data_futex, &block.wait.data_wakes) {
+            self.woke_peer = true;
+        }
     }
 
     fn heartbeat(&self) {

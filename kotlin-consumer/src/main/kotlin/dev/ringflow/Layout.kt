@@ -1,13 +1,13 @@
 package dev.ringflow
 
 /**
- * The binary layout of a ringflow region, version 1: the one place in Kotlin that knows offsets
+ * The binary layout of a ringflow region, version 2: the one place in Kotlin that knows offsets
  * (see `docs/FORMAT.md`). Every constant here is held against the Rust layout by `LayoutTest`,
  * through the `NAME=value` dump the Rust side prints.
  */
 object Layout {
     const val MAGIC: Long = 6291331069187606866L
-    const val VERSION: Long = 1
+    const val VERSION: Long = 2
     const val HEADER_LEN: Long = 256
     const val LINE: Long = 128
 
@@ -39,6 +39,9 @@ object Layout {
     const val SLOT_TIMESTAMP_OFFSET: Long = 16
     const val SLOT_PAYLOAD_OFFSET: Long = 32
     const val KIND_SKIP: Long = 2147483648L
+
+    /** The futex words' low bit: a sleeper armed the word (the sleeper protocol, ring/src/sleep.rs). */
+    const val FUTEX_ARMED: Long = 1
 
     /** Offsets inside the producer block. */
     const val PUBLISHED_OFFSET: Long = 0

@@ -228,6 +228,10 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         private var torn = 0L
         private var spins = 0
         private var spinSince = 0L
+        private var budget = SPIN_BUDGET_NS
+
+        /** Whether we woke a producer since we last spun (the next spin is longer: see [spin]). */
+        private var wokePeer = false
         private var idleSince = -1L
 
         fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
@@ -256,9 +260,14 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
             LONGS.setRelease(region, readAt, next)
             if (lossless) {
                 // The notify half of the sleeper protocol (ring/src/sleep.rs): a full fence, then a
-                // wake only if a producer sleeps waiting for space.
+                // wake only if a producer armed the space futex to sleep on it (its low bit);
+                // the first release after it disarms the word, so the ones after make no call
+                // while the woken producer has not run yet.
                 VarHandle.fullFence()
-                if (INTS.getOpaque(region, SPACE_SLEEPERS_AT) as Int != 0) Native.wake(handle)
+                if (INTS.getOpaque(region, SPACE_FUTEX_AT) as Int and ARMED != 0) {
+                    Native.notifySpace(handle)
+                    wokePeer = true
+                }
             }
             spins = 0
             idleSince = -1
@@ -279,14 +288,21 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
          * Nothing to read: spins (true) for up to [SPIN_BUDGET_NS], then it is time to [park]
          * (false). The budget is the Rust side's (`ring/src/sync.rs`): about what a futex park and
          * wake cost, so a reader that keeps up with its producer never parks, and its producer
-         * makes no wake syscall. Not a suspend function: a suspend call allocates its
+         * makes no wake syscall. Right after waking a producer it spins [AFTER_WAKE_BUDGET_NS]
+         * instead, as the Rust side does (`Backoff::after_wake`): the producer takes about the
+         * short budget to run again, and parking just before it does sets off a run of the two
+         * sides waking each other. Not a suspend function: a suspend call allocates its
          * continuation, and this runs per empty poll.
          */
         fun spin(): Boolean {
-            if (spins == 0) spinSince = System.nanoTime()
+            if (spins == 0) {
+                spinSince = System.nanoTime()
+                budget = if (wokePeer) AFTER_WAKE_BUDGET_NS else SPIN_BUDGET_NS
+                wokePeer = false
+            }
             Thread.onSpinWait()
             // The clock is read every 64 spins only.
-            if (++spins and 63 != 0 || System.nanoTime() - spinSince < SPIN_BUDGET_NS) return true
+            if (++spins and 63 != 0 || System.nanoTime() - spinSince < budget) return true
             spins = 0
             return false
         }
@@ -420,7 +436,9 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
         private const val SPIN_BUDGET_NS = 50_000L
-        private val SPACE_SLEEPERS_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_SLEEPERS_OFFSET).toInt()
+        private const val AFTER_WAKE_BUDGET_NS = 250_000L
+        private val SPACE_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_FUTEX_OFFSET).toInt()
+        private const val ARMED = Layout.FUTEX_ARMED.toInt()
         private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
 
         /** Longest single park, so a reader looks at its state (closed, timeout) now and then. */

@@ -25,6 +25,7 @@ internal object Native {
     @JvmStatic external fun unregister(consumer: Long)
     @JvmStatic external fun waitPublished(ring: Long, seen: Long, timeoutMs: Long): Long
     @JvmStatic external fun wake(ring: Long)
+    @JvmStatic external fun notifySpace(ring: Long)
     @JvmStatic external fun startSeqProducer(ring: Long, frames: Long, frameSize: Int): Long
     @JvmStatic external fun cancel(handle: Long)
     @JvmStatic external fun stats(ring: Long): String

@@ -46,7 +46,15 @@ public final class PairedRunner {
         RingBenchmarks.Ringflow s = new RingBenchmarks.Ringflow();
         s.setUp(size(frameSize));
         try {
-            return timed(v -> which == 0 ? b.ringflowFrames(s) : which == 1 ? b.ringflowBatches(s) : b.naiveJniChannel(s));
+            double fps = timed(v -> which == 0 ? b.ringflowFrames(s) : which == 1 ? b.ringflowBatches(s) : b.naiveJniChannel(s));
+            // Futex wakes the run cost, per million frames the producer published (it runs
+            // between invocations too, with no reader to wait for).
+            dev.ringflow.RingStats st = s.ring.stats();
+            double perM = 1e6 / Math.max(1, st.getPublished());
+            System.out.printf("# %s %d B: %.2f M frames/s; wakes per million published: data %.1f, space %.1f%n",
+                    which == 0 ? "ringflowFrames" : which == 1 ? "ringflowBatches" : "naiveJniChannel", frameSize,
+                    fps / 1e6, st.getDataWakes() * perM, st.getSpaceWakes() * perM);
+            return fps;
         } finally {
             s.tearDown();
         }
