@@ -100,10 +100,12 @@ impl RingMem for LoomMem {
     }
     /// A futex: the comparison and the sleep are atomic with respect to `wake_all`, which takes
     /// the same lock after the waker changed the word.
-    /// A timed wait returns at once, as if its time ran out (a futex wait may always return
-    /// early): the models see waiters that leave without being woken.
+    /// A wait with a zero timeout returns at once, as if its time ran out (a futex wait may
+    /// always return early): a model's waiter that leaves without being woken. Other timeouts
+    /// are taken as long enough to be woken first (a producer waits for space in slices; a wait
+    /// that returned at once there would spin, which loom rejects).
     fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
-        if timeout.is_some() {
+        if timeout == Some(Duration::ZERO) {
             return;
         }
         let guard = self.futex.lock().unwrap();
