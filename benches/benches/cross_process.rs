@@ -323,6 +323,11 @@ fn child(args: &str) {
     }
 }
 
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)))
+}
+
 fn main() {
     if let Ok(args) = std::env::var(CHILD) {
         child(&args);
@@ -371,9 +376,7 @@ fn main() {
         println!("\n## Cross-process throughput, {size}-byte frames ({frames} frames a run)\n");
         println!("| contestant | median M frames/s | min .. max |\n|---|---:|---:|");
         for (name, v) in names.iter().zip(&mut figures) {
-            let (lo, hi) = v
-                .iter()
-                .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+            let (lo, hi) = min_max(v);
             println!(
                 "| {name} | {:.2} | {:.2} .. {:.2} |",
                 median(v) / 1e6,
@@ -383,9 +386,7 @@ fn main() {
         }
         println!("\n| ratio (same round) | median | min .. max |\n|---|---:|---:|");
         for (name, v) in names.iter().zip(&mut ratios) {
-            let (lo, hi) = v
-                .iter()
-                .fold((f64::MAX, 0f64), |(l, h), x| (l.min(*x), h.max(*x)));
+            let (lo, hi) = min_max(v);
             println!(
                 "| {name} / iceoryx2 | {:.1} | {lo:.1} .. {hi:.1} |",
                 median(v)

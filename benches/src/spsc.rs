@@ -84,14 +84,19 @@ fn single<const S: usize>(ring: Ring, frames: u64) -> Duration {
     )
 }
 
-fn batch<const S: usize>(ring: Ring, frames: u64) -> Duration {
+/// Batches of [`BATCH`] written; `read` reads them.
+fn batch<const S: usize>(
+    ring: Ring,
+    frames: u64,
+    read: fn(&mut ringflow::Consumer, u64) -> u64,
+) -> Duration {
     let mut c = ring.consumer(Delivery::Lossless).unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
     run(
         move || write_batches(&mut p, frames, S),
-        move || read_batches(&mut c, frames),
+        move || read(&mut c, frames),
     )
 }
 
@@ -112,21 +117,13 @@ pub fn ringflow_single_recv<const S: usize>(frames: u64) -> Duration {
 /// ringflow, anonymous region, batches of [`BATCH`] claimed and committed at once; the consumer
 /// takes every ready frame at once.
 pub fn ringflow_batch<const S: usize>(frames: u64) -> Duration {
-    batch::<S>(anonymous::<S>(), frames)
+    batch::<S>(anonymous::<S>(), frames, read_batches)
 }
 
 /// ringflow, anonymous region, batches as [`ringflow_batch`], the reader in the blocking
 /// `recv_batch` (the backoff of `recv`, then every ready frame at once).
 pub fn ringflow_batch_recv<const S: usize>(frames: u64) -> Duration {
-    let ring = anonymous::<S>();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
-        .unwrap();
-    run(
-        move || write_batches(&mut p, frames, S),
-        move || recv_batches(&mut c, frames),
-    )
+    batch::<S>(anonymous::<S>(), frames, recv_batches)
 }
 
 /// ringflow, file-backed region (`/dev/shm`), one frame at a time.
@@ -136,7 +133,7 @@ pub fn ringflow_file_single<const S: usize>(frames: u64) -> Duration {
 
 /// ringflow, file-backed region, batches.
 pub fn ringflow_file_batch<const S: usize>(frames: u64) -> Duration {
-    batch::<S>(file_backed::<S>(), frames)
+    batch::<S>(file_backed::<S>(), frames, read_batches)
 }
 
 /// rtrb `push`/`pop` of `[u8; S]`.

@@ -254,23 +254,10 @@ fn sleeper_wake() {
     loom::model(|| {
         let mem = LoomMem::new(2, 1, false);
         let flag = Arc::new(AtomicU64::new(0));
-        let notifier = {
-            let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
-            thread::spawn(move || {
-                // Release: pairs with the Acquire load in the waiter's condition.
-                flag.store(1, Ordering::Release);
-                let w = &mem.producer.wait;
-                sleep::notify(&*mem, &w.data_futex, &w.data_wakes);
-            })
-        };
-        let w = &mem.producer.wait;
-        while flag.load(Ordering::Acquire) == 0 {
-            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || {
-                flag.load(Ordering::Acquire) != 0
-            });
-        }
+        let notifier = set_and_notify(&mem, &flag);
+        park_until_set(&mem, &flag);
         notifier.join().unwrap();
-        assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);
+        assert!(mem.producer.wait.data_wakes.load(Ordering::Relaxed) <= 1);
     });
 }
 
@@ -282,36 +269,45 @@ fn sleeper_wake_with_a_waiter_that_leaves() {
     loom::model(|| {
         let mem = LoomMem::new(2, 1, false);
         let flag = Arc::new(AtomicU64::new(0));
-        let ready = |flag: &AtomicU64| flag.load(Ordering::Acquire) != 0;
         let leaver = {
             let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
             thread::spawn(move || {
                 let w = &mem.producer.wait;
                 let timeout = Some(Duration::ZERO);
                 sleep::park(&*mem, &w.data_futex, &w.data_sleepers, timeout, || {
-                    ready(&flag)
+                    is_set(&flag)
                 });
             })
         };
-        let notifier = {
-            let (mem, flag) = (Arc::clone(&mem), Arc::clone(&flag));
-            thread::spawn(move || {
-                // Release: pairs with the Acquire load in the waiters' condition.
-                flag.store(1, Ordering::Release);
-                let w = &mem.producer.wait;
-                sleep::notify(&*mem, &w.data_futex, &w.data_wakes);
-            })
-        };
-        let w = &mem.producer.wait;
-        while !ready(&flag) {
-            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || {
-                ready(&flag)
-            });
-        }
+        let notifier = set_and_notify(&mem, &flag);
+        park_until_set(&mem, &flag);
         leaver.join().unwrap();
         notifier.join().unwrap();
-        assert!(w.data_wakes.load(Ordering::Relaxed) <= 1);
+        assert!(mem.producer.wait.data_wakes.load(Ordering::Relaxed) <= 1);
     });
+}
+
+/// Acquire: pairs with the Release store in `set_and_notify`.
+fn is_set(flag: &AtomicU64) -> bool {
+    flag.load(Ordering::Acquire) != 0
+}
+
+/// A thread that sets `flag` (Release) and then runs the notify half of the sleeper protocol.
+fn set_and_notify(mem: &Arc<LoomMem>, flag: &Arc<AtomicU64>) -> thread::JoinHandle<()> {
+    let (mem, flag) = (Arc::clone(mem), Arc::clone(flag));
+    thread::spawn(move || {
+        flag.store(1, Ordering::Release);
+        let w = &mem.producer.wait;
+        sleep::notify(&*mem, &w.data_futex, &w.data_wakes);
+    })
+}
+
+/// The waiter half: parks (untimed) until `flag` is set.
+fn park_until_set(mem: &LoomMem, flag: &AtomicU64) {
+    let w = &mem.producer.wait;
+    while !is_set(flag) {
+        sleep::park(mem, &w.data_futex, &w.data_sleepers, None, || is_set(flag));
+    }
 }
 
 /// Lossy lapping and the seqlock re-check: an `overwrite` producer writes four frames into two

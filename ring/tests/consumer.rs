@@ -270,9 +270,16 @@ fn lossy_copies_are_whole_and_read_plus_lost_is_everything() {
             .unwrap();
         }
     });
-    let mut buf = vec![0u8; 512];
-    let mut read = 0u64;
-    let mut last = None;
+    let read = read_lossy_copies_to_the_end(&mut c);
+    writer.join().unwrap();
+    assert_eq!(read + c.lost(), FRAMES);
+}
+
+/// Copies pattern frames with `recv_into` until the ring closes: each copy must be whole and
+/// carry its own sequence, in increasing order. Returns how many it read.
+fn read_lossy_copies_to_the_end(c: &mut ringflow::Consumer) -> u64 {
+    let mut buf = vec![0u8; 512]; // the slot size of the tests' rings
+    let (mut read, mut last) = (0u64, None);
     loop {
         match c.recv_into(&mut buf, None) {
             Ok(info) => {
@@ -282,12 +289,10 @@ fn lossy_copies_are_whole_and_read_plus_lost_is_everything() {
                 last = Some(n);
                 read += 1;
             }
-            Err(Error::Closed) => break,
+            Err(Error::Closed) => return read,
             Err(e) => panic!("{e}"),
         }
     }
-    writer.join().unwrap();
-    assert_eq!(read + c.lost(), FRAMES);
 }
 
 /// The same against an `overwrite` producer writing batches, whose slots are marked as being
@@ -314,21 +319,7 @@ fn lossy_copies_of_batched_frames_are_whole() {
         }
         n
     });
-    let mut buf = vec![0u8; 512];
-    let (mut read, mut last) = (0u64, None);
-    loop {
-        match c.recv_into(&mut buf, None) {
-            Ok(info) => {
-                let (_, n) = pattern::check(&buf[..info.len]).expect("a torn copy was returned");
-                assert_eq!(n, info.seq);
-                assert!(last.is_none_or(|l| n > l));
-                last = Some(n);
-                read += 1;
-            }
-            Err(Error::Closed) => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    let read = read_lossy_copies_to_the_end(&mut c);
     let written = writer.join().unwrap();
     assert_eq!(read + c.lost(), written);
 }
