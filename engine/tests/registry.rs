@@ -416,7 +416,10 @@ fn a_subscription_future_dropped_while_it_waits_leaves_no_waiter_counted() {
     // Nobody waits now, so the waiter thread must leave the futex: commits then find no sleeper
     // and make no wake syscall.
     wait_until("the waiter thread to leave the futex", || {
-        ring.stats().data_sleepers == 0
+        let stats = ring.stats();
+        // Gone, and the word disarmed (the last sleeper to leave unwoken does that after it
+        // counts itself out).
+        stats.data_sleepers == 0 && !stats.data_armed
     });
     // (A lossy subscription: it never holds the producer back.)
     let mut producer = ring.producer(ringflow::ProducerOptions::default()).unwrap();

@@ -195,5 +195,8 @@ fn a_futex_wake_crosses_processes() {
     let (code, out) = finish(consumer, Duration::from_secs(60));
     assert_eq!(code, 0, "{out}");
     assert_eq!(num(&out, "frames"), 1);
-    assert_eq!(ring.stats().data_wakes, 1);
+    // One wake call (none if the child saw the frame in its last look before sleeping and
+    // disarmed the word itself first); a lost one would have kept it asleep past `finish`'s
+    // bound.
+    assert!(ring.stats().data_wakes <= 1, "{:?}", ring.stats());
 }

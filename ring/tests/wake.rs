@@ -8,8 +8,8 @@ use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
 /// A reader on an anonymous ring sleeps without a time limit of its own (nothing can die unseen
 /// in one process), so a lost wake-up would leave it asleep until `recv`'s bound (10 s): a
 /// receive that took that long, or failed with `Timeout`, fails the test. The producer waits until
-/// the reader is asleep (it armed the futex word) before every other frame, so each of those
-/// frames must wake it, with exactly one wake call.
+/// the reader is about to sleep (it armed the futex word) before every other frame, so each of
+/// those frames must wake it, with at most one wake call.
 #[test]
 fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
@@ -54,7 +54,9 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
         ringflow::fence_mode(),
         stats.data_wakes
     );
-    // Each of the 2,000 frames pushed to a sleeping reader found the word armed: the notify path
-    // really ran. At most one wake per park, and the close's one.
-    assert!(stats.data_wakes >= frames / 2, "{stats:?}");
+    // The 2,000 frames pushed to an armed reader made the notify path run. Not all of them wake:
+    // a reader that armed can still see the frame in its last look before sleeping, and then
+    // disarms the word itself before the producer's notify looks (1,988 of 2,001 in one run), so
+    // the bound is loose; a lost wake-up is what the time bound above catches.
+    assert!(stats.data_wakes >= frames / 4, "{stats:?}");
 }
