@@ -316,23 +316,12 @@ fn park_until_set(mem: &LoomMem, flag: &AtomicU64) {
 /// frames it accepts come in order, and what it read plus what it counted lost is every frame.
 #[test]
 fn lossy_lapping_seqlock() {
-    loom::model(|| {
-        let mem = LoomMem::new(2, 1, false);
-        let c = consumer(&mem, Delivery::Lossy);
-        let writer = {
-            let mem = Arc::clone(&mem);
-            thread::spawn(move || {
-                let mut p = producer(&mem, FullPolicy::Overwrite);
-                for _ in 0..4 {
-                    let seq = p.claim(1).unwrap();
-                    write_words(&mem, seq);
-                    p.commit(seq, seq + 1);
-                }
-                p.detach();
-            })
-        };
-        read_lossy(&mem, c);
-        writer.join().unwrap();
+    lossy_model(|mem, p| {
+        for _ in 0..4 {
+            let seq = p.claim(1).unwrap();
+            write_words(mem, seq);
+            p.commit(seq, seq + 1);
+        }
     });
 }
 
@@ -341,22 +330,30 @@ fn lossy_lapping_seqlock() {
 /// not all at the claim. Every accepted frame is still whole.
 #[test]
 fn lossy_lapping_seqlock_batches() {
-    loom::model(|| {
+    lossy_model(|mem, p| {
+        for _ in 0..2 {
+            let (first, marked) = p.claim_unmarked(2).unwrap();
+            assert!(!marked);
+            for seq in first..first + 2 {
+                p.begin_write(seq);
+                write_words(mem, seq);
+            }
+            p.commit(first, first + 2);
+        }
+    });
+}
+
+/// A two-slot ring, an `overwrite` producer thread running `write` (frames 0..4, then it
+/// detaches) and a lossy reader checking every frame it accepts (`read_lossy`).
+fn lossy_model(write: fn(&LoomMem, &mut ProducerCore<LoomMem>)) {
+    loom::model(move || {
         let mem = LoomMem::new(2, 1, false);
         let c = consumer(&mem, Delivery::Lossy);
         let writer = {
             let mem = Arc::clone(&mem);
             thread::spawn(move || {
                 let mut p = producer(&mem, FullPolicy::Overwrite);
-                for _ in 0..2 {
-                    let (first, marked) = p.claim_unmarked(2).unwrap();
-                    assert!(!marked);
-                    for seq in first..first + 2 {
-                        p.begin_write(seq);
-                        write_words(&mem, seq);
-                    }
-                    p.commit(first, first + 2);
-                }
+                write(&mem, &mut p);
                 p.detach();
             })
         };

@@ -259,30 +259,48 @@ fn dropping_a_lossless_consumer_unblocks_a_waiting_producer() {
 /// `lossy_lapping_seqlock` cover lapping deterministically.)
 #[test]
 fn lossy_copies_are_whole_and_read_plus_lost_is_everything() {
-    const FRAMES: u64 = 300_000;
-    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossy).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Overwrite))
-        .unwrap();
-    let writer = std::thread::spawn(move || {
-        for n in 0..FRAMES {
+    lossy_copies_against(|mut p| {
+        for n in 0..300_000 {
             p.push_with(|buf| {
                 pattern::fill(buf, 0, n);
                 buf.len()
             })
             .unwrap();
         }
+        300_000
     });
-    let read = read_lossy_copies_to_the_end(&mut c);
-    writer.join().unwrap();
-    assert_eq!(read + c.lost(), FRAMES);
 }
 
-/// Copies pattern frames with `recv_into` until the ring closes: each copy must be whole and
-/// carry its own sequence, in increasing order. Returns how many it read.
-fn read_lossy_copies_to_the_end(c: &mut ringflow::Consumer) -> u64 {
-    let mut buf = vec![0u8; 512]; // the slot size of the tests' rings
+/// The same against an `overwrite` producer writing batches, whose slots are marked as being
+/// written one by one as the batch fills them (not all at the claim): every copy is still whole.
+#[test]
+fn lossy_copies_of_batched_frames_are_whole() {
+    lossy_copies_against(|mut p| {
+        for n in (0..300_000).step_by(3) {
+            let mut batch = p.claim_batch(3).unwrap();
+            for i in 0..3 {
+                let len = batch.slot_mut(i).len();
+                pattern::fill(batch.slot_mut(i), 0, n + i as u64);
+                batch.set_len(i, len);
+            }
+            batch.commit();
+        }
+        300_000
+    });
+}
+
+/// A lossy reader copying pattern frames from a 4-slot ring while `write` (on another thread,
+/// with an `overwrite` producer) writes frames 0, 1, 2, ... and returns how many: every copy
+/// is whole, carries its own sequence and comes in order, and what the reader read plus what
+/// it counted lost is every frame written.
+fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + 'static) {
+    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let p = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
+    let writer = std::thread::spawn(move || write(p));
+    let mut buf = vec![0u8; 512];
     let (mut read, mut last) = (0u64, None);
     loop {
         match c.recv_into(&mut buf, None) {
@@ -293,37 +311,10 @@ fn read_lossy_copies_to_the_end(c: &mut ringflow::Consumer) -> u64 {
                 last = Some(n);
                 read += 1;
             }
-            Err(Error::Closed) => return read,
+            Err(Error::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }
-}
-
-/// The same against an `overwrite` producer writing batches, whose slots are marked as being
-/// written one by one as the batch fills them (not all at the claim): every copy is still whole.
-#[test]
-fn lossy_copies_of_batched_frames_are_whole() {
-    const FRAMES: u64 = 300_000;
-    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossy).unwrap();
-    let mut p = ring
-        .producer(ProducerOptions::new(FullPolicy::Overwrite))
-        .unwrap();
-    let writer = std::thread::spawn(move || {
-        let mut n = 0;
-        while n < FRAMES {
-            let mut batch = p.claim_batch(3).unwrap();
-            for i in 0..3 {
-                let len = batch.slot_mut(i).len();
-                pattern::fill(batch.slot_mut(i), 0, n + i as u64);
-                batch.set_len(i, len);
-            }
-            batch.commit();
-            n += 3;
-        }
-        n
-    });
-    let read = read_lossy_copies_to_the_end(&mut c);
     let written = writer.join().unwrap();
     assert_eq!(read + c.lost(), written);
 }
