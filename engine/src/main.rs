@@ -88,6 +88,9 @@ struct RingArgs {
     /// Allow several producers at once.
     #[arg(long)]
     multi_producer: bool,
+    /// Allow `--policy overwrite` producers (readers then copy and check every frame).
+    #[arg(long)]
+    overwritable: bool,
     /// What the frames hold.
     #[arg(long, value_enum)]
     schema: Option<SchemaArg>,
@@ -282,6 +285,7 @@ fn ring_config(args: &RingArgs, schema: Schema) -> RingConfig {
     RingConfig::new(args.slots, args.slot_size.unwrap_or(default_size))
         .max_consumers(args.consumers)
         .multi_producer(args.multi_producer)
+        .overwritable(args.overwritable)
         .schema(schema)
 }
 
@@ -412,6 +416,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         {
             let mut ring_args = a.ring.clone();
             ring_args.multi_producer |= a.producers > 1;
+            ring_args.overwritable |= a.policy == PolicyArg::Overwrite;
             Ring::create(&a.path, &ring_config(&ring_args, schema))?
         }
         Err(e) => return Err(e.into()),
@@ -745,7 +750,9 @@ fn demo(a: DemoArgs) -> Result<u8, Failure> {
     let format: AudioFormat = AudioSource::default_format();
     let audio = Ring::create_or_replace(
         &audio_path,
-        &RingConfig::new(256, format.frame_bytes() as u32).schema(Schema::Audio(format)),
+        &RingConfig::new(256, format.frame_bytes() as u32)
+            .overwritable(true)
+            .schema(Schema::Audio(format)),
     )?;
     let telemetry = Ring::create_or_replace(
         &telemetry_path,

@@ -271,7 +271,8 @@ impl ConsumeSummary {
 }
 
 /// Reads `ring` into `sink` until the frame count, close, producer death, timeout or
-/// cancellation. Lossless readers read in place; lossy ones copy (a copy is never torn).
+/// cancellation. Lossless readers of a ring that cannot be overwritten read in place; lossy readers
+/// and readers of an overwritable ring copy and check (a copy is never torn).
 pub fn run_consumer(
     ring: &Ring,
     sink: &mut dyn Sink,
@@ -299,6 +300,7 @@ pub fn run_consumer_with(
     let mut latency = Latency::default();
     let mut buf = vec![0u8; ring.slot_size()];
     let limit = options.frames.unwrap_or(u64::MAX);
+    let copying = options.delivery == Delivery::Lossy || ring.is_overwritable();
     let (mut frames, mut bytes) = (0u64, 0u64);
     let mut first: Option<Instant> = None;
     let mut idle_since: Option<Instant> = None;
@@ -312,7 +314,9 @@ pub fn run_consumer_with(
         }
         // Frames read now and their bytes, or none; an error of the sink or the verifier ends
         // the task.
-        let got: ringflow::Result<Option<(u64, u64)>> = if options.delivery == Delivery::Lossy {
+        // A lossy reader, and any reader of an overwritable ring, copies and checks: a frame may
+        // be rewritten under it, and a torn frame must never reach the sink.
+        let got: ringflow::Result<Option<(u64, u64)>> = if copying {
             match consumer.read_into(&mut buf) {
                 Ok(Some(i)) => {
                     let f = FrameRef {

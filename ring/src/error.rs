@@ -67,6 +67,10 @@ pub enum Error {
         /// `MAX_PRODUCERS`.
         max: usize,
     },
+    /// An `overwrite` producer asked to attach to a ring created without
+    /// [`RingConfig::overwritable`](crate::RingConfig::overwritable).
+    #[error("the ring was not created overwritable: an `overwrite` producer may not attach (create it with overwrite allowed)")]
+    NotOverwritable,
     /// The ring is full and the producer's policy is `fail`.
     #[error("the ring is full")]
     Full,

@@ -33,8 +33,10 @@ use crate::sync::{AtomicU32, AtomicU64};
 pub const MAGIC: u64 = u64::from_le_bytes(*b"RINGFLOW");
 /// The layout version this crate reads and writes. Version 2: the futex words' low bit is the
 /// sleeper protocol's `ARMED` bit (`sleep.rs`); a version-1 waiter never sets it, so a version-2
-/// notifier would never wake it.
-pub const VERSION: u32 = 2;
+/// notifier would never wake it. Version 3: [`Header::flags`] says whether the ring may be
+/// overwritten ([`ring_flags::OVERWRITABLE`]); a version-2 reader would ignore the flag and hand
+/// out views an `overwrite` producer may be rewriting, so it must refuse the file.
+pub const VERSION: u32 = 3;
 /// Bytes of the region header.
 pub const HEADER_LEN: usize = 256;
 /// One control line: the unit of false-sharing isolation. Fixed at 128 bytes (two 64-byte lines,
@@ -140,6 +142,16 @@ pub mod full_policy {
     pub const OVERWRITE: u32 = 2;
 }
 
+/// Bits of [`Header::flags`]: properties of the ring fixed at creation.
+pub mod ring_flags {
+    /// Producers with the `overwrite` policy may attach: a frame may be rewritten before every
+    /// reader is done with it, so no reader may hand out an unchecked view of a slot. Without
+    /// this bit an `overwrite` producer is refused at attach.
+    pub const OVERWRITABLE: u64 = 1 << 0;
+    /// Every bit this version defines; a header with any other bit set is refused.
+    pub const KNOWN: u64 = OVERWRITABLE;
+}
+
 /// Bits of [`SlotHeader::kind`] reserved by the ring; the low 16 bits are the user's.
 pub mod kind_flags {
     /// The slot carries no frame (a claim that was dropped without commit); readers skip it.
@@ -197,8 +209,10 @@ pub struct Header {
     pub consumers_offset: u64,
     /// Offset of slot 0.
     pub slots_offset: u64,
+    /// [`ring_flags`].
+    pub flags: u64,
     /// Zero; room for later fields.
-    pub reserved: [u64; 18],
+    pub reserved: [u64; 17],
 }
 
 /// The header in front of every slot's payload.
@@ -668,6 +682,13 @@ impl Geometry {
                 "must be 0 (raw), 1 (audio) or 2 (telemetry)",
             ));
         }
+        if header.flags & !ring_flags::KNOWN != 0 {
+            return Err(bad(
+                "flags",
+                header.flags,
+                "has bits this version does not define (only bit 0, overwritable)",
+            ));
+        }
         if header.audio_sample_format > sample_format::I32 {
             return Err(bad(
                 "audio_sample_format",
@@ -760,7 +781,9 @@ pub fn layout_dump() -> String {
             "HEADER_SLOTS_OFFSET_OFFSET",
             offset_of!(Header, slots_offset) as u64,
         );
+        put("HEADER_FLAGS_OFFSET", offset_of!(Header, flags) as u64);
     }
+    put("RING_FLAG_OVERWRITABLE", ring_flags::OVERWRITABLE);
     put("KIND_SKIP", kind_flags::SKIP.into());
     put("FUTEX_ARMED", crate::sleep::ARMED.into());
     put("VERSION", VERSION.into());

@@ -89,6 +89,10 @@ impl RingMem for LoomMem {
     fn multi_producer(&self) -> bool {
         self.multi
     }
+    fn overwritable(&self) -> bool {
+        // The models exercise every policy, `overwrite` included.
+        true
+    }
     fn producer(&self) -> &ProducerBlock {
         &self.producer
     }

@@ -16,6 +16,8 @@ pub(crate) trait RingMem: Send + Sync + 'static {
     fn max_consumers(&self) -> usize;
     /// Whether producers claim by atomic add (multi-producer mode).
     fn multi_producer(&self) -> bool;
+    /// Whether the ring was created overwritable ([`crate::layout::ring_flags::OVERWRITABLE`]).
+    fn overwritable(&self) -> bool;
     /// The producer control block.
     fn producer(&self) -> &ProducerBlock;
     /// Consumer block `index`, which must be below `max_consumers()`.

@@ -13,8 +13,9 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::consumer::{Consumer, Delivery};
 use crate::error::{Error, Result};
 use crate::layout::{
-    self, producer_mode, ring_state, sample_format, schema_id, ConsumerLine, Geometry, Header,
-    LayoutError, ProducerBlock, HEADER_LEN, LINE, MAGIC, MAX_REGION_LEN, PRODUCER_OFFSET, VERSION,
+    self, producer_mode, ring_flags, ring_state, sample_format, schema_id, ConsumerLine, Geometry,
+    Header, LayoutError, ProducerBlock, HEADER_LEN, LINE, MAGIC, MAX_REGION_LEN, PRODUCER_OFFSET,
+    VERSION,
 };
 use crate::liveness;
 use crate::mem::RingMem;
@@ -106,6 +107,9 @@ pub struct RingConfig {
     pub max_consumers: u32,
     /// Whether several producer handles may write at once.
     pub multi_producer: bool,
+    /// Whether producers with the `overwrite` policy may attach (recorded in the header; see
+    /// [`RingConfig::overwritable`]).
+    pub overwritable: bool,
     /// What the frames hold.
     pub schema: Schema,
 }
@@ -118,8 +122,29 @@ impl RingConfig {
             slot_size,
             max_consumers: 8,
             multi_producer: false,
+            overwritable: false,
             schema: Schema::Raw,
         }
+    }
+
+    /// Lets producers with [`FullPolicy::Overwrite`](crate::FullPolicy::Overwrite) attach. A
+    /// frame of such a ring may be rewritten while a reader holds it, so every reader of it
+    /// (lossless ones too) copies and checks, or uses the `unsafe` views; on a ring created
+    /// without it, an `overwrite` producer is refused with [`Error::NotOverwritable`] and a
+    /// lossless reader's views are never written under it.
+    ///
+    /// ```
+    /// use ringflow::{Error, FullPolicy, ProducerOptions, Ring, RingConfig};
+    /// let overwrite = ProducerOptions::new(FullPolicy::Overwrite);
+    /// let plain = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// assert!(matches!(plain.producer(overwrite), Err(Error::NotOverwritable)));
+    /// let audio = Ring::anonymous(&RingConfig::new(4, 16).overwritable(true))?;
+    /// assert!(audio.producer(overwrite).is_ok());
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn overwritable(mut self, on: bool) -> Self {
+        self.overwritable = on;
+        self
     }
 
     /// Sets the number of consumer blocks.
@@ -187,7 +212,12 @@ impl RingConfig {
             producer_offset: layout::PRODUCER_OFFSET as u64,
             consumers_offset: layout::CONSUMERS_OFFSET as u64,
             slots_offset: g.slots_offset,
-            reserved: [0; 18],
+            flags: if self.overwritable {
+                ring_flags::OVERWRITABLE
+            } else {
+                0
+            },
+            reserved: [0; 17],
         };
         // Unique enough to tell two creations apart: wall time, pid and the mapping's address.
         h.epoch = h.created_unix_ns
@@ -331,6 +361,10 @@ impl RingMem for Shared {
 
     fn multi_producer(&self) -> bool {
         self.header.producer_mode == producer_mode::MULTI
+    }
+
+    fn overwritable(&self) -> bool {
+        self.header.flags & ring_flags::OVERWRITABLE != 0
     }
 
     #[inline]
@@ -638,6 +672,12 @@ impl Ring {
             },
             _ => Schema::Raw,
         }
+    }
+
+    /// Whether the ring was created [`overwritable`](RingConfig::overwritable): `overwrite`
+    /// producers may attach, so every reader's frames may be rewritten while it holds them.
+    pub fn is_overwritable(&self) -> bool {
+        self.shared.overwritable()
     }
 
     /// Payload bytes one slot holds.

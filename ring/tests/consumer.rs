@@ -294,7 +294,7 @@ fn lossy_copies_of_batched_frames_are_whole() {
 /// is whole, carries its own sequence and comes in order, and what the reader read plus what
 /// it counted lost is every frame written.
 fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + 'static) {
-    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let ring = Ring::anonymous(&RingConfig::new(4, 512).overwritable(true)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();
     let p = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))
@@ -325,7 +325,7 @@ fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + '
 #[test]
 fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
     const FRAMES: u64 = 300_000;
-    let ring = Ring::anonymous(&RingConfig::new(4, 512)).unwrap();
+    let ring = Ring::anonymous(&RingConfig::new(4, 512).overwritable(true)).unwrap();
     let mut c = ring.consumer(Delivery::Lossy).unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))

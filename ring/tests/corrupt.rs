@@ -74,6 +74,7 @@ fn a_bad_header_field_is_named() {
         ("total length", |h| h.total_len = 1 << 40, "total_len"),
         ("producer mode", |h| h.producer_mode = 7, "producer_mode"),
         ("schema", |h| h.schema_id = 9, "schema_id"),
+        ("unknown flag", |h| h.flags = 1 << 5, "flags"),
         (
             "sample format",
             |h| h.audio_sample_format = 9,
@@ -105,8 +106,9 @@ fn bad_magic_and_version_are_reported_with_the_value_found() {
     valid(&path);
     let mut h = header(&path);
     // Version 1 had the same offsets but another sleeper protocol: mixing the two could lose
-    // wake-ups, so it is refused like any unknown version.
-    for version in [1, 3] {
+    // wake-ups. Version 2 had no overwritable flag: its readers would hand out views of frames an
+    // `overwrite` producer rewrites. Both are refused like any unknown version.
+    for version in [1, 2, 4] {
         h.version = version;
         write_header(&path, &h);
         assert!(matches!(

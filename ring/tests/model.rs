@@ -91,7 +91,8 @@ impl Model {
 }
 
 fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let ring = Ring::anonymous(&RingConfig::new(SLOTS as u32, SLOT_SIZE as u32)).unwrap();
+    let ring = Ring::anonymous(&RingConfig::new(SLOTS as u32, SLOT_SIZE as u32).overwritable(true))
+        .unwrap();
     let mut consumers: Vec<Consumer> = deliveries
         .iter()
         .map(|&d| ring.consumer(d).unwrap())

@@ -68,7 +68,7 @@ fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
 
 #[test]
 fn overwrite_never_waits_and_the_reader_counts_what_it_lost() {
-    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let ring = Ring::anonymous(&RingConfig::new(4, 16).overwritable(true)).unwrap();
     let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
     let mut producer = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))
@@ -339,7 +339,12 @@ fn multi_producer_frames_arrive_once_each_and_whole() {
 /// Multi-producer with `overwrite` and a lossy copying reader: whatever it gets is whole.
 #[test]
 fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
-    let ring = Ring::anonymous(&RingConfig::new(8, 256).multi_producer(true)).unwrap();
+    let ring = Ring::anonymous(
+        &RingConfig::new(8, 256)
+            .multi_producer(true)
+            .overwritable(true),
+    )
+    .unwrap();
     let mut consumer = ring.consumer(Delivery::Lossy).unwrap();
     let writers: Vec<_> = (0..2u32)
         .map(|id| {
@@ -378,4 +383,26 @@ fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
         w.join().unwrap();
     }
     assert_eq!(got + consumer.lost(), 200_000);
+}
+
+/// An `overwrite` producer is a property of the ring, fixed at creation: a ring created without
+/// it refuses one (so its lossless readers' views are never written under them), and the file
+/// records it for every process that opens it.
+#[test]
+fn an_overwrite_producer_needs_an_overwritable_ring() {
+    let overwrite = ProducerOptions::new(FullPolicy::Overwrite);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = Ring::create(dir.path().join("plain"), &RingConfig::new(4, 16)).unwrap();
+    assert!(!plain.is_overwritable());
+    assert!(matches!(
+        plain.producer(overwrite),
+        Err(Error::NotOverwritable)
+    ));
+    // The refusal takes no producer entry: a blocking producer still attaches.
+    drop(plain.producer(ProducerOptions::default()).unwrap());
+    let path = dir.path().join("audio");
+    drop(Ring::create(&path, &RingConfig::new(4, 16).overwritable(true)).unwrap());
+    let reopened = Ring::open(&path).unwrap();
+    assert!(reopened.is_overwritable());
+    assert!(reopened.producer(overwrite).is_ok());
 }

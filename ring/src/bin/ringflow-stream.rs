@@ -129,7 +129,8 @@ fn produce(mut args: Args) -> Result<u8, String> {
             &path,
             &RingConfig::new(slots, size)
                 .max_consumers(consumers)
-                .multi_producer(multi),
+                .multi_producer(multi)
+                .overwritable(policy == FullPolicy::Overwrite),
         )
     } else {
         Ring::open(&path)

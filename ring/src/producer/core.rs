@@ -167,6 +167,9 @@ pub(crate) struct ProducerCore<M: RingMem> {
 
 impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn attach(mem: Arc<M>, options: &ProducerOptions, pid: u32) -> Result<Self> {
+        if options.policy == FullPolicy::Overwrite && !mem.overwritable() {
+            return Err(Error::NotOverwritable);
+        }
         let block = mem.producer();
         let multi = mem.multi_producer();
         let entries = if multi { MAX_PRODUCERS } else { 1 };

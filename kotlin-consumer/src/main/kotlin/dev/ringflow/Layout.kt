@@ -1,13 +1,13 @@
 package dev.ringflow
 
 /**
- * The binary layout of a ringflow region, version 2: the one place in Kotlin that knows offsets
+ * The binary layout of a ringflow region, version 3: the one place in Kotlin that knows offsets
  * (see `docs/FORMAT.md`). Every constant here is held against the Rust layout by `LayoutTest`,
  * through the `NAME=value` dump the Rust side prints.
  */
 object Layout {
     const val MAGIC: Long = 6291331069187606866L
-    const val VERSION: Long = 2
+    const val VERSION: Long = 3
     const val HEADER_LEN: Long = 256
     const val LINE: Long = 128
 
@@ -25,6 +25,10 @@ object Layout {
     const val HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET: Long = 60
     const val HEADER_TELEMETRY_VERSION_OFFSET: Long = 64
     const val HEADER_SLOTS_OFFSET_OFFSET: Long = 104
+    const val HEADER_FLAGS_OFFSET: Long = 112
+
+    /** [HEADER_FLAGS_OFFSET] bit: `overwrite` producers may attach; every read must be re-checked. */
+    const val RING_FLAG_OVERWRITABLE: Long = 1
 
     const val PRODUCER_OFFSET: Long = 256
     const val CONSUMERS_OFFSET: Long = 640
