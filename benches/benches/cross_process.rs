@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use iceoryx2::port::backpressure_strategy::BackpressureStrategy;
 use iceoryx2::prelude::*;
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 use ringflow_benches::{
     median, placement_ns, read_batches, read_frames, recv_frames, touch, write_batches,
     write_frames, CAPACITY,
@@ -140,7 +140,7 @@ fn ringflow_stream(mode: Mode, frames: u64, size: usize) -> Duration {
 
 fn ringflow_read(path: &str, frames: u64, mode: Mode) {
     let r = Ring::open(path).unwrap();
-    let mut c = r.consumer(Delivery::Lossless).unwrap();
+    let mut c = r.consumer().unwrap();
     pin_to(1);
     say("ready");
     let acc = match mode {
@@ -206,7 +206,7 @@ fn ringflow_round_trip(trips: u64) -> Histogram<u64> {
     let (pa, pb) = (shm("ping"), shm("pong"));
     let (a, b) = (ring(&pa, 64), ring(&pb, 64));
     let mut tx = a.producer(options()).unwrap();
-    let mut rx = b.consumer(Delivery::Lossless).unwrap();
+    let mut rx = b.consumer().unwrap();
     let (child, lines) = spawn(&format!(
         "ringflow-echo {} {} {trips}",
         pa.display(),
@@ -235,7 +235,7 @@ fn ringflow_round_trip(trips: u64) -> Histogram<u64> {
 
 fn ringflow_echo(pa: &str, pb: &str, trips: u64) {
     let (a, b) = (Ring::open(pa).unwrap(), Ring::open(pb).unwrap());
-    let mut rx = a.consumer(Delivery::Lossless).unwrap();
+    let mut rx = a.consumer().unwrap();
     let mut tx = b.producer(options()).unwrap();
     pin_to(1);
     say("ready");

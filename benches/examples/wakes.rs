@@ -7,7 +7,7 @@
 //! cargo run --release -p ringflow-benches --example wakes
 //! ```
 
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 use ringflow_benches::{placement_ns, run, touch, write_frames, CAPACITY};
 
 fn main() {
@@ -15,7 +15,7 @@ fn main() {
     for round in 0..12 {
         let placement = placement_ns();
         let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, 64).max_consumers(1)).unwrap();
-        let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+        let mut consumer = ring.consumer().unwrap();
         let mut producer = ring
             .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
             .unwrap();

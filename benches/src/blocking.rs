@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 use crate::{pin, recv_frames, run, write_frames, CAPACITY};
 
@@ -16,7 +16,7 @@ use crate::{pin, recv_frames, run, write_frames, CAPACITY};
 pub fn ringflow_blocking<const S: usize>(frames: u64) -> (Duration, u64) {
     let ring =
         Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
@@ -75,7 +75,7 @@ pub fn wakers() -> Vec<Waker> {
 
 fn ringflow_wake(frames: u64, gap: Duration) -> Histogram<u64> {
     let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, 64).max_consumers(1)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();

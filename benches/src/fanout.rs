@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 use crate::{read_frames, touch, write_frames, CAPACITY};
 
@@ -41,7 +41,7 @@ pub fn ringflow_mp(frames: u64) -> Duration {
             .multi_producer(true),
     )
     .unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let start = Instant::now();
     let reader = std::thread::spawn(move || black_box(read_frames(&mut c, frames)));
     let writers: Vec<_> = (0..2)
@@ -61,9 +61,7 @@ pub fn ringflow_mp(frames: u64) -> Duration {
 pub fn ringflow_broadcast(frames: u64, k: usize) -> Duration {
     let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(k as u32))
         .unwrap();
-    let consumers: Vec<_> = (0..k)
-        .map(|_| ring.consumer(Delivery::Lossless).unwrap())
-        .collect();
+    let consumers: Vec<_> = (0..k).map(|_| ring.consumer().unwrap()).collect();
     let mut p = ring.producer(options()).unwrap();
     let start = Instant::now();
     let readers: Vec<_> = consumers

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 use crate::{pin, touch, CAPACITY};
 
@@ -84,10 +84,7 @@ pub fn ringflow(trips: u64) -> Histogram<u64> {
         Ring::anonymous(&config).unwrap(),
     );
     let options = ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false);
-    let (mut a_rx, mut b_rx) = (
-        a.consumer(Delivery::Lossless).unwrap(),
-        b.consumer(Delivery::Lossless).unwrap(),
-    );
+    let (mut a_rx, mut b_rx) = (a.consumer().unwrap(), b.consumer().unwrap());
     let (mut a_tx, mut b_tx) = (a.producer(options).unwrap(), b.producer(options).unwrap());
     ping_pong(
         trips,

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 use crate::{touch, BATCH, CAPACITY};
 
@@ -28,7 +28,7 @@ pub fn contestants() -> Vec<Loop> {
 fn ring_and_ends<const S: usize>() -> (Ring, ringflow::Producer, ringflow::Consumer) {
     let ring =
         Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
-    let consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let consumer = ring.consumer().unwrap();
     let producer = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 use crate::{
     pin, read_batches, read_frames, recv_batches, run, touch, write_batches, write_frames,
@@ -74,7 +74,7 @@ fn file_backed<const S: usize>() -> Ring {
 }
 
 fn single<const S: usize>(ring: Ring, frames: u64) -> Duration {
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();
@@ -90,7 +90,7 @@ fn batch<const S: usize>(
     frames: u64,
     read: fn(&mut ringflow::Consumer, u64) -> u64,
 ) -> Duration {
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
         .unwrap();

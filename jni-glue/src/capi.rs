@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use ringflow::{Consumer, Delivery, Error as RingError, HeldFrame, Ring, RingConfig};
+use ringflow::{AnyConsumer, Delivery, Error as RingError, HeldFrame, Ring, RingConfig, Start};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
@@ -323,7 +323,7 @@ fn deadline(timeout_ms: i64) -> Option<Instant> {
 
 /// A consumer registered through the C ABI, and the frame it holds out, if any.
 struct CConsumer {
-    consumer: Consumer,
+    consumer: AnyConsumer,
     held: Option<HeldFrame>,
 }
 
@@ -366,7 +366,9 @@ pub unsafe extern "C" fn rf_consumer_register(
         } else {
             Delivery::Lossless
         };
-        let consumer = registry().ring(Handle(ring))?.consumer(delivery)?;
+        let consumer = registry()
+            .ring(Handle(ring))?
+            .consumer_with(delivery, Start::Next)?;
         // Relaxed: only uniqueness matters.
         let handle = NEXT_CONSUMER.fetch_sub(1, Ordering::Relaxed);
         put(out_consumer, handle, "out_consumer")?;
@@ -420,19 +422,17 @@ pub unsafe extern "C" fn rf_consumer_next(
                 Err(e) => return Err(e.into()),
             }
         };
+        let info = *frame.info();
+        let rf = RfFrame {
+            seq: info.seq,
+            timestamp_ns: info.timestamp_ns,
+            lost_before: info.lost_before,
+            data: frame.payload_ptr(),
+            len: info.len,
+            kind: info.kind,
+        };
         c.held = Some(frame);
-        put(
-            out_frame,
-            RfFrame {
-                seq: frame.info.seq,
-                timestamp_ns: frame.info.timestamp_ns,
-                lost_before: frame.info.lost_before,
-                data: frame.payload,
-                len: frame.info.len,
-                kind: frame.info.kind,
-            },
-            "out_frame",
-        )
+        put(out_frame, rf, "out_frame")
     })
 }
 
@@ -451,7 +451,16 @@ pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *
         let Some(frame) = c.held.take() else {
             return Err(bad("no frame is held"));
         };
-        let intact = c.consumer.release_held(frame);
+        // The frame was handed out by this consumer (it is only ever stored here), so the release
+        // cannot be refused; if it were, the token is kept and the error reported.
+        let intact = match c.consumer.release_held(frame) {
+            Ok(intact) => intact,
+            Err(e) => {
+                let message = e.to_string();
+                c.held = Some(e.frame);
+                return Err(bad(message));
+            }
+        };
         if !out_intact.is_null() {
             put(out_intact, intact, "out_intact")?;
         }

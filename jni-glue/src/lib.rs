@@ -28,7 +28,7 @@ use jni::objects::{Global, JByteBuffer, JClass, JObject, JString};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, Env, EnvUnowned};
-use ringflow::{Consumer, Delivery, Ring, RingConfig};
+use ringflow::{AnyConsumer, Delivery, Ring, RingConfig, Start};
 use ringflow_engine::registry::{Handle, Registry};
 use ringflow_engine::source::SeqSource;
 use ringflow_engine::task::ProduceOptions;
@@ -39,11 +39,11 @@ pub mod capi;
 
 /// Consumers registered from the JVM, by handle: the Rust `Consumer` owns the block (and gives
 /// it back when unregistered); the Kotlin side moves the block's read cursor itself.
-static CONSUMERS: Mutex<Vec<Option<(Handle, Consumer)>>> = Mutex::new(Vec::new());
+static CONSUMERS: Mutex<Vec<Option<(Handle, AnyConsumer)>>> = Mutex::new(Vec::new());
 
 /// The consumer table, even if a thread panicked while holding it (its entries stay valid: each
 /// change is one assignment).
-fn consumers() -> std::sync::MutexGuard<'static, Vec<Option<(Handle, Consumer)>>> {
+fn consumers() -> std::sync::MutexGuard<'static, Vec<Option<(Handle, AnyConsumer)>>> {
     CONSUMERS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -251,11 +251,12 @@ pub fn register<'l>(
     run(&mut env, |_| {
         let rh = Handle(ring as u64);
         let r = registry().ring(rh)?;
-        let consumer = r.consumer(if lossy {
+        let delivery = if lossy {
             Delivery::Lossy
         } else {
             Delivery::Lossless
-        })?;
+        };
+        let consumer = r.consumer_with(delivery, Start::Next)?;
         let mut consumers = consumers();
         let slot = consumers
             .iter()
@@ -271,7 +272,7 @@ pub fn register<'l>(
 
 fn with_consumer<T>(
     handle: jlong,
-    f: impl FnOnce(&Handle, &Consumer) -> T,
+    f: impl FnOnce(&Handle, &AnyConsumer) -> T,
 ) -> Result<T, EngineError> {
     let consumers = consumers();
     match usize::try_from(handle)

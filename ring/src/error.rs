@@ -77,9 +77,26 @@ pub enum Error {
     /// A wait passed its timeout.
     #[error("timed out")]
     Timeout,
+    /// A frame from `poll_held` is still held: release it before reading on.
+    #[error("frame {seq} is still held: release it before the next read")]
+    FrameHeld {
+        /// The held frame.
+        seq: u64,
+    },
     /// An argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+}
+
+/// `release_held` was given a frame this consumer is not holding (another consumer's, or not the
+/// one it handed out last): nothing moved, and the frame is given back.
+#[derive(Debug, thiserror::Error)]
+#[error("frame {} is not the frame this consumer holds ({})", .frame.info().seq, match .held { Some(h) => format!("it holds frame {h}"), None => "it holds none".to_string() })]
+pub struct ReleaseError {
+    /// The frame offered, to release through the consumer that handed it out.
+    pub frame: crate::HeldFrame,
+    /// The frame this consumer holds, if any.
+    pub held: Option<u64>,
 }
 
 /// A frame the ring refused, given back with the reason (as `rtrb::PushError` does).

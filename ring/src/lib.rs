@@ -23,7 +23,7 @@
 //! use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
 //!
 //! let ring = Ring::anonymous(&RingConfig::new(1024, 256))?;
-//! let mut consumer = ring.consumer(Delivery::Lossless)?;
+//! let mut consumer = ring.consumer()?;
 //! let mut producer = ring.producer(ProducerOptions::default())?;
 //!
 //! let writer = std::thread::spawn(move || -> ringflow::Result<()> {
@@ -79,10 +79,12 @@ mod wait;
 #[cfg(all(test, loom))]
 mod loom_models;
 
-pub use consumer::Delivery;
 #[cfg(not(loom))]
-pub use consumer::{Batch, BatchFrame, Consumer, Frame, FrameInfo, HeldFrame};
-pub use error::{Error, PushError, Result};
+pub use consumer::{
+    AnyConsumer, Batch, BatchFrame, Consumer, Frame, FrameInfo, HeldFrame, LossyConsumer,
+};
+pub use consumer::{Delivery, Start};
+pub use error::{Error, PushError, ReleaseError, Result};
 pub use layout::{Geometry, Header, LayoutError};
 pub use producer::{FullPolicy, ProducerOptions};
 #[cfg(not(loom))]

@@ -139,7 +139,7 @@ fn producer(mem: &Arc<LoomMem>, policy: FullPolicy) -> ProducerCore<LoomMem> {
 }
 
 fn consumer(mem: &Arc<LoomMem>, delivery: Delivery) -> ConsumerCore<LoomMem> {
-    ConsumerCore::register(Arc::clone(mem), delivery, PID).unwrap()
+    ConsumerCore::register(Arc::clone(mem), delivery, Start::Next, PID).unwrap()
 }
 
 const BLOCK: FullPolicy = FullPolicy::Block { timeout: None };

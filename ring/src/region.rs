@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use crate::consumer::{Consumer, Delivery};
+use crate::consumer::{AnyConsumer, Consumer, Delivery, LossyConsumer, Start};
 use crate::error::{Error, Result};
 use crate::layout::{
     self, producer_mode, ring_flags, ring_state, sample_format, schema_id, ConsumerLine, Geometry,
@@ -423,7 +423,7 @@ impl RingMem for Shared {
 /// ```
 /// use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
 /// let ring = Ring::anonymous(&RingConfig::new(8, 64))?;
-/// let mut consumer = ring.consumer(Delivery::Lossless)?;
+/// let mut consumer = ring.consumer()?;
 /// let mut producer = ring.producer(ProducerOptions::default())?;
 /// producer.push(b"hello")?;
 /// let frame = consumer.poll()?.expect("a frame");
@@ -638,9 +638,43 @@ impl Ring {
         Producer::attach(Arc::clone(&self.shared), options)
     }
 
-    /// Registers a consumer that reads frames published from now on.
-    pub fn consumer(&self, delivery: Delivery) -> Result<Consumer> {
-        Consumer::register(Arc::clone(&self.shared), delivery)
+    /// Registers a lossless consumer that reads frames published from now on
+    /// ([`Start::Next`]).
+    pub fn consumer(&self) -> Result<Consumer> {
+        Consumer::register(Arc::clone(&self.shared), Start::Next)
+    }
+
+    /// Registers a lossless consumer that starts at `start`.
+    ///
+    /// ```
+    /// use ringflow::{ProducerOptions, Ring, RingConfig, Start};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// for frame in [b"a", b"b", b"c"] {
+    ///     producer.push(frame)?;
+    /// }
+    /// let mut late = ring.consumer_at(Start::Oldest)?;
+    /// assert_eq!(late.poll()?.unwrap().payload(), b"a");
+    /// assert_eq!(ring.consumer_at(Start::Next)?.start_seq(), 3);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn consumer_at(&self, start: Start) -> Result<Consumer> {
+        Consumer::register(Arc::clone(&self.shared), start)
+    }
+
+    /// Registers a lossy consumer that reads frames published from now on.
+    pub fn lossy_consumer(&self) -> Result<LossyConsumer> {
+        LossyConsumer::register(Arc::clone(&self.shared), Start::Next)
+    }
+
+    /// Registers a lossy consumer that starts at `start`.
+    pub fn lossy_consumer_at(&self, start: Start) -> Result<LossyConsumer> {
+        LossyConsumer::register(Arc::clone(&self.shared), start)
+    }
+
+    /// Registers a consumer whose delivery is chosen at run time.
+    pub fn consumer_with(&self, delivery: Delivery, start: Start) -> Result<AnyConsumer> {
+        AnyConsumer::register(Arc::clone(&self.shared), delivery, start)
     }
 
     /// The validated header.

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{pattern, Error, FullPolicy, ProducerOptions, Ring, RingConfig, Start};
 
 #[test]
 fn every_consumer_sees_every_frame_broadcast() {
     let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
-    let mut a = ring.consumer(Delivery::Lossless).unwrap();
-    let mut b = ring.consumer(Delivery::Lossless).unwrap();
+    let mut a = ring.consumer().unwrap();
+    let mut b = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     for i in 0..5u8 {
         p.push(&[i]).unwrap();
@@ -25,7 +25,7 @@ fn a_consumer_starts_at_frames_published_after_it_registered() {
     let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"before").unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     assert!(c.poll().unwrap().is_none());
     p.push(b"after").unwrap();
     let f = c.poll().unwrap().unwrap();
@@ -35,22 +35,22 @@ fn a_consumer_starts_at_frames_published_after_it_registered() {
 #[test]
 fn a_lossy_consumer_never_gates_and_a_lossless_one_does() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut lossy = ring.consumer(Delivery::Lossy).unwrap();
+    let mut lossy = ring.lossy_consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Fail))
         .unwrap();
     for i in 0..20u8 {
         p.push(&[i]).unwrap();
     }
-    let lossless = ring.consumer(Delivery::Lossless).unwrap();
+    let lossless = ring.consumer().unwrap();
     for i in 0..4u8 {
         p.push(&[i]).unwrap();
     }
     assert!(matches!(p.push(b"x"), Err(Error::Full)));
-    let f = lossy.poll().unwrap().unwrap();
+    let mut buf = [0u8; 16];
+    let f = lossy.read_into(&mut buf).unwrap().unwrap();
     // 24 published into 4 slots: the lossy reader lost 0..21 and reads 21.
-    assert_eq!((f.seq(), f.lost_before()), (21, 21));
-    drop(f);
+    assert_eq!((f.seq, f.lost_before), (21, 21));
     drop(lossless); // unregistering stops the gating
     p.push(b"x").unwrap();
 }
@@ -58,7 +58,7 @@ fn a_lossy_consumer_never_gates_and_a_lossless_one_does() {
 #[test]
 fn batches_advance_once_and_report_their_frames() {
     let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     assert!(c.poll_batch(4).unwrap().is_empty());
     for i in 0..6u8 {
@@ -83,7 +83,7 @@ fn batches_advance_once_and_report_their_frames() {
 #[test]
 fn recv_batch_waits_for_a_frame_then_takes_every_ready_one_up_to_max() {
     let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     // Nothing there: it waits until the other thread's frames come, and returns them.
     let writer = std::thread::spawn(move || {
@@ -134,7 +134,7 @@ fn recv_batch_waits_for_a_frame_then_takes_every_ready_one_up_to_max() {
 #[test]
 fn read_into_needs_room_and_consumes_nothing_without_it() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"twelve bytes").unwrap();
     let mut small = [0u8; 4];
@@ -150,7 +150,7 @@ fn read_into_needs_room_and_consumes_nothing_without_it() {
 #[test]
 fn closed_comes_after_the_last_frame() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"last").unwrap();
     drop(p);
@@ -162,7 +162,7 @@ fn closed_comes_after_the_last_frame() {
 #[test]
 fn a_wait_times_out_when_nothing_comes() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let _p = ring.producer(ProducerOptions::default()).unwrap();
     assert!(matches!(
         c.recv(Some(Duration::from_millis(5))),
@@ -173,7 +173,7 @@ fn a_wait_times_out_when_nothing_comes() {
 #[test]
 fn a_parked_consumer_is_woken_by_a_commit() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     // A 10 s bound on the wait: a lost wake-up fails the test instead of hanging it.
     let reader =
@@ -194,7 +194,7 @@ fn a_parked_consumer_is_woken_by_a_commit() {
 #[test]
 fn a_producer_that_keeps_finding_readers_awake_makes_no_wake_call() {
     let ring = Ring::anonymous(&RingConfig::new(64, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Fail))
         .unwrap();
@@ -209,20 +209,20 @@ fn a_producer_that_keeps_finding_readers_awake_makes_no_wake_call() {
 #[test]
 fn consumer_blocks_run_out() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16).max_consumers(2)).unwrap();
-    let a = ring.consumer(Delivery::Lossless).unwrap();
-    let _b = ring.consumer(Delivery::Lossy).unwrap();
+    let a = ring.consumer().unwrap();
+    let _b = ring.lossy_consumer().unwrap();
     assert!(matches!(
-        ring.consumer(Delivery::Lossless),
+        ring.consumer(),
         Err(Error::NoConsumerSlot { max: 2 })
     ));
     drop(a);
-    ring.consumer(Delivery::Lossless).unwrap();
+    ring.consumer().unwrap();
 }
 
 #[test]
 fn a_stalled_lossless_consumer_is_evicted_by_heartbeat_age() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut stalled = ring.consumer(Delivery::Lossless).unwrap();
+    let mut stalled = ring.consumer().unwrap();
     let options = ProducerOptions::default()
         .evict_after(Duration::from_millis(20))
         .liveness_interval(Duration::from_millis(5));
@@ -240,7 +240,7 @@ fn a_stalled_lossless_consumer_is_evicted_by_heartbeat_age() {
 #[test]
 fn dropping_a_lossless_consumer_unblocks_a_waiting_producer() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let c = ring.consumer(Delivery::Lossless).unwrap();
+    let c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"1").unwrap();
     p.push(b"2").unwrap();
@@ -295,7 +295,7 @@ fn lossy_copies_of_batched_frames_are_whole() {
 /// it counted lost is every frame written.
 fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + 'static) {
     let ring = Ring::anonymous(&RingConfig::new(4, 512).overwritable(true)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let mut c = ring.lossy_consumer().unwrap();
     let p = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))
         .unwrap();
@@ -326,7 +326,7 @@ fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + '
 fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
     const FRAMES: u64 = 300_000;
     let ring = Ring::anonymous(&RingConfig::new(4, 512).overwritable(true)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossy).unwrap();
+    let mut c = ring.lossy_consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))
         .unwrap();
@@ -341,7 +341,9 @@ fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
     });
     let (mut bad_undetected, mut delivered) = (0u64, 0u64);
     loop {
-        match c.recv(None) {
+        // SAFETY: the view's bytes are only checked against the pattern, and the verdict is
+        // trusted only if `is_intact` says so afterwards (the test's point).
+        match unsafe { c.recv_unchecked(None) } {
             Ok(frame) => {
                 let whole = pattern::check(frame.payload()).is_some_and(|(_, n)| n == frame.seq());
                 if !whole && frame.is_intact() {
@@ -362,7 +364,7 @@ fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
 #[test]
 fn check_producer_says_closed_only_once_nothing_is_left() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     c.check_producer().unwrap();
     p.push(b"x").unwrap();
@@ -401,7 +403,7 @@ fn wait_published_wakes_on_a_commit_and_on_close() {
 #[test]
 fn wake_waiters_returns_a_parked_wait_early() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut c = ring.consumer(Delivery::Lossless).unwrap();
+    let mut c = ring.consumer().unwrap();
     let _p = ring.producer(ProducerOptions::default()).unwrap();
     // An untimed in-process wait: only a wake ends it.
     let waiter = std::thread::spawn(move || c.wait(None).map(|()| c.poll().unwrap().is_none()));
@@ -418,27 +420,149 @@ fn wake_waiters_returns_a_parked_wait_early() {
 #[test]
 fn a_held_frame_stays_put_until_released_and_reports_an_overwrite() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut lossless = ring.consumer(Delivery::Lossless).unwrap();
+    let mut lossless = ring.consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"first").unwrap();
     p.push(b"second").unwrap();
     let held = lossless.poll_held().unwrap().unwrap();
     // SAFETY: the frame is held and the ring alive.
-    let payload = unsafe { std::slice::from_raw_parts(held.payload, held.info.len) };
-    assert_eq!((held.info.seq, payload), (0, &b"first"[..]));
+    let payload = unsafe { std::slice::from_raw_parts(held.payload_ptr(), held.info().len) };
+    assert_eq!((held.info().seq, payload), (0, &b"first"[..]));
     assert_eq!(lossless.next_seq(), 0, "the cursor waits for the release");
-    assert!(lossless.release_held(held));
-    assert_eq!(lossless.poll_held().unwrap().unwrap().info.seq, 1);
+    assert!(lossless.release_held(held).unwrap());
+    assert_eq!(lossless.poll_held().unwrap().unwrap().info().seq, 1);
 
     // A lossy reader's held frame overwritten by a producer that never waits for it.
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut lossy2 = ring.consumer(Delivery::Lossy).unwrap();
+    let mut lossy2 = ring.lossy_consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"old").unwrap();
     let held = lossy2.poll_held().unwrap().unwrap();
     for _ in 0..4 {
         p.push(b"new").unwrap();
     }
-    assert!(!lossy2.release_held(held), "overwritten while held");
+    assert!(
+        !lossy2.release_held(held).unwrap(),
+        "overwritten while held"
+    );
     assert_eq!(lossy2.torn(), 1);
+}
+
+/// A consumer says where it started and what it missed: `Next` sees nothing published before
+/// it, `Oldest` reads what is still in the ring, `Seq` counts the frames that were gone.
+#[test]
+fn a_start_position_is_honoured_and_what_was_gone_is_counted() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    for i in 0..10u8 {
+        p.push(&[i]).unwrap(); // no consumer yet: frames 0..6 are overwritten
+    }
+    let mut next = ring.consumer_at(Start::Next).unwrap();
+    let mut oldest = ring.consumer_at(Start::Oldest).unwrap();
+    let mut from_zero = ring.lossy_consumer_at(Start::Seq(0)).unwrap();
+    let mut from_eight = ring.consumer_at(Start::Seq(8)).unwrap();
+    assert_eq!(next.start_seq(), 10);
+    assert_eq!(oldest.start_seq(), 6);
+    assert!(next.poll().unwrap().is_none());
+    let mut buf = [0u8; 16];
+    for expected in 6..10u8 {
+        let f = oldest.poll().unwrap().unwrap();
+        assert_eq!(
+            (f.seq(), f.payload()),
+            (u64::from(expected), &[expected][..])
+        );
+    }
+    assert_eq!((oldest.first_seq(), oldest.missed_at_start()), (Some(6), 0));
+    // Frames 0..6 were gone. A reader that finds itself lapped jumps to one ring behind the
+    // published cursor, less the slot a producer may be writing next (frame 6's): 0..7 are
+    // missed at the start, not lost, and the reader goes on at 7.
+    let info = from_zero.read_into(&mut buf).unwrap().unwrap();
+    assert_eq!(info.seq, 7);
+    assert_eq!((from_zero.missed_at_start(), from_zero.lost()), (7, 0));
+    assert_eq!(from_eight.poll().unwrap().unwrap().seq(), 8);
+    assert_eq!(from_eight.missed_at_start(), 0);
+    // The oldest reader holds the producer at its position, as any lossless reader does.
+    let mut fail = ring
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .err()
+        .map(|_| ());
+    assert!(
+        fail.take().is_some(),
+        "single producer: the first one still holds the ring"
+    );
+    drop(p);
+    assert!(matches!(
+        next.recv(Some(Duration::from_secs(1))),
+        Err(Error::Closed)
+    ));
+}
+
+/// A lossless reader of an overwritable ring is never handed a frame an `overwrite` producer is
+/// rewriting: every view is a whole frame, and frames overwritten before it got them are lost,
+/// counted, never delivered.
+#[test]
+fn a_lossless_reader_of_an_overwritable_ring_never_sees_a_torn_frame() {
+    const FRAMES: u64 = 200_000;
+    let ring = Ring::anonymous(&RingConfig::new(4, 512).overwritable(true)).unwrap();
+    let mut c = ring.consumer().unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(FullPolicy::Overwrite))
+        .unwrap();
+    let writer = std::thread::spawn(move || {
+        for n in 0..FRAMES {
+            p.push_with(|buf| {
+                pattern::fill(buf, 0, n);
+                buf.len()
+            })
+            .unwrap();
+        }
+    });
+    let (mut delivered, mut last) = (0u64, None);
+    loop {
+        match c.recv(None) {
+            Ok(frame) => {
+                let (_, n) = pattern::check(frame.payload()).expect("a torn frame was handed out");
+                assert_eq!(n, frame.seq());
+                assert!(last.is_none_or(|l| n > l));
+                last = Some(n);
+                delivered += 1;
+            }
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(delivered + c.lost(), FRAMES);
+    assert_eq!(c.torn(), 0, "checked copies are never torn");
+}
+
+/// `release_held` takes back only the frame this consumer handed out, once: another consumer's
+/// token is refused and moves nothing; a read while a frame is held is refused too.
+#[test]
+fn a_held_frame_is_released_only_by_its_own_consumer() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut a = ring.consumer().unwrap();
+    let mut b = ring.consumer().unwrap();
+    let mut p = ring.producer(ProducerOptions::default()).unwrap();
+    p.push(b"x").unwrap();
+    p.push(b"y").unwrap();
+    let held_a = a.poll_held().unwrap().unwrap();
+    let held_b = b.poll_held().unwrap().unwrap();
+    assert!(matches!(a.poll_held(), Err(Error::FrameHeld { seq: 0 })));
+    let mut buf = [0u8; 16];
+    assert!(matches!(
+        a.read_into(&mut buf),
+        Err(Error::FrameHeld { .. })
+    ));
+    assert!(matches!(a.poll(), Err(Error::FrameHeld { .. })));
+    // b's token through a: refused and given back; a's cursor does not move.
+    let refused = a.release_held(held_b).unwrap_err();
+    assert_eq!(refused.held, Some(0));
+    assert_eq!(a.next_seq(), 0);
+    assert!(a.release_held(held_a).unwrap());
+    assert_eq!(a.next_seq(), 1);
+    // The token given back still releases b's frame, once.
+    assert!(b.release_held(refused.frame).unwrap());
+    assert_eq!(b.next_seq(), 1);
+    assert_eq!(b.poll_held().unwrap().unwrap().info().seq, 1);
 }

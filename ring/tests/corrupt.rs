@@ -6,7 +6,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use ringflow::layout::{slot, Header, HEADER_LEN, MAGIC};
-use ringflow::{Delivery, Error, LayoutError, ProducerOptions, Ring, RingConfig};
+use ringflow::{Error, LayoutError, ProducerOptions, Ring, RingConfig};
 
 /// A valid ring file of 4 slots of 64 bytes and 2 consumers.
 fn valid(path: &Path) -> u64 {
@@ -193,7 +193,7 @@ fn a_slot_length_out_of_range_is_corruption_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
     let ring = Ring::create(&path, &RingConfig::new(4, 64)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     producer.push(b"first").unwrap();
     producer.push(b"second").unwrap();
@@ -252,10 +252,7 @@ fn cursors_beyond_any_sequence_are_corruption() {
         ringflow::layout::PRODUCER_OFFSET + ringflow::layout::producer_block::PUBLISHED_OFFSET;
     write_at(&path, published, &u64::MAX.to_le_bytes());
     let ring = Ring::open(&path).unwrap();
-    assert!(matches!(
-        ring.consumer(Delivery::Lossless),
-        Err(Error::Corrupt { .. })
-    ));
+    assert!(matches!(ring.consumer(), Err(Error::Corrupt { .. })));
     assert!(matches!(
         ring.producer(ProducerOptions::default()),
         Err(Error::Corrupt { .. })
@@ -273,7 +270,7 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
     let ring = Ring::create(&path, &RingConfig::new(4, 64)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossy).unwrap();
+    let mut consumer = ring.lossy_consumer().unwrap();
     // Every slot claims a frame that does not belong to it: 2^64 - 1 names frame 2^63 - 1.
     for seq in 0..4 {
         write_at(
@@ -282,11 +279,11 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
             &u64::MAX.to_le_bytes(),
         );
     }
+    let mut buf = [0u8; 64];
     assert!(matches!(
-        consumer.poll(),
+        consumer.read_into(&mut buf),
         Err(Error::Corrupt { seq: 0, .. })
     ));
-    let mut buf = [0u8; 64];
     assert!(matches!(
         consumer.read_into(&mut buf),
         Err(Error::Corrupt { .. })
@@ -302,7 +299,7 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     for seq in 1..4 {
         write_at(&path, ring.geometry().slot_offset(seq), &0u64.to_le_bytes());
     }
-    assert!(consumer.poll().unwrap().is_none());
+    assert!(consumer.read_into(&mut buf).unwrap().is_none());
     assert_eq!(consumer.lost(), lapper - 3);
     assert_eq!(consumer.next_seq(), lapper - 3);
 }

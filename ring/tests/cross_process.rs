@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
 fn stream(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ringflow-stream"))
@@ -136,7 +136,7 @@ fn a_producer_killed_mid_stream_leaves_whole_frames_and_producer_gone() {
         assert_eq!(num(&out, key), 0, "{key}: {out}");
     }
     // A new producer takes over the dead one's entry and continues the sequence.
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut successor = ring.producer(ProducerOptions::default()).unwrap();
     successor.push(b"after the crash").unwrap();
     let frame = consumer.poll().unwrap().unwrap();
@@ -176,7 +176,7 @@ fn a_killed_lossless_consumer_is_evicted_and_the_producer_resumes() {
     assert_eq!(stats.consumers.len(), 1);
     assert!(stats.consumers[0].evicted, "{stats:?}");
     // Its block is taken over by the next consumer, since its process is gone.
-    let next = ring.consumer(Delivery::Lossless).unwrap();
+    let next = ring.consumer().unwrap();
     assert_eq!(next.index(), 0);
 }
 

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use ringflow::{
-    Consumer, Delivery, Error, FullPolicy, Producer, ProducerOptions, Ring, RingConfig,
+    AnyConsumer, Delivery, Error, FullPolicy, Producer, ProducerOptions, Ring, RingConfig, Start,
 };
 
 const SLOTS: u64 = 4;
@@ -91,11 +91,19 @@ impl Model {
 }
 
 fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let ring = Ring::anonymous(&RingConfig::new(SLOTS as u32, SLOT_SIZE as u32).overwritable(true))
-        .unwrap();
-    let mut consumers: Vec<Consumer> = deliveries
+    let overwrite = policy == FullPolicy::Overwrite;
+    let ring =
+        Ring::anonymous(&RingConfig::new(SLOTS as u32, SLOT_SIZE as u32).overwritable(overwrite))
+            .unwrap();
+    let mut consumers: Vec<AnyConsumer> = deliveries
         .iter()
-        .map(|&d| ring.consumer(d).unwrap())
+        .map(|&d| ring.consumer_with(d, Start::Next).unwrap())
+        .collect();
+    // Frames a producer may rewrite while they are held (a lossy reader's, any reader's of an
+    // overwritable ring) come as a checked copy, one at a time.
+    let copies: Vec<bool> = deliveries
+        .iter()
+        .map(|&d| overwrite || d == Delivery::Lossy)
         .collect();
     let mut producer: Producer = ring.producer(ProducerOptions::new(policy)).unwrap();
     let mut model = Model {
@@ -169,7 +177,11 @@ fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<()
                 let mut expected = Vec::new();
                 if let Some(head) = model.next_frame(consumer) {
                     let first = head.0;
-                    let end = (first + max as u64).min(model.published());
+                    let end = if copies[consumer] {
+                        first + 1
+                    } else {
+                        (first + max as u64).min(model.published())
+                    };
                     expected = (first..end)
                         .filter_map(|s| model.history[s as usize].clone().map(|b| (s, b)))
                         .collect();

@@ -3,14 +3,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ringflow::{
-    pattern, Delivery, Error, FullPolicy, ProducerOptions, PushError, Ring, RingConfig,
-};
+use ringflow::{pattern, Error, FullPolicy, ProducerOptions, PushError, Ring, RingConfig};
 
 #[test]
 fn fail_gives_the_frame_back() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring
         .producer(ProducerOptions::new(FullPolicy::Fail))
         .unwrap();
@@ -35,7 +33,7 @@ fn fail_gives_the_frame_back() {
 #[test]
 fn block_waits_until_a_consumer_frees_a_slot() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     let writer = std::thread::spawn(move || {
         for i in 0..100u8 {
@@ -51,7 +49,7 @@ fn block_waits_until_a_consumer_frees_a_slot() {
 #[test]
 fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let _consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let _consumer = ring.consumer().unwrap();
     let policy = FullPolicy::Block {
         timeout: Some(Duration::from_millis(10)),
     };
@@ -69,7 +67,7 @@ fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
 #[test]
 fn overwrite_never_waits_and_the_reader_counts_what_it_lost() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16).overwritable(true)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring
         .producer(ProducerOptions::new(FullPolicy::Overwrite))
         .unwrap();
@@ -95,7 +93,7 @@ fn without_consumers_a_producer_never_blocks() {
         producer.push(b"x").unwrap();
     }
     // A lossy consumer never gates either.
-    let _lossy = ring.consumer(Delivery::Lossy).unwrap();
+    let _lossy = ring.lossy_consumer().unwrap();
     for _ in 0..10 {
         producer.push(b"x").unwrap();
     }
@@ -104,7 +102,7 @@ fn without_consumers_a_producer_never_blocks() {
 #[test]
 fn an_abandoned_claim_is_skipped_by_readers() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     drop(producer.claim().unwrap());
     drop(producer.claim_batch(2).unwrap());
@@ -121,7 +119,7 @@ fn an_abandoned_claim_is_skipped_by_readers() {
 #[test]
 fn kinds_and_timestamps_travel_with_the_frame() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     let mut slot = producer.claim().unwrap();
     slot.set_kind(7);
@@ -143,7 +141,7 @@ fn kinds_and_timestamps_travel_with_the_frame() {
 #[test]
 fn a_batch_without_timestamps_leaves_none_behind_from_an_earlier_lap() {
     let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut stamped = ring.producer(ProducerOptions::default()).unwrap();
     stamped.push(b"a").unwrap();
     stamped.push(b"b").unwrap();
@@ -180,7 +178,7 @@ fn a_batch_without_timestamps_leaves_none_behind_from_an_earlier_lap() {
 #[test]
 fn batch_slots_written_out_of_order_or_not_at_all() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     // A lap of frames with a kind and a length, for the batch to write over.
     for _ in 0..4 {
@@ -210,7 +208,7 @@ fn batch_slots_written_out_of_order_or_not_at_all() {
 #[test]
 fn dropped_batches_skip_and_multi_producer_batches_read_the_same() {
     let ring = Ring::anonymous(&RingConfig::new(8, 16).multi_producer(true)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     let mut batch = producer.claim_batch(3).unwrap();
     batch.slot_mut(1)[0] = 1;
@@ -287,7 +285,7 @@ fn multi_producer_frames_arrive_once_each_and_whole() {
         let ring = Ring::anonymous(&RingConfig::new(64, 48).multi_producer(true)).unwrap();
         let readers: Vec<_> = (0..2)
             .map(|_| {
-                let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+                let mut consumer = ring.consumer().unwrap();
                 std::thread::spawn(move || {
                     let mut last = [None::<u64>; 4];
                     let mut seen = HashSet::new();
@@ -345,7 +343,7 @@ fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
             .overwritable(true),
     )
     .unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossy).unwrap();
+    let mut consumer = ring.lossy_consumer().unwrap();
     let writers: Vec<_> = (0..2u32)
         .map(|id| {
             let mut producer = ring

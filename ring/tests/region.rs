@@ -2,9 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use ringflow::{
-    AudioFormat, Delivery, Error, ProducerOptions, Ring, RingConfig, SampleFormat, Schema,
-};
+use ringflow::{AudioFormat, Error, ProducerOptions, Ring, RingConfig, SampleFormat, Schema};
 
 #[test]
 fn a_file_ring_is_created_0600_and_opens_with_the_same_layout() {
@@ -35,7 +33,7 @@ fn frames_written_through_one_mapping_are_read_through_another() {
     let path = dir.path().join("ring");
     let writer = Ring::create(&path, &RingConfig::new(8, 32)).unwrap();
     let reader = Ring::open(&path).unwrap();
-    let mut consumer = reader.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = reader.consumer().unwrap();
     let mut producer = writer.producer(ProducerOptions::default()).unwrap();
     producer.push(b"across mappings").unwrap();
     assert_eq!(
@@ -113,7 +111,7 @@ fn bad_sizes_are_refused_with_the_value() {
 #[test]
 fn stats_list_producers_and_consumers() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let _c = ring.consumer(Delivery::Lossy).unwrap();
+    let _c = ring.lossy_consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
     p.push(b"1").unwrap();
     let stats = ring.stats();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
+use ringflow::{Error, ProducerOptions, Ring, RingConfig};
 
 /// A reader on an anonymous ring sleeps without a time limit of its own (nothing can die unseen
 /// in one process), so a lost wake-up would leave it asleep until `recv`'s bound (10 s): a
@@ -13,7 +13,7 @@ use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
 #[test]
 fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let frames = 4_000u64;
     let writer = {
         let ring = ring.clone();

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, Ring, RingConfig, Start};
 
 struct Args {
     rest: Vec<String>,
@@ -190,11 +190,14 @@ fn consume(mut args: Args) -> Result<u8, String> {
     args.done()?;
     let ring = Ring::open(&path).map_err(|e| e.to_string())?;
     let mut consumer = ring
-        .consumer(if lossy {
-            Delivery::Lossy
-        } else {
-            Delivery::Lossless
-        })
+        .consumer_with(
+            if lossy {
+                Delivery::Lossy
+            } else {
+                Delivery::Lossless
+            },
+            Start::Next,
+        )
         .map_err(|e| e.to_string())?;
     if let Some(ms) = liveness_ms {
         consumer.set_liveness_interval(Duration::from_millis(ms));

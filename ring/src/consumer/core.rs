@@ -45,6 +45,27 @@ pub enum Delivery {
     Lossy,
 }
 
+/// Where a new consumer starts reading.
+///
+/// Whatever the start, the consumer reports where it started ([`Consumer::start_seq`]) and how
+/// many of the frames it asked for were gone before it read its first one
+/// ([`Consumer::missed_at_start`]), so a reader that joined late can tell, and say so.
+///
+/// [`Consumer::start_seq`]: crate::Consumer::start_seq
+/// [`Consumer::missed_at_start`]: crate::Consumer::missed_at_start
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Start {
+    /// The next frame to be published: frames already in the ring are not read.
+    #[default]
+    Next,
+    /// The oldest frame still in the ring (at most one ring's worth before the next frame).
+    Oldest,
+    /// Frame `seq`. Frames below the next one to be published that are no longer in the ring
+    /// are skipped and counted in [`missed_at_start`](crate::Consumer::missed_at_start); a
+    /// `seq` in the future makes the reader wait for it.
+    Seq(u64),
+}
+
 /// What a slot holds for the sequence a reader expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Check {
@@ -99,12 +120,27 @@ pub(crate) struct ConsumerCore<M: RingMem> {
     /// The next sequence to read.
     pub(crate) next: u64,
     lossless: bool,
+    /// A lossy consumer, or any consumer of an overwritable ring: every frame may be rewritten
+    /// while held.
+    always_unprotected: bool,
     pub(crate) delivered: u64,
     pub(crate) lost: u64,
     pub(crate) lapped: u64,
     pub(crate) torn: u64,
     /// Frames lost since the last frame handed out.
     lost_pending: u64,
+    /// The sequence the consumer asked to start at (resolved from its [`Start`]).
+    pub(crate) start: u64,
+    /// The start the registration handshake protects: frames from here on cannot be overwritten
+    /// before a lossless consumer releases them. Frames below it that the consumer asked for
+    /// (an `Oldest` or `Seq` start) may be overwritten under it: they are read with the lossy
+    /// discipline, and those found gone before the first frame is handed out are counted in
+    /// `missed_at_start`, not `lost`.
+    protected_from: u64,
+    /// The first sequence handed out, if any.
+    pub(crate) first_seq: Option<u64>,
+    /// Frames from `start` that were gone before the first frame was handed out.
+    pub(crate) missed_at_start: u64,
     heartbeat_at: u64,
     pub(crate) liveness: Duration,
     /// Whether we woke a producer since we last waited (the next wait spins longer:
@@ -113,7 +149,12 @@ pub(crate) struct ConsumerCore<M: RingMem> {
 }
 
 impl<M: RingMem> ConsumerCore<M> {
-    pub(crate) fn register(mem: Arc<M>, delivery: Delivery, pid: u32) -> Result<Self> {
+    pub(crate) fn register(
+        mem: Arc<M>,
+        delivery: Delivery,
+        start: Start,
+        pid: u32,
+    ) -> Result<Self> {
         let policy = match delivery {
             Delivery::Lossless => delivery::LOSSLESS,
             Delivery::Lossy => delivery::LOSSY,
@@ -137,18 +178,37 @@ impl<M: RingMem> ConsumerCore<M> {
             let wait = &mem.producer().wait;
             sleep::notify(&*mem, &wait.space_futex, &wait.space_wakes);
         }
+        // The handshake protects frames from `reg.start` on; an earlier start reads what is still
+        // there. `read` moves back to it (Release: pairs with the Acquire load of `read` in
+        // gate::scan), so every later scan holds producers at it; a producer whose gate came
+        // from an earlier scan may still overwrite frames below `reg.start`, which the reader
+        // detects by their stamps.
+        let first = match start {
+            Start::Next => reg.start,
+            Start::Oldest => reg.start.saturating_sub(mem.capacity()),
+            Start::Seq(seq) => seq.min(stamp::MAX_SEQ - 1),
+        };
+        if first != reg.start {
+            mem.consumer(reg.index).read.store(first, Ordering::Release);
+        }
+        let always_unprotected = delivery == Delivery::Lossy || mem.overwritable();
         Ok(ConsumerCore {
             mem,
             index: reg.index,
             generation: reg.generation,
-            next: reg.start,
+            next: first,
+            start: first,
+            protected_from: reg.start,
+            first_seq: None,
+            missed_at_start: 0,
             lossless: delivery == Delivery::Lossless,
+            always_unprotected,
             delivered: 0,
             lost: 0,
             lapped: 0,
             torn: 0,
             lost_pending: 0,
-            heartbeat_at: reg.start + HEARTBEAT_EVERY,
+            heartbeat_at: first + HEARTBEAT_EVERY,
             liveness: Duration::from_millis(50),
             woke_peer: false,
         })
@@ -261,9 +321,20 @@ impl<M: RingMem> ConsumerCore<M> {
             .min(stamp::MAX_SEQ)
             .saturating_sub(capacity - 1)
             .max(lapper - capacity + 1);
-        let lost = target - self.next;
-        self.lost += lost;
-        self.lost_pending += lost;
+        let skipped = target - self.next;
+        if self.first_seq.is_none() && self.next < self.protected_from {
+            // Still before the first frame handed out, in the part of the ring the consumer
+            // asked for but the handshake could not protect: these frames were gone before it
+            // could read any of them. Whatever was skipped from the protected part on was lost.
+            let missed = skipped.min(self.protected_from - self.next);
+            self.missed_at_start += missed;
+            let lost = skipped - missed;
+            self.lost += lost;
+            self.lost_pending += lost;
+        } else {
+            self.lost += skipped;
+            self.lost_pending += skipped;
+        }
         self.lapped += 1;
         let block = self.mem.consumer(self.index);
         // Relaxed: statistics, written only by us.
@@ -271,6 +342,22 @@ impl<M: RingMem> ConsumerCore<M> {
         block.lapped.store(self.lapped, Ordering::Relaxed);
         self.release(target, 0);
         Ok(())
+    }
+
+    /// Notes that frame `seq` is being handed out (the first one fixes `first_seq`).
+    #[inline]
+    pub(crate) fn note_handed_out(&mut self, seq: u64) {
+        if self.first_seq.is_none() {
+            self.first_seq = Some(seq);
+        }
+    }
+
+    /// Whether frame `seq` may be rewritten while this consumer holds it: always for a lossy
+    /// consumer or on an overwritable ring; for a lossless one, below the start the registration
+    /// handshake protects.
+    #[inline]
+    pub(crate) fn unprotected(&self, seq: u64) -> bool {
+        self.always_unprotected || seq < self.protected_from
     }
 
     /// Counts one frame lost for a reason other than lapping (a corrupt slot).

@@ -95,7 +95,7 @@ impl Producer {
     /// ```
     /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
     /// # let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
-    /// let mut consumer = ring.consumer(Delivery::Lossless)?;
+    /// let mut consumer = ring.consumer()?;
     /// let mut producer = ring.producer(ProducerOptions::default())?;
     /// let mut batch = producer.claim_batch(4)?;
     /// for i in 0..batch.len() {
@@ -135,7 +135,7 @@ impl Producer {
     /// ```
     /// # use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig, Error};
     /// # let ring = Ring::anonymous(&RingConfig::new(2, 16))?;
-    /// let _consumer = ring.consumer(ringflow::Delivery::Lossless)?;
+    /// let _consumer = ring.consumer()?;
     /// let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Fail))?;
     /// producer.push(b"one")?;
     /// producer.push(b"two")?;
@@ -478,7 +478,7 @@ impl WriteBatch<'_> {
     /// ```
     /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
     /// # let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
-    /// let mut consumer = ring.consumer(Delivery::Lossless)?;
+    /// let mut consumer = ring.consumer()?;
     /// let mut producer = ring.producer(ProducerOptions::default())?;
     /// let mut batch = producer.claim_batch(4)?;
     /// batch.slot_mut(0)[0] = 7;

@@ -1,0 +1,117 @@
+//! The methods every consumer handle has, written once and forwarded to its `Reader`.
+
+/// The methods every consumer handle has, forwarded to its `Reader` (`self.reader`).
+macro_rules! common_reader_methods {
+    () => {
+        /// This consumer's block index in the region.
+        pub fn index(&self) -> usize {
+            self.reader.core.index
+        }
+
+        /// The next sequence this consumer reads.
+        pub fn next_seq(&self) -> u64 {
+            self.reader.core.next
+        }
+
+        /// The sequence this consumer asked to start at (its [`Start`](crate::Start), resolved
+        /// when it registered).
+        pub fn start_seq(&self) -> u64 {
+            self.reader.core.start
+        }
+
+        /// The sequence of the first frame handed out, if any yet.
+        pub fn first_seq(&self) -> Option<u64> {
+            self.reader.core.first_seq
+        }
+
+        /// Frames from [`start_seq`](Self::start_seq) on that were no longer in the ring when
+        /// this consumer came to them, before it handed out its first frame (a late start).
+        pub fn missed_at_start(&self) -> u64 {
+            self.reader.core.missed_at_start
+        }
+
+        /// Frames handed out so far.
+        pub fn delivered(&self) -> u64 {
+            self.reader.core.delivered
+        }
+
+        /// Frames this consumer never got after its first one (overwritten before it read them,
+        /// or corrupt).
+        pub fn lost(&self) -> u64 {
+            self.reader.core.lost
+        }
+
+        /// Times this consumer was lapped.
+        pub fn lapped(&self) -> u64 {
+            self.reader.core.lapped
+        }
+
+        /// Views read in place that were found overwritten when released.
+        pub fn torn(&self) -> u64 {
+            self.reader.core.torn
+        }
+
+        /// How often a waiting consumer looks whether the producer's process is still alive
+        /// (50 ms by default).
+        pub fn set_liveness_interval(&mut self, interval: std::time::Duration) {
+            self.reader.core.liveness = interval.max(std::time::Duration::from_millis(1));
+        }
+
+        /// Copies the next frame into `buf` and advances, or returns `None` if no frame is there.
+        /// Never returns a torn frame: a frame overwritten during the copy is counted lost and
+        /// the next one is read instead.
+        ///
+        /// Errors: [`Error::InvalidArgument`](crate::Error::InvalidArgument) (consuming nothing)
+        /// if `buf` is shorter than the frame; [`Error::FrameHeld`](crate::Error::FrameHeld) if a
+        /// frame from `poll_held` is not released yet.
+        pub fn read_into(&mut self, buf: &mut [u8]) -> crate::Result<Option<crate::FrameInfo>> {
+            self.reader.read_into(buf)
+        }
+
+        /// [`read_into`](Self::read_into), waiting at most `timeout` (forever if `None`) for a
+        /// frame. Errors as `recv`'s: `Timeout`, `Closed`, `ProducerGone`, `Evicted`.
+        pub fn recv_into(
+            &mut self,
+            buf: &mut [u8],
+            timeout: Option<std::time::Duration>,
+        ) -> crate::Result<crate::FrameInfo> {
+            self.reader.recv_into(buf, timeout)
+        }
+
+        /// The next frame for a caller that cannot hold a borrow (a foreign runtime): a token
+        /// with its facts and a pointer to its payload in place, valid until
+        /// [`release_held`](Self::release_held) takes the token back (while the consumer and its
+        /// ring live). Returns `None` if no frame is there; fails with
+        /// [`Error::FrameHeld`](crate::Error::FrameHeld) while the previous one is held.
+        pub fn poll_held(&mut self) -> crate::Result<Option<crate::HeldFrame>> {
+            self.reader.poll_held()
+        }
+
+        /// Done with the frame [`poll_held`](Self::poll_held) handed out: moves the cursor past
+        /// it. `Ok(true)` if it was still intact, `Ok(false)` if a producer rewrote it while it
+        /// was held (counted as torn: its bytes must be discarded). A token from another consumer,
+        /// or not the frame held, is refused with a [`ReleaseError`](crate::ReleaseError) that
+        /// gives it back, and nothing moves.
+        pub fn release_held(
+            &mut self,
+            frame: crate::HeldFrame,
+        ) -> Result<bool, crate::ReleaseError> {
+            self.reader.release_held(frame)
+        }
+
+        /// Waits until a frame is there (or the ring closed, or the producer died), at most
+        /// `timeout`: spins briefly, then parks on the futex. It may return `Ok` early with
+        /// nothing to read ([`Ring::wake_waiters`](crate::Ring::wake_waiters), or a liveness
+        /// check of a file-backed ring): poll again, and wait again if there is nothing.
+        pub fn wait(&mut self, timeout: Option<std::time::Duration>) -> crate::Result<()> {
+            self.reader.core.wait(timeout)
+        }
+
+        /// Whether frames may still come, without waiting: `Closed` or `ProducerGone` once they
+        /// cannot and nothing is left to read, `Evicted` if a producer evicted this consumer,
+        /// `Ok` otherwise.
+        pub fn check_producer(&mut self) -> crate::Result<()> {
+            self.reader.core.check_live()
+        }
+    };
+}
