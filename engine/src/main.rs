@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use ringflow::{AudioFormat, Delivery, FullPolicy, Ring, RingConfig, Schema};
+use ringflow::{AudioFormat, Delivery, FullPolicy, Ring, RingConfig, Schema, Start};
 use ringflow_engine::registry::{Handle, Registry, TaskState};
 use ringflow_engine::sink::{JsonlSink, LevelMeter, NullSink, Sink, WavSink};
 use ringflow_engine::source::{
@@ -133,6 +133,9 @@ struct ProduceArgs {
     /// Sizes of the ring if it has to be created.
     #[command(flatten)]
     ring: RingArgs,
+    /// Wait until this many consumers are registered before writing the first frame.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    wait_consumers: u32,
     /// Print the summary as one JSON line.
     #[arg(long)]
     json: bool,
@@ -141,9 +144,14 @@ struct ProduceArgs {
 #[derive(Args)]
 struct ConsumeArgs {
     path: PathBuf,
-    /// Stop after this many frames.
+    /// Stop after this many frames (0: none).
     #[arg(long)]
     frames: Option<u64>,
+    /// Where to start: a sequence number (0, the default: the whole stream; frames already gone
+    /// are reported as missed and fail --verify), `oldest` (the oldest frame still in the ring)
+    /// or `next` (the next frame published).
+    #[arg(long, default_value = "0", value_parser = parse_start, value_name = "next|oldest|SEQ")]
+    from: Start,
     /// Lossless (holds producers back) or lossy (never does).
     #[arg(long, value_enum, default_value_t = DeliveryArg::Lossless)]
     policy: DeliveryArg,
@@ -237,6 +245,7 @@ impl From<EngineError> for Failure {
                 | ringflow::Error::Corrupt { .. }
                 | ringflow::Error::NoConsumerSlot { .. }
                 | ringflow::Error::ProducerBusy { .. }
+                | ringflow::Error::NotOverwritable
                 | ringflow::Error::TooManyProducers { .. },
             )
             | EngineError::InvalidArgument(_)
@@ -273,6 +282,20 @@ fn main() -> ExitCode {
             eprintln!("ringflow: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// `--from`: `next`, `oldest` or a sequence number.
+fn parse_start(s: &str) -> Result<Start, String> {
+    match s {
+        "next" => Ok(Start::Next),
+        "oldest" => Ok(Start::Oldest),
+        _ => match s.parse::<u64>() {
+            Ok(seq) if seq < ringflow::layout::stamp::MAX_SEQ => Ok(Start::Seq(seq)),
+            _ => Err(format!(
+                "expected `next`, `oldest` or a sequence number below 2^62, got {s:?}"
+            )),
+        },
     }
 }
 
@@ -446,11 +469,20 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             )));
         }
     }
+    if a.policy == PolicyArg::Overwrite && !ring.is_overwritable() {
+        return Err(Failure::usage(format!(
+            "--policy overwrite needs a ring created with --overwritable; {} was not",
+            a.path.display()
+        )));
+    }
     let policy = match a.policy {
         PolicyArg::Block => FullPolicy::Block { timeout: None },
         PolicyArg::Fail => FullPolicy::Fail,
         PolicyArg::Overwrite => FullPolicy::Overwrite,
     };
+    if a.wait_consumers > 0 {
+        wait_for_consumers(&ring, a.wait_consumers)?;
+    }
     let registry = Registry::global();
     let ring_h = registry.add_ring(ring.clone());
     let mut wav = wav;
@@ -523,6 +555,24 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     }
 }
 
+/// Waits until `n` consumers are registered on `ring` (`produce --wait-consumers`), so they see
+/// the stream from its first frame.
+fn wait_for_consumers(ring: &Ring, n: u32) -> Result<(), Failure> {
+    let max = ring.header().max_consumers;
+    if n > max {
+        return Err(Failure::usage(format!(
+            "--wait-consumers {n}: the ring has only {max} consumer blocks"
+        )));
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!("waiting for {n} consumers...");
+    }
+    while ring.stats().consumers.iter().filter(|c| !c.evicted).count() < n as usize {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
 fn report(json: bool, what: &str, value: &serde_json::Value) {
     if json {
         println!("{value}");
@@ -545,6 +595,10 @@ fn consume_json(s: &ConsumeSummary, delivery: Delivery, verify: bool) -> serde_j
         "bytes": s.bytes,
         "elapsed_s": s.elapsed_s,
         "frames_per_s": s.frames_per_s.round(),
+        "start_seq": s.start_seq,
+        "first_seq": s.first_seq,
+        "unseen_before": s.unseen_before,
+        "missed_at_start": s.missed_at_start,
         "lost": s.lost,
         "lapped": s.lapped,
         "gaps": v.gaps,
@@ -596,6 +650,7 @@ fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
         frames: a.frames,
         timeout: a.timeout.map(Duration::from_secs_f64),
         verify: a.verify,
+        start: a.from,
     };
     let h = registry.spawn_consumer(ring_h, sink, options)?;
     stop_on_ctrl_c(registry, vec![h]);
@@ -613,14 +668,44 @@ fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
         "consumed",
         &consume_json(&summary, delivery, a.verify),
     );
-    let short = a.frames.is_some_and(|n| summary.frames < n);
-    if a.verify && summary.verified(delivery) != Some(true) {
-        return Err(Failure::job("verification failed"));
+    if !a.json && summary.unseen_before > 0 {
+        println!(
+            "started at frame {} ({} earlier frames not seen{})",
+            summary
+                .first_seq
+                .map_or("none".to_string(), |f| f.to_string()),
+            summary.unseen_before,
+            if summary.missed_at_start > 0 {
+                format!(
+                    ", {} of them gone before the reader reached them",
+                    summary.missed_at_start
+                )
+            } else {
+                String::new()
+            }
+        );
     }
+    if let Some(v) = summary.verify {
+        if let Some(why) = summary.verify_failure(delivery, &v) {
+            return Err(Failure::job(format!("verification failed: {why}")));
+        }
+    }
+    let short = |why: &str| {
+        Failure::job(format!(
+            "{why} after {} of {} frames",
+            summary.frames,
+            a.frames.unwrap_or(0)
+        ))
+    };
+    let is_short = a.frames.is_some_and(|n| summary.frames < n);
     match summary.end {
-        End::Timeout => Err(Failure::job("timed out waiting for frames")),
-        End::ProducerGone if short => Err(Failure::job("the producer died before all frames came")),
+        End::Timeout => Err(Failure::job(format!(
+            "timed out waiting for frames after {} frames",
+            summary.frames
+        ))),
         End::Evicted => Err(Failure::job("evicted by a producer")),
+        End::ProducerGone if is_short => Err(short("the producer died")),
+        End::Closed if is_short => Err(short("the ring closed")),
         _ => Ok(0),
     }
 }

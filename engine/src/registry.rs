@@ -359,7 +359,7 @@ impl Registry {
         options: ConsumeOptions,
     ) -> Result<Handle> {
         let r = self.ring(ring)?;
-        let mut consumer = r.consumer(options.delivery)?;
+        let mut consumer = r.consumer_with(options.delivery, options.start)?;
         let live = Live::default();
         let l = Arc::clone(&live);
         self.spawn_task(Some(ring), live, move |token| {
@@ -379,7 +379,7 @@ impl Registry {
             let waiter = Arc::clone(waiter.get_or_init(|| Waiter::start(r.clone())));
             (r.clone(), token.child_token(), waiter)
         })?;
-        let consumer = r.consumer(delivery)?;
+        let consumer = r.consumer_with(delivery, ringflow::Start::Next)?;
         let h = self.insert(Kind::Subscription { ring }, token.clone());
         Ok((h, Subscription::new(consumer, waiter, token)))
     }

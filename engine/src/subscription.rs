@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ringflow::{Consumer, Error, Ring};
+use ringflow::{AnyConsumer, Error, Ring};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -138,13 +138,17 @@ pub struct OwnedFrame {
 /// An async reader of one ring. Obtained from
 /// [`Registry::subscribe`](crate::registry::Registry::subscribe).
 pub struct Subscription {
-    consumer: Consumer,
+    consumer: AnyConsumer,
     waiter: Arc<Waiter>,
     token: CancellationToken,
 }
 
 impl Subscription {
-    pub(crate) fn new(consumer: Consumer, waiter: Arc<Waiter>, token: CancellationToken) -> Self {
+    pub(crate) fn new(
+        consumer: AnyConsumer,
+        waiter: Arc<Waiter>,
+        token: CancellationToken,
+    ) -> Self {
         Subscription {
             consumer,
             waiter,

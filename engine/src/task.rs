@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringflow::{Delivery, Error, FullPolicy, ProducerOptions, Ring};
+use ringflow::{Delivery, Error, FullPolicy, ProducerOptions, Ring, Start};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -202,6 +202,8 @@ pub struct ConsumeOptions {
     pub timeout: Option<Duration>,
     /// Check every frame as a `seq` frame.
     pub verify: bool,
+    /// Where the reader starts.
+    pub start: Start,
 }
 
 impl Default for ConsumeOptions {
@@ -211,6 +213,7 @@ impl Default for ConsumeOptions {
             frames: None,
             timeout: None,
             verify: false,
+            start: Start::Next,
         }
     }
 }
@@ -246,7 +249,21 @@ pub struct ConsumeSummary {
     pub elapsed_s: f64,
     /// `frames / elapsed_s`.
     pub frames_per_s: f64,
-    /// Frames the ring overwrote before this reader got them.
+    /// The sequence the reader asked to start at (its start, resolved at registration).
+    pub start_seq: u64,
+    /// The sequence of the first frame it read, if any.
+    pub first_seq: Option<u64>,
+    /// Frames published before its first frame (or, if it read none, before where it stopped)
+    /// that it did not see: it joined after them, or asked to start later.
+    pub unseen_before: u64,
+    /// Frames from `start_seq` on that were gone before the reader got to them, before its first
+    /// frame (a start before the oldest frame still in the ring).
+    pub missed_at_start: u64,
+    /// Whether the start was exact (a sequence number), so frames missed at the start are
+    /// frames the reader asked for; an `oldest` start takes what is still there, a `next` one
+    /// nothing before it.
+    pub exact_start: bool,
+    /// Frames the ring overwrote before this reader got them, after its first frame.
     pub lost: u64,
     /// Times it was lapped.
     pub lapped: u64,
@@ -257,16 +274,48 @@ pub struct ConsumeSummary {
 }
 
 impl ConsumeSummary {
-    /// Whether verification passed: every frame whole, none duplicated or reordered, and the
-    /// reader's loss count equal to the gaps the payloads show (zero for a lossless reader).
+    /// Whether verification passed: every frame whole, none duplicated or reordered, the
+    /// reader's loss count equal to the gaps the payloads show (zero for a lossless reader), and,
+    /// for an exact start, no frame it asked for gone before it began.
     pub fn verified(&self, delivery: Delivery) -> Option<bool> {
-        self.verify.map(|v| {
-            v.corrupt == 0
-                && v.duplicated == 0
-                && v.reordered == 0
-                && v.gaps == self.lost
-                && (delivery == Delivery::Lossy || self.lost == 0)
-        })
+        self.verify
+            .map(|v| self.verify_failure(delivery, &v).is_none())
+    }
+
+    /// Why verification failed, in one line, or `None` if it passed.
+    pub fn verify_failure(&self, delivery: Delivery, v: &Verdict) -> Option<String> {
+        if v.corrupt > 0 {
+            return Some(format!("{} frames were torn or corrupt", v.corrupt));
+        }
+        if v.duplicated > 0 || v.reordered > 0 {
+            return Some(format!(
+                "{} frames came twice and {} out of order",
+                v.duplicated, v.reordered
+            ));
+        }
+        if self.exact_start && self.missed_at_start > 0 {
+            return Some(format!(
+                "{} frames from {} on were gone before the reader started (its first frame was {}); \
+                 start with --from next or --from oldest to accept a late start, or start the reader \
+                 first (produce --wait-consumers)",
+                self.missed_at_start,
+                self.start_seq,
+                self.first_seq.map_or("none".to_string(), |f| f.to_string())
+            ));
+        }
+        if delivery == Delivery::Lossless && self.lost > 0 {
+            return Some(format!(
+                "a lossless reader lost {} frames (overwritten before it read them)",
+                self.lost
+            ));
+        }
+        if v.gaps != self.lost {
+            return Some(format!(
+                "the payloads show {} missing frames but the reader counted {} lost",
+                v.gaps, self.lost
+            ));
+        }
+        None
     }
 }
 
@@ -280,23 +329,26 @@ pub fn run_consumer(
     token: &CancellationToken,
     mut progress: impl FnMut(u64, &Latency),
 ) -> Result<ConsumeSummary> {
-    let mut consumer = ring.consumer(options.delivery)?;
+    let mut consumer = ring.consumer_with(options.delivery, options.start)?;
     run_consumer_with(&mut consumer, ring, sink, options, token, &mut progress)
 }
 
 /// [`run_consumer`] with a consumer registered beforehand (so a caller can register before a
 /// producer starts).
 pub fn run_consumer_with(
-    consumer: &mut ringflow::Consumer,
+    consumer: &mut ringflow::AnyConsumer,
     ring: &Ring,
     sink: &mut dyn Sink,
     options: ConsumeOptions,
     token: &CancellationToken,
     progress: &mut dyn FnMut(u64, &Latency),
 ) -> Result<ConsumeSummary> {
+    // Every producer's frames are expected from its first (number 0) only if the reader asked for
+    // the ring from sequence 0 exactly; an `oldest` or `next` start begins wherever it is.
+    let exact_start = matches!(options.start, Start::Seq(_));
     let mut verifier = options
         .verify
-        .then(|| SeqVerifier::new(consumer.next_seq() == 0));
+        .then(|| SeqVerifier::new(exact_start && consumer.start_seq() == 0));
     let mut latency = Latency::default();
     let mut buf = vec![0u8; ring.slot_size()];
     let limit = options.frames.unwrap_or(u64::MAX);
@@ -399,6 +451,11 @@ pub fn run_consumer_with(
         bytes,
         elapsed_s,
         frames_per_s: frames as f64 / elapsed_s.max(1e-9),
+        start_seq: consumer.start_seq(),
+        first_seq: consumer.first_seq(),
+        unseen_before: consumer.first_seq().unwrap_or(consumer.next_seq()),
+        missed_at_start: consumer.missed_at_start(),
+        exact_start,
         lost: consumer.lost(),
         lapped: consumer.lapped(),
         verify: verifier.map(|v| v.verdict()),

@@ -143,7 +143,15 @@ fn seq_frames_cross_processes_verified_for_every_policy() {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("ring");
         let r = ring.to_str().unwrap();
-        ringflow(&["create", r, "--slots", "256", "--slot-size", "128"]);
+        ringflow(&[
+            "create",
+            r,
+            "--slots",
+            "256",
+            "--slot-size",
+            "128",
+            overwritable_if(policy),
+        ]);
         let consumer = spawn(&[
             "consume",
             r,
@@ -238,7 +246,15 @@ fn audio_cross_processes_into_a_wav_file_for_every_policy() {
         let ring = dir.path().join("audio");
         let wav = dir.path().join("out.wav");
         let r = ring.to_str().unwrap();
-        let out = ringflow(&["create", r, "--schema", "audio", "--slots", "64"]);
+        let out = ringflow(&[
+            "create",
+            r,
+            "--schema",
+            "audio",
+            "--slots",
+            "64",
+            overwritable_if(policy),
+        ]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -294,7 +310,15 @@ fn telemetry_cross_processes_into_json_lines_for_every_policy() {
         let ring = dir.path().join("telemetry");
         let jsonl = dir.path().join("events.jsonl");
         let r = ring.to_str().unwrap();
-        ringflow(&["create", r, "--schema", "telemetry", "--slots", "256"]);
+        ringflow(&[
+            "create",
+            r,
+            "--schema",
+            "telemetry",
+            "--slots",
+            "256",
+            overwritable_if(policy),
+        ]);
         let consumer = spawn(&[
             "consume",
             r,
@@ -447,6 +471,16 @@ fn produce_creates_the_ring_from_its_source() {
     assert_eq!(v["closed"], true);
 }
 
+/// `--overwritable` for a ring an `overwrite` producer will write, else a flag that changes
+/// nothing (`--consumers 8`, the default).
+fn overwritable_if(policy: &str) -> &'static str {
+    if policy == "overwrite" {
+        "--overwritable"
+    } else {
+        "--consumers=8"
+    }
+}
+
 fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -460,7 +494,7 @@ fn ctrl_c_ends_an_endless_produce_cleanly_with_its_summary() {
     let dir = tempfile::tempdir().unwrap();
     let ring = dir.path().join("ring");
     let r = ring.to_str().unwrap();
-    ringflow(&["create", r, "--slots", "64"]);
+    ringflow(&["create", r, "--slots", "64", "--overwritable"]);
     // Overwrite: no reader needed; no --frames: runs until interrupted.
     let producer = spawn(&["produce", r, "--policy", "overwrite", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -499,4 +533,152 @@ fn inspect_watch_refreshes_until_ctrl_c() {
         finish(watch, Duration::from_secs(30)).status.code(),
         Some(0)
     );
+}
+
+/// The README's two-process run with the reader started late: `--verify` must not say
+/// "verified" over frames the reader never saw. By default a reader asks for the whole stream
+/// (`--from 0`): frames gone before it started fail verification with one line; `--from oldest`
+/// and `--from next` accept a late start, and every summary says where the reader started.
+#[test]
+fn a_late_reader_reports_where_it_started_and_verify_fails_on_what_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64", "--slot-size", "64"]);
+    // No reader yet: 100 frames into 64 slots, frames 0..36 are gone.
+    let out = ringflow(&["produce", r, "--frames", "100", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = ringflow(&["consume", r, "--verify", "--json"]);
+    let v = last_json(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{v} {stderr}");
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["start_seq"], 0);
+    let first = v["first_seq"].as_u64().unwrap();
+    assert!(first >= 36, "{v}");
+    assert_eq!(v["unseen_before"], first);
+    assert_eq!(v["missed_at_start"], first);
+    assert_eq!(v["frames"], 100 - first);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("gone before the reader started"),
+        "{stderr}"
+    );
+
+    let out = ringflow(&["consume", r, "--from", "oldest", "--verify", "--json"]);
+    let v = last_json(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(
+        (v["verified"].clone(), v["first_seq"].clone()),
+        (true.into(), 36.into())
+    );
+    assert_eq!(
+        (v["frames"].clone(), v["unseen_before"].clone()),
+        (64.into(), 36.into())
+    );
+
+    let out = ringflow(&["consume", r, "--from", "90", "--verify", "--json"]);
+    let v = last_json(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(
+        (v["first_seq"].clone(), v["frames"].clone()),
+        (90.into(), 10.into())
+    );
+
+    // --frames N that ends with fewer: exit 1, one line saying why.
+    let out = ringflow(&["consume", r, "--from", "next", "--frames", "10", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(last_json(&out.stdout)["frames"], 0);
+    assert!(
+        stderr.contains("the ring closed after 0 of 10 frames"),
+        "{stderr}"
+    );
+    // --frames 0 means none.
+    let out = ringflow(&["consume", r, "--frames", "0", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(last_json(&out.stdout)["frames"], 0);
+
+    assert_usage_error(&["consume", r, "--from", "latest"], "--from");
+    assert_usage_error(&["consume", r, "--from=-1"], "--from");
+}
+
+/// `produce --wait-consumers N` holds the first frame until N readers are there, so a reader
+/// started after the producer still sees the stream from frame 0.
+#[test]
+fn produce_waits_for_its_consumers_before_the_first_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64"]);
+    let producer = spawn(&[
+        "produce",
+        r,
+        "--frames",
+        "20000",
+        "--wait-consumers",
+        "1",
+        "--json",
+    ]);
+    std::thread::sleep(Duration::from_millis(200));
+    let published = last_json(&ringflow(&["inspect", r, "--json"]).stdout)["published"].clone();
+    assert_eq!(
+        published, 0,
+        "nothing is written before a consumer registers"
+    );
+    let out = ringflow(&["consume", r, "--verify", "--json"]);
+    let v = last_json(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(
+        (v["frames"].clone(), v["first_seq"].clone()),
+        (20000.into(), 0.into())
+    );
+    assert_eq!(v["verified"], true);
+    assert_eq!(
+        finish(producer, Duration::from_secs(30)).status.code(),
+        Some(0)
+    );
+    assert_usage_error(&["produce", r, "--wait-consumers", "9"], "consumer blocks");
+}
+
+/// A lossless reader of a ring an `overwrite` producer writes (the demo's recorder) is never
+/// handed a torn, duplicated or reordered frame: what it could not read in time is lost and
+/// counted, and the payloads' gaps equal that count. A ring not created `--overwritable`
+/// refuses such a producer with one line.
+#[test]
+fn a_lossless_reader_of_an_overwrite_producer_gets_whole_frames_or_counted_losses() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    ringflow(&["create", r, "--slots", "64", "--slot-size", "256"]);
+    assert_usage_error(
+        &["produce", r, "--policy", "overwrite", "--frames", "1"],
+        "--overwritable",
+    );
+    std::fs::remove_file(&ring).unwrap();
+    ringflow(&[
+        "create",
+        r,
+        "--slots",
+        "64",
+        "--slot-size",
+        "256",
+        "--overwritable",
+    ]);
+    let consumer = spawn(&["consume", r, "--verify", "--timeout", "30", "--json"]);
+    wait_for_consumers(&ring, 1);
+    let out = ringflow(&["produce", r, "--policy", "overwrite", "--frames", "2000000"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = finish(consumer, Duration::from_secs(60));
+    let v = last_json(&out.stdout);
+    for key in ["corrupt", "duplicated", "reordered"] {
+        assert_eq!(v[key], 0, "{key}: {v}");
+    }
+    assert_eq!(v["gaps"], v["lost"], "{v}");
+    let (frames, lost) = (v["frames"].as_u64().unwrap(), v["lost"].as_u64().unwrap());
+    assert_eq!(frames + lost, 2_000_000, "{v}");
+    // A lossless reader that lost frames did not get what it asked for.
+    let expected = if lost == 0 { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(expected), "{v}");
 }

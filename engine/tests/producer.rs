@@ -3,7 +3,7 @@
 
 use std::thread;
 
-use ringflow::{Delivery, Error, Ring, RingConfig};
+use ringflow::{Error, Ring, RingConfig};
 use ringflow_engine::source::{FillSource, SeqSource, Source};
 use ringflow_engine::task::{run_producer, ProduceOptions, ProduceSummary};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +38,7 @@ fn produce_and_read(
     options: ProduceOptions,
 ) -> (ProduceSummary, Vec<u64>) {
     let ring = Ring::anonymous(&RingConfig::new(capacity, 64)).unwrap();
-    let mut consumer = ring.consumer(Delivery::Lossless).unwrap();
+    let mut consumer = ring.consumer().unwrap();
     let writer = {
         let ring = ring.clone();
         thread::spawn(move || {

@@ -111,7 +111,7 @@ fn shutdown_wakes_parked_waiters_and_ends_every_task() {
     let _task = reg
         .spawn_consumer(ah, Box::new(NullSink), ConsumeOptions::default())
         .unwrap();
-    let mut parked = ring.consumer(Delivery::Lossless).unwrap();
+    let mut parked = ring.consumer().unwrap();
     let thread = std::thread::spawn(move || parked.wait(None).is_ok());
     wait_until("sleepers", || ring.stats().data_sleepers >= 1);
     assert_eq!(reg.shutdown(Duration::from_secs(10)), 0, "every task ended");
