@@ -544,7 +544,7 @@ fn start_producer(
     notify: Notify,
 ) -> Result<u64, Failure> {
     let r = registry().ring(Handle(ring))?;
-    let (source, options) = crate::producer_source(&r, source, frames, rate)?;
+    let (source, options) = crate::sources::producer_source(&r, source, frames, rate)?;
     Ok(registry()
         .spawn_producer_then(Handle(ring), source, options, Some(notify.on_end()))?
         .0)
