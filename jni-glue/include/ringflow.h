@@ -35,7 +35,9 @@
 // An argument is out of range (a null pointer, a bad size, a frame still held).
 #define RF_BAD_ARGUMENT 7
 
-// No live ring, consumer or task has this handle.
+// No live ring, consumer or task has this handle: never issued, made up, or stale (its ring
+// closed, its consumer unregistered, its task delivered). A stale handle never reaches
+// whatever was registered after it.
 #define RF_UNKNOWN_HANDLE 8
 
 // The output buffer is too small; the length needed was written.
@@ -128,7 +130,9 @@ int32_t rf_ring_wait(uint64_t ring, uint64_t seen, int64_t timeout_ms, uint64_t 
 int32_t rf_ring_stats_json(uint64_t ring, char *buf, size_t cap, size_t *out_len);
 
 // Registers a consumer on `ring` (lossy: never holds a producer back, and counts what it
-// loses); writes its handle. It reads the frames published from now on.
+// loses); writes its handle. It reads the frames published from now on. Consumer handles are
+// generation-checked: once unregistered, a handle is `RF_UNKNOWN_HANDLE` for good, even after
+// another consumer took its place.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -152,7 +156,8 @@ int32_t rf_consumer_next(uint64_t consumer_handle, int64_t timeout_ms, struct rf
 // Each pointer is null or valid for what this says it reads or writes.
 int32_t rf_consumer_release(uint64_t consumer_handle, bool *out_intact);
 
-// Unregisters a consumer (a held frame is released); its handle becomes stale.
+// Unregisters a consumer (a held frame is released); its handle is stale from now on
+// (`RF_UNKNOWN_HANDLE`, whatever is registered later).
 int32_t rf_consumer_unregister(uint64_t consumer_handle);
 
 // Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in

@@ -6,7 +6,8 @@
 //! - Every function returns an `RF_*` status (`RF_OK` is 0) and writes results through out
 //!   pointers. After a failure, `rf_last_error()` gives its message (per thread).
 //! - Rings and consumers are opaque `uint64_t` handles; a stale or unknown handle is
-//!   `RF_UNKNOWN_HANDLE`, never undefined behaviour.
+//!   `RF_UNKNOWN_HANDLE`, never undefined behaviour, and never another ring or consumer (consumer
+//!   handles carry a generation: `handles.rs`; the table is the one JNI uses).
 //! - No panic crosses the boundary: a Rust panic is `RF_PANIC` (message in `rf_last_error`).
 //! - A consumer is used by one thread at a time. `rf_consumer_next` hands out one frame in place
 //!   (pointer + length into the shared mapping), valid until `rf_consumer_release`.
@@ -15,16 +16,15 @@
 //!   its own thread (a Dart port, a Kotlin/Native worker, a dispatch queue) itself.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use ringflow::{Consumer, Delivery, Error as RingError, HeldFrame, Ring, RingConfig};
+use ringflow::{Error as RingError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
+
+use crate::consumers;
 
 /// Success.
 pub const RF_OK: i32 = 0;
@@ -42,7 +42,9 @@ pub const RF_FULL: i32 = 5;
 pub const RF_LAGGED: i32 = 6;
 /// An argument is out of range (a null pointer, a bad size, a frame still held).
 pub const RF_BAD_ARGUMENT: i32 = 7;
-/// No live ring, consumer or task has this handle.
+/// No live ring, consumer or task has this handle: never issued, made up, or stale (its ring
+/// closed, its consumer unregistered, its task delivered). A stale handle never reaches
+/// whatever was registered after it.
 pub const RF_UNKNOWN_HANDLE: i32 = 8;
 /// The output buffer is too small; the length needed was written.
 pub const RF_BUFFER_TOO_SMALL: i32 = 9;
@@ -321,36 +323,10 @@ fn deadline(timeout_ms: i64) -> Option<Instant> {
 
 // --- consumers -----------------------------------------------------------------------------
 
-/// A consumer registered through the C ABI, and the frame it holds out, if any.
-struct CConsumer {
-    consumer: Consumer,
-    held: Option<HeldFrame>,
-}
-
-type Consumers = HashMap<u64, Arc<Mutex<CConsumer>>>;
-
-fn consumers() -> MutexGuard<'static, Consumers> {
-    static CONSUMERS: OnceLock<Mutex<Consumers>> = OnceLock::new();
-    CONSUMERS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-}
-
-fn consumer(handle: u64) -> Result<Arc<Mutex<CConsumer>>, Failure> {
-    consumers().get(&handle).cloned().ok_or_else(|| {
-        Failure(
-            RF_UNKNOWN_HANDLE,
-            format!("unknown or stale consumer handle {handle}"),
-        )
-    })
-}
-
-/// Consumer handles count down from the top, so they never equal a ring handle.
-static NEXT_CONSUMER: AtomicU64 = AtomicU64::new(u64::MAX);
-
 /// Registers a consumer on `ring` (lossy: never holds a producer back, and counts what it
-/// loses); writes its handle. It reads the frames published from now on.
+/// loses); writes its handle. It reads the frames published from now on. Consumer handles are
+/// generation-checked: once unregistered, a handle is `RF_UNKNOWN_HANDLE` for good, even after
+/// another consumer took its place.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -361,23 +337,11 @@ pub unsafe extern "C" fn rf_consumer_register(
     out_consumer: *mut u64,
 ) -> i32 {
     ffi(|| {
-        let delivery = if lossy {
-            Delivery::Lossy
-        } else {
-            Delivery::Lossless
-        };
-        let consumer = registry().ring(Handle(ring))?.consumer(delivery)?;
-        // Relaxed: only uniqueness matters.
-        let handle = NEXT_CONSUMER.fetch_sub(1, Ordering::Relaxed);
-        put(out_consumer, handle, "out_consumer")?;
-        consumers().insert(
-            handle,
-            Arc::new(Mutex::new(CConsumer {
-                consumer,
-                held: None,
-            })),
-        );
-        Ok(())
+        if out_consumer.is_null() {
+            return Err(bad("out_consumer is null"));
+        }
+        let handle = consumers::register(Handle(ring), lossy)?;
+        put(out_consumer, handle, "out_consumer")
     })
 }
 
@@ -398,8 +362,8 @@ pub unsafe extern "C" fn rf_consumer_next(
         if out_frame.is_null() {
             return Err(bad("out_frame is null"));
         }
-        let c = consumer(consumer_handle)?;
-        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = consumers::get(consumer_handle)?;
+        let mut c = consumers::lock(&entry);
         if c.held.is_some() {
             return Err(bad(
                 "the previous frame is still held: rf_consumer_release it first",
@@ -446,8 +410,8 @@ pub unsafe extern "C" fn rf_consumer_next(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *mut bool) -> i32 {
     ffi(|| {
-        let c = consumer(consumer_handle)?;
-        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = consumers::get(consumer_handle)?;
+        let mut c = consumers::lock(&entry);
         let Some(frame) = c.held.take() else {
             return Err(bad("no frame is held"));
         };
@@ -459,19 +423,12 @@ pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *
     })
 }
 
-/// Unregisters a consumer (a held frame is released); its handle becomes stale.
+/// Unregisters a consumer (a held frame is released); its handle is stale from now on
+/// (`RF_UNKNOWN_HANDLE`, whatever is registered later).
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_consumer_unregister(consumer_handle: u64) -> i32 {
-    ffi(|| {
-        let c = consumers().remove(&consumer_handle).ok_or_else(|| {
-            Failure(
-                RF_UNKNOWN_HANDLE,
-                format!("unknown or stale consumer handle {consumer_handle}"),
-            )
-        })?;
-        drop(c); // dropping the `Consumer` gives its block back
-        Ok(())
-    })
+    // The entry's `Consumer` gives its block back when dropped.
+    ffi(|| Ok(consumers::unregister(consumer_handle)?))
 }
 
 // --- tasks and completions -----------------------------------------------------------------

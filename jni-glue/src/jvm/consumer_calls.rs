@@ -1,32 +1,21 @@
-//! Consumer calls: register a JVM reader and tell the Kotlin side where its block is; the
-//! Kotlin side then moves the block's read cursor itself.
-
-use std::sync::Mutex;
+//! Consumer calls: register a JVM reader (in the consumer table the C ABI shares, `consumers.rs`)
+//! and tell the Kotlin side where its block is; the Kotlin side then moves the block's read
+//! cursor itself.
+//!
+//! A consumer handle is opaque to Kotlin: a stale one (kept after `unregister`) or a made-up one
+//! throws `RingClosedException` ("unknown or stale handle"), whatever was registered since.
 
 use jni::objects::JClass;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, EnvUnowned};
-use ringflow::{Consumer, Delivery};
-use ringflow_engine::registry::{Handle, Registry};
-use ringflow_engine::EngineError;
+use ringflow_engine::registry::Handle;
 
 use super::run::run;
+use crate::consumers;
 
-/// Consumers registered from the JVM, by handle: the Rust `Consumer` owns the block (and gives
-/// it back when unregistered); the Kotlin side moves the block's read cursor itself.
-static CONSUMERS: Mutex<Vec<Option<(Handle, Consumer)>>> = Mutex::new(Vec::new());
-
-/// The consumer table, even if a thread panicked while holding it (its entries stay valid: each
-/// change is one assignment).
-pub(super) fn consumers() -> std::sync::MutexGuard<'static, Vec<Option<(Handle, Consumer)>>> {
-    CONSUMERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// `Native.register(ring, lossy): Long`: registers a consumer; returns a consumer handle whose
-/// low 16 bits are the block index (see `consumerIndex`), and whose start sequence `startSeq`
-/// gives.
+/// `Native.register(ring, lossy): Long`: registers a consumer; returns its handle (opaque,
+/// generation-checked: see `handles.rs`). Its block index is `consumerIndex`, its start
+/// sequence `startSeq`.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn register<'l>(
     mut env: EnvUnowned<'l>,
@@ -35,46 +24,15 @@ pub fn register<'l>(
     lossy: jboolean,
 ) -> jlong {
     run(&mut env, |_| {
-        let rh = Handle(ring as u64);
-        let r = Registry::global().ring(rh)?;
-        let consumer = r.consumer(if lossy {
-            Delivery::Lossy
-        } else {
-            Delivery::Lossless
-        })?;
-        let mut consumers = consumers();
-        let slot = consumers
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or_else(|| {
-                consumers.push(None);
-                consumers.len() - 1
-            });
-        consumers[slot] = Some((rh, consumer));
-        Ok(slot as jlong)
+        Ok(consumers::register(Handle(ring as u64), lossy)? as jlong)
     })
-}
-
-fn with_consumer<T>(
-    handle: jlong,
-    f: impl FnOnce(&Handle, &Consumer) -> T,
-) -> Result<T, EngineError> {
-    let consumers = consumers();
-    match usize::try_from(handle)
-        .ok()
-        .and_then(|i| consumers.get(i))
-        .and_then(Option::as_ref)
-    {
-        Some((rh, c)) => Ok(f(rh, c)),
-        None => Err(EngineError::UnknownHandle(handle as u64)),
-    }
 }
 
 /// `Native.consumerIndex(consumer): Int`: the consumer's block index in the region.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn consumer_index<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jint {
     run(&mut env, |_| {
-        with_consumer(consumer, |_, c| c.index() as jint)
+        consumers::with(consumer as u64, |e| e.consumer.index() as jint)
     })
 }
 
@@ -82,24 +40,13 @@ pub fn consumer_index<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer:
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn start_seq<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) -> jlong {
     run(&mut env, |_| {
-        with_consumer(consumer, |_, c| c.next_seq() as jlong)
+        consumers::with(consumer as u64, |e| e.consumer.next_seq() as jlong)
     })
 }
 
-/// `Native.unregister(consumer)`: gives the consumer's block back.
+/// `Native.unregister(consumer)`: gives the consumer's block back; the handle is stale from now
+/// on.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn unregister<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, consumer: jlong) {
-    run(&mut env, |_| {
-        let mut consumers = consumers();
-        match usize::try_from(consumer)
-            .ok()
-            .and_then(|i| consumers.get_mut(i))
-        {
-            Some(slot) if slot.is_some() => {
-                *slot = None;
-                Ok(())
-            }
-            _ => Err(EngineError::UnknownHandle(consumer as u64)),
-        }
-    })
+    run(&mut env, |_| consumers::unregister(consumer as u64))
 }

@@ -9,8 +9,9 @@ use jni::{jni_mangle, EnvUnowned};
 use ringflow_engine::registry::Registry;
 use ringflow_engine::EngineError;
 
+use super::calls;
 use super::run::{run, string};
-use super::{calls, consumer_calls};
+use crate::consumers;
 
 fn registry() -> &'static Registry {
     Registry::global()
@@ -27,15 +28,9 @@ pub fn copy_next<'l>(
     into: jni::objects::JByteArray<'l>,
 ) -> jint {
     run(&mut env, |env| {
-        let mut consumers = consumer_calls::consumers();
-        let Some((_, c)) = usize::try_from(consumer)
-            .ok()
-            .and_then(|i| consumers.get_mut(i))
-            .and_then(Option::as_mut)
-        else {
-            return Err(EngineError::UnknownHandle(consumer as u64));
-        };
-        let Some(frame) = c.poll()? else {
+        let entry = consumers::get(consumer as u64)?;
+        let mut entry = consumers::lock(&entry);
+        let Some(frame) = entry.consumer.poll()? else {
             return Ok(-1);
         };
         // The one copy: from the slot into the Java array (SetByteArrayRegion).
@@ -118,16 +113,11 @@ pub fn set_call_jitter_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>,
     })
 }
 
-/// `Native.liveConsumers(): Int`: consumers registered from the JVM and not yet unregistered
-/// (for leak tests).
+/// `Native.liveConsumers(): Int`: consumers registered (through JNI or the C ABI: one table) and
+/// not yet unregistered (for leak tests).
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn live_consumers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
-    run(&mut env, |_| {
-        Ok(consumer_calls::consumers()
-            .iter()
-            .filter(|c| c.is_some())
-            .count() as jint)
-    })
+    run(&mut env, |_| Ok(consumers::live() as jint))
 }
 
 /// `Native.cachedExceptionClasses(): Int`: exception classes resolved in `JNI_OnLoad` (for tests).
