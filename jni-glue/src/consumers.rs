@@ -9,13 +9,17 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ringflow::{Consumer, Delivery, HeldFrame};
-use ringflow_engine::registry::{Handle, Registry};
+use ringflow_engine::registry::Handle;
 use ringflow_engine::EngineError;
 
 use crate::handles::HandleTable;
+use crate::rings::{self, RingGate};
 
 /// One registered consumer.
 pub(crate) struct ConsumerEntry {
+    /// The gate of the ring handle it was registered through: a wake or close of that handle
+    /// releases a call blocked on this consumer.
+    pub(crate) gate: Arc<RingGate>,
     pub(crate) consumer: Consumer,
     /// The frame `rf_consumer_next` handed out and `rf_consumer_release` has not released yet.
     pub(crate) held: Option<HeldFrame>,
@@ -27,13 +31,14 @@ static CONSUMERS: HandleTable<Mutex<ConsumerEntry>> = HandleTable::new();
 /// Registers a consumer on a ring handle; returns the consumer's handle. It reads the frames
 /// published from now on.
 pub(crate) fn register(ring: Handle, lossy: bool) -> Result<u64, EngineError> {
-    let r = Registry::global().ring(ring)?;
+    let (r, gate) = rings::get(ring)?;
     let consumer = r.consumer(if lossy {
         Delivery::Lossy
     } else {
         Delivery::Lossless
     })?;
     CONSUMERS.insert(Mutex::new(ConsumerEntry {
+        gate,
         consumer,
         held: None,
     }))
@@ -78,7 +83,7 @@ mod tests {
 
     #[test]
     fn a_stale_consumer_handle_is_unknown_never_the_next_consumer() {
-        let ring = Registry::global().add_ring(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
+        let ring = rings::add(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
         let first = register(ring, false).unwrap();
         let first_block = with(first, |e| e.consumer.index()).unwrap();
         unregister(first).unwrap();
@@ -97,24 +102,24 @@ mod tests {
             );
         }
         // The live one still reads.
-        let r = Registry::global().ring(ring).unwrap();
+        let (r, _) = rings::get(ring).unwrap();
         let mut producer = r.producer(ProducerOptions::default()).unwrap();
         producer.push(b"frame").unwrap();
         let read = with(second, |e| e.consumer.poll().unwrap().map(|f| f.to_vec())).unwrap();
         assert_eq!(read.as_deref(), Some(&b"frame"[..]));
         unregister(second).unwrap();
         drop(producer);
-        Registry::global().cancel(ring).unwrap();
+        rings::cancel(ring).unwrap();
     }
 
     #[test]
     fn a_ring_handle_is_not_a_consumer_handle() {
-        let ring = Registry::global().add_ring(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
+        let ring = rings::add(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
         assert!(matches!(get(ring.0), Err(EngineError::UnknownHandle(_))));
         let consumer = register(ring, true).unwrap();
-        assert!(Registry::global().ring(Handle(consumer)).is_err());
+        assert!(rings::get(Handle(consumer)).is_err());
         unregister(consumer).unwrap();
-        Registry::global().cancel(ring).unwrap();
+        rings::cancel(ring).unwrap();
         // A closed ring handle registers nothing.
         assert!(matches!(
             register(ring, true),

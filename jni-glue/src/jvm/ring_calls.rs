@@ -9,6 +9,7 @@ use ringflow_engine::registry::{Handle, Registry};
 use ringflow_engine::EngineError;
 
 use super::run::{run, string};
+use crate::rings;
 
 fn registry() -> &'static Registry {
     Registry::global()
@@ -20,7 +21,7 @@ pub fn open<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, path: JString<'l>) 
     run(&mut env, |env| {
         let path = string(env, &path)?;
         let ring = Ring::open(path)?;
-        Ok(registry().add_ring(ring).0 as jlong)
+        Ok(rings::add(ring).0 as jlong)
     })
 }
 
@@ -48,7 +49,7 @@ pub fn create<'l>(
             .geometry()
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
         let ring = Ring::create_or_replace(path, &config)?;
-        Ok(registry().add_ring(ring).0 as jlong)
+        Ok(rings::add(ring).0 as jlong)
     })
 }
 
@@ -104,13 +105,11 @@ pub fn wait_published<'l>(
     })
 }
 
-/// `Native.wake(ring)`: wakes every reader parked on the ring (cancellation).
+/// `Native.wake(ring)`: wakes every reader parked on the ring (cancellation), and returns every C
+/// call blocked on this handle with `RF_WOKEN` (`rings::wake`).
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn wake<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
-    run(&mut env, |_| {
-        registry().ring(Handle(ring as u64))?.wake_waiters();
-        Ok(())
-    })
+    run(&mut env, |_| rings::wake(Handle(ring as u64)))
 }
 
 /// `Native.notifySpace(ring)`: the notify half of the sleeper protocol for the Kotlin reader's
@@ -175,7 +174,7 @@ pub fn stats<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> JS
 /// `Native.cancel(handle)`: cancels a task (or a ring and everything on it) and frees its handle.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn cancel<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
-    run(&mut env, |_| registry().cancel(Handle(handle as u64)))
+    run(&mut env, |_| rings::cancel(Handle(handle as u64)))
 }
 
 /// `Native.close(ring)`: cancels the ring's tasks, wakes its parked readers and frees its
@@ -184,5 +183,5 @@ pub fn cancel<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
 /// between two slot reads when `close` runs never touches unmapped memory.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn close<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) {
-    run(&mut env, |_| registry().cancel(Handle(ring as u64)))
+    run(&mut env, |_| rings::cancel(Handle(ring as u64)))
 }
