@@ -72,6 +72,7 @@ pub(crate) fn unregister(handle: u64) -> Result<(), EngineError> {
 }
 
 /// Consumers registered and not yet unregistered (for leak tests).
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
 pub(crate) fn live() -> usize {
     CONSUMERS.len()
 }

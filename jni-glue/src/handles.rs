@@ -155,6 +155,7 @@ impl<T> HandleTable<T> {
     }
 
     /// Live handles.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.lock().live
     }

@@ -12,6 +12,11 @@
 //! No panic crosses either boundary: every JNI entry runs under `EnvUnowned::with_env`, which
 //! catches it and throws a `RuntimeException`; every C entry under `catch_unwind`, which turns it
 //! into `RF_PANIC`.
+//!
+//! ### Features
+//! - `test-hooks`: natives only tests and benchmarks call (`panicForTest`, `callTest`, the live
+//!   handle counters, the call jitter, the naive `copyNext` baseline). Off in a shipped library;
+//!   the Kotlin test build turns it on (`--features ringflow-jni/test-hooks`).
 
 pub mod capi;
 mod consumers;

@@ -13,9 +13,7 @@
 //! entry to be there.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
 
 use jni::ids::JMethodID;
 use jni::objects::{Global, JClass, JObject, JValue};
@@ -120,25 +118,38 @@ pub(super) fn cancel(h: Handle) -> bool {
 }
 
 /// Calls still waiting for their task (for leak tests).
+#[cfg(feature = "test-hooks")]
 pub(super) fn pending_count() -> usize {
     pending().as_ref().map_or(0, HashMap::len)
 }
 
 /// Up to this many microseconds of random delay before each delivery (tests widen the
-/// resume/cancel race with it; 0 in production).
-pub(super) static JITTER_US: AtomicU64 = AtomicU64::new(0);
+/// resume/cancel race with it; a shipped library has no such delay).
+#[cfg(feature = "test-hooks")]
+static JITTER_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Sets the delivery jitter (`Native.setCallJitterForTest`).
+#[cfg(feature = "test-hooks")]
+pub(super) fn set_jitter_us(max: u64) {
+    // Relaxed: a test knob; a delivery that reads the old value is as good a test.
+    JITTER_US.store(max, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(feature = "test-hooks")]
 fn jitter(h: Handle) {
-    // Relaxed: a test knob, read once per delivery.
-    let max = JITTER_US.load(Ordering::Relaxed);
+    // Relaxed: a test knob, read once per delivery (paired with nothing: see `set_jitter_us`).
+    let max = JITTER_US.load(std::sync::atomic::Ordering::Relaxed);
     if max > 0 {
         // A splitmix step of the handle: enough spread for a race test, no dependency.
         let mut x = h.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x ^= x >> 27;
-        std::thread::sleep(Duration::from_micros(x % (max + 1)));
+        std::thread::sleep(std::time::Duration::from_micros(x % (max + 1)));
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn jitter(_: Handle) {}
 
 /// The task `h` ended: resume its continuation, unless Kotlin cancelled it first.
 fn deliver(h: Handle, outcome: Outcome, returns: Returns) {

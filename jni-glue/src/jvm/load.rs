@@ -85,6 +85,7 @@ pub(super) fn cached_class(name: &str) -> Option<&'static Global<JClass<'static>
 }
 
 /// How many exception classes `JNI_OnLoad` resolved (for tests).
+#[cfg(feature = "test-hooks")]
 pub(super) fn cached_class_count() -> usize {
     EXCEPTION_CLASSES.get().map_or(0, Vec::len)
 }

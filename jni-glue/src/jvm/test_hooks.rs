@@ -1,5 +1,7 @@
-//! Natives that only tests and benchmarks call (leak counters, forced panics and failures, the
-//! call jitter, the naive `copyNext` baseline of `benches/jvm`).
+//! Natives that only tests and benchmarks call, built only with the `test-hooks` feature (the
+//! Kotlin test build asks for it: `kotlin-consumer/pom.xml`; so must a build for `benches/jvm`,
+//! whose naive baseline reads through `copyNext`). Kotlin declares them in `Native` either way;
+//! calling one on a library built without them throws `UnsatisfiedLinkError`.
 
 use std::time::Duration;
 
@@ -108,7 +110,7 @@ pub fn attached_threads<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn set_call_jitter_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, max_us: jlong) {
     run(&mut env, |_| {
-        calls::JITTER_US.store(max_us.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+        calls::set_jitter_us(max_us.max(0) as u64);
         Ok(())
     })
 }
