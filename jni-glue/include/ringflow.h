@@ -113,18 +113,20 @@ int32_t rf_ring_open(const char *path, uint64_t *out_ring);
 // Each pointer is null or valid for what this says it reads or writes.
 int32_t rf_ring_create(const char *path, uint32_t slots, uint32_t slot_size, uint32_t max_consumers, uint64_t *out_ring);
 
-// Releases a ring handle: cancels its engine tasks, and returns every call blocked on it
-// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) with
-// `RF_CLOSED`, at once. The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
+// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
+// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
+// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
 // registered through it stay registered, and keep the mapping, until `rf_consumer_unregister`;
 // their `rf_consumer_next` returns `RF_CLOSED` from now on, and `rf_consumer_release` still
 // releases a held frame.
 int32_t rf_ring_close(uint64_t ring);
 
-// Returns every call blocked on the ring handle (`rf_consumer_next` on a consumer registered
-// through it, `rf_ring_wait` on it) with `RF_WOKEN`, at once; a call that starts afterwards
-// waits as usual. Readers parked on the ring elsewhere (another handle, another process) have
-// their wait return early and wait again. For interrupting a blocked reader at shutdown.
+// Makes every call blocked on the ring handle (`rf_consumer_next` on a consumer registered
+// through it, `rf_ring_wait` on it) return `RF_WOKEN`, at once: as soon as the futex wake
+// reaches a call parked on it, and within 50 ms for one that had not parked yet. A call that
+// starts afterwards waits as usual. Readers parked on the ring elsewhere (another handle,
+// another process) have their wait return early and wait again. For interrupting a blocked
+// reader at shutdown.
 int32_t rf_ring_wake(uint64_t ring);
 
 // Waits until the ring published more than `seen` frames, at most `timeout_ms` (0: don't wait;
