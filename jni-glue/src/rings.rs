@@ -23,6 +23,10 @@
 //! `watch` and its park (spinning, or about to arm the futex word) can miss the futex wake, since
 //! the ring's park re-checks only the ring's own condition: it then sees the gate when its wait
 //! ends, which [`WATCH_SLICE`] bounds. A call that starts after the wake is not affected by it.
+//! (Closing that window would take the gate into the park's own re-check, `sleep::park`'s
+//! `ready`: a `ring` API such as a `Consumer::wait` with an extra stop condition. The gate's
+//! Release RMW before the futex word's, and the park's Acquire RMW on that word, would then order
+//! it as the ring's own changes are.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
