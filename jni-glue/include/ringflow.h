@@ -17,7 +17,9 @@
 // No frame came within the timeout (`rf_consumer_next`, `rf_ring_wait`).
 #define RF_TIMEOUT 1
 
-// The ring is closed (every producer detached) and every frame was read.
+// The ring is closed: every producer detached and every frame was read; or the ring handle
+// was closed with `rf_ring_close` (a call blocked on it returns this at once, and a consumer
+// registered through it returns this from then on).
 #define RF_CLOSED 2
 
 // The producer's process died; every frame it committed was read first.
@@ -35,7 +37,9 @@
 // An argument is out of range (a null pointer, a bad size, a frame still held).
 #define RF_BAD_ARGUMENT 7
 
-// No live ring, consumer or task has this handle.
+// No live ring, consumer or task has this handle: never issued, made up, or stale (its ring
+// closed, its consumer unregistered, its task delivered). A stale handle never reaches
+// whatever was registered after it.
 #define RF_UNKNOWN_HANDLE 8
 
 // The output buffer is too small; the length needed was written.
@@ -49,6 +53,10 @@
 
 // Any other failure (I/O, a WAV file, ...).
 #define RF_ERROR 12
+
+// `rf_ring_wake` on the ring handle released this blocked call (`rf_consumer_next`,
+// `rf_ring_wait`) before a frame came.
+#define RF_WOKEN 13
 
 // A frame handed out in place by `rf_consumer_next`; `data` is valid until
 // `rf_consumer_release` on the same consumer.
@@ -105,15 +113,26 @@ int32_t rf_ring_open(const char *path, uint64_t *out_ring);
 // Each pointer is null or valid for what this says it reads or writes.
 int32_t rf_ring_create(const char *path, uint32_t slots, uint32_t slot_size, uint32_t max_consumers, uint64_t *out_ring);
 
-// Releases a ring handle: cancels its engine tasks and wakes its waiters. Consumers registered
-// on it keep the mapping until they are unregistered.
+// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
+// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
+// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
+// registered through it stay registered, and keep the mapping, until `rf_consumer_unregister`;
+// their `rf_consumer_next` returns `RF_CLOSED` from now on, and `rf_consumer_release` still
+// releases a held frame.
 int32_t rf_ring_close(uint64_t ring);
 
-// Wakes every reader parked on the ring, in any process (a reader's wait then returns early).
+// Makes every call blocked on the ring handle (`rf_consumer_next` on a consumer registered
+// through it, `rf_ring_wait` on it) return `RF_WOKEN`, at once: as soon as the futex wake
+// reaches a call parked on it, and within 50 ms for one that had not parked yet. A call that
+// starts afterwards waits as usual. Readers parked on the ring elsewhere (another handle,
+// another process) have their wait return early and wait again. For interrupting a blocked
+// reader at shutdown.
 int32_t rf_ring_wake(uint64_t ring);
 
-// Waits until the ring published more than `seen` frames, at most `timeout_ms` (negative:
-// forever); writes the published count. `RF_TIMEOUT`, or `RF_CLOSED` once none will come.
+// Waits until the ring published more than `seen` frames, at most `timeout_ms` (0: don't wait;
+// negative: forever); writes the published count. `RF_TIMEOUT`; `RF_CLOSED` once none will
+// come, or when `rf_ring_close` closes the handle; `RF_WOKEN` when `rf_ring_wake` wakes it;
+// `RF_PRODUCER_GONE`.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -128,7 +147,9 @@ int32_t rf_ring_wait(uint64_t ring, uint64_t seen, int64_t timeout_ms, uint64_t 
 int32_t rf_ring_stats_json(uint64_t ring, char *buf, size_t cap, size_t *out_len);
 
 // Registers a consumer on `ring` (lossy: never holds a producer back, and counts what it
-// loses); writes its handle. It reads the frames published from now on.
+// loses); writes its handle. It reads the frames published from now on. Consumer handles are
+// generation-checked: once unregistered, a handle is `RF_UNKNOWN_HANDLE` for good, even after
+// another consumer took its place.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -137,7 +158,9 @@ int32_t rf_consumer_register(uint64_t ring, bool lossy, uint64_t *out_consumer);
 // Waits at most `timeout_ms` (0: don't wait; negative: forever) for the consumer's next frame
 // and describes it in `out_frame`, in place: `data` stays valid until `rf_consumer_release`,
 // which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
-// once the ring closed and every frame was read; `RF_PRODUCER_GONE`; `RF_LAGGED`.
+// once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
+// it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
+// that handle woke it; `RF_PRODUCER_GONE`; `RF_LAGGED`.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -152,7 +175,8 @@ int32_t rf_consumer_next(uint64_t consumer_handle, int64_t timeout_ms, struct rf
 // Each pointer is null or valid for what this says it reads or writes.
 int32_t rf_consumer_release(uint64_t consumer_handle, bool *out_intact);
 
-// Unregisters a consumer (a held frame is released); its handle becomes stale.
+// Unregisters a consumer (a held frame is released); its handle is stale from now on
+// (`RF_UNKNOWN_HANDLE`, whatever is registered later).
 int32_t rf_consumer_unregister(uint64_t consumer_handle);
 
 // Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in

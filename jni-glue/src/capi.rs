@@ -6,7 +6,10 @@
 //! - Every function returns an `RF_*` status (`RF_OK` is 0) and writes results through out
 //!   pointers. After a failure, `rf_last_error()` gives its message (per thread).
 //! - Rings and consumers are opaque `uint64_t` handles; a stale or unknown handle is
-//!   `RF_UNKNOWN_HANDLE`, never undefined behaviour.
+//!   `RF_UNKNOWN_HANDLE`, never undefined behaviour, and never another ring or consumer (consumer
+//!   handles carry a generation: `handles.rs`; the table is the one JNI uses).
+//! - A call blocked on a ring handle (`rf_consumer_next`, `rf_ring_wait`) returns `RF_WOKEN` when
+//!   `rf_ring_wake` wakes the handle and `RF_CLOSED` when `rf_ring_close` closes it (`rings.rs`).
 //! - No panic crosses the boundary: a Rust panic is `RF_PANIC` (message in `rf_last_error`).
 //! - A consumer is used by one thread at a time. `rf_consumer_next` hands out one frame in place
 //!   (pointer + length into the shared mapping), valid until `rf_consumer_release`.
@@ -15,22 +18,24 @@
 //!   its own thread (a Dart port, a Kotlin/Native worker, a dispatch queue) itself.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use ringflow::{AnyConsumer, Delivery, Error as RingError, HeldFrame, Ring, RingConfig, Start};
+use ringflow::{Error as RingError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
+
+use crate::consumers::{self, ConsumerEntry};
+use crate::rings::{self, Interrupted, WATCH_SLICE};
 
 /// Success.
 pub const RF_OK: i32 = 0;
 /// No frame came within the timeout (`rf_consumer_next`, `rf_ring_wait`).
 pub const RF_TIMEOUT: i32 = 1;
-/// The ring is closed (every producer detached) and every frame was read.
+/// The ring is closed: every producer detached and every frame was read; or the ring handle
+/// was closed with `rf_ring_close` (a call blocked on it returns this at once, and a consumer
+/// registered through it returns this from then on).
 pub const RF_CLOSED: i32 = 2;
 /// The producer's process died; every frame it committed was read first.
 pub const RF_PRODUCER_GONE: i32 = 3;
@@ -42,7 +47,9 @@ pub const RF_FULL: i32 = 5;
 pub const RF_LAGGED: i32 = 6;
 /// An argument is out of range (a null pointer, a bad size, a frame still held).
 pub const RF_BAD_ARGUMENT: i32 = 7;
-/// No live ring, consumer or task has this handle.
+/// No live ring, consumer or task has this handle: never issued, made up, or stale (its ring
+/// closed, its consumer unregistered, its task delivered). A stale handle never reaches
+/// whatever was registered after it.
 pub const RF_UNKNOWN_HANDLE: i32 = 8;
 /// The output buffer is too small; the length needed was written.
 pub const RF_BUFFER_TOO_SMALL: i32 = 9;
@@ -52,6 +59,9 @@ pub const RF_PANIC: i32 = 10;
 pub const RF_CANCELLED: i32 = 11;
 /// Any other failure (I/O, a WAV file, ...).
 pub const RF_ERROR: i32 = 12;
+/// `rf_ring_wake` on the ring handle released this blocked call (`rf_consumer_next`,
+/// `rf_ring_wait`) before a frame came.
+pub const RF_WOKEN: i32 = 13;
 
 /// A frame handed out in place by `rf_consumer_next`; `data` is valid until
 /// `rf_consumer_release` on the same consumer.
@@ -120,6 +130,18 @@ impl From<EngineError> for Failure {
 impl From<RingError> for Failure {
     fn from(e: RingError) -> Self {
         EngineError::Ring(e).into()
+    }
+}
+
+impl From<Interrupted> for Failure {
+    fn from(why: Interrupted) -> Self {
+        match why {
+            Interrupted::Woken => Failure(RF_WOKEN, "woken by rf_ring_wake".into()),
+            Interrupted::Closed => Failure(
+                RF_CLOSED,
+                "the ring handle was closed by rf_ring_close".into(),
+            ),
+        }
     }
 }
 
@@ -204,7 +226,7 @@ fn registry() -> &'static Registry {
 pub unsafe extern "C" fn rf_ring_open(path: *const c_char, out_ring: *mut u64) -> i32 {
     ffi(|| {
         let ring = Ring::open(path_arg(path)?)?;
-        put(out_ring, registry().add_ring(ring).0, "out_ring")
+        put(out_ring, rings::add(ring).0, "out_ring")
     })
 }
 
@@ -225,28 +247,36 @@ pub unsafe extern "C" fn rf_ring_create(
         let config = RingConfig::new(slots, slot_size).max_consumers(max_consumers);
         config.geometry().map_err(|e| bad(e.to_string()))?;
         let ring = Ring::create_or_replace(path_arg(path)?, &config)?;
-        put(out_ring, registry().add_ring(ring).0, "out_ring")
+        put(out_ring, rings::add(ring).0, "out_ring")
     })
 }
 
-/// Releases a ring handle: cancels its engine tasks and wakes its waiters. Consumers registered
-/// on it keep the mapping until they are unregistered.
+/// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
+/// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
+/// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
+/// registered through it stay registered, and keep the mapping, until `rf_consumer_unregister`;
+/// their `rf_consumer_next` returns `RF_CLOSED` from now on, and `rf_consumer_release` still
+/// releases a held frame.
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_ring_close(ring: u64) -> i32 {
-    ffi(|| Ok(registry().cancel(ring_handle(ring)?)?))
+    ffi(|| Ok(rings::cancel(ring_handle(ring)?)?))
 }
 
-/// Wakes every reader parked on the ring, in any process (a reader's wait then returns early).
+/// Makes every call blocked on the ring handle (`rf_consumer_next` on a consumer registered
+/// through it, `rf_ring_wait` on it) return `RF_WOKEN`, at once: as soon as the futex wake
+/// reaches a call parked on it, and within 50 ms for one that had not parked yet. A call that
+/// starts afterwards waits as usual. Readers parked on the ring elsewhere (another handle,
+/// another process) have their wait return early and wait again. For interrupting a blocked
+/// reader at shutdown.
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_ring_wake(ring: u64) -> i32 {
-    ffi(|| {
-        registry().ring(Handle(ring))?.wake_waiters();
-        Ok(())
-    })
+    ffi(|| Ok(rings::wake(Handle(ring))?))
 }
 
-/// Waits until the ring published more than `seen` frames, at most `timeout_ms` (negative:
-/// forever); writes the published count. `RF_TIMEOUT`, or `RF_CLOSED` once none will come.
+/// Waits until the ring published more than `seen` frames, at most `timeout_ms` (0: don't wait;
+/// negative: forever); writes the published count. `RF_TIMEOUT`; `RF_CLOSED` once none will
+/// come, or when `rf_ring_close` closes the handle; `RF_WOKEN` when `rf_ring_wake` wakes it;
+/// `RF_PRODUCER_GONE`.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -258,13 +288,17 @@ pub unsafe extern "C" fn rf_ring_wait(
     out_published: *mut u64,
 ) -> i32 {
     ffi(|| {
-        let r = registry().ring(Handle(ring))?;
+        let (r, gate) = rings::get(Handle(ring))?;
+        let watch = gate.watch();
         let deadline = deadline(timeout_ms);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let published = r.wait_published(seen, left);
+            let published = r.wait_published(seen, Some(slice(left)));
             if published > seen {
                 return put(out_published, published, "out_published");
+            }
+            if let Some(why) = watch.interrupted() {
+                return Err(why.into());
             }
             r.check_producer()?;
             if left.is_some_and(|l| l.is_zero()) {
@@ -319,38 +353,18 @@ fn deadline(timeout_ms: i64) -> Option<Instant> {
         .map(|ms| Instant::now() + Duration::from_millis(ms))
 }
 
+/// The next wait of a blocked call: what is `left` of its timeout (`None`: forever), but at most
+/// `WATCH_SLICE`, so it looks at its ring handle's gate at least that often (`rings.rs`).
+fn slice(left: Option<Duration>) -> Duration {
+    left.map_or(WATCH_SLICE, |l| l.min(WATCH_SLICE))
+}
+
 // --- consumers -----------------------------------------------------------------------------
 
-/// A consumer registered through the C ABI, and the frame it holds out, if any.
-struct CConsumer {
-    consumer: AnyConsumer,
-    held: Option<HeldFrame>,
-}
-
-type Consumers = HashMap<u64, Arc<Mutex<CConsumer>>>;
-
-fn consumers() -> MutexGuard<'static, Consumers> {
-    static CONSUMERS: OnceLock<Mutex<Consumers>> = OnceLock::new();
-    CONSUMERS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-}
-
-fn consumer(handle: u64) -> Result<Arc<Mutex<CConsumer>>, Failure> {
-    consumers().get(&handle).cloned().ok_or_else(|| {
-        Failure(
-            RF_UNKNOWN_HANDLE,
-            format!("unknown or stale consumer handle {handle}"),
-        )
-    })
-}
-
-/// Consumer handles count down from the top, so they never equal a ring handle.
-static NEXT_CONSUMER: AtomicU64 = AtomicU64::new(u64::MAX);
-
 /// Registers a consumer on `ring` (lossy: never holds a producer back, and counts what it
-/// loses); writes its handle. It reads the frames published from now on.
+/// loses); writes its handle. It reads the frames published from now on. Consumer handles are
+/// generation-checked: once unregistered, a handle is `RF_UNKNOWN_HANDLE` for good, even after
+/// another consumer took its place.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -361,32 +375,20 @@ pub unsafe extern "C" fn rf_consumer_register(
     out_consumer: *mut u64,
 ) -> i32 {
     ffi(|| {
-        let delivery = if lossy {
-            Delivery::Lossy
-        } else {
-            Delivery::Lossless
-        };
-        let consumer = registry()
-            .ring(Handle(ring))?
-            .consumer_with(delivery, Start::Next)?;
-        // Relaxed: only uniqueness matters.
-        let handle = NEXT_CONSUMER.fetch_sub(1, Ordering::Relaxed);
-        put(out_consumer, handle, "out_consumer")?;
-        consumers().insert(
-            handle,
-            Arc::new(Mutex::new(CConsumer {
-                consumer,
-                held: None,
-            })),
-        );
-        Ok(())
+        if out_consumer.is_null() {
+            return Err(bad("out_consumer is null"));
+        }
+        let handle = consumers::register(Handle(ring), lossy)?;
+        put(out_consumer, handle, "out_consumer")
     })
 }
 
 /// Waits at most `timeout_ms` (0: don't wait; negative: forever) for the consumer's next frame
 /// and describes it in `out_frame`, in place: `data` stays valid until `rf_consumer_release`,
 /// which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
-/// once the ring closed and every frame was read; `RF_PRODUCER_GONE`; `RF_LAGGED`.
+/// once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
+/// it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
+/// that handle woke it; `RF_PRODUCER_GONE`; `RF_LAGGED`.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -400,24 +402,39 @@ pub unsafe extern "C" fn rf_consumer_next(
         if out_frame.is_null() {
             return Err(bad("out_frame is null"));
         }
-        let c = consumer(consumer_handle)?;
-        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
-        if c.held.is_some() {
+        let entry = consumers::get(consumer_handle)?;
+        let mut entry = consumers::lock(&entry);
+        let ConsumerEntry {
+            gate,
+            consumer,
+            held,
+        } = &mut *entry;
+        if held.is_some() {
             return Err(bad(
                 "the previous frame is still held: rf_consumer_release it first",
             ));
         }
+        let watch = gate.watch();
         let deadline = deadline(timeout_ms);
         let frame = loop {
-            if let Some(frame) = c.consumer.poll_held()? {
+            // A closed handle stays closed: nothing more is read through it.
+            if let Some(Interrupted::Closed) = watch.interrupted() {
+                return Err(Interrupted::Closed.into());
+            }
+            if let Some(frame) = consumer.poll_held()? {
                 break frame;
+            }
+            if let Some(why) = watch.interrupted() {
+                return Err(why.into());
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {
-                c.consumer.check_producer()?;
+                consumer.check_producer()?;
                 return Err(Failure(RF_TIMEOUT, "no frame within the timeout".into()));
             }
-            match c.consumer.wait(left) {
+            // Returns early when woken (or a slice ends) with nothing to read: the loop looks
+            // at the gate again.
+            match consumer.wait(Some(slice(left))) {
                 Ok(()) | Err(RingError::Timeout) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -431,7 +448,7 @@ pub unsafe extern "C" fn rf_consumer_next(
             len: info.len,
             kind: info.kind,
         };
-        c.held = Some(frame);
+        *held = Some(frame);
         put(out_frame, rf, "out_frame")
     })
 }
@@ -446,8 +463,8 @@ pub unsafe extern "C" fn rf_consumer_next(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *mut bool) -> i32 {
     ffi(|| {
-        let c = consumer(consumer_handle)?;
-        let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = consumers::get(consumer_handle)?;
+        let mut c = consumers::lock(&entry);
         let Some(frame) = c.held.take() else {
             return Err(bad("no frame is held"));
         };
@@ -468,19 +485,12 @@ pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *
     })
 }
 
-/// Unregisters a consumer (a held frame is released); its handle becomes stale.
+/// Unregisters a consumer (a held frame is released); its handle is stale from now on
+/// (`RF_UNKNOWN_HANDLE`, whatever is registered later).
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_consumer_unregister(consumer_handle: u64) -> i32 {
-    ffi(|| {
-        let c = consumers().remove(&consumer_handle).ok_or_else(|| {
-            Failure(
-                RF_UNKNOWN_HANDLE,
-                format!("unknown or stale consumer handle {consumer_handle}"),
-            )
-        })?;
-        drop(c); // dropping the `Consumer` gives its block back
-        Ok(())
-    })
+    // The entry's `Consumer` gives its block back when dropped.
+    ffi(|| Ok(consumers::unregister(consumer_handle)?))
 }
 
 // --- tasks and completions -----------------------------------------------------------------
@@ -553,7 +563,7 @@ fn start_producer(
     notify: Notify,
 ) -> Result<u64, Failure> {
     let r = registry().ring(Handle(ring))?;
-    let (source, options) = crate::producer_source(&r, source, frames, rate)?;
+    let (source, options) = crate::sources::producer_source(&r, source, frames, rate)?;
     Ok(registry()
         .spawn_producer_then(Handle(ring), source, options, Some(notify.on_end()))?
         .0)

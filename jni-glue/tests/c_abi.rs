@@ -1,12 +1,15 @@
 //! The C ABI from outside Rust: a C program (built here with the system's `cc` against
 //! `include/ringflow.h`) and a Python `ctypes` consumer read frames a Rust producer writes, and
-//! verify every byte.
+//! verify every byte (and the C program checks the error paths, stale handles among them); a
+//! second C program and a second Python script block readers and check that `rf_ring_wake` and
+//! `rf_ring_close` release them.
 //!
 //! Needs `cc` and `python3` on the PATH (both are in the set-up README.md lists).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ringflow::{pattern, ProducerOptions, Ring, RingConfig};
 
@@ -46,7 +49,13 @@ fn manifest_dir() -> &'static Path {
 
 /// Builds tests/c/consumer.c; returns the program.
 fn build_c_consumer(dir: &Path) -> PathBuf {
-    let out = dir.join("consumer");
+    build_c(dir, "consumer")
+}
+
+/// Builds tests/c/`name`.c; returns the program.
+fn build_c(dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    let source = format!("tests/c/{name}.c");
     let lib_dir = library().parent().unwrap().to_path_buf();
     let status = Command::new("cc")
         .args([
@@ -59,7 +68,7 @@ fn build_c_consumer(dir: &Path) -> PathBuf {
         ])
         .arg("-I")
         .arg(manifest_dir().join("include"))
-        .arg(manifest_dir().join("tests/c/consumer.c"))
+        .arg(manifest_dir().join(&source))
         .arg("-L")
         .arg(&lib_dir)
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
@@ -67,9 +76,43 @@ fn build_c_consumer(dir: &Path) -> PathBuf {
         .arg(&out)
         .status()
         .expect("running cc (a C compiler is needed for this test)");
-    assert!(status.success(), "cc failed to build tests/c/consumer.c");
+    assert!(status.success(), "cc failed to build {source}");
     out
 }
+
+/// Runs `command` to its end, at most `limit` (then kills it and fails: a call that is never
+/// released must fail the test, not hang it); returns its stdout. Fails if it did not exit 0.
+fn run_bounded(mut command: Command, dir: &Path, limit: Duration) -> String {
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = command
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("starting the test program");
+    let until = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > until {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    match status {
+        Some(s) if s.success() => stdout,
+        Some(s) => panic!("{command:?} failed ({s}):\n{stdout}{stderr}"),
+        None => panic!("{command:?} still ran after {limit:?}, killed:\n{stdout}{stderr}"),
+    }
+}
+
+/// How long a blocked-call program may run: its calls are released within a second each, so
+/// this is only the bound on a broken build's hang.
+const BLOCKED_LIMIT: Duration = Duration::from_secs(60);
 
 /// Waits for the child's "registered" line, then writes `frames` pattern frames into `ring` and
 /// detaches (the ring closes); returns the child's last line of output.
@@ -144,4 +187,28 @@ fn a_python_ctypes_consumer_reads_every_frame_a_rust_process_writes() {
         .expect("running python3 (needed for this test)");
     let last = produce_to(child, &ring, 20_000, 48);
     assert_eq!(last, "ok python 20000 frames");
+}
+
+#[test]
+fn c_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c(dir.path(), "blocked");
+    let mut command = Command::new(&program);
+    command.arg(dir.path().join("ring"));
+    let stdout = run_bounded(command, dir.path(), BLOCKED_LIMIT);
+    print!("{stdout}");
+    assert!(stdout.ends_with("ok blocked\n"), "{stdout}");
+}
+
+#[test]
+fn python_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new("python3");
+    command
+        .arg(manifest_dir().join("tests/python/blocked.py"))
+        .arg(library())
+        .arg(dir.path().join("ring"));
+    let stdout = run_bounded(command, dir.path(), BLOCKED_LIMIT);
+    print!("{stdout}");
+    assert!(stdout.ends_with("ok python blocked\n"), "{stdout}");
 }

@@ -3,7 +3,7 @@
  *   consumer self PATH FRAMES SIZE   creates a ring, starts an engine producer in this process
  *                                    (completion by callback), reads and verifies every frame,
  *                                    awaits data with a Dart-style post function, and checks the
- *                                    error paths;
+ *                                    error paths (stale handles among them);
  *   consumer open PATH FRAMES        reads FRAMES frames a producer in another process writes,
  *                                    verifying every byte, until the ring closes.
  *
@@ -158,6 +158,29 @@ static int run_self(const char *path, uint64_t frames, uint32_t size) {
     rf_frame f;
     CHECK(rf_consumer_next(987654321, 0, &f), RF_UNKNOWN_HANDLE);
     CHECK(rf_task_cancel(task), RF_UNKNOWN_HANDLE); /* it ended: its handle was freed */
+
+    /* A consumer handle kept after its unregister is stale for good: the consumer registered
+     * next takes its place in the handle table, and is not reachable through it. */
+    uint64_t gone, next;
+    CHECK(rf_consumer_register(ring, false, &gone), RF_OK);
+    CHECK(rf_consumer_unregister(gone), RF_OK);
+    CHECK(rf_consumer_register(ring, false, &next), RF_OK);
+    if (next == gone) {
+        fprintf(stderr, "the next consumer got the unregistered one's handle %llu\n",
+                (unsigned long long)gone);
+        return 1;
+    }
+    CHECK(rf_consumer_next(gone, 0, &f), RF_UNKNOWN_HANDLE);
+    if (!strstr(rf_last_error(), "stale")) {
+        fprintf(stderr, "last error: %s\n", rf_last_error());
+        return 1;
+    }
+    CHECK(rf_consumer_release(gone, NULL), RF_UNKNOWN_HANDLE);
+    CHECK(rf_consumer_unregister(gone), RF_UNKNOWN_HANDLE);
+    CHECK(rf_consumer_next(ring, 0, &f), RF_UNKNOWN_HANDLE); /* a ring's handle is no consumer's */
+    CHECK(rf_ring_wake(next), RF_UNKNOWN_HANDLE);            /* nor the other way round */
+    CHECK(rf_consumer_next(next, 0, &f), RF_CLOSED); /* it reads: its ring is closed */
+    CHECK(rf_consumer_unregister(next), RF_OK);
 
     /* A cancelled endless producer completes once, with its summary saying so. */
     uint64_t endless;

@@ -13,19 +13,22 @@
 //! entry to be there.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
 
 use jni::ids::JMethodID;
 use jni::objects::{Global, JClass, JObject, JValue};
 use jni::signature::{Primitive, ReturnType};
 use jni::strings::JNIString;
 use jni::{jni_sig, jni_str, Env, JavaVM};
-use ringflow_engine::registry::{Handle, OnEnd, Outcome};
+use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
-use crate::{exception_class, registry};
+use super::load::cached_class;
+use super::run::exception_class;
+
+fn registry() -> &'static Registry {
+    Registry::global()
+}
 
 /// Continuations waiting for their task, by task handle.
 static PENDING: Mutex<Option<HashMap<u64, Global<JObject<'static>>>>> = Mutex::new(None);
@@ -35,7 +38,7 @@ fn pending() -> MutexGuard<'static, Option<HashMap<u64, Global<JObject<'static>>
 }
 
 /// `Completion`'s class and methods, resolved in `JNI_OnLoad`.
-pub(crate) struct Methods {
+struct Methods {
     _class: Global<JClass<'static>>,
     succeed_json: JMethodID,
     succeed_long: JMethodID,
@@ -43,11 +46,11 @@ pub(crate) struct Methods {
     cancelled: JMethodID,
 }
 
-pub(crate) static METHODS: OnceLock<Methods> = OnceLock::new();
+static METHODS: OnceLock<Methods> = OnceLock::new();
 
 /// Resolves `Completion`'s methods (from `JNI_OnLoad`, where the application's class loader is
 /// the one that finds them).
-pub(crate) fn resolve(env: &mut Env<'_>) -> jni::errors::Result<()> {
+pub(super) fn resolve(env: &mut Env<'_>) -> jni::errors::Result<()> {
     let class = env.find_class(jni_str!("dev/ringflow/internal/Completion"))?;
     let methods = Methods {
         succeed_json: env.get_method_id(
@@ -74,7 +77,7 @@ pub(crate) fn resolve(env: &mut Env<'_>) -> jni::errors::Result<()> {
 
 /// What a call's value is handed to Kotlin as.
 #[derive(Clone, Copy)]
-pub(crate) enum Returns {
+pub(super) enum Returns {
     /// A `Long` (`succeedLong`): the value must be a JSON integer.
     Long,
     /// JSON text (`succeedJson`).
@@ -83,7 +86,7 @@ pub(crate) enum Returns {
 
 /// Starts a call: `spawn` starts the task with the given end callback; the completion waits in
 /// `PENDING` until the task ends or Kotlin cancels. Returns the task handle.
-pub(crate) fn start(
+pub(super) fn start(
     env: &mut Env<'_>,
     completion: &JObject<'_>,
     returns: Returns,
@@ -105,7 +108,7 @@ pub(crate) fn start(
 
 /// Cancels a call from Kotlin: true if it won against the task's end (the task is cancelled
 /// and its handle freed), false if the end came first (and resumed, or is resuming, Kotlin).
-pub(crate) fn cancel(h: Handle) -> bool {
+pub(super) fn cancel(h: Handle) -> bool {
     let won = pending().as_mut().and_then(|p| p.remove(&h.0)).is_some();
     if won {
         // Unknown only if the task's end released it meanwhile: nothing left to do then.
@@ -115,25 +118,38 @@ pub(crate) fn cancel(h: Handle) -> bool {
 }
 
 /// Calls still waiting for their task (for leak tests).
-pub(crate) fn pending_count() -> usize {
+#[cfg(feature = "test-hooks")]
+pub(super) fn pending_count() -> usize {
     pending().as_ref().map_or(0, HashMap::len)
 }
 
 /// Up to this many microseconds of random delay before each delivery (tests widen the
-/// resume/cancel race with it; 0 in production).
-pub(crate) static JITTER_US: AtomicU64 = AtomicU64::new(0);
+/// resume/cancel race with it; a shipped library has no such delay).
+#[cfg(feature = "test-hooks")]
+static JITTER_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Sets the delivery jitter (`Native.setCallJitterForTest`).
+#[cfg(feature = "test-hooks")]
+pub(super) fn set_jitter_us(max: u64) {
+    // Relaxed: a test knob; a delivery that reads the old value is as good a test.
+    JITTER_US.store(max, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(feature = "test-hooks")]
 fn jitter(h: Handle) {
-    // Relaxed: a test knob, read once per delivery.
-    let max = JITTER_US.load(Ordering::Relaxed);
+    // Relaxed: a test knob, read once per delivery (paired with nothing: see `set_jitter_us`).
+    let max = JITTER_US.load(std::sync::atomic::Ordering::Relaxed);
     if max > 0 {
         // A splitmix step of the handle: enough spread for a race test, no dependency.
         let mut x = h.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x ^= x >> 27;
-        std::thread::sleep(Duration::from_micros(x % (max + 1)));
+        std::thread::sleep(std::time::Duration::from_micros(x % (max + 1)));
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn jitter(_: Handle) {}
 
 /// The task `h` ended: resume its continuation, unless Kotlin cancelled it first.
 fn deliver(h: Handle, outcome: Outcome, returns: Returns) {
@@ -210,7 +226,7 @@ fn throwable<'l>(
     let text = env.new_string(message)?;
     let args = [JValue::Object(&text)];
     let sig = jni_sig!("(Ljava/lang/String;)V");
-    match crate::cached_class(class) {
+    match cached_class(class) {
         Some(c) => env.new_object(c, sig, &args),
         None => {
             let c = env.find_class(JNIString::from(class))?;

@@ -1,0 +1,23 @@
+//! The JNI boundary for the Kotlin library (`kotlin-consumer/`, class
+//! `dev.ringflow.internal.Native`), one file per job:
+//!
+//! - `load`: `JNI_OnLoad` (exception classes and `Completion`'s methods resolved once, the
+//!   runtime's detach hook);
+//! - `run`: how an entry runs (errors thrown as typed Kotlin exceptions, panics caught);
+//! - `ring_calls`: open, create, map, park, wake, stats and close a ring;
+//! - `consumer_calls`: register and unregister consumers (the table shared with the C ABI);
+//! - `engine_calls`: engine producers and the suspend calls (`calls`) in this process;
+//! - `test_hooks`: natives only tests and benches use, built with the `test-hooks` feature.
+//!
+//! Thin by design: the JVM gets the region as one `DirectByteBuffer` and registers consumers;
+//! the Kotlin side then reads frames and moves its own read cursor in the shared memory with no
+//! JNI call per frame.
+
+mod calls;
+mod consumer_calls;
+mod engine_calls;
+mod load;
+mod ring_calls;
+mod run;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
