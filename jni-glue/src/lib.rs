@@ -336,6 +336,38 @@ pub fn copy_next<'l>(
     })
 }
 
+/// `Native.recvNext(consumer, into, timeoutMs): Int`, for tests: like `copyNext`, but waits for
+/// the frame at most `timeoutMs` as `Consumer::recv` does (a spin, then a heartbeat, the state
+/// check and a park, slice by slice); -1 if none came. The consumer is taken out of the table
+/// while it waits, so the wait holds no lock.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn recv_next<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    consumer: jlong,
+    into: jni::objects::JByteArray<'l>,
+    timeout_ms: jlong,
+) -> jint {
+    run(&mut env, |env| {
+        let index = usize::try_from(consumer).unwrap_or(usize::MAX);
+        let taken = consumers().get_mut(index).and_then(Option::take);
+        let Some((rh, mut c)) = taken else {
+            return Err(EngineError::UnknownHandle(consumer as u64));
+        };
+        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        let result = match c.recv(Some(timeout)) {
+            Ok(frame) => into
+                .set_region(env, 0, as_jbytes(frame.payload()))
+                .map(|()| frame.len() as jint)
+                .map_err(|e| EngineError::InvalidArgument(e.to_string())),
+            Err(ringflow::Error::Timeout) => Ok(-1),
+            Err(e) => Err(e.into()),
+        };
+        consumers()[index] = Some((rh, c));
+        result
+    })
+}
+
 fn as_jbytes(b: &[u8]) -> &[i8] {
     // SAFETY: u8 and i8 have the same size, alignment and validity.
     unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
