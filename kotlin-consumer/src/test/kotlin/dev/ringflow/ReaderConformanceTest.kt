@@ -20,8 +20,8 @@ import kotlin.concurrent.thread
 
 /**
  * One reader contract: every scenario of `src/test/resources/reader-conformance.txt` runs against
- * the Kotlin cursor ([Ring.frames]) and against the Rust consumer (`Consumer::poll`, through
- * `Native.copyNext`), and both must give the outcome the file states. The producer is a Rust
+ * the Kotlin cursor ([Ring.frames]) and against the Rust consumer (`Consumer::recv`, through
+ * `Native.recvNext`), and both must give the outcome the file states. The producer is a Rust
  * producer with `evict_after` (`Native.testProducer*`).
  */
 class ReaderConformanceTest {
@@ -81,11 +81,11 @@ class ReaderConformanceTest {
                     )
                     head = null
                 }
-                "push", "await-push", "pace", "read", "corrupt" -> steps += words
+                "push", "producer-sleep", "await-push", "pace", "read", "corrupt" -> steps += words
                 else -> error("unknown line in reader-conformance.txt: $line")
             }
         }
-        check(out.size >= 7) { "expected the scenarios of the file, found ${out.size}" }
+        check(out.size >= 8) { "expected the scenarios of the file, found ${out.size}" }
         return out
     }
 
@@ -126,6 +126,7 @@ class ReaderConformanceTest {
         fun run(step: List<String>, framesRead: Long) {
             when (step[0]) {
                 "push" -> pushes += pusher.submit<Long> { Native.testProducerPush(producer, step[1].toLong()) }
+                "producer-sleep" -> pushes += pusher.submit<Long> { Thread.sleep(step[1].toLong()); 0L }
                 "await-push" -> for (p in pushes) p.get(60, TimeUnit.SECONDS)
                 "pace" -> paceNs = step[1].toLong() * 1_000
                 "corrupt" -> {
@@ -236,7 +237,10 @@ class ReaderConformanceTest {
         return Outcome(error?.javaClass?.simpleName, frames, lost, problems.list, block)
     }
 
-    /** The Rust consumer: `Consumer::poll` (one frame, released at once) through `Native.copyNext`. */
+    /**
+     * The Rust consumer: `Consumer::recv` (it waits as a Rust reader does; each frame is
+     * released at once) through `Native.recvNext`.
+     */
     private fun rustReader(ring: Ring, s: Scenario, h: Harness): Outcome {
         val consumer = Native.register(ring.handle, s.lossy)
         val buf = ByteArray(ring.slotSize)
@@ -253,12 +257,11 @@ class ReaderConformanceTest {
                 }
                 repeat(step[1].toInt()) {
                     val deadline = System.nanoTime() + 30_000_000_000L
-                    while (Native.copyNext(consumer, buf) < 0) {
+                    while (Native.recvNext(consumer, buf, 50) < 0) {
                         if (System.nanoTime() > deadline) {
                             problems += "no frame within 30 s after $frames"
                             break@steps
                         }
-                        Thread.onSpinWait()
                     }
                     val seq = ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN).getLong(0)
                     if (seq < next) problems += "frame $seq after ${next - 1}"
