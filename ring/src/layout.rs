@@ -838,6 +838,13 @@ pub fn layout_dump() -> String {
         consumer_block::LAPPED_OFFSET as u64,
     );
     put("CONSUMER_TORN_OFFSET", consumer_block::TORN_OFFSET as u64);
+    put(
+        "CONSUMER_GENERATION_OFFSET",
+        consumer_block::GENERATION_OFFSET as u64,
+    );
+    put("CONSUMER_STATE_ACTIVE", consumer_state::ACTIVE.into());
+    put("CONSUMER_STATE_EVICTED", consumer_state::EVICTED.into());
+    put("MAX_SEQ", stamp::MAX_SEQ);
     out
 }
 

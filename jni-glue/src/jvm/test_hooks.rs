@@ -137,3 +137,127 @@ pub fn panic_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, message: 
         panic!("{message}")
     })
 }
+
+/// `Native.recvNext(consumer, into, timeoutMs): Int`, for the reader conformance tests: like
+/// `copyNext`, but waits for the frame at most `timeoutMs` as `Consumer::recv` does (a spin, then
+/// a heartbeat, the state check and a park, slice by slice); -1 if none came. It holds only its
+/// own consumer's entry while it waits, as `rf_consumer_next` does.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn recv_next<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    consumer: jlong,
+    into: jni::objects::JByteArray<'l>,
+    timeout_ms: jlong,
+) -> jint {
+    run(&mut env, |env| {
+        let entry = consumers::get(consumer as u64)?;
+        let mut entry = consumers::lock(&entry);
+        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        let result = match entry.consumer.recv(Some(timeout)) {
+            Ok(frame) => into
+                .set_region(env, 0, as_jbytes(frame.payload()))
+                .map(|()| frame.len() as jint)
+                .map_err(|e| EngineError::InvalidArgument(e.to_string())),
+            Err(ringflow::Error::Timeout) => Ok(-1),
+            Err(e) => Err(e.into()),
+        };
+        result
+    })
+}
+
+/// Producers attached from the JVM by the reader conformance tests, by index, each with the
+/// number of frames it pushed. The engine's producer tasks cannot stand in: they have no
+/// `evict_after`, which the eviction scenarios need.
+static TEST_PRODUCERS: std::sync::Mutex<Vec<Option<(ringflow::Producer, u64)>>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn test_producers() -> std::sync::MutexGuard<'static, Vec<Option<(ringflow::Producer, u64)>>> {
+    TEST_PRODUCERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `Native.testProducerAttach(ring, evictAfterMs): Long`, for tests: attaches a `block`
+/// producer (giving up after 30 s) that evicts a lossless consumer holding it back whose
+/// heartbeat is older than `evictAfterMs` (0: only consumers whose process is gone), looking
+/// every 10 ms. Returns its index.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn test_producer_attach<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    evict_after_ms: jlong,
+) -> jlong {
+    run(&mut env, |_| {
+        let mut options = ringflow::ProducerOptions::new(ringflow::FullPolicy::Block {
+            timeout: Some(Duration::from_secs(30)),
+        })
+        .liveness_interval(Duration::from_millis(10));
+        if evict_after_ms > 0 {
+            options = options.evict_after(Duration::from_millis(evict_after_ms as u64));
+        }
+        let (r, _) = crate::rings::get(ringflow_engine::registry::Handle(ring as u64))?;
+        let producer = r.producer(options)?;
+        let mut table = test_producers();
+        let slot = table.iter().position(Option::is_none).unwrap_or_else(|| {
+            table.push(None);
+            table.len() - 1
+        });
+        table[slot] = Some((producer, 0));
+        Ok(slot as jlong)
+    })
+}
+
+/// `Native.testProducerPush(producer, frames): Long`, for tests: pushes `frames` slot-size
+/// frames of the `seq` pattern (`ringflow::pattern`; the producer's n-th frame carries n),
+/// blocking while the ring is full. Returns the frames pushed so far.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn test_producer_push<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    producer: jlong,
+    frames: jlong,
+) -> jlong {
+    run(&mut env, |_| {
+        let index = usize::try_from(producer).unwrap_or(usize::MAX);
+        // Taken out of the table while it pushes, so a blocked push holds no lock.
+        let taken = test_producers().get_mut(index).and_then(Option::take);
+        let Some((mut p, mut pushed)) = taken else {
+            return Err(EngineError::UnknownHandle(producer as u64));
+        };
+        let mut outcome = Ok(());
+        for _ in 0..frames.max(0) {
+            match p.claim() {
+                Ok(mut slot) => {
+                    let payload = slot.payload_mut();
+                    let len = payload.len();
+                    ringflow::pattern::fill(payload, 0, pushed);
+                    slot.commit(len);
+                    pushed += 1;
+                }
+                Err(e) => {
+                    outcome = Err(e.into());
+                    break;
+                }
+            }
+        }
+        test_producers()[index] = Some((p, pushed));
+        outcome.map(|()| pushed as jlong)
+    })
+}
+
+/// `Native.testProducerDetach(producer)`, for tests: detaches the producer (the last one out
+/// closes the ring).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn test_producer_detach<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, producer: jlong) {
+    run(&mut env, |_| {
+        let taken = usize::try_from(producer)
+            .ok()
+            .and_then(|i| test_producers().get_mut(i).and_then(Option::take));
+        match taken {
+            Some(_) => Ok(()),
+            None => Err(EngineError::UnknownHandle(producer as u64)),
+        }
+    })
+}

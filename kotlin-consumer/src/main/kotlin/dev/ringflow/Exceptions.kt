@@ -15,7 +15,13 @@ class RingCorruptException(message: String) : RingException(message)
 /** The ring is full and the producer's policy is `fail`. */
 class RingFullException(message: String) : RingException(message)
 
-/** The reader fell a whole ring behind and was evicted. */
+/**
+ * A producer evicted this reader (Rust `Error::Evicted`): it held the producer back while its
+ * heartbeat was older than the producer's `evict_after` (or its process looked dead), or its
+ * consumer block was taken by another registration. It no longer holds producers back, so frames
+ * it had not read may be gone: a flow fails with this at its next lap or wait (`docs/FORMAT.md`,
+ * R6) rather than reading on as a lossy reader.
+ */
 class LaggedException(message: String) : RingException(message)
 
 /** An argument is out of range. */

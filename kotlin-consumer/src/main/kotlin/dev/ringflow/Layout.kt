@@ -59,9 +59,17 @@ object Layout {
     const val CONSUMER_READ_OFFSET: Long = 0
     const val CONSUMER_STATE_OFFSET: Long = 8
     const val CONSUMER_POLICY_OFFSET: Long = 12
+    const val CONSUMER_GENERATION_OFFSET: Long = 20
     const val CONSUMER_HEARTBEAT_OFFSET: Long = 24
     const val CONSUMER_DELIVERED_OFFSET: Long = 32
     const val CONSUMER_LOST_OFFSET: Long = 40
     const val CONSUMER_LAPPED_OFFSET: Long = 48
     const val CONSUMER_TORN_OFFSET: Long = 56
+
+    /** Values of a consumer block's `state` a reader watches (docs/FORMAT.md, R6). */
+    const val CONSUMER_STATE_ACTIVE: Long = 2
+    const val CONSUMER_STATE_EVICTED: Long = 3
+
+    /** Sequence numbers stay below 2^62; a stamp naming one at or above it is corrupt (R8). */
+    const val MAX_SEQ: Long = 4611686018427387904L
 }

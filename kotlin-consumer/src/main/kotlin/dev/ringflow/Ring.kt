@@ -6,14 +6,9 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
-import kotlinx.coroutines.currentCoroutineContext
-import kotlinx.coroutines.ensureActive
-import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.FlowCollector
 import kotlinx.coroutines.flow.flow
-import java.lang.invoke.MethodHandles
-import java.lang.invoke.VarHandle
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 
@@ -37,7 +32,7 @@ import java.nio.ByteOrder
  * }
  * ```
  */
-class Ring private constructor(private val handle: Long) : AutoCloseable {
+class Ring private constructor(internal val handle: Long) : AutoCloseable {
     /** The JNI handle, for the wake-up benchmark's blocking-wait baseline. */
     internal val handleForBench: Long get() = handle
 
@@ -53,9 +48,8 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     /** Payload bytes one slot holds. */
     val slotSize: Int = region.getInt(Layout.HEADER_SLOT_PAYLOAD_OFFSET.toInt())
 
-    private val stride: Long = region.getInt(Layout.HEADER_SLOT_STRIDE_OFFSET.toInt()).toLong()
-    private val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
-    private val mask: Long = slotCount.toLong() - 1
+    internal val stride: Long = region.getInt(Layout.HEADER_SLOT_STRIDE_OFFSET.toInt()).toLong()
+    internal val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
 
     /** What the frames hold, from the header. */
     val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt())) {
@@ -73,98 +67,151 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
         else -> Schema.Raw
     }
 
+    /**
+     * Whether the ring was created overwritable (`docs/FORMAT.md`, header `flags`): an `overwrite`
+     * producer may rewrite any frame while a reader holds it, so [frames] copies and checks every
+     * frame, lossless or not, and [batches] is refused.
+     */
+    val isOverwritable: Boolean =
+        (region.getLong(Layout.HEADER_FLAGS_OFFSET.toInt()) and Layout.RING_FLAG_OVERWRITABLE) != 0L
+
     @Volatile
     private var closed = false
+
+    /** Whether [close] was called. */
+    internal val isClosed: Boolean get() = closed
 
     private fun checkOpen() = check(!closed) { "the ring is closed" }
 
     /**
      * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
-     * stays valid). A [Delivery.Lossy] reader, which a producer may lap at any moment, gets each
-     * frame copied into a buffer of its own (one copy, no allocation) and checked after the copy:
-     * it is never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed.
+     * stays valid). A [Delivery.Lossy] reader, which a producer may lap at any moment, and any
+     * reader of an [overwritable][isOverwritable] ring, gets each frame copied into a buffer of
+     * its own (one copy, no allocation) and checked after the copy: it is never handed a torn
+     * frame, and [Frame.lostBefore] counts exactly what it missed.
+     *
+     * The reader meets every obligation of `docs/FORMAT.md` ("Reader obligations") through its
+     * [ReaderCursor]: it heartbeats every 1024 frames and before each park, so a producer with
+     * `evict_after` never evicts it while it reads or waits; it writes `delivered`, `lost`,
+     * `lapped` and `torn` into its consumer block as the Rust reader does ([counts] gets the same
+     * numbers when the collection ends).
      *
      * Completes when the ring closes and every frame was read; fails with [RingClosedException]
      * if this `Ring` is closed while collecting, with [ProducerGoneException] if the producer's
-     * process died, and with [RingTimeoutException] if [idleTimeoutMs] is set and no frame came
-     * for that long. (Use [idleTimeoutMs], not the `timeout` operator: that one runs the upstream
-     * through a channel, which lets a view outlive its slot.)
+     * process died, with [RingTimeoutException] if [idleTimeoutMs] is set and no frame came
+     * for that long, with [LaggedException] if a producer evicted this reader (it stalled longer
+     * than the producer's `evict_after` while holding it back: it would no longer see every
+     * frame, so it stops instead of reading on as a lossy reader), and with
+     * [RingCorruptException] if a slot holds what no producer writes. (Use [idleTimeoutMs], not
+     * the `timeout` operator: that one runs the upstream through a channel, which lets a view
+     * outlive its slot.)
      */
-    fun frames(delivery: Delivery = Delivery.Lossless, idleTimeoutMs: Long? = null, parking: Parking = Parking.Thread): Flow<Frame> = flow {
-        reading(delivery, parking) { cursor ->
+    fun frames(
+        delivery: Delivery = Delivery.Lossless,
+        idleTimeoutMs: Long? = null,
+        parking: Parking = Parking.Thread,
+        counts: ReaderCounts? = null,
+    ): Flow<Frame> = flow {
+        reading(delivery, parking, counts) { cursor ->
             val frame = Frame(region)
-            // A lossy reader copies each frame into this buffer and checks the stamp after the copy.
-            val copy: ByteBuffer? = if (cursor.lossless) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
+            // A lossy reader, and any reader of an overwritable ring, copies each frame into this
+            // buffer and checks the stamp after the copy.
+            val copy: ByteBuffer? = if (cursor.lossless && !isOverwritable) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
             while (!closed) {
                 val seq = cursor.seq
+                when (cursor.check(seq)) { // R2
+                    ReaderCursor.EMPTY -> {
+                        if (cursor.spin()) continue
+                        if (!cursor.park(idleTimeoutMs)) break
+                        continue
+                    }
+                    ReaderCursor.LAPPED -> {
+                        cursor.skipLapped() // R8
+                        continue
+                    }
+                }
                 val slot = cursor.slotAt(seq)
-                val stamp = cursor.stampAt(seq)
-                val want = 2 * seq + 2
-                if (stamp < want) {
-                    if (cursor.spin()) continue
-                    if (!cursor.park(idleTimeoutMs)) break
-                    continue
-                }
-                if (stamp > want) {
-                    cursor.lap(stamp)
-                    continue
-                }
                 val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
                 val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
-                if (kind and Layout.KIND_SKIP == 0L) {
-                    if (length < 0 || length > slotSize) {
-                        throw RingCorruptException("corrupt slot for frame $seq: length $length exceeds the slot size $slotSize")
-                    }
-                    frame.seq = seq
-                    frame.length = length
-                    frame.kind = (kind and 0xffff).toInt()
-                    frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
-                    if (copy == null) {
-                        frame.region = region
-                        frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
-                    } else {
-                        copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
-                        // Overwritten during the copy: lapped; the next look at the slot counts it lost.
-                        if (!cursor.stillThere(seq)) continue
-                        frame.region = copy
-                        frame.offset = 0
-                    }
-                    frame.lostBefore = cursor.takeLostBefore()
-                    emit(frame)
-                    // A view overwritten while the collector read it (only an `overwrite` producer,
-                    // or an eviction, can do that to a lossless reader) is counted.
-                    if (copy == null && !cursor.stillThere(seq)) cursor.noteTorn(1)
+                if (kind and Layout.KIND_SKIP != 0L) {
+                    // A claim dropped uncommitted: passed over, nothing delivered.
+                    if (cursor.stillThere(seq)) cursor.release(seq + 1, 0)
+                    continue
                 }
-                cursor.release(seq + 1)
+                if (length < 0 || length > slotSize) {
+                    cursor.corruptLength(seq, length, slotSize) // throws unless overwritten meanwhile
+                    continue
+                }
+                frame.seq = seq
+                frame.length = length
+                frame.kind = (kind and 0xffff).toInt()
+                frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                if (copy == null) {
+                    frame.region = region
+                    frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                } else {
+                    copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                    // R3: overwritten during the copy: lapped; the next look at the slot counts it lost.
+                    if (!cursor.stillThere(seq)) continue
+                    frame.region = copy
+                    frame.offset = 0
+                }
+                frame.lostBefore = cursor.takeLostBefore()
+                try {
+                    emit(frame)
+                } finally {
+                    // Handed out, even if the collector threw (`take` ends a flow that way), as
+                    // a Rust view dropped while unwinding is. A view overwritten while the
+                    // collector read it (an `overwrite` producer) is counted (R3).
+                    if (copy == null && !cursor.stillThere(seq)) cursor.noteTorn(1)
+                    cursor.release(seq + 1, 1) // R4
+                }
             }
         }
     }
 
     /**
      * The frames published from now on, [max] at most per emission: for throughput, one
-     * emission and one cursor move per batch instead of per frame. Same lifetime rules, end and
-     * errors as [frames]; lossless readers only (a lossy batch would need a copy per frame to
-     * never hand out a torn one: use [frames]).
+     * emission and one cursor move per batch instead of per frame. Same lifetime rules, end,
+     * errors and reader obligations as [frames]; lossless readers of rings that are not
+     * [overwritable][isOverwritable] only (a batch a producer may rewrite would need a copy per
+     * frame to never hand out a torn one: use [frames]).
      */
-    fun batches(max: Int, delivery: Delivery = Delivery.Lossless, parking: Parking = Parking.Thread): Flow<FrameBatch> = flow {
+    fun batches(
+        max: Int,
+        delivery: Delivery = Delivery.Lossless,
+        parking: Parking = Parking.Thread,
+        counts: ReaderCounts? = null,
+    ): Flow<FrameBatch> = flow {
         require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
         require(delivery == Delivery.Lossless) { "batches are lossless only, but delivery was $delivery" }
-        reading(delivery, parking) { cursor ->
+        require(!isOverwritable) { "batches need a ring that is not overwritable: an overwrite producer may rewrite a batch while it is held; use frames()" }
+        reading(delivery, parking, counts) { cursor ->
             val batch = FrameBatch(region, max)
             while (!closed) {
                 val seq = cursor.seq
+                when (cursor.check(seq)) { // R2, for the batch's first frame
+                    ReaderCursor.EMPTY -> {
+                        if (!cursor.spin() && !cursor.park(null)) break
+                        continue
+                    }
+                    ReaderCursor.LAPPED -> {
+                        cursor.skipLapped() // R8
+                        continue
+                    }
+                }
                 // Gather the run of committed frames from `seq`, up to `max`.
                 var n = 0L
                 var frames = 0
                 while (n < max) {
                     val s = seq + n
+                    if (n > 0 && cursor.check(s) != ReaderCursor.READY) break
                     val slot = cursor.slotAt(s)
-                    if (cursor.stampAt(s) != 2 * s + 2) break
                     val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
                     val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
                     if (length < 0 || length > slotSize) {
-                        if (n == 0L) throw RingCorruptException("corrupt slot for frame $s: length $length exceeds the slot size $slotSize")
-                        break
+                        if (n == 0L) cursor.corruptLength(s, length, slotSize) // throws unless overwritten
+                        break // a later one is reported when it is first in a batch
                     }
                     if (kind and Layout.KIND_SKIP == 0L) {
                         val f = batch.slot(frames++)
@@ -177,161 +224,42 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
                     }
                     n++
                 }
-                if (n > 0) {
-                    if (frames > 0) {
-                        batch.size = frames
-                        batch.lostBefore = cursor.takeLostBefore()
-                        emit(batch)
-                        var torn = 0L
-                        for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
-                        cursor.noteTorn(torn)
-                    }
-                    cursor.release(seq + n)
+                if (n == 0L) continue // the first frame was overwritten while we looked
+                if (frames == 0) {
+                    cursor.release(seq + n, 0) // skip frames only
                     continue
                 }
-                val stamp = cursor.stampAt(seq)
-                if (stamp > 2 * seq + 2) cursor.lap(stamp) else if (!cursor.spin() && !cursor.park(null)) break
+                batch.size = frames
+                batch.lostBefore = cursor.takeLostBefore()
+                try {
+                    emit(batch)
+                } finally {
+                    var torn = 0L
+                    for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
+                    cursor.noteTorn(torn) // R3
+                    cursor.release(seq + n, frames.toLong()) // R4
+                }
             }
         }
     }
 
     /**
-     * Registers a consumer, runs [body] with its cursor, and always unregisters: the registration
-     * keeps the mapping alive until the flow stops reading it, even across [close].
+     * Registers a reader (R1), runs [body] with its cursor, and always unregisters (R9): the
+     * registration keeps the mapping alive until the flow stops reading it, even across [close].
      */
-    private suspend inline fun <T> FlowCollector<T>.reading(delivery: Delivery, parking: Parking, body: FlowCollector<T>.(Cursor) -> Unit) {
+    private suspend inline fun <T> FlowCollector<T>.reading(
+        delivery: Delivery,
+        parking: Parking,
+        counts: ReaderCounts?,
+        body: FlowCollector<T>.(ReaderCursor) -> Unit,
+    ) {
         checkOpen()
-        val consumer = Native.register(handle, delivery == Delivery.Lossy)
+        val cursor = ReaderCursor.register(this@Ring, delivery == Delivery.Lossless, parking)
         try {
-            body(Cursor(consumer, delivery == Delivery.Lossless, parking))
+            body(cursor)
             if (closed) throw RingClosedException("the ring was closed while collecting")
         } finally {
-            Native.unregister(consumer)
-        }
-    }
-
-    /**
-     * One registered reader's position and counters, and the protocol steps both flows share.
-     * Not thread-safe: one per collection.
-     */
-    private inner class Cursor(consumer: Long, val lossless: Boolean, private val parking: Parking) {
-        private val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN
-        private val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
-        private val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
-        private val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
-
-        /** The next sequence to read. */
-        var seq: Long = Native.startSeq(consumer)
-            private set
-        private var lost = 0L
-        private var lostBefore = 0L
-        private var torn = 0L
-        private var spins = 0
-        private var spinSince = 0L
-        private var budget = SPIN_BUDGET_NS
-
-        /** Whether we woke a producer since we last spun (the next spin is longer: see [spin]). */
-        private var wokePeer = false
-        private var idleSince = -1L
-
-        fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
-
-        /** Acquire: pairs with the producer's Release commit of the stamp. */
-        fun stampAt(s: Long): Long = LONGS.getAcquire(region, slotAt(s).toInt()) as Long
-
-        /** The seqlock re-check: was frame [s] still in its slot after everything read before? */
-        fun stillThere(s: Long): Boolean {
-            VarHandle.acquireFence()
-            return LONGS.getOpaque(region, slotAt(s).toInt()) as Long == 2 * s + 2
-        }
-
-        fun takeLostBefore(): Long = lostBefore.also { lostBefore = 0 }
-
-        fun noteTorn(n: Long) {
-            if (n == 0L) return
-            torn += n
-            LONGS.setOpaque(region, tornAt, torn)
-        }
-
-        /** Done with every frame below [next]. */
-        fun release(next: Long) {
-            seq = next
-            // Release: the collector's reads of the slots happen before a producer overwrites them.
-            LONGS.setRelease(region, readAt, next)
-            if (lossless) {
-                // The notify half of the sleeper protocol (ring/src/sleep.rs): a full fence, then a
-                // wake only if a producer armed the space futex to sleep on it (its low bit);
-                // the first release after it disarms the word, so the ones after make no call
-                // while the woken producer has not run yet.
-                VarHandle.fullFence()
-                if (INTS.getOpaque(region, SPACE_FUTEX_AT) as Int and ARMED != 0) {
-                    Native.notifySpace(handle)
-                    wokePeer = true
-                }
-            }
-            spins = 0
-            idleSince = -1
-        }
-
-        /** A later frame ([stamp]) holds the slot of [seq]: jump to the oldest frame that may still
-         *  be there, and count every frame jumped over as lost. */
-        fun lap(stamp: Long) {
-            val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
-            val target = maxOf(published - slotCount + 1, (stamp - 1) / 2 - slotCount + 1, seq + 1)
-            lost += target - seq
-            lostBefore += target - seq
-            LONGS.setOpaque(region, lostAt, lost)
-            release(target)
-        }
-
-        /**
-         * Nothing to read: spins (true) for up to [SPIN_BUDGET_NS], then it is time to [park]
-         * (false). The budget is the Rust side's (`ring/src/sync.rs`): about what a futex park and
-         * wake cost, so a reader that keeps up with its producer never parks, and its producer
-         * makes no wake syscall. Right after waking a producer it spins [AFTER_WAKE_BUDGET_NS]
-         * instead, as the Rust side does (`Backoff::after_wake`): the producer takes about the
-         * short budget to run again, and parking just before it does sets off a run of the two
-         * sides waking each other. Not a suspend function: a suspend call allocates its
-         * continuation, and this runs per empty poll.
-         */
-        fun spin(): Boolean {
-            if (spins == 0) {
-                spinSince = System.nanoTime()
-                budget = if (wokePeer) AFTER_WAKE_BUDGET_NS else SPIN_BUDGET_NS
-                wokePeer = false
-            }
-            Thread.onSpinWait()
-            // The clock is read every 64 spins only.
-            if (++spins and 63 != 0 || System.nanoTime() - spinSince < budget) return true
-            spins = 0
-            return false
-        }
-
-        /** Parks off this thread until something may be there; false once the ring closed. */
-        suspend fun park(idleTimeoutMs: Long?): Boolean {
-            val now = System.nanoTime()
-            if (idleSince < 0) idleSince = now
-            var park = parkMs
-            if (idleTimeoutMs != null) {
-                val left = idleTimeoutMs - (now - idleSince) / 1_000_000
-                if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
-                park = minOf(park, left)
-            }
-            return try {
-                when (parking) {
-                    Parking.Thread -> parkOnIo(seq, park)
-                    Parking.Suspend -> withTimeoutOrNull(park) { awaitData(seq) }
-                }
-                true
-            } catch (e: RingClosedException) {
-                false
-            } catch (e: CancellationException) {
-                // Ours (the collector was cancelled): rethrow. Otherwise the ring's Rust tasks
-                // were cancelled by `close`: the loop sees `closed`.
-                currentCoroutineContext().ensureActive()
-                if (!closed) throw e
-                false
-            }
+            cursor.unregister(counts)
         }
     }
 
@@ -340,7 +268,7 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
      * Cancelling the caller wakes the parked thread at once: a futex wait ignores
      * `Thread.interrupt`, so the cancellation bumps the ring's futex words through JNI.
      */
-    private suspend fun parkOnIo(seen: Long, ms: Long) = coroutineScope {
+    internal suspend fun parkOnIo(seen: Long, ms: Long) = coroutineScope {
         val parked = async(Dispatchers.IO) { Native.waitPublished(handle, seen, ms) }
         try {
             parked.await()
@@ -433,14 +361,6 @@ class Ring private constructor(private val handle: Long) : AutoCloseable {
     }
 
     companion object {
-        private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
-        private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
-        private const val SPIN_BUDGET_NS = 50_000L
-        private const val AFTER_WAKE_BUDGET_NS = 250_000L
-        private val SPACE_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_FUTEX_OFFSET).toInt()
-        private const val ARMED = Layout.FUTEX_ARMED.toInt()
-        private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
-
         /** Longest single park, so a reader looks at its state (closed, timeout) now and then. */
         @Volatile
         internal var parkMs = 50L

@@ -1,18 +1,27 @@
 package dev.ringflow
 
+import dev.ringflow.internal.Native
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import java.nio.file.Files
+import org.junit.jupiter.api.io.TempDir
+import java.nio.file.Path
 import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
 
 /** A JVM process consumes what a Rust process produces: the Kotlin CLI against `ringflow produce`. */
 class CliTest {
     private val ringflow = System.getProperty("ringflow.cli")
+
+    @field:TempDir
+    lateinit var dir: Path
+
+    private var rings = 0
+
+    private fun tempRing() = dir.resolve("ring${rings++}").toString()
 
     private fun rust(vararg args: String): Process =
         ProcessBuilder(listOf(ringflow) + args).redirectErrorStream(true).start()
@@ -21,7 +30,7 @@ class CliTest {
 
     @Test
     fun `the Kotlin CLI verifies every frame a Rust producer process writes`() = runBlocking {
-        val path = Files.createTempDirectory("ringflow").resolve("ring").toString()
+        val path = tempRing()
         assertEquals(0, rust("create", path, "--slots", "1024").waitFor())
         val lines = mutableListOf<String>()
         var status = -1
@@ -54,10 +63,159 @@ class CliTest {
 
     @Test
     fun `a timeout with no producer is a job failure`() {
-        val path = Files.createTempDirectory("ringflow").resolve("ring").toString()
+        val path = tempRing()
         assertEquals(0, rust("create", path, "--slots", "64").waitFor())
         val out = mutableListOf<String>()
         assertEquals(1, dev.ringflow.cli.run(arrayOf("consume", path, "--timeout", "0.3", "--json"), { out += it }, { out += it }))
         assertEquals("timeout", field(out.last(), "end"))
+    }
+
+    /** Runs the Kotlin CLI on a thread; its status and output lines once [join]ed. */
+    private class Cli(vararg args: String) {
+        val out = mutableListOf<String>()
+        val err = mutableListOf<String>()
+        var status = -1
+        private val thread = thread { status = dev.ringflow.cli.run(arrayOf(*args), { out += it }, { err += it }) }
+
+        fun join(): Cli {
+            thread.join(60_000)
+            check(!thread.isAlive) { "the CLI did not end: $out $err" }
+            return this
+        }
+    }
+
+    /** Waits until a reader registered on [ring], pushes [frames] frames, and detaches: the ring closes. */
+    private fun produceAndClose(ring: Ring, frames: Long) = runBlocking {
+        withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) }
+        val producer = Native.testProducerAttach(ring.handle, 0)
+        try {
+            Native.testProducerPush(producer, frames)
+        } finally {
+            Native.testProducerDetach(producer)
+        }
+    }
+
+    @Test
+    fun `--frames 0 reads no frame and exits 0`() {
+        val path = tempRing()
+        Ring.create(path, slots = 16, slotSize = 32).use { ring ->
+            val cli = Cli("consume", path, "--frames", "0", "--json").join()
+            assertEquals(0, cli.status, "${cli.out} ${cli.err}")
+            assertEquals("0", field(cli.out.last(), "frames"))
+            assertEquals("frames", field(cli.out.last(), "end"))
+            assertTrue(ring.stats().consumers.isEmpty())
+        }
+    }
+
+    @Test
+    fun `frame counts are 64-bit, never cut to an Int`() {
+        // 4294967301 is 2^32 + 5 (an Int cast read 5 frames), 3000000000 is above Int.MAX_VALUE
+        // (take() refused it): both mean "more than the 10 frames there are".
+        for (n in listOf("3000000000", "4294967301", Long.MAX_VALUE.toString())) {
+            val path = tempRing()
+            Ring.create(path, slots = 16, slotSize = 32).use { ring ->
+                val cli = Cli("consume", path, "--frames", n, "--timeout", "30", "--json")
+                produceAndClose(ring, 10)
+                cli.join()
+                assertEquals(0, cli.status, "--frames $n: ${cli.out} ${cli.err}")
+                assertEquals("10", field(cli.out.last(), "frames"), "--frames $n: ${cli.out}")
+                assertEquals("closed", field(cli.out.last(), "end"), "--frames $n: ${cli.out}")
+            }
+        }
+    }
+
+    @Test
+    fun `malformed or out-of-range values exit 2 with one line naming the flag and value`() {
+        val path = tempRing()
+        Ring.create(path, slots = 16, slotSize = 32).close()
+        val bad = listOf(
+            "--frames" to "-1",
+            "--frames" to "9223372036854775808",
+            "--frames" to "1e3",
+            "--frames" to "",
+            "--timeout" to "-1",
+            "--timeout" to "NaN",
+            "--timeout" to "Infinity",
+            "--timeout" to "1e300",
+            "--policy" to "fast",
+        )
+        for ((flag, value) in bad) {
+            val out = mutableListOf<String>()
+            val err = mutableListOf<String>()
+            assertEquals(2, dev.ringflow.cli.run(arrayOf("consume", path, flag, value), { out += it }, { err += it }), "$flag '$value'")
+            assertEquals(1, err.size, "$flag '$value': $err")
+            assertTrue(err[0].startsWith("ringflow-kotlin: $flag ") && err[0].contains("'$value'"), "$flag '$value': $err")
+            assertEquals(emptyList<String>(), out)
+        }
+    }
+
+    @Test
+    fun `--help prints the usage and exits 0`() {
+        val out = mutableListOf<String>()
+        val err = mutableListOf<String>()
+        assertEquals(0, dev.ringflow.cli.run(arrayOf("--help"), { out += it }, { err += it }))
+        assertEquals(0, dev.ringflow.cli.run(arrayOf("consume", "--help"), { out += it }, { err += it }))
+        assertEquals(2, out.size)
+        assertTrue(out.all { it.startsWith("usage: consume PATH") }, out.toString())
+        assertEquals(emptyList<String>(), err)
+    }
+
+    @Test
+    fun `lapped and lost in the summary are the reader's own counts`() {
+        val path = tempRing()
+        val frames = 200_000L
+        // Two slots and a producer much faster than the copying, verifying lossy reader: it is
+        // lapped many times.
+        Ring.create(path, slots = 2, slotSize = 32).use { ring ->
+            val cli = Cli("consume", path, "--policy", "lossy", "--verify", "--timeout", "30", "--json")
+            produceAndClose(ring, frames)
+            cli.join()
+            val summary = cli.out.last()
+            assertEquals(0, cli.status, "$summary ${cli.err}")
+            // The reader's consumer block (block 0: the only reader this ring had) after it left.
+            val block = (Layout.CONSUMERS_OFFSET).toInt()
+            val lapped = ring.region.getLong(block + Layout.CONSUMER_LAPPED_OFFSET.toInt())
+            val lost = ring.region.getLong(block + Layout.CONSUMER_LOST_OFFSET.toInt())
+            val delivered = ring.region.getLong(block + Layout.CONSUMER_DELIVERED_OFFSET.toInt())
+            assertTrue(lapped > 0, "not lapped: $summary")
+            assertEquals(lapped.toString(), field(summary, "lapped"), summary)
+            assertEquals(lost.toString(), field(summary, "lost"), summary)
+            assertEquals(delivered.toString(), field(summary, "frames"), summary)
+            assertEquals(frames, delivered + lost, summary)
+            assertEquals("true", field(summary, "verified"), summary)
+        }
+    }
+
+    @Test
+    fun `lapped counts laps, not frames that came after a loss`() = runBlocking {
+        val path = tempRing()
+        Ring.create(path, slots = 4, slotSize = 32).use { ring ->
+            val cli = Cli("consume", path, "--policy", "lossy", "--frames", "2", "--timeout", "30", "--json")
+            withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) }
+            // Written the way a producer would, so that the reader at frame 0 is lapped twice
+            // before it gets a frame: slot 0 holds frame 4 (jump to max(5 - 3, 4 - 3) = 2), and
+            // slot 2 frame 6 (a later frame of that slot: jump to 3), slot 3 frame 3. The stamp
+            // of slot 0 goes last, with release: the reader sees the rest once it sees the lap.
+            fun put(seq: Long) {
+                val slot = (ring.slotsOffset + (seq and 3) * ring.stride).toInt()
+                ring.region.putInt(slot + Layout.SLOT_LEN_OFFSET.toInt(), 16)
+                ring.region.putLong(slot + Layout.SLOT_PAYLOAD_OFFSET.toInt(), seq)
+                LONGS.setRelease(ring.region, slot, ReaderCursor.committed(seq))
+            }
+            put(3)
+            put(6)
+            LONGS.setRelease(ring.region, (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt(), 5L)
+            put(4)
+            cli.join()
+            val summary = cli.out.last()
+            assertEquals(0, cli.status, "$summary ${cli.err}")
+            assertEquals("2", field(summary, "frames"), summary) // frames 3 and 4
+            assertEquals("3", field(summary, "lost"), summary) // frames 0, 1 and 2
+            assertEquals("2", field(summary, "lapped"), summary) // two laps, one frame after a loss
+        }
+    }
+
+    private companion object {
+        val LONGS = java.lang.invoke.MethodHandles.byteBufferViewVarHandle(LongArray::class.java, java.nio.ByteOrder.nativeOrder())
     }
 }

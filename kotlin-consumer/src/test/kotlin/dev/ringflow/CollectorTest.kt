@@ -9,12 +9,19 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
 import org.junit.jupiter.api.assertThrows
 import java.lang.management.ManagementFactory
-import java.nio.file.Files
+import java.nio.file.Path
 
 class CollectorTest {
-    private fun tempRing() = Files.createTempDirectory("ringflow").resolve("ring").toString()
+    @field:TempDir
+    lateinit var dir: Path
+
+    private var rings = 0
+
+    /** A ring path in this test's temporary directory, which JUnit deletes afterwards. */
+    private fun tempRing() = dir.resolve("ring${rings++}").toString()
 
     private suspend fun awaitConsumers(ring: Ring, n: Int) = withTimeout(30_000) {
         while (Regex("\"policy\":").findAll(ring.statsJson()).count() < n) delay(1)

@@ -11,11 +11,19 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
 import org.junit.jupiter.api.assertThrows
 import java.nio.file.Files
+import java.nio.file.Path
 
 class RingFlowTest {
-    private fun tempRing() = Files.createTempDirectory("ringflow").resolve("ring").toString()
+    @field:TempDir
+    lateinit var dir: Path
+
+    private var rings = 0
+
+    /** A ring path in this test's temporary directory, which JUnit deletes afterwards. */
+    private fun tempRing() = dir.resolve("ring${rings++}").toString()
 
     /** The byte `ring/src/pattern.rs` writes at [i] of frame [seq] of producer [producer]. */
     private fun filler(seq: Long, producer: Int, i: Int): Byte {
@@ -135,7 +143,7 @@ class RingFlowTest {
         // A Rust panic arrives as an exception; the JVM (and this test) go on.
         val panic = assertThrows<RuntimeException> { Ring.panicForTest("boom from Rust") }
         assertTrue(panic.message!!.contains("panic"), panic.message) // jni 0.22 keeps only &str payloads' text
-        val garbage = Files.createTempFile("ringflow", ".bin")
+        val garbage = dir.resolve("garbage.bin")
         Files.write(garbage, ByteArray(4096) { 0x5a })
         val corrupt = assertThrows<RingCorruptException> { Ring.open(garbage.toString()) }
         assertTrue(corrupt.message!!.contains("magic"), corrupt.message)

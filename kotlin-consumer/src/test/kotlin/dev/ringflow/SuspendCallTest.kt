@@ -16,11 +16,12 @@ import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
 import org.junit.jupiter.api.assertThrows
 import java.io.File
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
-import java.nio.file.Files
+import java.nio.file.Path
 import javax.sound.sampled.AudioFileFormat
 import javax.sound.sampled.AudioFormat
 import javax.sound.sampled.AudioInputStream
@@ -28,7 +29,13 @@ import javax.sound.sampled.AudioSystem
 import kotlin.random.Random
 
 class SuspendCallTest {
-    private fun tempPath() = Files.createTempDirectory("ringflow").resolve("ring").toString()
+    @field:TempDir
+    lateinit var dir: Path
+
+    private var rings = 0
+
+    /** A ring path in this test's temporary directory, which JUnit deletes afterwards. */
+    private fun tempPath() = dir.resolve("ring${rings++}").toString()
 
     /** Threads of this process (JVM and native), from /proc. */
     private fun osThreads() = File("/proc/self/task").list()!!.size
@@ -179,7 +186,7 @@ class SuspendCallTest {
             .redirectErrorStream(true).start()
         assertEquals(0, p.waitFor(), p.inputStream.bufferedReader().readText())
         // Half a second of 16-bit stereo at 48 kHz: 50 frames of 480 samples per channel.
-        val wav = File.createTempFile("ringflow", ".wav")
+        val wav = dir.resolve("take.wav").toFile()
         val pcm = ByteBuffer.allocate(24_000 * 4).order(ByteOrder.LITTLE_ENDIAN)
         repeat(24_000) { i -> val v = (i % 100 * 100).toShort(); pcm.putShort(v); pcm.putShort(v) }
         val format = AudioFormat(48_000f, 16, 2, true, false)

@@ -9,13 +9,20 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import java.nio.file.Files
+import org.junit.jupiter.api.io.TempDir
+import java.nio.file.Path
 import kotlin.math.abs
 
 class TypedViewTest {
     private val ringflow = System.getProperty("ringflow.cli")
 
-    private fun tempPath() = Files.createTempDirectory("ringflow").resolve("ring").toString()
+    @field:TempDir
+    lateinit var dir: Path
+
+    private var rings = 0
+
+    /** A ring path in this test's temporary directory, which JUnit deletes afterwards. */
+    private fun tempPath() = dir.resolve("ring${rings++}").toString()
 
     private fun createWithCli(path: String, schema: String) {
         val p = ProcessBuilder(ringflow, "create", path, "--schema", schema, "--slots", "64").redirectErrorStream(true).start()

@@ -2,11 +2,13 @@ package dev.ringflow.cli
 
 import dev.ringflow.Delivery
 import dev.ringflow.Frame
+import dev.ringflow.LaggedException
 import dev.ringflow.ProducerGoneException
+import dev.ringflow.ReaderCounts
 import dev.ringflow.Ring
 import dev.ringflow.RingException
 import dev.ringflow.RingTimeoutException
-import kotlinx.coroutines.flow.take
+import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.runBlocking
 import kotlin.system.exitProcess
 
@@ -14,8 +16,13 @@ import kotlin.system.exitProcess
  * `consume PATH [--frames N] [--policy lossless|lossy] [--verify] [--timeout S] [--json]`: reads a
  * ring another process writes, and prints the same summary as `ringflow consume --json`.
  *
+ * `--frames N` stops after N frames (a count from 0 to 2^63 - 1; 0 reads none); without it, the
+ * command reads until the ring closes. `lost` and `lapped` in the summary are the reader's own
+ * counts, as its consumer block shows them (`lapped`: times it was lapped).
+ *
  * Exit status: 0 success; 1 the job failed (verification failed, producer gone before N frames,
- * timeout); 2 bad usage or bad input.
+ * timeout, evicted by a producer); 2 bad usage or bad input (one line on stderr naming the
+ * argument and its value). `--help` prints the usage and exits 0.
  *
  * ```
  * java -Dringflow.lib=target/release/libringflow_jni.so -jar kotlin-consumer/target/ringflow-kotlin-cli.jar consume /dev/shm/demo --verify --json
@@ -25,10 +32,16 @@ fun main(args: Array<String>) {
     exitProcess(run(args, System.out::println, System.err::println))
 }
 
+private const val USAGE = "usage: consume PATH [--frames N] [--policy lossless|lossy] [--verify] [--timeout S] [--json]"
+
 private class Usage(message: String) : Exception(message)
 
 /** Runs the command; returns the exit status. */
 fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit): Int {
+    if (args.any { it == "--help" || it == "-h" }) {
+        out(USAGE)
+        return 0
+    }
     val options = try {
         Options.parse(args)
     } catch (e: Usage) {
@@ -54,7 +67,7 @@ private data class Options(
 ) {
     companion object {
         fun parse(args: Array<String>): Options {
-            if (args.isEmpty() || args[0] != "consume") throw Usage("usage: consume PATH [--frames N] [--policy lossless|lossy] [--verify] [--timeout S] [--json]")
+            if (args.isEmpty() || args[0] != "consume") throw Usage(USAGE)
             var path: String? = null
             var frames: Long? = null
             var delivery = Delivery.Lossless
@@ -65,21 +78,34 @@ private data class Options(
             fun value(name: String): String = args.getOrNull(++i) ?: throw Usage("$name needs a value")
             while (i < args.size) {
                 when (val a = args[i]) {
-                    "--frames" -> frames = value(a).toLongOrNull()?.takeIf { it >= 0 } ?: throw Usage("--frames must be a count")
-                    "--policy" -> delivery = when (value(a)) {
+                    "--frames" -> frames = count(a, value(a))
+                    "--policy" -> delivery = when (val v = value(a)) {
                         "lossless" -> Delivery.Lossless
                         "lossy" -> Delivery.Lossy
-                        else -> throw Usage("--policy must be lossless or lossy")
+                        else -> throw Usage("--policy must be lossless or lossy, but was '$v'")
                     }
                     "--verify" -> verify = true
-                    "--timeout" -> timeoutMs = value(a).toDoubleOrNull()?.takeIf { it >= 0 }?.let { (it * 1000).toLong() }
-                        ?: throw Usage("--timeout must be a number of seconds")
+                    "--timeout" -> timeoutMs = seconds(a, value(a))
                     "--json" -> json = true
-                    else -> if (a.startsWith("--") || path != null) throw Usage("unexpected argument '$a'") else path = a
+                    else -> if (a.startsWith("-") || path != null) throw Usage("unexpected argument '$a'") else path = a
                 }
                 i++
             }
             return Options(path ?: throw Usage("missing PATH"), frames, delivery, verify, timeoutMs, json)
+        }
+
+        /** A count from 0 to `Long.MAX_VALUE`: malformed, negative or larger is a usage error. */
+        private fun count(name: String, v: String): Long =
+            v.toLongOrNull()?.takeIf { it >= 0 }
+                ?: throw Usage("$name must be a count from 0 to ${Long.MAX_VALUE}, but was '$v'")
+
+        /** Seconds as milliseconds: a finite, non-negative number whose milliseconds fit a `Long`. */
+        private fun seconds(name: String, v: String): Long {
+            val s = v.toDoubleOrNull()
+            if (s == null || !s.isFinite() || s < 0 || s * 1000 >= Long.MAX_VALUE.toDouble()) {
+                throw Usage("$name must be a non-negative number of seconds, but was '$v'")
+            }
+            return (s * 1000).toLong()
         }
     }
 }
@@ -118,34 +144,42 @@ private class Verifier(private val fromZero: Boolean) {
 
 private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String) -> Unit): Int = runBlocking {
     val verifier = Verifier(fromZero = true)
+    val counts = ReaderCounts()
     var frames = 0L
     var bytes = 0L
-    var lost = 0L
-    var lapped = 0L
     var start = 0L
     val latencies = ArrayList<Long>()
     var end = "closed"
-    var flow = ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs)
-    if (o.frames != null) flow = flow.take(o.frames.toInt())
+    val limit = o.frames ?: Long.MAX_VALUE
     try {
-        flow.collect { f ->
-            if (frames == 0L) start = System.nanoTime()
-            frames++
-            bytes += f.length
-            lost += f.lostBefore
-            if (f.lostBefore > 0) lapped++
-            if (o.verify) verifier.record(f)
-            if (f.seq % 64 == 0L && f.timestampNs != 0L) latencies.add(System.nanoTime() - f.timestampNs)
+        if (limit > 0) {
+            // Stops right after the limit's frame, which the reader still releases; a Long count
+            // (`take` counts in Int).
+            ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs, counts = counts).transformWhile { f ->
+                emit(f)
+                frames < limit
+            }.collect { f ->
+                if (frames == 0L) start = System.nanoTime()
+                frames++
+                bytes += f.length
+                if (o.verify) verifier.record(f)
+                if (f.seq % 64 == 0L && f.timestampNs != 0L) latencies.add(System.nanoTime() - f.timestampNs)
+            }
         }
         if (o.frames != null && frames >= o.frames) end = "frames"
     } catch (e: RingTimeoutException) {
         end = "timeout"
     } catch (e: ProducerGoneException) {
         end = "producer_gone"
+    } catch (e: LaggedException) {
+        end = "evicted"
     } catch (e: RingException) {
         err("ringflow-kotlin: ${e.message}")
         return@runBlocking 1
     }
+    // The reader's own counts, as its consumer block showed them (what `ringflow consume` reports).
+    val lost = counts.lost
+    val lapped = counts.lapped
     val elapsed = if (frames == 0L) 0.0 else (System.nanoTime() - start) / 1e9
     latencies.sort()
     fun pct(p: Double) = if (latencies.isEmpty()) 0L else latencies[((latencies.size - 1) * p).toInt()]
@@ -161,6 +195,7 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
     when {
         o.verify && !clean -> 1
         end == "timeout" -> 1
+        end == "evicted" -> 1
         end == "producer_gone" && o.frames != null && frames < o.frames -> 1
         else -> 0
     }

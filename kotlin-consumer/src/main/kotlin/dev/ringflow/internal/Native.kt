@@ -37,6 +37,16 @@ internal object Native {
     @JvmStatic external fun panicForTest(message: String)
     @JvmStatic external fun copyNext(consumer: Long, into: ByteArray): Int
 
+    // For the reader conformance tests: a Rust producer with `evict_after` (0: none), pushing
+    // `seq` pattern frames (the n-th carries n), blocking while full; detaching closes the ring.
+    @JvmStatic external fun testProducerAttach(ring: Long, evictAfterMs: Long): Long
+    @JvmStatic external fun testProducerPush(producer: Long, frames: Long): Long
+    @JvmStatic external fun testProducerDetach(producer: Long)
+
+    // For the reader conformance tests: the Rust consumer's `recv` (it waits as a Rust reader
+    // does) copying the frame into `into`; -1 if none came within the timeout.
+    @JvmStatic external fun recvNext(consumer: Long, into: ByteArray, timeoutMs: Long): Int
+
     // Suspend calls (jni-glue/src/calls.rs): each starts a Rust task that resumes `completion`
     // when it ends, and returns the task's handle for cancelCall.
     @JvmStatic external fun callProducer(completion: Completion, ring: Long, source: Int, frames: Long, rate: Double): Long

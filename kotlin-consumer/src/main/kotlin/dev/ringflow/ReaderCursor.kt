@@ -1,0 +1,348 @@
+package dev.ringflow
+
+import dev.ringflow.internal.Native
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
+import kotlinx.coroutines.withTimeoutOrNull
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+import java.nio.ByteOrder
+
+/**
+ * One registered reader's side of the consumer protocol, over the ring's direct buffer: the
+ * Kotlin twin of the Rust `ConsumerCore` (`ring/src/consumer/core.rs`), one method per reader
+ * obligation of `docs/FORMAT.md` ("Reader obligations", R1 to R9). [Ring.frames] and
+ * [Ring.batches] read frames through it.
+ *
+ * Registering (R1) and unregistering (R9) run in Rust, through JNI (`gate::register`,
+ * `gate::unregister`, with their handshake fences and wake-ups); every step in between runs
+ * here, with no JNI call and no allocation per frame: an acquire load of a stamp, plain reads,
+ * the re-check, a release store of the read cursor, opaque stores of the counters. JNI is
+ * called only to wake a producer that armed the space futex, and to park.
+ *
+ * ```text
+ *   register (R1) ──► read (R2) ──► re-check (R3) ──► release (R4) ──► read ...
+ *                       │  stamp > committed: lap (R8: R6, then the corruption check)
+ *                       └─ stamp < committed: spin, heartbeat (R5), watch state (R6), park
+ *   every 1024 frames released: heartbeat (R5)          at the end: unregister (R9)
+ * ```
+ *
+ * Not thread-safe: one per collection, used only by the collecting coroutine. Lifetime: from
+ * [register] to [unregister]; the registration keeps the mapping alive (even across
+ * [Ring.close]), so the cursor never touches unmapped memory.
+ */
+internal class ReaderCursor private constructor(
+    private val ring: Ring,
+    private val consumer: Long,
+    /** Whether this reader holds producers back (`Delivery.Lossless`). */
+    val lossless: Boolean,
+    private val parking: Parking,
+) {
+    private val region = ring.region
+    private val capacity = ring.slotCount.toLong()
+    private val mask = capacity - 1
+    private val stride = ring.stride
+    private val slotsOffset = ring.slotsOffset
+
+    /** This reader's consumer block index. */
+    val index: Int = Native.consumerIndex(consumer)
+
+    private val block = Layout.CONSUMERS_OFFSET + index * Layout.CONSUMER_BLOCK_LEN
+    private val readAt = (block + Layout.CONSUMER_READ_OFFSET).toInt()
+    private val stateAt = (block + Layout.CONSUMER_STATE_OFFSET).toInt()
+    private val generationAt = (block + Layout.CONSUMER_GENERATION_OFFSET).toInt()
+    private val heartbeatAt = (block + Layout.CONSUMER_HEARTBEAT_OFFSET).toInt()
+    private val deliveredAt = (block + Layout.CONSUMER_DELIVERED_OFFSET).toInt()
+    private val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
+    private val lappedAt = (block + Layout.CONSUMER_LAPPED_OFFSET).toInt()
+    private val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
+
+    /**
+     * The generation our registration gave the block (R1). Read right after registering, on the
+     * registering thread: only a registration bumps it, and the block is ours (ACTIVE, our live
+     * pid) until we unregister, so this is the value `gate::register` wrote.
+     */
+    private val generation: Int = INTS.getOpaque(region, generationAt) as Int
+
+    /** The next sequence to read. */
+    var seq: Long = Native.startSeq(consumer)
+        private set
+
+    /** The read cursor value at or past which the next release heartbeats (R5). */
+    private var heartbeatMark = seq + HEARTBEAT_EVERY
+
+    private var delivered = 0L
+    private var lost = 0L
+    private var lapped = 0L
+    private var torn = 0L
+
+    /** Frames lost since the last frame handed out (R7). */
+    private var lostBefore = 0L
+
+    private var spins = 0
+    private var spinSince = 0L
+    private var budget = SPIN_BUDGET_NS
+
+    /** Whether we woke a producer since we last spun (the next spin is longer: see [spin]). */
+    private var wokePeer = false
+    private var idleSince = -1L
+
+    /** Offset of the slot of frame [s] in the region. */
+    fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
+
+    /**
+     * R2, read: what the slot of frame [s] holds, [READY], [EMPTY] (not yet written, or being
+     * written) or [LAPPED] (a later frame took it). Acquire load of the stamp: pairs with the
+     * producer's Release store of `committed(s)`, so the plain reads of the frame that follow
+     * see what the producer wrote before it. Compared unsigned, as the Rust reader does: a
+     * stamp with its top bit set is a lap (and then corruption, R8), never "not yet written".
+     */
+    fun check(s: Long): Int {
+        val stamp = LONGS.getAcquire(region, slotAt(s).toInt()) as Long
+        val want = committed(s)
+        return when {
+            stamp == want -> READY
+            java.lang.Long.compareUnsigned(stamp, want) < 0 -> EMPTY
+            else -> LAPPED
+        }
+    }
+
+    /**
+     * R3, re-check (the seqlock reader's exit): whether frame [s] was still in its slot after
+     * everything read before this call. Acquire fence: pairs with the Release fence after the
+     * producer's `writing` stamp; if any read before it saw a later frame's byte, the opaque
+     * load after it sees that stamp.
+     */
+    fun stillThere(s: Long): Boolean {
+        VarHandle.acquireFence()
+        return LONGS.getOpaque(region, slotAt(s).toInt()) as Long == committed(s)
+    }
+
+    /**
+     * R4, release: done with every frame below [next], [frames] of them handed to the
+     * collector. Stores `delivered` (opaque, a statistic), then `read` with Release: pairs with
+     * the Acquire load of `read` in the producer's scan (`gate::scan`), so the collector's reads
+     * of the released slots happen before a producer overwrites them. Heartbeats (R5) when the
+     * cursor passes its mark, every [HEARTBEAT_EVERY] frames. A lossless reader then does the
+     * notify half of the sleeper protocol (`ring/src/sleep.rs`): a full fence, and a wake only
+     * if a producer armed the space futex to sleep on it.
+     */
+    fun release(next: Long, frames: Long) {
+        seq = next
+        delivered += frames
+        LONGS.setOpaque(region, deliveredAt, delivered)
+        LONGS.setRelease(region, readAt, next)
+        if (next >= heartbeatMark) {
+            heartbeat()
+            heartbeatMark = next + HEARTBEAT_EVERY
+        }
+        if (lossless) {
+            VarHandle.fullFence()
+            if (INTS.getOpaque(region, SPACE_FUTEX_AT) as Int and ARMED != 0) notifyProducers()
+        }
+        spins = 0
+        idleSince = -1
+    }
+
+    private fun notifyProducers() {
+        try {
+            Native.notifySpace(ring.handle)
+            wokePeer = true
+        } catch (e: RingClosedException) {
+            // This `Ring` was closed: the collection is ending, and unregistering (R9) wakes
+            // the producers from Rust, without the ring's handle.
+        }
+    }
+
+    /**
+     * R5, heartbeat: stores `CLOCK_MONOTONIC` ns (`System.nanoTime()`, which HotSpot reads from
+     * that clock on Linux: `ReaderCursorTest` checks it against the Rust clock) in
+     * `heartbeat_ns`. Opaque: an evicting producer only compares its age with `evict_after`.
+     * Called by [release] every [HEARTBEAT_EVERY] frames and by [park] before each park, as
+     * often as the Rust reader does, so a producer with `evict_after` never evicts a reader
+     * that reads steadily or waits.
+     */
+    fun heartbeat() {
+        LONGS.setOpaque(region, heartbeatAt, System.nanoTime())
+    }
+
+    /**
+     * R6, watch state and generation: throws [LaggedException] if a producer evicted this
+     * reader (`state` is no longer ACTIVE) or the block was taken by another registration
+     * (`generation` changed). Opaque loads: the producer's eviction CAS publishes nothing else.
+     * Called on the slow path, before each park and at each lap, as the Rust reader does: an
+     * evicted reader no longer holds producers back, so it stops here instead of reading on as
+     * if it were lossy.
+     */
+    fun checkEvicted() {
+        val state = INTS.getOpaque(region, stateAt) as Int
+        val generation = INTS.getOpaque(region, generationAt) as Int
+        if (state != Layout.CONSUMER_STATE_ACTIVE.toInt() || generation != this.generation) {
+            val why = if (state == Layout.CONSUMER_STATE_EVICTED.toInt()) "its heartbeat was older than a producer's evict_after while it held the producer back" else "its block was taken by another registration"
+            throw LaggedException("consumer $index was evicted by a producer ($why): frames it had not read may be gone")
+        }
+    }
+
+    /** R7, count: frames lost since the last frame handed out, which the next frame carries. */
+    fun takeLostBefore(): Long = lostBefore.also { lostBefore = 0 }
+
+    /** R7, count: [n] zero-copy views found overwritten when they were released (R3). */
+    fun noteTorn(n: Long) {
+        if (n == 0L) return
+        torn += n
+        LONGS.setOpaque(region, tornAt, torn)
+    }
+
+    /**
+     * R2 and R7 for a frame whose length is above the slot size: if the frame is still there
+     * (R3) the length is corruption; the frame is counted lost, released and reported as
+     * [RingCorruptException], never used. Returns normally only if the frame was overwritten
+     * while we looked: then the next [check] sees the lap.
+     */
+    fun corruptLength(s: Long, length: Int, slotSize: Int) {
+        if (!stillThere(s)) return
+        lost++
+        LONGS.setOpaque(region, lostAt, lost)
+        release(s + 1, 0)
+        throw RingCorruptException("corrupt slot for frame $s: length ${length.toLong() and 0xffffffffL} exceeds the slot size $slotSize")
+    }
+
+    /**
+     * R8, lap: a later frame holds the slot of [seq]. First R6 (an evicted lossless reader is
+     * lapped: it must learn it was evicted, not read on). Then the frame the stamp names must be
+     * a later frame of this slot below 2^62, or the stamp is corruption
+     * ([RingCorruptException]: never looped on, never trusted). Jumps to
+     * `max(min(published, 2^62) - (capacity - 1), lapper - capacity + 1)` (`published`: Acquire,
+     * pairs with the producer's Release store), counts the frames jumped over as lost and one
+     * lap (opaque stores), and releases to there with no frame delivered (R4).
+     */
+    fun skipLapped() {
+        checkEvicted()
+        // Opaque: `check` loaded this stamp with Acquire; we only read which frame it names.
+        val found = LONGS.getOpaque(region, slotAt(seq).toInt()) as Long
+        // seq_of: (stamp - 1) / 2, unsigned; found > committed(seq) >= 2 here, so found - 1 > 0.
+        val lapper = (found - 1) ushr 1
+        if (lapper <= seq || lapper >= Layout.MAX_SEQ || (lapper - seq) % capacity != 0L) {
+            throw RingCorruptException("corrupt slot for frame $seq: slot stamp 0x${java.lang.Long.toHexString(found)} names no later frame of this slot")
+        }
+        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        val bounded = if (java.lang.Long.compareUnsigned(published, Layout.MAX_SEQ) > 0) Layout.MAX_SEQ else published
+        val target = maxOf(maxOf(bounded - (capacity - 1), 0L), lapper - capacity + 1)
+        val skipped = target - seq
+        lost += skipped
+        lostBefore += skipped
+        lapped++
+        LONGS.setOpaque(region, lostAt, lost)
+        LONGS.setOpaque(region, lappedAt, lapped)
+        release(target, 0)
+    }
+
+    /**
+     * R9, unregister: gives the block back through JNI (`gate::unregister`: only our own
+     * generation, ACTIVE or EVICTED to FREE with Release, then a wake of producers a lossless
+     * reader may hold back), and copies this reader's counts into [counts].
+     */
+    fun unregister(counts: ReaderCounts?) {
+        counts?.set(delivered, lost, lapped, torn)
+        Native.unregister(consumer)
+    }
+
+    /**
+     * Nothing to read: spins (true) for up to [SPIN_BUDGET_NS], then it is time to [park]
+     * (false). The budget is the Rust side's (`ring/src/sync.rs`): about what a futex park and
+     * wake cost, so a reader that keeps up with its producer never parks, and its producer
+     * makes no wake syscall. Right after waking a producer it spins [AFTER_WAKE_BUDGET_NS]
+     * instead, as the Rust side does (`Backoff::after_wake`): the producer takes about the
+     * short budget to run again, and parking just before it does sets off a run of the two
+     * sides waking each other. Not a suspend function: a suspend call allocates its
+     * continuation, and this runs per empty poll.
+     */
+    fun spin(): Boolean {
+        if (spins == 0) {
+            spinSince = System.nanoTime()
+            budget = if (wokePeer) AFTER_WAKE_BUDGET_NS else SPIN_BUDGET_NS
+            wokePeer = false
+        }
+        Thread.onSpinWait()
+        // The clock is read every 64 spins only.
+        if (++spins and 63 != 0 || System.nanoTime() - spinSince < budget) return true
+        spins = 0
+        return false
+    }
+
+    /**
+     * Parks until something may be there, at most [Ring.parkMs] (and what is left of
+     * [idleTimeoutMs]); false once the ring closed. Before each park, as the Rust reader's wait
+     * does: a heartbeat (R5), so a waiting reader is never taken for dead, and the state check
+     * (R6), so an evicted reader stops instead of waiting for frames it may never get.
+     */
+    suspend fun park(idleTimeoutMs: Long?): Boolean {
+        heartbeat()
+        checkEvicted()
+        val now = System.nanoTime()
+        if (idleSince < 0) idleSince = now
+        var park = Ring.parkMs
+        if (idleTimeoutMs != null) {
+            val left = idleTimeoutMs - (now - idleSince) / 1_000_000
+            if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
+            park = minOf(park, left)
+        }
+        return try {
+            when (parking) {
+                Parking.Thread -> ring.parkOnIo(seq, park)
+                Parking.Suspend -> withTimeoutOrNull(park) { ring.awaitData(seq) }
+            }
+            true
+        } catch (e: RingClosedException) {
+            false
+        } catch (e: CancellationException) {
+            // Ours (the collector was cancelled): rethrow. Otherwise the ring's Rust tasks
+            // were cancelled by `close`: the loop sees it closed.
+            currentCoroutineContext().ensureActive()
+            if (!ring.isClosed) throw e
+            false
+        }
+    }
+
+    companion object {
+        /** [check]: the frame is committed. */
+        const val READY = 0
+
+        /** [check]: not written yet (or being written). */
+        const val EMPTY = 1
+
+        /** [check]: a later frame took the slot. */
+        const val LAPPED = 2
+
+        /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
+        const val HEARTBEAT_EVERY = 1024L
+
+        private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
+        private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
+        private const val SPIN_BUDGET_NS = 50_000L
+        private const val AFTER_WAKE_BUDGET_NS = 250_000L
+        private val SPACE_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_FUTEX_OFFSET).toInt()
+        private const val ARMED = Layout.FUTEX_ARMED.toInt()
+        private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+
+        /** The stamp of a committed frame [s] (`docs/FORMAT.md`, slots). */
+        fun committed(s: Long): Long = 2 * s + 2
+
+        /**
+         * R1, register: takes a consumer block through JNI (`gate::register`: the CAS to
+         * CLAIMING, the fields, `ACTIVE` with Release, the SeqCst handshake with the producers'
+         * scan, and for a lossless reader the wake of producers that scanned before it) and
+         * returns a cursor at the start the handshake chose.
+         */
+        fun register(ring: Ring, lossless: Boolean, parking: Parking): ReaderCursor {
+            val consumer = Native.register(ring.handle, !lossless)
+            return try {
+                ReaderCursor(ring, consumer, lossless, parking)
+            } catch (e: Throwable) {
+                Native.unregister(consumer)
+                throw e
+            }
+        }
+    }
+}
