@@ -89,7 +89,7 @@ pub async fn bench(registry: &'static Registry, spec: BenchSpec) -> Result<Bench
             };
             registry.spawn_producer(
                 ring,
-                Box::new(SeqSource::new(k, spec.frame_size as usize)),
+                Box::new(SeqSource::per_producer(spec.frame_size as usize)),
                 options,
             )
         })

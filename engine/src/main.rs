@@ -492,7 +492,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             n / u64::from(a.producers) + u64::from(u64::from(k) < n % u64::from(a.producers))
         });
         let source: Box<dyn Source> = match a.source {
-            SourceArg::Seq => Box::new(SeqSource::new(k, ring.slot_size())),
+            SourceArg::Seq => Box::new(SeqSource::per_producer(ring.slot_size())),
             SourceArg::Audio => match wav.take() {
                 Some(w) => Box::new(w),
                 None => Box::new(AudioSource::generator(

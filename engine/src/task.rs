@@ -80,6 +80,7 @@ pub fn run_producer(
         _ => None,
     };
     let mut producer = ring.producer(ProducerOptions::new(policy))?;
+    source.attached(producer.id());
     let fixed_period = options
         .rate
         .map(|r| Duration::from_secs_f64(1.0 / r.max(1e-6)));

@@ -20,7 +20,10 @@ pub(crate) fn producer_source(
 ) -> Result<(Box<dyn Source>, ProduceOptions), EngineError> {
     let paced_by_rate = rate > 0.0;
     let (source, fixed_rate): (Box<dyn Source>, bool) = match source {
-        0 => (Box::new(SeqSource::new(0, ring.slot_size())), paced_by_rate),
+        0 => (
+            Box::new(SeqSource::per_producer(ring.slot_size())),
+            paced_by_rate,
+        ),
         1 => match ring.schema() {
             ringflow::Schema::Audio(format) => (
                 Box::new(AudioSource::generator(format, Waveform::Sine(440.0))?),

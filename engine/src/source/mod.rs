@@ -28,6 +28,11 @@ pub trait Source: Send + 'static {
         0
     }
 
+    /// Called once the producer that will write this source's frames has attached, with its
+    /// [`id`](ringflow::Producer::id) on the ring (its producer-table entry), so frames can name
+    /// their producer without the user's help.
+    fn attached(&mut self, _producer_id: u32) {}
+
     /// How many frames an unpaced producer may claim and publish at once (1 ..= 64). Readers
     /// see a batch's frames only once all of it is written, so a source that may wait inside
     /// [`next_frame`](Self::next_frame) (for input, say) keeps the default of 1; one that

@@ -61,6 +61,14 @@ impl Producer {
         })
     }
 
+    /// This producer's identity on its ring: its entry in the producer table (`0 .. 8`; always 0
+    /// on a single-producer ring). Producers attached at the same time have different ids,
+    /// whatever process they are in, so frames can be told apart by producer without the user's
+    /// help; an id is reused only after its producer detached or died.
+    pub fn id(&self) -> u32 {
+        self.core.entry as u32
+    }
+
     /// Payload bytes one frame can hold.
     pub fn slot_size(&self) -> usize {
         self.core.mem.geometry().slot_payload as usize
