@@ -235,26 +235,10 @@ impl Failure {
 
 impl From<EngineError> for Failure {
     fn from(e: EngineError) -> Self {
-        // Bad input (a file that is not a ring, sizes out of range, a missing file) is usage.
-        let code = match &e {
-            EngineError::Ring(
-                ringflow::Error::Layout(_)
-                | ringflow::Error::Io { .. }
-                | ringflow::Error::AlreadyExists { .. }
-                | ringflow::Error::InvalidArgument(_)
-                | ringflow::Error::Corrupt { .. }
-                | ringflow::Error::NoConsumerSlot { .. }
-                | ringflow::Error::ProducerBusy { .. }
-                | ringflow::Error::NotOverwritable
-                | ringflow::Error::TooManyProducers { .. },
-            )
-            | EngineError::InvalidArgument(_)
-            | EngineError::Io { .. }
-            | EngineError::Wav { .. } => 2,
-            _ => 1,
-        };
+        // The exit code is the error kind's row of the one error table: 2 for bad usage or
+        // bad input (a file that is not a ring, sizes out of range, a missing file), else 1.
         Failure {
-            code,
+            code: e.kind().boundary().exit_code,
             message: e.to_string(),
         }
     }

@@ -31,8 +31,9 @@
 // The ring is full and the producer's policy is `fail`.
 #define RF_FULL 5
 
-// The reader fell a whole ring behind and was evicted.
-#define RF_LAGGED 6
+// A producer evicted the consumer (it held the producer back with a stale heartbeat): it no
+// longer sees every frame.
+#define RF_EVICTED 6
 
 // An argument is out of range (a null pointer, a bad size, a frame still held).
 #define RF_BAD_ARGUMENT 7
@@ -51,12 +52,21 @@
 // The task was cancelled (a completion's status).
 #define RF_CANCELLED 11
 
-// Any other failure (I/O, a WAV file, ...).
-#define RF_ERROR 12
+// A file (a ring, a WAV file) could not be read or written.
+#define RF_IO 12
 
 // `rf_ring_wake` on the ring handle released this blocked call (`rf_consumer_next`,
 // `rf_ring_wait`) before a frame came.
 #define RF_WOKEN 13
+
+// Every consumer block or producer entry of the ring is taken by a live process.
+#define RF_BUSY 14
+
+// `rf_ring_create` found a file at the path.
+#define RF_EXISTS 15
+
+// The shared runtime was already built with another configuration.
+#define RF_ALREADY_INITIALIZED 16
 
 // A frame handed out in place by `rf_consumer_next`; `data` is valid until
 // `rf_consumer_release` on the same consumer.
@@ -160,7 +170,7 @@ int32_t rf_consumer_register(uint64_t ring, bool lossy, uint64_t *out_consumer);
 // which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
 // once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
 // it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
-// that handle woke it; `RF_PRODUCER_GONE`; `RF_LAGGED`.
+// that handle woke it; `RF_PRODUCER_GONE`; `RF_EVICTED`.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.

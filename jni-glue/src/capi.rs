@@ -43,8 +43,9 @@ pub const RF_PRODUCER_GONE: i32 = 3;
 pub const RF_CORRUPT: i32 = 4;
 /// The ring is full and the producer's policy is `fail`.
 pub const RF_FULL: i32 = 5;
-/// The reader fell a whole ring behind and was evicted.
-pub const RF_LAGGED: i32 = 6;
+/// A producer evicted the consumer (it held the producer back with a stale heartbeat): it no
+/// longer sees every frame.
+pub const RF_EVICTED: i32 = 6;
 /// An argument is out of range (a null pointer, a bad size, a frame still held).
 pub const RF_BAD_ARGUMENT: i32 = 7;
 /// No live ring, consumer or task has this handle: never issued, made up, or stale (its ring
@@ -57,11 +58,17 @@ pub const RF_BUFFER_TOO_SMALL: i32 = 9;
 pub const RF_PANIC: i32 = 10;
 /// The task was cancelled (a completion's status).
 pub const RF_CANCELLED: i32 = 11;
-/// Any other failure (I/O, a WAV file, ...).
-pub const RF_ERROR: i32 = 12;
+/// A file (a ring, a WAV file) could not be read or written.
+pub const RF_IO: i32 = 12;
 /// `rf_ring_wake` on the ring handle released this blocked call (`rf_consumer_next`,
 /// `rf_ring_wait`) before a frame came.
 pub const RF_WOKEN: i32 = 13;
+/// Every consumer block or producer entry of the ring is taken by a live process.
+pub const RF_BUSY: i32 = 14;
+/// `rf_ring_create` found a file at the path.
+pub const RF_EXISTS: i32 = 15;
+/// The shared runtime was already built with another configuration.
+pub const RF_ALREADY_INITIALIZED: i32 = 16;
 
 /// A frame handed out in place by `rf_consumer_next`; `data` is valid until
 /// `rf_consumer_release` on the same consumer.
@@ -149,22 +156,10 @@ fn bad(message: impl Into<String>) -> Failure {
     Failure(RF_BAD_ARGUMENT, message.into())
 }
 
-/// The status an engine error is returned as.
+/// The status an engine error is returned as: its kind's row of the one error table
+/// (`ErrorKind::boundary`).
 fn status_of(e: &EngineError) -> i32 {
-    match e {
-        EngineError::Ring(RingError::Timeout) => RF_TIMEOUT,
-        EngineError::Ring(RingError::Closed) => RF_CLOSED,
-        EngineError::Ring(RingError::ProducerGone { .. }) => RF_PRODUCER_GONE,
-        EngineError::Ring(RingError::Layout(_) | RingError::Corrupt { .. }) => RF_CORRUPT,
-        EngineError::Ring(RingError::Full) => RF_FULL,
-        EngineError::Ring(RingError::Evicted { .. }) => RF_LAGGED,
-        EngineError::Ring(RingError::InvalidArgument(_)) | EngineError::InvalidArgument(_) => {
-            RF_BAD_ARGUMENT
-        }
-        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => RF_UNKNOWN_HANDLE,
-        EngineError::Cancelled => RF_CANCELLED,
-        _ => RF_ERROR,
-    }
+    e.kind().boundary().c_status
 }
 
 /// Runs `f` as one C call: its error becomes a status and this thread's last error, a panic
@@ -388,7 +383,7 @@ pub unsafe extern "C" fn rf_consumer_register(
 /// which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
 /// once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
 /// it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
-/// that handle woke it; `RF_PRODUCER_GONE`; `RF_LAGGED`.
+/// that handle woke it; `RF_PRODUCER_GONE`; `RF_EVICTED`.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -698,5 +693,50 @@ mod tests {
         let message = unsafe { CStr::from_ptr(rf_last_error()) };
         assert!(message.to_str().unwrap().contains("broke on purpose"));
         assert_eq!(ffi(|| Ok(())), RF_OK);
+    }
+}
+
+#[cfg(test)]
+mod error_table_tests {
+    use super::*;
+    use ringflow_engine::error::ErrorKind;
+
+    /// Every status the one error table gives a failure is a status this header defines, under
+    /// the same name (the header itself is held against this file by `tests/header.rs`).
+    #[test]
+    fn every_error_kind_maps_to_a_defined_status() {
+        let defined = [
+            ("RF_TIMEOUT", RF_TIMEOUT),
+            ("RF_CLOSED", RF_CLOSED),
+            ("RF_PRODUCER_GONE", RF_PRODUCER_GONE),
+            ("RF_CORRUPT", RF_CORRUPT),
+            ("RF_FULL", RF_FULL),
+            ("RF_EVICTED", RF_EVICTED),
+            ("RF_BAD_ARGUMENT", RF_BAD_ARGUMENT),
+            ("RF_UNKNOWN_HANDLE", RF_UNKNOWN_HANDLE),
+            ("RF_PANIC", RF_PANIC),
+            ("RF_CANCELLED", RF_CANCELLED),
+            ("RF_IO", RF_IO),
+            ("RF_BUSY", RF_BUSY),
+            ("RF_EXISTS", RF_EXISTS),
+            ("RF_ALREADY_INITIALIZED", RF_ALREADY_INITIALIZED),
+        ];
+        for kind in ErrorKind::ALL {
+            let b = kind.boundary();
+            assert!(
+                defined.contains(&(b.c_name, b.c_status)),
+                "{kind:?}: {} = {} is not a defined status",
+                b.c_name,
+                b.c_status
+            );
+        }
+        // One status per kind: no two kinds share a status.
+        let mut statuses: Vec<i32> = ErrorKind::ALL
+            .iter()
+            .map(|k| k.boundary().c_status)
+            .collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        assert_eq!(statuses.len(), ErrorKind::ALL.len());
     }
 }

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use crate::layout::LayoutError;
 
 /// Why a ring operation failed.
+///
+/// Not `#[non_exhaustive]`: the engine's `ErrorKind` table matches every variant without a
+/// wildcard, so a new variant is a compile error until it is given its C status, Kotlin class
+/// and exit code.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The region's bytes do not describe a valid ring (bad magic, version, sizes, truncation).
     #[error("invalid ring region: {0}")]

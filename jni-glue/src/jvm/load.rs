@@ -12,16 +12,17 @@ use jni::sys::jint;
 
 use super::calls;
 
-/// Every exception class a ring error can be thrown as.
-const EXCEPTIONS: [&str; 7] = [
-    "dev/ringflow/RingException",
-    "dev/ringflow/RingClosedException",
-    "dev/ringflow/ProducerGoneException",
-    "dev/ringflow/RingCorruptException",
-    "dev/ringflow/RingFullException",
-    "dev/ringflow/LaggedException",
-    "dev/ringflow/BadArgumentException",
-];
+/// Every exception class a ring error can be thrown as: the Kotlin column of the one error table
+/// (`ErrorKind::boundary`), each once.
+fn exception_classes() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = ringflow_engine::error::ErrorKind::ALL
+        .iter()
+        .map(|k| k.boundary().kotlin_class)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// The exception classes, resolved in `JNI_OnLoad`.
 static EXCEPTION_CLASSES: OnceLock<Vec<(&'static str, Global<JClass<'static>>)>> = OnceLock::new();
@@ -41,7 +42,7 @@ pub unsafe extern "system" fn JNI_OnLoad(
         let vm = unsafe { jni::JavaVM::from_raw(vm) };
         let loaded = vm.attach_current_thread(|env| -> jni::errors::Result<Vec<_>> {
             let mut classes = Vec::new();
-            for name in EXCEPTIONS {
+            for name in exception_classes() {
                 match env.find_class(JNIString::from(name)) {
                     Ok(class) => classes.push((name, env.new_global_ref(class)?)),
                     // Not on this JVM's class path: thrown by name later (as RuntimeException).

@@ -13,21 +13,7 @@ use super::load::cached_class;
 
 /// The exception class a ring error is thrown as.
 pub(super) fn exception_class(e: &EngineError) -> &'static str {
-    use ringflow::Error as R;
-    match e {
-        EngineError::Ring(R::Closed) => "dev/ringflow/RingClosedException",
-        EngineError::Ring(R::ProducerGone { .. }) => "dev/ringflow/ProducerGoneException",
-        EngineError::Ring(R::Layout(_) | R::Corrupt { .. }) => "dev/ringflow/RingCorruptException",
-        EngineError::Ring(R::Full) => "dev/ringflow/RingFullException",
-        EngineError::Ring(R::Evicted { .. }) => "dev/ringflow/LaggedException",
-        EngineError::Ring(R::InvalidArgument(_)) | EngineError::InvalidArgument(_) => {
-            "dev/ringflow/BadArgumentException"
-        }
-        EngineError::UnknownHandle(_) | EngineError::WrongKind { .. } => {
-            "dev/ringflow/RingClosedException"
-        }
-        _ => "dev/ringflow/RingException",
-    }
+    e.kind().boundary().kotlin_class
 }
 
 /// Runs `f`, throwing its error as the matching Kotlin exception.

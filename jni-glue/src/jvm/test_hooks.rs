@@ -261,3 +261,21 @@ pub fn test_producer_detach<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, pro
         }
     })
 }
+
+/// `Native.errorTable(): String`, for `ErrorTableTest`: the one error table
+/// (`ErrorKind::boundary`), a line per kind: `KIND C_NAME C_STATUS KOTLIN_CLASS EXIT_CODE`.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn error_table<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'l> {
+    run(&mut env, |env| {
+        let mut out = String::new();
+        for kind in ringflow_engine::error::ErrorKind::ALL {
+            let b = kind.boundary();
+            out.push_str(&format!(
+                "{kind:?} {} {} {} {}\n",
+                b.c_name, b.c_status, b.kotlin_class, b.exit_code
+            ));
+        }
+        env.new_string(out)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))
+    })
+}

@@ -146,7 +146,7 @@ static int run_self(const char *path, uint64_t frames, uint32_t size) {
     free(stats);
 
     /* Error paths: typed statuses and a message, nothing crashes. */
-    CHECK(rf_ring_open("/nonexistent/ring", &bad), RF_ERROR);
+    CHECK(rf_ring_open("/nonexistent/ring", &bad), RF_IO);
     if (!strstr(rf_last_error(), "nonexistent")) {
         fprintf(stderr, "last error: %s\n", rf_last_error());
         return 1;

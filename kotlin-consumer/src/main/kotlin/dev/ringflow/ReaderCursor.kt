@@ -168,7 +168,7 @@ internal class ReaderCursor private constructor(
     }
 
     /**
-     * R6, watch state and generation: throws [LaggedException] if a producer evicted this
+     * R6, watch state and generation: throws [EvictedException] if a producer evicted this
      * reader (`state` is no longer ACTIVE) or the block was taken by another registration
      * (`generation` changed). Opaque loads: the producer's eviction CAS publishes nothing else.
      * Called on the slow path, before each park and at each lap, as the Rust reader does: an
@@ -180,7 +180,7 @@ internal class ReaderCursor private constructor(
         val generation = INTS.getOpaque(region, generationAt) as Int
         if (state != Layout.CONSUMER_STATE_ACTIVE.toInt() || generation != this.generation) {
             val why = if (state == Layout.CONSUMER_STATE_EVICTED.toInt()) "its heartbeat was older than a producer's evict_after while it held the producer back" else "its block was taken by another registration"
-            throw LaggedException("consumer $index was evicted by a producer ($why): frames it had not read may be gone")
+            throw EvictedException("consumer $index was evicted by a producer ($why): frames it had not read may be gone")
         }
     }
 

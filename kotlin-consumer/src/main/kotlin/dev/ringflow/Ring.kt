@@ -99,7 +99,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      * Completes when the ring closes and every frame was read; fails with [RingClosedException]
      * if this `Ring` is closed while collecting, with [ProducerGoneException] if the producer's
      * process died, with [RingTimeoutException] if [idleTimeoutMs] is set and no frame came
-     * for that long, with [LaggedException] if a producer evicted this reader (it stalled longer
+     * for that long, with [EvictedException] if a producer evicted this reader (it stalled longer
      * than the producer's `evict_after` while holding it back: it would no longer see every
      * frame, so it stops instead of reading on as a lossy reader), and with
      * [RingCorruptException] if a slot holds what no producer writes. (Use [idleTimeoutMs], not
@@ -379,6 +379,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
 
         /** Exception classes the native library resolved when it loaded, for tests. */
         internal fun cachedExceptionClasses(): Int = Native.cachedExceptionClasses()
+        internal fun errorTable(): String = Native.errorTable()
 
         /** Consumers registered through JNI and not yet unregistered, for leak tests. */
         internal fun liveConsumers(): Int = Native.liveConsumers()

@@ -2,7 +2,7 @@ package dev.ringflow.cli
 
 import dev.ringflow.Delivery
 import dev.ringflow.Frame
-import dev.ringflow.LaggedException
+import dev.ringflow.EvictedException
 import dev.ringflow.ProducerGoneException
 import dev.ringflow.ReaderCounts
 import dev.ringflow.Ring
@@ -171,7 +171,7 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
         end = "timeout"
     } catch (e: ProducerGoneException) {
         end = "producer_gone"
-    } catch (e: LaggedException) {
+    } catch (e: EvictedException) {
         end = "evicted"
     } catch (e: RingException) {
         err("ringflow-kotlin: ${e.message}")

@@ -34,6 +34,8 @@ internal object Native {
     @JvmStatic external fun startProducer(ring: Long, source: Int, frames: Long, rate: Double): Long
     @JvmStatic external fun statsValues(ring: Long): LongArray
     @JvmStatic external fun cachedExceptionClasses(): Int
+    /** Test hook: the one error table, a line per kind (`KIND C_NAME C_STATUS CLASS EXIT`). */
+    @JvmStatic external fun errorTable(): String
     @JvmStatic external fun panicForTest(message: String)
     @JvmStatic external fun copyNext(consumer: Long, into: ByteArray): Int
 
