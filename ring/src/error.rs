@@ -93,6 +93,7 @@ pub enum Error {
 
 /// `release_held` was given a frame this consumer is not holding (another consumer's, or not the
 /// one it handed out last): nothing moved, and the frame is given back.
+#[cfg(not(loom))]
 #[derive(Debug, thiserror::Error)]
 #[error("frame {} is not the frame this consumer holds ({})", .frame.info().seq, match .held { Some(h) => format!("it holds frame {h}"), None => "it holds none".to_string() })]
 pub struct ReleaseError {

@@ -392,94 +392,96 @@ pub struct ConsumerLine {
 /// The consumer control block.
 pub type ConsumerBlock = Line<ConsumerLine>;
 
-/// Offsets inside the producer block, for other languages (see `layout_dump`).
+/// Offsets inside the producer block, for other languages (see `layout_dump`): each taken from
+/// the struct with `offset_of!`, so the struct is the one source.
 pub mod producer_block {
-    use super::LINE;
+    use super::{ProducerBlock, ProducerEntry};
+    use std::mem::{offset_of, size_of};
     /// `cursor.published: u64`.
-    pub const PUBLISHED_OFFSET: usize = 0;
+    pub const PUBLISHED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.published);
     /// `cursor.claim: u64`.
-    pub const CLAIM_OFFSET: usize = PUBLISHED_OFFSET + 8;
+    pub const CLAIM_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.claim);
     /// `cursor.gate: u64`.
-    pub const GATE_OFFSET: usize = CLAIM_OFFSET + 8;
+    pub const GATE_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.gate);
     /// `cursor.scan: u64`.
-    pub const SCAN_OFFSET: usize = GATE_OFFSET + 8;
+    pub const SCAN_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.scan);
     /// `cursor.dropped: u64`.
-    pub const DROPPED_OFFSET: usize = SCAN_OFFSET + 8;
+    pub const DROPPED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.dropped);
     /// `wait.data_futex: u32`.
-    pub const DATA_FUTEX_OFFSET: usize = LINE;
+    pub const DATA_FUTEX_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_futex);
     /// `wait.data_sleepers: u32`.
-    pub const DATA_SLEEPERS_OFFSET: usize = DATA_FUTEX_OFFSET + 4;
+    pub const DATA_SLEEPERS_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_sleepers);
     /// `wait.space_futex: u32`.
-    pub const SPACE_FUTEX_OFFSET: usize = DATA_SLEEPERS_OFFSET + 4;
+    pub const SPACE_FUTEX_OFFSET: usize = offset_of!(ProducerBlock, wait.0.space_futex);
     /// `wait.space_sleepers: u32`.
-    pub const SPACE_SLEEPERS_OFFSET: usize = SPACE_FUTEX_OFFSET + 4;
+    pub const SPACE_SLEEPERS_OFFSET: usize = offset_of!(ProducerBlock, wait.0.space_sleepers);
     /// `wait.state: u32`.
-    pub const STATE_OFFSET: usize = SPACE_SLEEPERS_OFFSET + 4;
+    pub const STATE_OFFSET: usize = offset_of!(ProducerBlock, wait.0.state);
     /// `wait.policy: u32`.
-    pub const POLICY_OFFSET: usize = STATE_OFFSET + 4;
+    pub const POLICY_OFFSET: usize = offset_of!(ProducerBlock, wait.0.policy);
     /// `wait.data_wakes: u64`.
-    pub const DATA_WAKES_OFFSET: usize = POLICY_OFFSET + 4;
+    pub const DATA_WAKES_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_wakes);
     /// `wait.space_wakes: u64`.
-    pub const SPACE_WAKES_OFFSET: usize = DATA_WAKES_OFFSET + 8;
+    pub const SPACE_WAKES_OFFSET: usize = offset_of!(ProducerBlock, wait.0.space_wakes);
     /// The producer table.
-    pub const PRODUCERS_OFFSET: usize = 2 * LINE;
+    pub const PRODUCERS_OFFSET: usize = offset_of!(ProducerBlock, producers);
     /// Bytes of one producer table entry.
-    pub const PRODUCER_ENTRY_LEN: usize = 16;
+    pub const PRODUCER_ENTRY_LEN: usize = size_of::<ProducerEntry>();
+    /// `pid: u32` inside an entry.
+    pub const ENTRY_PID_OFFSET: usize = offset_of!(ProducerEntry, pid);
+    /// `state: u32` inside an entry.
+    pub const ENTRY_STATE_OFFSET: usize = offset_of!(ProducerEntry, state);
+    /// `heartbeat_ns: u64` inside an entry.
+    pub const ENTRY_HEARTBEAT_OFFSET: usize = offset_of!(ProducerEntry, heartbeat_ns);
 }
 
-/// Offsets inside a consumer block, for other languages (see `layout_dump`).
+/// Offsets inside a consumer block, for other languages (see `layout_dump`), from the struct.
 pub mod consumer_block {
+    use super::ConsumerLine;
+    use std::mem::offset_of;
     /// `read: u64`.
-    pub const READ_OFFSET: usize = 0;
+    pub const READ_OFFSET: usize = offset_of!(ConsumerLine, read);
     /// `state: u32`.
-    pub const STATE_OFFSET: usize = READ_OFFSET + 8;
+    pub const STATE_OFFSET: usize = offset_of!(ConsumerLine, state);
     /// `policy: u32`.
-    pub const POLICY_OFFSET: usize = STATE_OFFSET + 4;
+    pub const POLICY_OFFSET: usize = offset_of!(ConsumerLine, policy);
     /// `pid: u32`.
-    pub const PID_OFFSET: usize = POLICY_OFFSET + 4;
+    pub const PID_OFFSET: usize = offset_of!(ConsumerLine, pid);
     /// `generation: u32`.
-    pub const GENERATION_OFFSET: usize = PID_OFFSET + 4;
+    pub const GENERATION_OFFSET: usize = offset_of!(ConsumerLine, generation);
     /// `heartbeat_ns: u64`.
-    pub const HEARTBEAT_OFFSET: usize = GENERATION_OFFSET + 4;
+    pub const HEARTBEAT_OFFSET: usize = offset_of!(ConsumerLine, heartbeat_ns);
     /// `delivered: u64`.
-    pub const DELIVERED_OFFSET: usize = HEARTBEAT_OFFSET + 8;
+    pub const DELIVERED_OFFSET: usize = offset_of!(ConsumerLine, delivered);
     /// `lost: u64`.
-    pub const LOST_OFFSET: usize = DELIVERED_OFFSET + 8;
+    pub const LOST_OFFSET: usize = offset_of!(ConsumerLine, lost);
     /// `lapped: u64`.
-    pub const LAPPED_OFFSET: usize = LOST_OFFSET + 8;
+    pub const LAPPED_OFFSET: usize = offset_of!(ConsumerLine, lapped);
     /// `torn: u64`.
-    pub const TORN_OFFSET: usize = LAPPED_OFFSET + 8;
+    pub const TORN_OFFSET: usize = offset_of!(ConsumerLine, torn);
 }
 
-// The named offsets above are what other languages use; hold them against the structs.
+// The offsets above come from the structs; what is checked here is what the structs must be for
+// other languages to read them: sizes, alignments, and the lines the blocks start on.
 #[cfg(not(loom))]
 const _: () = {
-    use std::mem::{align_of, offset_of, size_of};
+    use std::mem::{align_of, size_of};
     assert!(size_of::<Header>() == HEADER_LEN);
     assert!(size_of::<SlotHeader>() == SLOT_HEADER_LEN);
-    assert!(offset_of!(SlotHeader, stamp) == slot::STAMP_OFFSET);
-    assert!(offset_of!(SlotHeader, len) == slot::LEN_OFFSET);
-    assert!(offset_of!(SlotHeader, kind) == slot::KIND_OFFSET);
-    assert!(offset_of!(SlotHeader, timestamp_ns) == slot::TIMESTAMP_OFFSET);
+    assert!(std::mem::offset_of!(SlotHeader, stamp) == slot::STAMP_OFFSET);
+    assert!(std::mem::offset_of!(SlotHeader, len) == slot::LEN_OFFSET);
+    assert!(std::mem::offset_of!(SlotHeader, kind) == slot::KIND_OFFSET);
+    assert!(std::mem::offset_of!(SlotHeader, timestamp_ns) == slot::TIMESTAMP_OFFSET);
     assert!(slot::PAYLOAD_OFFSET == SLOT_HEADER_LEN);
     assert!(size_of::<ProducerBlock>() == PRODUCER_BLOCK_LEN);
     assert!(align_of::<ProducerBlock>() == LINE);
     assert!(size_of::<ConsumerBlock>() == CONSUMER_BLOCK_LEN);
-    assert!(size_of::<ProducerEntry>() == producer_block::PRODUCER_ENTRY_LEN);
-    assert!(offset_of!(ProducerBlock, wait) == producer_block::DATA_FUTEX_OFFSET);
-    assert!(offset_of!(ProducerBlock, producers) == producer_block::PRODUCERS_OFFSET);
-    assert!(offset_of!(CursorLine, claim) == producer_block::CLAIM_OFFSET);
-    assert!(offset_of!(CursorLine, gate) == producer_block::GATE_OFFSET);
-    assert!(offset_of!(CursorLine, scan) == producer_block::SCAN_OFFSET);
-    assert!(offset_of!(CursorLine, dropped) == producer_block::DROPPED_OFFSET);
-    assert!(LINE + offset_of!(WaitLine, state) == producer_block::STATE_OFFSET);
-    assert!(LINE + offset_of!(WaitLine, data_wakes) == producer_block::DATA_WAKES_OFFSET);
-    assert!(LINE + offset_of!(WaitLine, space_wakes) == producer_block::SPACE_WAKES_OFFSET);
-    assert!(offset_of!(ConsumerLine, state) == consumer_block::STATE_OFFSET);
-    assert!(offset_of!(ConsumerLine, generation) == consumer_block::GENERATION_OFFSET);
-    assert!(offset_of!(ConsumerLine, heartbeat_ns) == consumer_block::HEARTBEAT_OFFSET);
-    assert!(offset_of!(ConsumerLine, torn) == consumer_block::TORN_OFFSET);
+    assert!(producer_block::DATA_FUTEX_OFFSET == LINE);
+    assert!(producer_block::PRODUCERS_OFFSET == 2 * LINE);
+    assert!(producer_block::PRODUCER_ENTRY_LEN == 16);
     assert!(CONSUMERS_OFFSET % LINE == 0);
+    // Every 8-byte field on an 8-byte boundary (the JVM's VarHandles need it).
+    assert!(consumer_block::HEARTBEAT_OFFSET % 8 == 0 && consumer_block::TORN_OFFSET % 8 == 0);
     // Atomics must have the layout of the integers the other languages see.
     assert!(size_of::<AtomicU64>() == 8 && align_of::<AtomicU64>() == 8);
     assert!(size_of::<AtomicU32>() == 4);
@@ -715,137 +717,182 @@ impl Geometry {
     }
 }
 
-/// The layout as `NAME=value` lines, for other languages' layout tests (Kotlin's `Layout.kt` is
-/// held against this).
-pub fn layout_dump() -> String {
-    let mut out = String::new();
-    let mut put = |name: &str, value: u64| {
-        out.push_str(name);
-        out.push('=');
-        out.push_str(&value.to_string());
-        out.push('\n');
-    };
-    put("MAGIC", MAGIC);
-    {
-        use std::mem::offset_of;
-        put("HEADER_VERSION_OFFSET", offset_of!(Header, version) as u64);
-        put(
-            "HEADER_TOTAL_LEN_OFFSET",
-            offset_of!(Header, total_len) as u64,
-        );
-        put(
+/// Every value another language needs to read or write a region, by name: offsets (from the
+/// structs), sizes, and every code stored in it. `layout_dump` prints this table; Kotlin's
+/// `Layout.kt` is held against it by `LayoutTest`, and the C consumer test against it through
+/// `ringflow-stream layout`.
+#[cfg(not(loom))]
+pub fn wire_values() -> Vec<(&'static str, u64)> {
+    use std::mem::offset_of;
+    let h = |o: usize| o as u64;
+    vec![
+        ("MAGIC", MAGIC),
+        ("VERSION", VERSION.into()),
+        ("HEADER_LEN", HEADER_LEN as u64),
+        ("LINE", LINE as u64),
+        ("HEADER_VERSION_OFFSET", h(offset_of!(Header, version))),
+        ("HEADER_TOTAL_LEN_OFFSET", h(offset_of!(Header, total_len))),
+        (
             "HEADER_SLOT_COUNT_OFFSET",
-            offset_of!(Header, slot_count) as u64,
-        );
-        put(
+            h(offset_of!(Header, slot_count)),
+        ),
+        (
             "HEADER_SLOT_PAYLOAD_OFFSET",
-            offset_of!(Header, slot_payload) as u64,
-        );
-        put(
+            h(offset_of!(Header, slot_payload)),
+        ),
+        (
             "HEADER_SLOT_STRIDE_OFFSET",
-            offset_of!(Header, slot_stride) as u64,
-        );
-        put(
+            h(offset_of!(Header, slot_stride)),
+        ),
+        (
             "HEADER_MAX_CONSUMERS_OFFSET",
-            offset_of!(Header, max_consumers) as u64,
-        );
-        put(
+            h(offset_of!(Header, max_consumers)),
+        ),
+        (
             "HEADER_PRODUCER_MODE_OFFSET",
-            offset_of!(Header, producer_mode) as u64,
-        );
-        put(
-            "HEADER_SCHEMA_ID_OFFSET",
-            offset_of!(Header, schema_id) as u64,
-        );
-        put(
+            h(offset_of!(Header, producer_mode)),
+        ),
+        ("HEADER_SCHEMA_ID_OFFSET", h(offset_of!(Header, schema_id))),
+        (
             "HEADER_AUDIO_SAMPLE_RATE_OFFSET",
-            offset_of!(Header, audio_sample_rate) as u64,
-        );
-        put(
+            h(offset_of!(Header, audio_sample_rate)),
+        ),
+        (
             "HEADER_AUDIO_CHANNELS_OFFSET",
-            offset_of!(Header, audio_channels) as u64,
-        );
-        put(
+            h(offset_of!(Header, audio_channels)),
+        ),
+        (
             "HEADER_AUDIO_SAMPLE_FORMAT_OFFSET",
-            offset_of!(Header, audio_sample_format) as u64,
-        );
-        put(
+            h(offset_of!(Header, audio_sample_format)),
+        ),
+        (
             "HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET",
-            offset_of!(Header, audio_samples_per_frame) as u64,
-        );
-        put(
+            h(offset_of!(Header, audio_samples_per_frame)),
+        ),
+        (
             "HEADER_TELEMETRY_VERSION_OFFSET",
-            offset_of!(Header, telemetry_schema_version) as u64,
-        );
-        put(
+            h(offset_of!(Header, telemetry_schema_version)),
+        ),
+        ("HEADER_OWNER_PID_OFFSET", h(offset_of!(Header, owner_pid))),
+        (
+            "HEADER_CREATED_OFFSET",
+            h(offset_of!(Header, created_unix_ns)),
+        ),
+        ("HEADER_EPOCH_OFFSET", h(offset_of!(Header, epoch))),
+        (
             "HEADER_SLOTS_OFFSET_OFFSET",
-            offset_of!(Header, slots_offset) as u64,
-        );
-        put("HEADER_FLAGS_OFFSET", offset_of!(Header, flags) as u64);
-    }
-    put("RING_FLAG_OVERWRITABLE", ring_flags::OVERWRITABLE);
-    put("KIND_SKIP", kind_flags::SKIP.into());
-    put("FUTEX_ARMED", crate::sleep::ARMED.into());
-    put("VERSION", VERSION.into());
-    put("HEADER_LEN", HEADER_LEN as u64);
-    put("LINE", LINE as u64);
-    put("PRODUCER_OFFSET", PRODUCER_OFFSET as u64);
-    put("CONSUMERS_OFFSET", CONSUMERS_OFFSET as u64);
-    put("CONSUMER_BLOCK_LEN", CONSUMER_BLOCK_LEN as u64);
-    put("SLOT_HEADER_LEN", SLOT_HEADER_LEN as u64);
-    put("SLOT_ALIGN", SLOT_ALIGN as u64);
-    put("MAX_PRODUCERS", MAX_PRODUCERS as u64);
-    put("SLOT_STAMP_OFFSET", slot::STAMP_OFFSET as u64);
-    put("SLOT_LEN_OFFSET", slot::LEN_OFFSET as u64);
-    put("SLOT_KIND_OFFSET", slot::KIND_OFFSET as u64);
-    put("SLOT_TIMESTAMP_OFFSET", slot::TIMESTAMP_OFFSET as u64);
-    put("SLOT_PAYLOAD_OFFSET", slot::PAYLOAD_OFFSET as u64);
-    put("PUBLISHED_OFFSET", producer_block::PUBLISHED_OFFSET as u64);
-    put(
-        "DATA_FUTEX_OFFSET",
-        producer_block::DATA_FUTEX_OFFSET as u64,
-    );
-    put(
-        "DATA_SLEEPERS_OFFSET",
-        producer_block::DATA_SLEEPERS_OFFSET as u64,
-    );
-    put(
-        "SPACE_FUTEX_OFFSET",
-        producer_block::SPACE_FUTEX_OFFSET as u64,
-    );
-    put(
-        "SPACE_SLEEPERS_OFFSET",
-        producer_block::SPACE_SLEEPERS_OFFSET as u64,
-    );
-    put("STATE_OFFSET", producer_block::STATE_OFFSET as u64);
-    put("CONSUMER_READ_OFFSET", consumer_block::READ_OFFSET as u64);
-    put("CONSUMER_STATE_OFFSET", consumer_block::STATE_OFFSET as u64);
-    put(
-        "CONSUMER_POLICY_OFFSET",
-        consumer_block::POLICY_OFFSET as u64,
-    );
-    put(
-        "CONSUMER_HEARTBEAT_OFFSET",
-        consumer_block::HEARTBEAT_OFFSET as u64,
-    );
-    put(
-        "CONSUMER_DELIVERED_OFFSET",
-        consumer_block::DELIVERED_OFFSET as u64,
-    );
-    put("CONSUMER_LOST_OFFSET", consumer_block::LOST_OFFSET as u64);
-    put(
-        "CONSUMER_LAPPED_OFFSET",
-        consumer_block::LAPPED_OFFSET as u64,
-    );
-    put("CONSUMER_TORN_OFFSET", consumer_block::TORN_OFFSET as u64);
-    put(
-        "CONSUMER_GENERATION_OFFSET",
-        consumer_block::GENERATION_OFFSET as u64,
-    );
-    put("CONSUMER_STATE_ACTIVE", consumer_state::ACTIVE.into());
-    put("CONSUMER_STATE_EVICTED", consumer_state::EVICTED.into());
-    put("MAX_SEQ", stamp::MAX_SEQ);
-    out
+            h(offset_of!(Header, slots_offset)),
+        ),
+        ("HEADER_FLAGS_OFFSET", h(offset_of!(Header, flags))),
+        ("RING_FLAG_OVERWRITABLE", ring_flags::OVERWRITABLE),
+        ("PRODUCER_MODE_SINGLE", producer_mode::SINGLE.into()),
+        ("PRODUCER_MODE_MULTI", producer_mode::MULTI.into()),
+        ("SCHEMA_RAW", schema_id::RAW.into()),
+        ("SCHEMA_AUDIO", schema_id::AUDIO.into()),
+        ("SCHEMA_TELEMETRY", schema_id::TELEMETRY.into()),
+        ("SAMPLE_FORMAT_NONE", sample_format::NONE.into()),
+        ("SAMPLE_FORMAT_F32", sample_format::F32.into()),
+        ("SAMPLE_FORMAT_I16", sample_format::I16.into()),
+        ("SAMPLE_FORMAT_I32", sample_format::I32.into()),
+        ("PRODUCER_OFFSET", PRODUCER_OFFSET as u64),
+        ("CONSUMERS_OFFSET", CONSUMERS_OFFSET as u64),
+        ("CONSUMER_BLOCK_LEN", CONSUMER_BLOCK_LEN as u64),
+        ("MAX_PRODUCERS", MAX_PRODUCERS as u64),
+        ("PUBLISHED_OFFSET", h(producer_block::PUBLISHED_OFFSET)),
+        ("CLAIM_OFFSET", h(producer_block::CLAIM_OFFSET)),
+        ("GATE_OFFSET", h(producer_block::GATE_OFFSET)),
+        ("SCAN_OFFSET", h(producer_block::SCAN_OFFSET)),
+        ("DROPPED_OFFSET", h(producer_block::DROPPED_OFFSET)),
+        ("DATA_FUTEX_OFFSET", h(producer_block::DATA_FUTEX_OFFSET)),
+        (
+            "DATA_SLEEPERS_OFFSET",
+            h(producer_block::DATA_SLEEPERS_OFFSET),
+        ),
+        ("SPACE_FUTEX_OFFSET", h(producer_block::SPACE_FUTEX_OFFSET)),
+        (
+            "SPACE_SLEEPERS_OFFSET",
+            h(producer_block::SPACE_SLEEPERS_OFFSET),
+        ),
+        ("STATE_OFFSET", h(producer_block::STATE_OFFSET)),
+        ("POLICY_OFFSET", h(producer_block::POLICY_OFFSET)),
+        ("DATA_WAKES_OFFSET", h(producer_block::DATA_WAKES_OFFSET)),
+        ("SPACE_WAKES_OFFSET", h(producer_block::SPACE_WAKES_OFFSET)),
+        ("PRODUCERS_OFFSET", h(producer_block::PRODUCERS_OFFSET)),
+        ("PRODUCER_ENTRY_LEN", h(producer_block::PRODUCER_ENTRY_LEN)),
+        (
+            "PRODUCER_ENTRY_PID_OFFSET",
+            h(producer_block::ENTRY_PID_OFFSET),
+        ),
+        (
+            "PRODUCER_ENTRY_STATE_OFFSET",
+            h(producer_block::ENTRY_STATE_OFFSET),
+        ),
+        (
+            "PRODUCER_ENTRY_HEARTBEAT_OFFSET",
+            h(producer_block::ENTRY_HEARTBEAT_OFFSET),
+        ),
+        ("RING_STATE_OPEN", ring_state::OPEN.into()),
+        ("RING_STATE_CLOSED", ring_state::CLOSED.into()),
+        ("PRODUCER_STATE_FREE", producer_state::FREE.into()),
+        ("PRODUCER_STATE_ATTACHED", producer_state::ATTACHED.into()),
+        ("FULL_POLICY_BLOCK", full_policy::BLOCK.into()),
+        ("FULL_POLICY_FAIL", full_policy::FAIL.into()),
+        ("FULL_POLICY_OVERWRITE", full_policy::OVERWRITE.into()),
+        ("FUTEX_ARMED", crate::sleep::ARMED.into()),
+        ("CONSUMER_READ_OFFSET", h(consumer_block::READ_OFFSET)),
+        ("CONSUMER_STATE_OFFSET", h(consumer_block::STATE_OFFSET)),
+        ("CONSUMER_POLICY_OFFSET", h(consumer_block::POLICY_OFFSET)),
+        ("CONSUMER_PID_OFFSET", h(consumer_block::PID_OFFSET)),
+        (
+            "CONSUMER_GENERATION_OFFSET",
+            h(consumer_block::GENERATION_OFFSET),
+        ),
+        (
+            "CONSUMER_HEARTBEAT_OFFSET",
+            h(consumer_block::HEARTBEAT_OFFSET),
+        ),
+        (
+            "CONSUMER_DELIVERED_OFFSET",
+            h(consumer_block::DELIVERED_OFFSET),
+        ),
+        ("CONSUMER_LOST_OFFSET", h(consumer_block::LOST_OFFSET)),
+        ("CONSUMER_LAPPED_OFFSET", h(consumer_block::LAPPED_OFFSET)),
+        ("CONSUMER_TORN_OFFSET", h(consumer_block::TORN_OFFSET)),
+        ("CONSUMER_STATE_FREE", consumer_state::FREE.into()),
+        ("CONSUMER_STATE_CLAIMING", consumer_state::CLAIMING.into()),
+        ("CONSUMER_STATE_ACTIVE", consumer_state::ACTIVE.into()),
+        ("CONSUMER_STATE_EVICTED", consumer_state::EVICTED.into()),
+        ("DELIVERY_LOSSLESS", delivery::LOSSLESS.into()),
+        ("DELIVERY_LOSSY", delivery::LOSSY.into()),
+        ("HEARTBEAT_EVERY", crate::consumer::core::HEARTBEAT_EVERY),
+        (
+            "SPIN_BUDGET_NS",
+            crate::sync::Backoff::SPIN_BUDGET.as_nanos() as u64,
+        ),
+        (
+            "AFTER_WAKE_BUDGET_NS",
+            crate::sync::Backoff::AFTER_WAKE_BUDGET.as_nanos() as u64,
+        ),
+        ("SLOT_HEADER_LEN", SLOT_HEADER_LEN as u64),
+        ("SLOT_ALIGN", SLOT_ALIGN as u64),
+        ("SLOT_STAMP_OFFSET", h(slot::STAMP_OFFSET)),
+        ("SLOT_LEN_OFFSET", h(slot::LEN_OFFSET)),
+        ("SLOT_KIND_OFFSET", h(slot::KIND_OFFSET)),
+        ("SLOT_TIMESTAMP_OFFSET", h(slot::TIMESTAMP_OFFSET)),
+        ("SLOT_PAYLOAD_OFFSET", h(slot::PAYLOAD_OFFSET)),
+        ("KIND_SKIP", kind_flags::SKIP.into()),
+        ("KIND_USER_MASK", kind_flags::USER_MASK.into()),
+        ("MAX_SEQ", stamp::MAX_SEQ),
+    ]
+}
+
+/// The layout as `NAME=value` lines ([`wire_values`]), for other languages' layout tests.
+#[cfg(not(loom))]
+pub fn layout_dump() -> String {
+    wire_values()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect()
 }
 
 #[cfg(all(test, not(loom)))]

@@ -84,7 +84,9 @@ pub use consumer::{
     AnyConsumer, Batch, BatchFrame, Consumer, Frame, FrameInfo, HeldFrame, LossyConsumer,
 };
 pub use consumer::{Delivery, Start};
-pub use error::{Error, PushError, ReleaseError, Result};
+#[cfg(not(loom))]
+pub use error::ReleaseError;
+pub use error::{Error, PushError, Result};
 pub use layout::{Geometry, Header, LayoutError};
 pub use producer::{FullPolicy, ProducerOptions};
 #[cfg(not(loom))]

@@ -38,11 +38,11 @@ impl Backoff {
     const SPIN_LIMIT: u32 = 6;
     /// How long to spin before parking.
     #[cfg(not(loom))]
-    const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_micros(50);
+    pub(crate) const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_micros(50);
 
     /// How long to spin before parking right after waking the peer.
     #[cfg(not(loom))]
-    const AFTER_WAKE_BUDGET: std::time::Duration = std::time::Duration::from_micros(250);
+    pub(crate) const AFTER_WAKE_BUDGET: std::time::Duration = std::time::Duration::from_micros(250);
 
     /// A backoff with the longer budget if `after_wake` (the caller woke its peer since it last
     /// waited).

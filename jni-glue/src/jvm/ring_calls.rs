@@ -75,7 +75,7 @@ pub fn buffer<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong) -> J
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn layout<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'l> {
     run(&mut env, |env| {
-        env.new_string(ringflow::layout::layout_dump())
+        env.new_string(layout_dump())
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))
     })
 }
@@ -122,6 +122,31 @@ pub fn notify_space<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong
     })
 }
 
+/// Values of this boundary's own that Kotlin uses (`SOURCE_*`: the codes `producer_source`
+/// takes; `STATS_*`: the positional layout of `statsValues`).
+pub(crate) const JNI_VALUES: [(&str, u64); 6] = [
+    ("SOURCE_SEQ", 0),
+    ("SOURCE_AUDIO", 1),
+    ("SOURCE_TELEMETRY", 2),
+    ("SOURCE_FILL", 3),
+    ("STATS_HEADER_LEN", STATS_HEADER_LEN as u64),
+    ("STATS_CONSUMER_LEN", STATS_CONSUMER_LEN as u64),
+];
+
+/// Values at the head of `statsValues`, before the consumers.
+const STATS_HEADER_LEN: usize = 6;
+/// Values per consumer in `statsValues`.
+const STATS_CONSUMER_LEN: usize = 9;
+
+/// The ring's layout dump (`ringflow::layout::layout_dump`) and [`JNI_VALUES`], for `LayoutTest`.
+fn layout_dump() -> String {
+    let mut dump = ringflow::layout::layout_dump();
+    for (name, value) in JNI_VALUES {
+        dump.push_str(&format!("{name}={value}\n"));
+    }
+    dump
+}
+
 /// `Native.statsValues(ring): LongArray`: `[published, dropped, closed (0/1), dataWakes,
 /// spaceWakes, consumers, then per consumer: index, lossy (0/1), evicted (0/1), read, lag,
 /// delivered, lost, lapped, torn]`.
@@ -141,6 +166,7 @@ pub fn stats_values<'l>(
             s.space_wakes as i64,
             s.consumers.len() as i64,
         ];
+        debug_assert_eq!(v.len(), STATS_HEADER_LEN);
         for c in &s.consumers {
             v.extend([
                 c.index as i64,
@@ -154,6 +180,10 @@ pub fn stats_values<'l>(
                 c.torn as i64,
             ]);
         }
+        debug_assert_eq!(
+            v.len(),
+            STATS_HEADER_LEN + s.consumers.len() * STATS_CONSUMER_LEN
+        );
         let jni_err = |e: jni::errors::Error| EngineError::InvalidArgument(e.to_string());
         let array = env.new_long_array(v.len()).map_err(jni_err)?;
         array.set_region(env, 0, &v).map_err(jni_err)?;

@@ -110,7 +110,7 @@ pub(crate) fn producer_status<M: RingMem>(mem: &M) -> ProducerStatus {
 }
 
 /// Frames between two heartbeats of a reader that is busy reading.
-const HEARTBEAT_EVERY: u64 = 1024;
+pub(crate) const HEARTBEAT_EVERY: u64 = 1024;
 
 /// The consumer's side of the cursor protocol, over any [`RingMem`].
 pub(crate) struct ConsumerCore<M: RingMem> {
@@ -317,10 +317,17 @@ impl<M: RingMem> ConsumerCore<M> {
         };
         // Acquire: pairs with the Release store of `published` in ProducerCore::commit.
         let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
-        let target = published
+        let mut target = published
             .min(stamp::MAX_SEQ)
             .saturating_sub(capacity - 1)
             .max(lapper - capacity + 1);
+        if !self.always_unprotected && self.next < self.protected_from {
+            // A lossless reader catching up from an earlier start: frames from the protected
+            // start on are still there (no producer overwrites them before it releases them),
+            // so the jump stops there rather than one ring behind `published` (found by the loom
+            // model `registration_at_the_oldest_frame`).
+            target = target.min(self.protected_from.max(lapper - capacity + 1));
+        }
         let skipped = target - self.next;
         if self.first_seq.is_none() && self.next < self.protected_from {
             // Still before the first frame handed out, in the part of the ring the consumer
@@ -350,6 +357,12 @@ impl<M: RingMem> ConsumerCore<M> {
         if self.first_seq.is_none() {
             self.first_seq = Some(seq);
         }
+    }
+
+    /// The first frame the registration handshake protects (see `protected_from`).
+    #[cfg(all(test, loom))]
+    pub(crate) fn protected_from(&self) -> u64 {
+        self.protected_from
     }
 
     /// Whether frame `seq` may be rewritten while this consumer holds it: always for a lossy

@@ -72,4 +72,66 @@ object Layout {
 
     /** Sequence numbers stay below 2^62; a stamp naming one at or above it is corrupt (R8). */
     const val MAX_SEQ: Long = 4611686018427387904L
+
+    /** Header fields Kotlin does not read yet, held against Rust all the same. */
+    const val HEADER_OWNER_PID_OFFSET: Long = 68
+    const val HEADER_CREATED_OFFSET: Long = 72
+    const val HEADER_EPOCH_OFFSET: Long = 80
+
+    /** Codes stored in the header: producer modes, schema ids, sample formats. */
+    const val PRODUCER_MODE_SINGLE: Long = 0
+    const val PRODUCER_MODE_MULTI: Long = 1
+    const val SCHEMA_RAW: Long = 0
+    const val SCHEMA_AUDIO: Long = 1
+    const val SCHEMA_TELEMETRY: Long = 2
+    const val SAMPLE_FORMAT_NONE: Long = 0
+    const val SAMPLE_FORMAT_F32: Long = 1
+    const val SAMPLE_FORMAT_I16: Long = 2
+    const val SAMPLE_FORMAT_I32: Long = 3
+
+    /** The producer block's other words, and the producer table's entries. */
+    const val CLAIM_OFFSET: Long = 8
+    const val GATE_OFFSET: Long = 16
+    const val SCAN_OFFSET: Long = 24
+    const val DROPPED_OFFSET: Long = 32
+    const val POLICY_OFFSET: Long = 148
+    const val DATA_WAKES_OFFSET: Long = 152
+    const val SPACE_WAKES_OFFSET: Long = 160
+    const val PRODUCERS_OFFSET: Long = 256
+    const val PRODUCER_ENTRY_LEN: Long = 16
+    const val PRODUCER_ENTRY_PID_OFFSET: Long = 0
+    const val PRODUCER_ENTRY_STATE_OFFSET: Long = 4
+    const val PRODUCER_ENTRY_HEARTBEAT_OFFSET: Long = 8
+
+    /** States and policies stored in the producer block. */
+    const val RING_STATE_OPEN: Long = 0
+    const val RING_STATE_CLOSED: Long = 1
+    const val PRODUCER_STATE_FREE: Long = 0
+    const val PRODUCER_STATE_ATTACHED: Long = 1
+    const val FULL_POLICY_BLOCK: Long = 0
+    const val FULL_POLICY_FAIL: Long = 1
+    const val FULL_POLICY_OVERWRITE: Long = 2
+
+    /** The rest of a consumer block: its pid, the states a registration passes, the delivery codes. */
+    const val CONSUMER_PID_OFFSET: Long = 16
+    const val CONSUMER_STATE_FREE: Long = 0
+    const val CONSUMER_STATE_CLAIMING: Long = 1
+    const val DELIVERY_LOSSLESS: Long = 0
+    const val DELIVERY_LOSSY: Long = 1
+
+    /** The reader's budgets, as the Rust reader keeps them: frames between heartbeats, spin before a park. */
+    const val HEARTBEAT_EVERY: Long = 1024
+    const val SPIN_BUDGET_NS: Long = 50000
+    const val AFTER_WAKE_BUDGET_NS: Long = 250000
+
+    /** The bits of a slot's `kind` the user owns. */
+    const val KIND_USER_MASK: Long = 65535
+
+    /** The JNI boundary's own codes (appended to the dump by `jni-glue`): engine sources by number, and the positional layout of `Native.statsValues`. */
+    const val SOURCE_SEQ: Long = 0
+    const val SOURCE_AUDIO: Long = 1
+    const val SOURCE_TELEMETRY: Long = 2
+    const val SOURCE_FILL: Long = 3
+    const val STATS_HEADER_LEN: Long = 6
+    const val STATS_CONSUMER_LEN: Long = 9
 }

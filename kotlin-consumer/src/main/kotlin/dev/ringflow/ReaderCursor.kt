@@ -316,12 +316,12 @@ internal class ReaderCursor private constructor(
         const val LAPPED = 2
 
         /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
-        const val HEARTBEAT_EVERY = 1024L
+        const val HEARTBEAT_EVERY = Layout.HEARTBEAT_EVERY
 
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
-        private const val SPIN_BUDGET_NS = 50_000L
-        private const val AFTER_WAKE_BUDGET_NS = 250_000L
+        private const val SPIN_BUDGET_NS = Layout.SPIN_BUDGET_NS
+        private const val AFTER_WAKE_BUDGET_NS = Layout.AFTER_WAKE_BUDGET_NS
         private val SPACE_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_FUTEX_OFFSET).toInt()
         private const val ARMED = Layout.FUTEX_ARMED.toInt()
         private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()

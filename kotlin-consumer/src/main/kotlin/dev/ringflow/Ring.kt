@@ -52,18 +52,18 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     internal val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
 
     /** What the frames hold, from the header. */
-    val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt())) {
-        1 -> Schema.Audio(
+    val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt()).toLong()) {
+        Layout.SCHEMA_AUDIO -> Schema.Audio(
             sampleRate = region.getInt(Layout.HEADER_AUDIO_SAMPLE_RATE_OFFSET.toInt()),
             channels = region.getInt(Layout.HEADER_AUDIO_CHANNELS_OFFSET.toInt()),
-            format = when (region.getInt(Layout.HEADER_AUDIO_SAMPLE_FORMAT_OFFSET.toInt())) {
-                2 -> SampleFormat.I16
-                3 -> SampleFormat.I32
+            format = when (region.getInt(Layout.HEADER_AUDIO_SAMPLE_FORMAT_OFFSET.toInt()).toLong()) {
+                Layout.SAMPLE_FORMAT_I16 -> SampleFormat.I16
+                Layout.SAMPLE_FORMAT_I32 -> SampleFormat.I32
                 else -> SampleFormat.F32
             },
             samplesPerFrame = region.getInt(Layout.HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET.toInt()),
         )
-        2 -> Schema.Telemetry(region.getInt(Layout.HEADER_TELEMETRY_VERSION_OFFSET.toInt()))
+        Layout.SCHEMA_TELEMETRY -> Schema.Telemetry(region.getInt(Layout.HEADER_TELEMETRY_VERSION_OFFSET.toInt()))
         else -> Schema.Raw
     }
 
@@ -329,8 +329,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     fun stats(): RingStats {
         checkOpen()
         val v = Native.statsValues(handle)
-        val consumers = (0 until v[5].toInt()).map { i ->
-            val o = 6 + i * 9
+        val consumers = (0 until v[Layout.STATS_HEADER_LEN.toInt() - 1].toInt()).map { i ->
+            val o = (Layout.STATS_HEADER_LEN + i * Layout.STATS_CONSUMER_LEN).toInt()
             ConsumerStats(v[o].toInt(), v[o + 1] != 0L, v[o + 2] != 0L, v[o + 3], v[o + 4], v[o + 5], v[o + 6], v[o + 7], v[o + 8])
         }
         return RingStats(v[0], v[1], v[2] != 0L, v[3], v[4], consumers)

@@ -63,14 +63,14 @@ data class RingStats(
 /** Sources an engine producer in this process can run ([Ring.startProducer]). */
 enum class Source(internal val code: Int) {
     /** Verifiable frames of the slot size (a pattern of the frame number). */
-    Seq(0),
+    Seq(Layout.SOURCE_SEQ.toInt()),
 
     /** A 440 Hz sine in the ring's audio format (audio rings only). */
-    Audio(1),
+    Audio(Layout.SOURCE_AUDIO.toInt()),
 
     /** Telemetry events, with bursts. */
-    Telemetry(2),
+    Telemetry(Layout.SOURCE_TELEMETRY.toInt()),
 
     /** Frames of the slot size whose every byte is the frame's number: the cheapest, for benchmarks. */
-    Fill(3),
+    Fill(Layout.SOURCE_FILL.toInt()),
 }
