@@ -59,6 +59,9 @@ pub enum ErrorKind {
     Closed,
     /// The producer's process died with nothing left to read.
     ProducerGone,
+    /// No producer is left and a frame was never committed while later ones were: the frames
+    /// after the hole are not delivered.
+    Abandoned,
     /// A producer evicted this consumer (it held the producer back with a stale heartbeat, or
     /// its process died): it no longer sees every frame. (Not "lapped": a lossy reader that is
     /// lapped goes on and counts what it lost; that is no error.)
@@ -101,8 +104,9 @@ pub struct Boundary {
 
 impl ErrorKind {
     /// Every kind, for tests that hold the other languages against the table.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Timeout,
+        ErrorKind::Abandoned,
         ErrorKind::Closed,
         ErrorKind::ProducerGone,
         ErrorKind::Evicted,
@@ -161,6 +165,12 @@ impl ErrorKind {
             ErrorKind::Io => row(12, "RF_IO", "dev/ringflow/RingIoException", 2),
             ErrorKind::Busy => row(14, "RF_BUSY", "dev/ringflow/RingBusyException", 2),
             ErrorKind::AlreadyExists => row(15, "RF_EXISTS", "dev/ringflow/RingExistsException", 2),
+            ErrorKind::Abandoned => row(
+                17,
+                "RF_ABANDONED",
+                "dev/ringflow/AbandonedFrameException",
+                1,
+            ),
             ErrorKind::AlreadyInitialized => row(
                 16,
                 "RF_ALREADY_INITIALIZED",
@@ -183,6 +193,7 @@ impl EngineError {
                 R::AlreadyExists { .. } => ErrorKind::AlreadyExists,
                 R::Closed => ErrorKind::Closed,
                 R::ProducerGone { .. } => ErrorKind::ProducerGone,
+                R::Abandoned { .. } => ErrorKind::Abandoned,
                 R::Evicted { .. } => ErrorKind::Evicted,
                 R::NoConsumerSlot { .. } | R::ProducerBusy { .. } | R::TooManyProducers { .. } => {
                     ErrorKind::Busy

@@ -688,6 +688,10 @@ fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
             summary.frames
         ))),
         End::Evicted => Err(Failure::job("evicted by a producer")),
+        End::Abandoned => Err(Failure::job(format!(
+            "a producer ended without committing a frame after the {} read; frames committed after that hole were not delivered",
+            summary.frames
+        ))),
         End::ProducerGone if is_short => Err(short("the producer died")),
         End::Closed if is_short => Err(short("the ring closed")),
         _ => Ok(0),

@@ -235,6 +235,9 @@ pub enum End {
     Cancelled,
     /// A producer evicted it.
     Evicted,
+    /// No producer is left, and a frame was never committed while later ones were (a producer
+    /// died between claim and commit): the frames after it were not read.
+    Abandoned,
 }
 
 /// What a consumer task did.
@@ -438,6 +441,7 @@ pub fn run_consumer_with(
                     Err(Error::Closed) => break End::Closed,
                     Err(Error::ProducerGone { .. }) => break End::ProducerGone,
                     Err(Error::Evicted { .. }) => break End::Evicted,
+                    Err(Error::Abandoned { .. }) => break End::Abandoned,
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -68,6 +68,10 @@
 // The shared runtime was already built with another configuration.
 #define RF_ALREADY_INITIALIZED 16
 
+// No producer is left and a frame was never committed while later ones were (a producer died
+// between claim and commit): the frames after it are not delivered.
+#define RF_ABANDONED 17
+
 // A frame handed out in place by `rf_consumer_next`; `data` is valid until
 // `rf_consumer_release` on the same consumer.
 typedef struct rf_frame {

@@ -69,6 +69,9 @@ pub const RF_BUSY: i32 = 14;
 pub const RF_EXISTS: i32 = 15;
 /// The shared runtime was already built with another configuration.
 pub const RF_ALREADY_INITIALIZED: i32 = 16;
+/// No producer is left and a frame was never committed while later ones were (a producer died
+/// between claim and commit): the frames after it are not delivered.
+pub const RF_ABANDONED: i32 = 17;
 
 /// A frame handed out in place by `rf_consumer_next`; `data` is valid until
 /// `rf_consumer_release` on the same consumer.
@@ -720,6 +723,7 @@ mod error_table_tests {
             ("RF_BUSY", RF_BUSY),
             ("RF_EXISTS", RF_EXISTS),
             ("RF_ALREADY_INITIALIZED", RF_ALREADY_INITIALIZED),
+            ("RF_ABANDONED", RF_ABANDONED),
         ];
         for kind in ErrorKind::ALL {
             let b = kind.boundary();

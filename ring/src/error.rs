@@ -38,6 +38,17 @@ pub enum Error {
         /// The dead producer's pid.
         pid: u32,
     },
+    /// No producer is left, but frame `seq` was never committed while later ones were: a producer
+    /// claimed it and died (or detached) before committing it. The frames after it are not
+    /// delivered (repairing the hole is not implemented yet); the reader must not report a clean
+    /// end.
+    #[error("frame {seq} was claimed by a producer that ended without committing it; {unread} frames committed after it are not delivered")]
+    Abandoned {
+        /// The frame that was never committed.
+        seq: u64,
+        /// Frames published after it that the reader will not get.
+        unread: u64,
+    },
     /// A producer evicted this consumer (its heartbeat was stale), or its block was reused.
     #[error("consumer {index} was evicted by a producer")]
     Evicted {

@@ -404,3 +404,34 @@ fn an_overwrite_producer_needs_an_overwritable_ring() {
     assert!(reopened.is_overwritable());
     assert!(reopened.producer(overwrite).is_ok());
 }
+
+/// A multi-producer that claimed a frame and ended without committing it leaves a hole with
+/// frames committed after it. Until holes are repaired, a reader must not report a clean end
+/// over them: it ends with `Abandoned`, naming the frame and how many it will not get.
+#[test]
+fn a_reader_never_ends_cleanly_at_a_hole_before_committed_frames() {
+    let ring = Ring::anonymous(&RingConfig::new(8, 16).multi_producer(true)).unwrap();
+    let mut c = ring.consumer().unwrap();
+    let mut dead = ring.producer(ProducerOptions::default()).unwrap();
+    let mut live = ring.producer(ProducerOptions::default()).unwrap();
+    live.push(b"a").unwrap();
+    // Claimed and never committed nor dropped: what a process killed mid-write leaves.
+    std::mem::forget(dead.claim().unwrap());
+    for frame in [b"b", b"c", b"d"] {
+        live.push(frame).unwrap();
+    }
+    drop(live);
+    drop(dead); // the last producer detaches: the ring closes
+    assert_eq!(c.recv(None).unwrap().payload(), b"a");
+    match c.recv(Some(Duration::from_secs(5))) {
+        Err(Error::Abandoned { seq: 1, unread: 3 }) => {}
+        other => panic!(
+            "expected Abandoned at frame 1, got {:?}",
+            other.map(|f| f.seq())
+        ),
+    }
+    assert!(matches!(
+        c.check_producer(),
+        Err(Error::Abandoned { seq: 1, .. })
+    ));
+}

@@ -406,8 +406,26 @@ impl<M: RingMem> ConsumerCore<M> {
         match self.producer_status() {
             ProducerStatus::Alive => Ok(()),
             _ if self.check(self.next) != Check::Empty => Ok(()),
-            ProducerStatus::Gone(pid) => Err(Error::ProducerGone { pid }),
-            ProducerStatus::Closed => Err(Error::Closed),
+            status => Err(self.end_error(status)),
+        }
+    }
+
+    /// The error a reader ends with once no frame can come and its next one is not there:
+    /// `Closed` or `ProducerGone`, unless frames were committed after it (`published` is past
+    /// it): then a producer claimed this frame and died before committing it, and a clean end
+    /// would hide the committed frames after the hole: `Abandoned`.
+    fn end_error(&self, status: ProducerStatus) -> Error {
+        // Acquire: pairs with the Release `published` store (or fetch_max) of the commits.
+        let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
+        if published > self.next {
+            return Error::Abandoned {
+                seq: self.next,
+                unread: published - self.next - 1,
+            };
+        }
+        match status {
+            ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
+            _ => Error::Closed,
         }
     }
 
@@ -440,10 +458,7 @@ impl<M: RingMem> ConsumerCore<M> {
                 if self.check(self.next) != Check::Empty {
                     return Ok(());
                 }
-                return Err(match status {
-                    ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
-                    _ => Error::Closed,
-                });
+                return Err(self.end_error(status));
             }
         }
         // A producer in another process may die without waking us: sleep in slices and look

@@ -52,3 +52,10 @@ class RingIoException(message: String) : RingException(message)
 
 /** The Rust side cancelled the call. */
 class RingCancelledException(message: String) : RingException(message)
+
+/**
+ * No producer is left and a frame was never committed while later ones were: a producer claimed
+ * it and died before committing it. The frames after it are not delivered; the flow fails
+ * instead of completing as if the stream had ended cleanly.
+ */
+class AbandonedFrameException(message: String) : RingException(message)
