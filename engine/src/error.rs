@@ -216,5 +216,17 @@ impl EngineError {
     }
 }
 
+impl From<ringflow::RecvError> for EngineError {
+    fn from(e: ringflow::RecvError) -> Self {
+        EngineError::Ring(e.into())
+    }
+}
+
+impl From<ringflow::ClaimError> for EngineError {
+    fn from(e: ringflow::ClaimError) -> Self {
+        EngineError::Ring(e.into())
+    }
+}
+
 /// Shorthand for engine results.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ringflow::{AnyConsumer, Error, Ring};
+use ringflow::{AnyConsumer, RecvError, Ring};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -204,7 +204,7 @@ impl Subscription {
             }
             match self.consumer.check_producer() {
                 Ok(()) => {}
-                Err(Error::Closed) => return None,
+                Err(RecvError::Closed) => return None,
                 Err(e) => return Some(Err(e.into())),
             }
             // The guard un-counts even if this future is dropped while it waits.

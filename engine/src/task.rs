@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringflow::{Delivery, Error, FullPolicy, ProducerOptions, Ring, Start};
+use ringflow::{ClaimError, Delivery, Error, FullPolicy, ProducerOptions, RecvError, Ring, Start};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -113,7 +113,7 @@ pub fn run_producer(
             let n = (batch_max as u64).min(limit - summary.frames) as usize;
             let mut batch = match producer.claim_batch(n) {
                 Ok(batch) => batch,
-                Err(Error::Timeout) => {
+                Err(ClaimError::Timeout) => {
                     still_blocked(&mut blocked_since, user_timeout)?;
                     continue;
                 }
@@ -145,7 +145,7 @@ pub fn run_producer(
         }
         let mut slot = match producer.claim() {
             Ok(slot) => slot,
-            Err(Error::Full) => {
+            Err(ClaimError::Full) => {
                 summary.dropped += 1;
                 if fixed_period.is_none() && source.period().is_none() {
                     std::thread::yield_now(); // unpaced: retry the same frame
@@ -155,7 +155,7 @@ pub fn run_producer(
                 }
                 continue;
             }
-            Err(Error::Timeout) => {
+            Err(ClaimError::Timeout) => {
                 still_blocked(&mut blocked_since, user_timeout)?;
                 continue;
             }
@@ -372,7 +372,7 @@ pub fn run_consumer_with(
         // the task.
         // A lossy reader, and any reader of an overwritable ring, copies and checks: a frame may
         // be rewritten under it, and a torn frame must never reach the sink.
-        let got: ringflow::Result<Option<(u64, u64)>> = if copying {
+        let got: Result<Option<(u64, u64)>, RecvError> = if copying {
             match consumer.read_into(&mut buf) {
                 Ok(Some(i)) => {
                     let f = FrameRef {
@@ -437,15 +437,15 @@ pub fn run_consumer_with(
                     None => CANCEL_SLICE,
                 };
                 match consumer.wait(Some(slice)) {
-                    Ok(()) | Err(Error::Timeout) => {}
-                    Err(Error::Closed) => break End::Closed,
-                    Err(Error::ProducerGone { .. }) => break End::ProducerGone,
-                    Err(Error::Evicted { .. }) => break End::Evicted,
-                    Err(Error::Abandoned { .. }) => break End::Abandoned,
+                    Ok(()) | Err(RecvError::Timeout) => {}
+                    Err(RecvError::Closed) => break End::Closed,
+                    Err(RecvError::ProducerGone { .. }) => break End::ProducerGone,
+                    Err(RecvError::Evicted { .. }) => break End::Evicted,
+                    Err(RecvError::Abandoned { .. }) => break End::Abandoned,
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(Error::Evicted { .. }) => break End::Evicted,
+            Err(RecvError::Evicted { .. }) => break End::Evicted,
             Err(e) => return Err(e.into()),
         }
     };

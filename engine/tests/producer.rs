@@ -3,7 +3,7 @@
 
 use std::thread;
 
-use ringflow::{Error, Ring, RingConfig};
+use ringflow::{RecvError, Ring, RingConfig};
 use ringflow_engine::source::{FillSource, SeqSource, Source};
 use ringflow_engine::task::{run_producer, ProduceOptions, ProduceSummary};
 use tokio_util::sync::CancellationToken;
@@ -52,7 +52,7 @@ fn produce_and_read(
             Ok(frame) => {
                 got.push(u64::from_le_bytes(frame.payload()[..8].try_into().unwrap()));
             }
-            Err(Error::Closed) => break,
+            Err(RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }

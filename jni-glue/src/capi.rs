@@ -22,7 +22,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use ringflow::{Error as RingError, Ring, RingConfig};
+use ringflow::{Error as RingError, RecvError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
@@ -140,6 +140,12 @@ impl From<EngineError> for Failure {
 impl From<RingError> for Failure {
     fn from(e: RingError) -> Self {
         EngineError::Ring(e).into()
+    }
+}
+
+impl From<RecvError> for Failure {
+    fn from(e: RecvError) -> Self {
+        EngineError::from(e).into()
     }
 }
 
@@ -433,7 +439,7 @@ pub unsafe extern "C" fn rf_consumer_next(
             // Returns early when woken (or a slice ends) with nothing to read: the loop looks
             // at the gate again.
             match consumer.wait(Some(slice(left))) {
-                Ok(()) | Err(RingError::Timeout) => {}
+                Ok(()) | Err(RecvError::Timeout) => {}
                 Err(e) => return Err(e.into()),
             }
         };

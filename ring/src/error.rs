@@ -102,6 +102,97 @@ pub enum Error {
     InvalidArgument(String),
 }
 
+/// Why a read failed: `poll`, `recv`, `read_into`, `recv_into`, the batch calls, `poll_held`,
+/// `wait` and `check_producer` of every consumer handle. Only what a read can meet (the wide
+/// [`Error`] is for `open`, `create` and registration); each converts into the `Error` variant
+/// of the same name, so `?` works in functions that return [`Error`].
+#[derive(Debug, thiserror::Error)]
+pub enum RecvError {
+    /// The wait passed its timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Every producer detached cleanly and every committed frame has been read.
+    #[error("the ring is closed: no producer is attached and no frame is left")]
+    Closed,
+    /// Every attached producer's process died, and every frame they committed has been read.
+    #[error("producer process {pid} is gone")]
+    ProducerGone {
+        /// The dead producer's pid.
+        pid: u32,
+    },
+    /// No producer is left and frame `seq` was never committed while later ones were.
+    #[error("frame {seq} was claimed by a producer that ended without committing it; {unread} frames committed after it are not delivered")]
+    Abandoned {
+        /// The frame that was never committed.
+        seq: u64,
+        /// Frames published after it that the reader will not get.
+        unread: u64,
+    },
+    /// A producer evicted this consumer: it no longer sees every frame.
+    #[error("consumer {index} was evicted by a producer")]
+    Evicted {
+        /// The consumer block index.
+        index: usize,
+    },
+    /// A slot holds what no producer writes: reported, never trusted.
+    #[error("corrupt slot for frame {seq}: {detail}")]
+    Corrupt {
+        /// The frame's sequence number.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A frame from `poll_held` is still held: release it before reading on.
+    #[error("frame {seq} is still held: release it before the next read")]
+    FrameHeld {
+        /// The held frame.
+        seq: u64,
+    },
+    /// An argument is out of range (a buffer shorter than the frame, a batch of 0).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl From<RecvError> for Error {
+    fn from(e: RecvError) -> Error {
+        match e {
+            RecvError::Timeout => Error::Timeout,
+            RecvError::Closed => Error::Closed,
+            RecvError::ProducerGone { pid } => Error::ProducerGone { pid },
+            RecvError::Abandoned { seq, unread } => Error::Abandoned { seq, unread },
+            RecvError::Evicted { index } => Error::Evicted { index },
+            RecvError::Corrupt { seq, detail } => Error::Corrupt { seq, detail },
+            RecvError::FrameHeld { seq } => Error::FrameHeld { seq },
+            RecvError::InvalidArgument(m) => Error::InvalidArgument(m),
+        }
+    }
+}
+
+/// Why a claim failed: `claim`, `claim_batch`, `push`. The frame is not written.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The ring is full and the producer's policy is `fail`.
+    #[error("the ring is full")]
+    Full,
+    /// The producer's policy is `block` and its timeout passed.
+    #[error("timed out waiting for space")]
+    Timeout,
+    /// An argument is out of range (a batch of 0 or more than the ring, a frame larger than a
+    /// slot).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl From<ClaimError> for Error {
+    fn from(e: ClaimError) -> Error {
+        match e {
+            ClaimError::Full => Error::Full,
+            ClaimError::Timeout => Error::Timeout,
+            ClaimError::InvalidArgument(m) => Error::InvalidArgument(m),
+        }
+    }
+}
+
 /// `release_held` was given a frame this consumer is not holding (another consumer's, or not the
 /// one it handed out last): nothing moved, and the frame is given back.
 #[cfg(not(loom))]

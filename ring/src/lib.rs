@@ -11,16 +11,18 @@
 //! - **Progress.** A single producer's claim and commit are wait-free; a multi-producer claim is
 //!   lock-free. Reading is wait-free. Waiting is optional and explicit ([`Consumer::wait`],
 //!   [`FullPolicy::Block`]).
-//! - **Delivery.** A [`Delivery::Lossless`] consumer holds back producers whose policy is `block`
-//!   or `fail`; a [`Delivery::Lossy`] one never does, and when lapped it learns exactly how many
-//!   frames it lost. A copying read never returns a torn frame; a zero-copy [`Frame`] can be
-//!   checked after use.
+//! - **Delivery.** A lossless [`Consumer`] holds back producers whose policy is `block`
+//!   or `fail`; a [`LossyConsumer`] never does, and when lapped it learns exactly how many
+//!   frames it lost. No safe call hands out a torn frame: a [`Frame`] shows the slot in place
+//!   only where no producer can rewrite it, a checked copy elsewhere; a [`LossyConsumer`]'s only
+//!   safe reads copy. The hot calls have narrow errors ([`RecvError`], [`ClaimError`]); the wide
+//!   [`Error`] is for opening, creating and registering.
 //! - **Processes.** A file-backed ring (`/dev/shm/NAME` by default) is shared by every process
 //!   that opens it; [`Ring::open`] validates the file before trusting a byte of it. A consumer
-//!   whose producer died gets [`Error::ProducerGone`]; a lossless consumer that died is evicted.
+//!   whose producer died gets [`RecvError::ProducerGone`]; a lossless consumer that died is evicted.
 //!
 //! ```
-//! use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
+//! use ringflow::{ProducerOptions, RecvError, Ring, RingConfig};
 //!
 //! let ring = Ring::anonymous(&RingConfig::new(1024, 256))?;
 //! let mut consumer = ring.consumer()?;
@@ -42,8 +44,8 @@
 //!             assert_eq!(frame.payload(), expected.to_le_bytes());
 //!             expected += 1;
 //!         }
-//!         Err(ringflow::Error::Closed) => break,
-//!         Err(e) => return Err(e),
+//!         Err(RecvError::Closed) => break,
+//!         Err(e) => return Err(e.into()),
 //!     }
 //! }
 //! writer.join().unwrap()?;
@@ -86,7 +88,7 @@ pub use consumer::{
 pub use consumer::{Delivery, Start};
 #[cfg(not(loom))]
 pub use error::ReleaseError;
-pub use error::{Error, PushError, Result};
+pub use error::{ClaimError, Error, PushError, RecvError, Result};
 pub use layout::{Geometry, Header, LayoutError};
 pub use producer::{FullPolicy, ProducerOptions};
 #[cfg(not(loom))]

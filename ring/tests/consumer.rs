@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ringflow::{pattern, Error, FullPolicy, ProducerOptions, Ring, RingConfig, Start};
+use ringflow::{
+    pattern, ClaimError, Error, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig, Start,
+};
 
 #[test]
 fn every_consumer_sees_every_frame_broadcast() {
@@ -46,7 +48,7 @@ fn a_lossy_consumer_never_gates_and_a_lossless_one_does() {
     for i in 0..4u8 {
         p.push(&[i]).unwrap();
     }
-    assert!(matches!(p.push(b"x"), Err(Error::Full)));
+    assert!(matches!(p.push(b"x"), Err(ClaimError::Full)));
     let mut buf = [0u8; 16];
     let f = lossy.read_into(&mut buf).unwrap().unwrap();
     // 24 published into 4 slots: the lossy reader lost 0..21 and reads 21.
@@ -109,11 +111,11 @@ fn recv_batch_waits_for_a_frame_then_takes_every_ready_one_up_to_max() {
     // Nothing more: a timeout; and a batch of at most 0 frames is refused, consuming nothing.
     assert!(matches!(
         c.recv_batch(4, Some(Duration::from_millis(5))),
-        Err(Error::Timeout)
+        Err(RecvError::Timeout)
     ));
     assert!(matches!(
         c.recv_batch(0, None),
-        Err(Error::InvalidArgument(_))
+        Err(RecvError::InvalidArgument(_))
     ));
     // After the close, the frames left come first, then `Closed`.
     let mut p = p;
@@ -128,7 +130,7 @@ fn recv_batch_waits_for_a_frame_then_takes_every_ready_one_up_to_max() {
             .payload,
         &[10][..]
     );
-    assert!(matches!(c.recv_batch(4, None), Err(Error::Closed)));
+    assert!(matches!(c.recv_batch(4, None), Err(RecvError::Closed)));
 }
 
 #[test]
@@ -140,7 +142,7 @@ fn read_into_needs_room_and_consumes_nothing_without_it() {
     let mut small = [0u8; 4];
     assert!(matches!(
         c.read_into(&mut small),
-        Err(Error::InvalidArgument(_))
+        Err(RecvError::InvalidArgument(_))
     ));
     let mut buf = [0u8; 16];
     let info = c.read_into(&mut buf).unwrap().unwrap();
@@ -155,8 +157,11 @@ fn closed_comes_after_the_last_frame() {
     p.push(b"last").unwrap();
     drop(p);
     assert_eq!(c.recv(None).unwrap().payload(), b"last");
-    assert!(matches!(c.recv(None), Err(Error::Closed)));
-    assert!(matches!(c.wait(Some(Duration::ZERO)), Err(Error::Closed)));
+    assert!(matches!(c.recv(None), Err(RecvError::Closed)));
+    assert!(matches!(
+        c.wait(Some(Duration::ZERO)),
+        Err(RecvError::Closed)
+    ));
 }
 
 #[test]
@@ -166,7 +171,7 @@ fn a_wait_times_out_when_nothing_comes() {
     let _p = ring.producer(ProducerOptions::default()).unwrap();
     assert!(matches!(
         c.recv(Some(Duration::from_millis(5))),
-        Err(Error::Timeout)
+        Err(RecvError::Timeout)
     ));
 }
 
@@ -232,7 +237,10 @@ fn a_stalled_lossless_consumer_is_evicted_by_heartbeat_age() {
     }
     let stats = ring.stats();
     assert!(stats.consumers[0].evicted);
-    assert!(matches!(stalled.poll(), Err(Error::Evicted { index: 0 })));
+    assert!(matches!(
+        stalled.poll(),
+        Err(RecvError::Evicted { index: 0 })
+    ));
     drop(stalled);
     assert!(ring.stats().consumers.is_empty());
 }
@@ -311,7 +319,7 @@ fn lossy_copies_against(write: impl FnOnce(ringflow::Producer) -> u64 + Send + '
                 last = Some(n);
                 read += 1;
             }
-            Err(Error::Closed) => break,
+            Err(RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -351,7 +359,7 @@ fn lossy_views_whose_bytes_are_wrong_are_never_reported_intact() {
                 }
                 delivered += 1;
             }
-            Err(Error::Closed) => break,
+            Err(RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -371,7 +379,7 @@ fn check_producer_says_closed_only_once_nothing_is_left() {
     drop(p);
     c.check_producer().unwrap();
     drop(c.poll().unwrap().unwrap());
-    assert!(matches!(c.check_producer(), Err(Error::Closed)));
+    assert!(matches!(c.check_producer(), Err(RecvError::Closed)));
 }
 
 #[test]
@@ -493,7 +501,7 @@ fn a_start_position_is_honoured_and_what_was_gone_is_counted() {
     drop(p);
     assert!(matches!(
         next.recv(Some(Duration::from_secs(1))),
-        Err(Error::Closed)
+        Err(RecvError::Closed)
     ));
 }
 
@@ -527,7 +535,7 @@ fn a_lossless_reader_of_an_overwritable_ring_never_sees_a_torn_frame() {
                 last = Some(n);
                 delivered += 1;
             }
-            Err(Error::Closed) => break,
+            Err(RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -548,13 +556,16 @@ fn a_held_frame_is_released_only_by_its_own_consumer() {
     p.push(b"y").unwrap();
     let held_a = a.poll_held().unwrap().unwrap();
     let held_b = b.poll_held().unwrap().unwrap();
-    assert!(matches!(a.poll_held(), Err(Error::FrameHeld { seq: 0 })));
+    assert!(matches!(
+        a.poll_held(),
+        Err(RecvError::FrameHeld { seq: 0 })
+    ));
     let mut buf = [0u8; 16];
     assert!(matches!(
         a.read_into(&mut buf),
-        Err(Error::FrameHeld { .. })
+        Err(RecvError::FrameHeld { .. })
     ));
-    assert!(matches!(a.poll(), Err(Error::FrameHeld { .. })));
+    assert!(matches!(a.poll(), Err(RecvError::FrameHeld { .. })));
     // b's token through a: refused and given back; a's cursor does not move.
     let refused = a.release_held(held_b).unwrap_err();
     assert_eq!(refused.held, Some(0));

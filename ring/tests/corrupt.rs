@@ -6,7 +6,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use ringflow::layout::{slot, Header, HEADER_LEN, MAGIC};
-use ringflow::{Error, LayoutError, ProducerOptions, Ring, RingConfig};
+use ringflow::{Error, LayoutError, ProducerOptions, RecvError, Ring, RingConfig};
 
 /// A valid ring file of 4 slots of 64 bytes and 2 consumers.
 fn valid(path: &Path) -> u64 {
@@ -206,7 +206,7 @@ fn a_slot_length_out_of_range_is_corruption_not_trusted() {
         .write_all_at(&70_000u32.to_le_bytes(), offset as u64)
         .unwrap();
     match consumer.poll() {
-        Err(Error::Corrupt { seq: 0, detail }) => assert!(detail.contains("70000"), "{detail}"),
+        Err(RecvError::Corrupt { seq: 0, detail }) => assert!(detail.contains("70000"), "{detail}"),
         other => panic!("{:?}", other.map(|f| f.map(|f| f.seq()))),
     }
     // The corrupt frame is counted lost and skipped; the next one is read.
@@ -282,11 +282,11 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     let mut buf = [0u8; 64];
     assert!(matches!(
         consumer.read_into(&mut buf),
-        Err(Error::Corrupt { seq: 0, .. })
+        Err(RecvError::Corrupt { seq: 0, .. })
     ));
     assert!(matches!(
         consumer.read_into(&mut buf),
-        Err(Error::Corrupt { .. })
+        Err(RecvError::Corrupt { .. })
     ));
     // A stamp of a later frame of the right slot is an ordinary lap, bounded by that frame: the
     // reader jumps to the oldest frame that can still be there, whatever `published` says.

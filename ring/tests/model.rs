@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use ringflow::{
-    AnyConsumer, Delivery, Error, FullPolicy, Producer, ProducerOptions, Ring, RingConfig, Start,
+    AnyConsumer, ClaimError, Delivery, FullPolicy, Producer, ProducerOptions, Ring, RingConfig,
+    Start,
 };
 
 const SLOTS: u64 = 4;
@@ -116,7 +117,7 @@ fn run(policy: FullPolicy, deliveries: [Delivery; 2], ops: Vec<Op>) -> Result<()
             .collect(),
         gating: policy != FullPolicy::Overwrite,
     };
-    let refused = |e: Error| matches!(e, Error::Full | Error::Timeout);
+    let refused = |e: ClaimError| matches!(e, ClaimError::Full | ClaimError::Timeout);
     for op in ops {
         match op {
             Op::Push { len, seed } => {

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ringflow::{pattern, Error, FullPolicy, ProducerOptions, PushError, Ring, RingConfig};
+use ringflow::{
+    pattern, ClaimError, Error, FullPolicy, ProducerOptions, PushError, RecvError, Ring, RingConfig,
+};
 
 #[test]
 fn fail_gives_the_frame_back() {
@@ -60,7 +62,7 @@ fn block_with_a_timeout_reports_it_and_keeps_the_frame() {
         producer.push_with(|_| 0),
         Err(PushError::Timeout(_))
     ));
-    assert!(matches!(producer.push(b"3"), Err(Error::Timeout)));
+    assert!(matches!(producer.push(b"3"), Err(ClaimError::Timeout)));
     assert_eq!(producer.published(), 2);
 }
 
@@ -229,15 +231,15 @@ fn a_batch_must_fit_the_ring() {
     let mut producer = ring.producer(ProducerOptions::default()).unwrap();
     assert!(matches!(
         producer.claim_batch(0),
-        Err(Error::InvalidArgument(_))
+        Err(ClaimError::InvalidArgument(_))
     ));
     assert!(matches!(
         producer.claim_batch(5),
-        Err(Error::InvalidArgument(_))
+        Err(ClaimError::InvalidArgument(_))
     ));
     assert!(matches!(
         producer.push(&[0; 17]),
-        Err(Error::InvalidArgument(_))
+        Err(ClaimError::InvalidArgument(_))
     ));
 }
 
@@ -300,7 +302,7 @@ fn multi_producer_frames_arrive_once_each_and_whole() {
                                 last[id as usize] = Some(n);
                                 assert!(seen.insert((id, n)), "duplicate");
                             }
-                            Err(Error::Closed) => return seen.len() as u64,
+                            Err(RecvError::Closed) => return seen.len() as u64,
                             Err(e) => panic!("{e}"),
                         }
                     }
@@ -373,7 +375,7 @@ fn multi_producer_overwrite_never_hands_out_a_torn_copy() {
                 );
                 got += 1;
             }
-            Err(Error::Closed) => break,
+            Err(RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -424,7 +426,7 @@ fn a_reader_never_ends_cleanly_at_a_hole_before_committed_frames() {
     drop(dead); // the last producer detaches: the ring closes
     assert_eq!(c.recv(None).unwrap().payload(), b"a");
     match c.recv(Some(Duration::from_secs(5))) {
-        Err(Error::Abandoned { seq: 1, unread: 3 }) => {}
+        Err(RecvError::Abandoned { seq: 1, unread: 3 }) => {}
         other => panic!(
             "expected Abandoned at frame 1, got {:?}",
             other.map(|f| f.seq())
@@ -432,6 +434,6 @@ fn a_reader_never_ends_cleanly_at_a_hole_before_committed_frames() {
     }
     assert!(matches!(
         c.check_producer(),
-        Err(Error::Abandoned { seq: 1, .. })
+        Err(RecvError::Abandoned { seq: 1, .. })
     ));
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ringflow::{Error, ProducerOptions, Ring, RingConfig};
+use ringflow::{ProducerOptions, RecvError, Ring, RingConfig};
 
 /// A reader on an anonymous ring sleeps without a time limit of its own (nothing can die unseen
 /// in one process), so a lost wake-up would leave it asleep until `recv`'s bound (10 s): a
@@ -39,7 +39,7 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
         let asked = Instant::now();
         match consumer.recv(Some(bound)) {
             Ok(frame) => assert_eq!(frame.payload(), &i.to_le_bytes()),
-            Err(Error::Timeout) => panic!("a wake-up was lost at frame {i}"),
+            Err(RecvError::Timeout) => panic!("a wake-up was lost at frame {i}"),
             Err(e) => panic!("{e}"),
         }
         assert!(

@@ -159,7 +159,7 @@ pub fn recv_next<'l>(
                 .set_region(env, 0, as_jbytes(frame.payload()))
                 .map(|()| frame.len() as jint)
                 .map_err(|e| EngineError::InvalidArgument(e.to_string())),
-            Err(ringflow::Error::Timeout) => Ok(-1),
+            Err(ringflow::RecvError::Timeout) => Ok(-1),
             Err(e) => Err(e.into()),
         };
         result

@@ -22,7 +22,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use ringflow::{pattern, Delivery, Error, FullPolicy, ProducerOptions, Ring, RingConfig, Start};
+use ringflow::{
+    pattern, ClaimError, Delivery, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig, Start,
+};
 
 struct Args {
     rest: Vec<String>,
@@ -163,7 +165,7 @@ fn produce(mut args: Args) -> Result<u8, String> {
                 b.commit();
                 sent += n as u64;
             }
-            Err(Error::Full) => {
+            Err(ClaimError::Full) => {
                 dropped += 1;
                 std::hint::spin_loop();
             }
@@ -243,9 +245,9 @@ fn consume(mut args: Args) -> Result<u8, String> {
                     latencies.push(ringflow::liveness::monotonic_ns().saturating_sub(ts));
                 }
             }
-            Err(Error::Closed) => break "closed",
-            Err(Error::ProducerGone { .. }) => break "producer_gone",
-            Err(Error::Timeout) => break "timeout",
+            Err(RecvError::Closed) => break "closed",
+            Err(RecvError::ProducerGone { .. }) => break "producer_gone",
+            Err(RecvError::Timeout) => break "timeout",
             Err(e) => return Err(e.to_string()),
         }
     };

@@ -61,10 +61,13 @@ macro_rules! common_reader_methods {
         /// Never returns a torn frame: a frame overwritten during the copy is counted lost and
         /// the next one is read instead.
         ///
-        /// Errors: [`Error::InvalidArgument`](crate::Error::InvalidArgument) (consuming nothing)
-        /// if `buf` is shorter than the frame; [`Error::FrameHeld`](crate::Error::FrameHeld) if a
+        /// Errors: [`RecvError::InvalidArgument`](crate::RecvError::InvalidArgument) (consuming nothing)
+        /// if `buf` is shorter than the frame; [`RecvError::FrameHeld`](crate::RecvError::FrameHeld) if a
         /// frame from `poll_held` is not released yet.
-        pub fn read_into(&mut self, buf: &mut [u8]) -> crate::Result<Option<crate::FrameInfo>> {
+        pub fn read_into(
+            &mut self,
+            buf: &mut [u8],
+        ) -> Result<Option<crate::FrameInfo>, crate::RecvError> {
             self.reader.read_into(buf)
         }
 
@@ -74,7 +77,7 @@ macro_rules! common_reader_methods {
             &mut self,
             buf: &mut [u8],
             timeout: Option<std::time::Duration>,
-        ) -> crate::Result<crate::FrameInfo> {
+        ) -> Result<crate::FrameInfo, crate::RecvError> {
             self.reader.recv_into(buf, timeout)
         }
 
@@ -82,8 +85,8 @@ macro_rules! common_reader_methods {
         /// with its facts and a pointer to its payload in place, valid until
         /// [`release_held`](Self::release_held) takes the token back (while the consumer and its
         /// ring live). Returns `None` if no frame is there; fails with
-        /// [`Error::FrameHeld`](crate::Error::FrameHeld) while the previous one is held.
-        pub fn poll_held(&mut self) -> crate::Result<Option<crate::HeldFrame>> {
+        /// [`RecvError::FrameHeld`](crate::RecvError::FrameHeld) while the previous one is held.
+        pub fn poll_held(&mut self) -> Result<Option<crate::HeldFrame>, crate::RecvError> {
             self.reader.poll_held()
         }
 
@@ -103,14 +106,17 @@ macro_rules! common_reader_methods {
         /// `timeout`: spins briefly, then parks on the futex. It may return `Ok` early with
         /// nothing to read ([`Ring::wake_waiters`](crate::Ring::wake_waiters), or a liveness
         /// check of a file-backed ring): poll again, and wait again if there is nothing.
-        pub fn wait(&mut self, timeout: Option<std::time::Duration>) -> crate::Result<()> {
+        pub fn wait(
+            &mut self,
+            timeout: Option<std::time::Duration>,
+        ) -> Result<(), crate::RecvError> {
             self.reader.core.wait(timeout)
         }
 
         /// Whether frames may still come, without waiting: `Closed` or `ProducerGone` once they
         /// cannot and nothing is left to read, `Evicted` if a producer evicted this consumer,
         /// `Ok` otherwise.
-        pub fn check_producer(&mut self) -> crate::Result<()> {
+        pub fn check_producer(&mut self) -> Result<(), crate::RecvError> {
             self.reader.core.check_live()
         }
     };

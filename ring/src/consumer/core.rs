@@ -28,7 +28,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RecvError, Result};
 use crate::gate;
 use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
 use crate::mem::RingMem;
@@ -281,13 +281,13 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     /// Fails if a producer evicted us or our block was reused.
-    fn check_evicted(&self) -> Result<()> {
+    fn check_evicted(&self) -> Result<(), RecvError> {
         let block = self.block();
         // Relaxed: the eviction CAS publishes nothing else.
         if block.state.load(Ordering::Relaxed) != consumer_state::ACTIVE
             || block.generation.load(Ordering::Relaxed) != self.generation
         {
-            return Err(Error::Evicted { index: self.index });
+            return Err(RecvError::Evicted { index: self.index });
         }
         Ok(())
     }
@@ -300,7 +300,7 @@ impl<M: RingMem> ConsumerCore<M> {
     /// `lapper - capacity` is gone. A stamp that names a frame of another slot, or one beyond
     /// any sequence, is corruption (a hostile file): it is reported, never looped on.
     #[cold]
-    pub(crate) fn skip_lapped(&mut self) -> Result<()> {
+    pub(crate) fn skip_lapped(&mut self) -> Result<(), RecvError> {
         self.check_evicted()?;
         let capacity = self.mem.capacity();
         // Relaxed: `check` already loaded this stamp with Acquire; we only read which frame it
@@ -309,7 +309,7 @@ impl<M: RingMem> ConsumerCore<M> {
         let lapper = match stamp::seq_of(found) {
             Some(s) if s > self.next && s < stamp::MAX_SEQ && (s - self.next) % capacity == 0 => s,
             _ => {
-                return Err(Error::Corrupt {
+                return Err(RecvError::Corrupt {
                     seq: self.next,
                     detail: format!("slot stamp {found:#x} names no later frame of this slot"),
                 })
@@ -401,7 +401,7 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     /// Without waiting: fails if no frame is left and none can come, or if we were evicted.
-    pub(crate) fn check_live(&self) -> Result<()> {
+    pub(crate) fn check_live(&self) -> Result<(), RecvError> {
         self.check_evicted()?;
         match self.producer_status() {
             ProducerStatus::Alive => Ok(()),
@@ -414,25 +414,25 @@ impl<M: RingMem> ConsumerCore<M> {
     /// `Closed` or `ProducerGone`, unless frames were committed after it (`published` is past
     /// it): then a producer claimed this frame and died before committing it, and a clean end
     /// would hide the committed frames after the hole: `Abandoned`.
-    fn end_error(&self, status: ProducerStatus) -> Error {
+    fn end_error(&self, status: ProducerStatus) -> RecvError {
         // Acquire: pairs with the Release `published` store (or fetch_max) of the commits.
         let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
         if published > self.next {
-            return Error::Abandoned {
+            return RecvError::Abandoned {
                 seq: self.next,
                 unread: published - self.next - 1,
             };
         }
         match status {
-            ProducerStatus::Gone(pid) => Error::ProducerGone { pid },
-            _ => Error::Closed,
+            ProducerStatus::Gone(pid) => RecvError::ProducerGone { pid },
+            _ => RecvError::Closed,
         }
     }
 
     /// Waits until the next frame is there (or the consumer was lapped), at most `timeout`. May
     /// return `Ok` early, with nothing to read (woken, or a liveness slice ended): callers
     /// re-check.
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<(), RecvError> {
         if self.check(self.next) != Check::Empty {
             return Ok(());
         }
@@ -471,7 +471,7 @@ impl<M: RingMem> ConsumerCore<M> {
         if let Some(deadline) = deadline {
             let now = self.mem.now_ns();
             if now >= deadline {
-                return Err(Error::Timeout);
+                return Err(RecvError::Timeout);
             }
             let left = Duration::from_nanos(deadline - now);
             slice = Some(slice.map_or(left, |s| s.min(left)));
@@ -492,7 +492,7 @@ impl<M: RingMem> ConsumerCore<M> {
         // `Ring::wake_waiters` (a cancellation) can look at its own state. `recv` and
         // `recv_into` simply wait again; the liveness check runs at the top of the next wait.
         if deadline.is_some_and(|d| self.mem.now_ns() >= d) {
-            return Err(Error::Timeout);
+            return Err(RecvError::Timeout);
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::reader::{Fetch, Reader};
 use super::view::{Batch, Frame};
 use super::{Delivery, Start};
-use crate::error::Result;
+use crate::error::{RecvError, Result};
 use crate::region::Shared;
 
 /// A lossless consumer: sees every frame once, in order, holding back producers whose policy is
@@ -55,23 +55,23 @@ impl Consumer {
     /// # Ok::<(), ringflow::Error>(())
     /// ```
     #[inline]
-    pub fn poll(&mut self) -> Result<Option<Frame<'_>>> {
+    pub fn poll(&mut self) -> Result<Option<Frame<'_>>, RecvError> {
         self.reader.poll_view(Fetch::CopyUnprotected)
     }
 
     /// Waits for the next frame at most `timeout` (forever if `None`) and returns it as a view.
     ///
-    /// Errors: [`Error::Timeout`](crate::Error::Timeout); [`Error::Closed`](crate::Error::Closed)
+    /// Errors: [`RecvError::Timeout`]; [`RecvError::Closed`]
     /// once the last producer detached and every frame was read;
-    /// [`Error::ProducerGone`](crate::Error::ProducerGone) if the producer's process died (every
-    /// frame it committed is read first); [`Error::Evicted`](crate::Error::Evicted).
-    pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>> {
+    /// [`RecvError::ProducerGone`] if the producer's process died (every
+    /// frame it committed is read first); [`RecvError::Evicted`].
+    pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>, RecvError> {
         self.reader.recv_view(Fetch::CopyUnprotected, timeout)
     }
 
     /// Up to `max` consecutive frames as views; the cursor advances once, when the batch is
     /// dropped. Empty if no frame is there. An unprotected frame comes alone, as a checked copy.
-    pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>> {
+    pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>, RecvError> {
         self.reader.poll_batch(Fetch::CopyUnprotected, max)
     }
 
@@ -80,7 +80,7 @@ impl Consumer {
     /// [`poll_batch`](Self::poll_batch) does. Never empty.
     ///
     /// Errors: those of [`recv`](Self::recv), and
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if `max` is 0.
+    /// [`RecvError::InvalidArgument`] if `max` is 0.
     ///
     /// ```
     /// # use ringflow::{ProducerOptions, Ring, RingConfig};
@@ -93,7 +93,11 @@ impl Consumer {
     /// assert_eq!(batch.len(), 2);
     /// # Ok::<(), ringflow::Error>(())
     /// ```
-    pub fn recv_batch(&mut self, max: usize, timeout: Option<Duration>) -> Result<Batch<'_>> {
+    pub fn recv_batch(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Batch<'_>, RecvError> {
         self.reader.recv_batch(Fetch::CopyUnprotected, max, timeout)
     }
 
@@ -104,7 +108,7 @@ impl Consumer {
     /// protects, a producer may rewrite the slot while the view is held: the caller must treat
     /// the bytes as changing under it (no references into them kept, no decisions on them) until
     /// [`Frame::is_intact`] returns true after its last read.
-    pub unsafe fn poll_unchecked(&mut self) -> Result<Option<Frame<'_>>> {
+    pub unsafe fn poll_unchecked(&mut self) -> Result<Option<Frame<'_>>, RecvError> {
         self.reader.poll_view(Fetch::InPlace)
     }
 
@@ -112,7 +116,7 @@ impl Consumer {
     ///
     /// # Safety
     /// As for [`poll_unchecked`](Self::poll_unchecked), with [`Batch::intact`] as the check.
-    pub unsafe fn poll_batch_unchecked(&mut self, max: usize) -> Result<Batch<'_>> {
+    pub unsafe fn poll_batch_unchecked(&mut self, max: usize) -> Result<Batch<'_>, RecvError> {
         self.reader.poll_batch(Fetch::InPlace, max)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::reader::{Fetch, Reader};
 use super::view::{Batch, Frame};
 use super::{Delivery, Start};
-use crate::error::Result;
+use crate::error::{RecvError, Result};
 use crate::region::Shared;
 
 /// A lossy consumer: never holds producers back; when lapped it skips ahead and learns exactly
@@ -52,7 +52,7 @@ impl LossyConsumer {
     /// A producer may rewrite the slot while the view is held: the caller must treat the bytes
     /// as changing under it (no references into them kept, no decisions on them) until
     /// [`Frame::is_intact`] returns true after its last read.
-    pub unsafe fn poll_unchecked(&mut self) -> Result<Option<Frame<'_>>> {
+    pub unsafe fn poll_unchecked(&mut self) -> Result<Option<Frame<'_>>, RecvError> {
         self.reader.poll_view(Fetch::InPlace)
     }
 
@@ -60,7 +60,10 @@ impl LossyConsumer {
     ///
     /// # Safety
     /// As for [`poll_unchecked`](Self::poll_unchecked).
-    pub unsafe fn recv_unchecked(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>> {
+    pub unsafe fn recv_unchecked(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<Frame<'_>, RecvError> {
         self.reader.recv_view(Fetch::InPlace, timeout)
     }
 
@@ -68,7 +71,7 @@ impl LossyConsumer {
     ///
     /// # Safety
     /// As for [`poll_unchecked`](Self::poll_unchecked), with [`Batch::intact`] as the check.
-    pub unsafe fn poll_batch_unchecked(&mut self, max: usize) -> Result<Batch<'_>> {
+    pub unsafe fn poll_batch_unchecked(&mut self, max: usize) -> Result<Batch<'_>, RecvError> {
         self.reader.poll_batch(Fetch::InPlace, max)
     }
 }

@@ -20,7 +20,7 @@ use super::core::{Check, ConsumerCore, Start};
 use super::held::{FrameInfo, HeldFrame};
 use super::view::{Batch, Frame};
 use super::Delivery;
-use crate::error::{Error, ReleaseError, Result};
+use crate::error::{RecvError, ReleaseError, Result};
 use crate::layout::{kind_flags, slot};
 use crate::region::Shared;
 use crate::sync::Ordering;
@@ -131,7 +131,7 @@ impl Reader {
     /// ringflow-benches --example one_thread` on the commits before and after). Inlined, the
     /// compiler forwards the values itself.
     #[inline(always)]
-    pub(crate) fn next_ready(&mut self) -> Result<bool> {
+    pub(crate) fn next_ready(&mut self) -> Result<bool, RecvError> {
         loop {
             let seq = self.core.next;
             match self.core.check(seq) {
@@ -156,7 +156,7 @@ impl Reader {
                         }
                         self.core.note_lost();
                         self.core.release(seq + 1, 0);
-                        return Err(Error::Corrupt {
+                        return Err(RecvError::Corrupt {
                             seq,
                             detail: format!(
                                 "length {len} exceeds the slot size {}",
@@ -182,7 +182,7 @@ impl Reader {
     /// an unprotected frame into `self.copy` (a frame overwritten during the copy is dropped and
     /// counted, and the next one is looked at). Sets `self.copied`.
     #[inline(always)]
-    pub(crate) fn fetch(&mut self, how: Fetch) -> Result<bool> {
+    pub(crate) fn fetch(&mut self, how: Fetch) -> Result<bool, RecvError> {
         loop {
             if !self.next_ready()? {
                 return Ok(false);
@@ -230,7 +230,7 @@ impl Reader {
     }
 
     #[inline]
-    pub(crate) fn poll_view(&mut self, how: Fetch) -> Result<Option<Frame<'_>>> {
+    pub(crate) fn poll_view(&mut self, how: Fetch) -> Result<Option<Frame<'_>>, RecvError> {
         self.check_not_held()?;
         Ok(if self.fetch(how)? {
             Some(Frame { reader: self })
@@ -239,7 +239,11 @@ impl Reader {
         })
     }
 
-    pub(crate) fn recv_view(&mut self, how: Fetch, timeout: Option<Duration>) -> Result<Frame<'_>> {
+    pub(crate) fn recv_view(
+        &mut self,
+        how: Fetch,
+        timeout: Option<Duration>,
+    ) -> Result<Frame<'_>, RecvError> {
         self.check_not_held()?;
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
@@ -251,15 +255,15 @@ impl Reader {
         }
     }
 
-    fn check_not_held(&self) -> Result<()> {
+    fn check_not_held(&self) -> Result<(), RecvError> {
         match self.held {
-            Some(seq) => Err(Error::FrameHeld { seq }),
+            Some(seq) => Err(RecvError::FrameHeld { seq }),
             None => Ok(()),
         }
     }
 
     /// The next frame for a caller that cannot hold a borrow (see `Consumer::poll_held`).
-    pub(crate) fn poll_held(&mut self) -> Result<Option<HeldFrame>> {
+    pub(crate) fn poll_held(&mut self) -> Result<Option<HeldFrame>, RecvError> {
         self.check_not_held()?;
         if !self.next_ready()? {
             return Ok(None);
@@ -293,7 +297,7 @@ impl Reader {
     }
 
     /// Copies the next frame into `buf` and advances; never returns a torn frame.
-    pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>> {
+    pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>, RecvError> {
         self.check_not_held()?;
         loop {
             if !self.next_ready()? {
@@ -302,7 +306,7 @@ impl Reader {
             let ready = self.ready;
             if buf.len() < ready.len {
                 self.core.restore_lost_pending(ready.lost_before);
-                return Err(Error::InvalidArgument(format!(
+                return Err(RecvError::InvalidArgument(format!(
                     "buffer of {} bytes is shorter than frame {} of {}",
                     buf.len(),
                     ready.seq,
@@ -335,7 +339,7 @@ impl Reader {
         &mut self,
         buf: &mut [u8],
         timeout: Option<Duration>,
-    ) -> Result<FrameInfo> {
+    ) -> Result<FrameInfo, RecvError> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             if let Some(info) = self.read_into(buf)? {
@@ -347,7 +351,7 @@ impl Reader {
     }
 
     /// Up to `max` frames as one batch; see `Consumer::poll_batch`.
-    pub(crate) fn poll_batch(&mut self, how: Fetch, max: usize) -> Result<Batch<'_>> {
+    pub(crate) fn poll_batch(&mut self, how: Fetch, max: usize) -> Result<Batch<'_>, RecvError> {
         self.check_not_held()?;
         let head = max > 0 && self.fetch(how)?;
         self.batch_from(head, max)
@@ -359,9 +363,9 @@ impl Reader {
         how: Fetch,
         max: usize,
         timeout: Option<Duration>,
-    ) -> Result<Batch<'_>> {
+    ) -> Result<Batch<'_>, RecvError> {
         if max == 0 {
-            return Err(Error::InvalidArgument(
+            return Err(RecvError::InvalidArgument(
                 "a batch of at most 0 frames would never come".into(),
             ));
         }
@@ -377,7 +381,7 @@ impl Reader {
     /// The batch that starts with `self.ready` (if `head`): it and the frames ready after it, up
     /// to `max` slots. A copied head (an unprotected frame) makes a batch of one.
     #[inline(always)]
-    fn batch_from(&mut self, head: bool, max: usize) -> Result<Batch<'_>> {
+    fn batch_from(&mut self, head: bool, max: usize) -> Result<Batch<'_>, RecvError> {
         if !head {
             return Ok(Batch {
                 first: self.core.next,

@@ -130,9 +130,15 @@ pub(crate) enum ClaimFail {
 
 impl From<ClaimFail> for Error {
     fn from(f: ClaimFail) -> Error {
+        crate::error::ClaimError::from(f).into()
+    }
+}
+
+impl From<ClaimFail> for crate::error::ClaimError {
+    fn from(f: ClaimFail) -> Self {
         match f {
-            ClaimFail::Full => Error::Full,
-            ClaimFail::Timeout => Error::Timeout,
+            ClaimFail::Full => crate::error::ClaimError::Full,
+            ClaimFail::Timeout => crate::error::ClaimError::Timeout,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::core::{ClaimFail, ProducerCore};
 use super::ProducerOptions;
-use crate::error::{Error, PushError, Result};
+use crate::error::{ClaimError, PushError, Result};
 use crate::layout::{kind_flags, slot};
 use crate::mem::RingMem;
 use crate::region::Shared;
@@ -80,7 +80,7 @@ impl Producer {
     }
 
     /// Claims one slot to write a frame into, under the producer's [`FullPolicy`]: fails with
-    /// [`Error::Full`] (`fail`) or [`Error::Timeout`] (`block` with a timeout).
+    /// [`ClaimError::Full`] (`fail`) or [`ClaimError::Timeout`] (`block` with a timeout).
     ///
     /// ```
     /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
@@ -92,7 +92,7 @@ impl Producer {
     /// # Ok::<(), ringflow::Error>(())
     /// ```
     #[inline]
-    pub fn claim(&mut self) -> Result<WriteSlot<'_>> {
+    pub fn claim(&mut self) -> Result<WriteSlot<'_>, ClaimError> {
         let seq = self.core.claim(1)?;
         Ok(WriteSlot::new(self, seq))
     }
@@ -114,10 +114,10 @@ impl Producer {
     /// assert_eq!(consumer.poll_batch(8)?.len(), 4);
     /// # Ok::<(), ringflow::Error>(())
     /// ```
-    pub fn claim_batch(&mut self, n: usize) -> Result<WriteBatch<'_>> {
+    pub fn claim_batch(&mut self, n: usize) -> Result<WriteBatch<'_>, ClaimError> {
         let capacity = self.core.mem.capacity();
         if n == 0 || n as u64 > capacity {
-            return Err(Error::InvalidArgument(format!(
+            return Err(ClaimError::InvalidArgument(format!(
                 "batch of {n} frames: must be 1 ..= {capacity}"
             )));
         }
@@ -141,18 +141,18 @@ impl Producer {
     /// Copies `frame` into the next slot and commits it.
     ///
     /// ```
-    /// # use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig, Error};
+    /// # use ringflow::{ClaimError, FullPolicy, ProducerOptions, Ring, RingConfig};
     /// # let ring = Ring::anonymous(&RingConfig::new(2, 16))?;
     /// let _consumer = ring.consumer()?;
     /// let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Fail))?;
     /// producer.push(b"one")?;
     /// producer.push(b"two")?;
-    /// assert!(matches!(producer.push(b"three"), Err(Error::Full)));
+    /// assert!(matches!(producer.push(b"three"), Err(ClaimError::Full)));
     /// # Ok::<(), ringflow::Error>(())
     /// ```
-    pub fn push(&mut self, frame: &[u8]) -> Result<()> {
+    pub fn push(&mut self, frame: &[u8]) -> Result<(), ClaimError> {
         if frame.len() > self.slot_size() {
-            return Err(Error::InvalidArgument(format!(
+            return Err(ClaimError::InvalidArgument(format!(
                 "frame of {} bytes does not fit a slot of {}",
                 frame.len(),
                 self.slot_size()
