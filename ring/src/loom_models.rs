@@ -17,7 +17,7 @@ use loom::thread;
 
 use crate::consumer::core::{Check, ConsumerCore};
 use crate::consumer::{Delivery, Start};
-use crate::error::Error;
+use crate::error::RecvError;
 use crate::layout::{ConsumerBlock, ConsumerLine, ProducerBlock};
 use crate::mem::RingMem;
 use crate::producer::core::ProducerCore;
@@ -162,7 +162,7 @@ fn drain_lossless(mem: &LoomMem, c: &mut ConsumerCore<LoomMem>) -> Vec<u64> {
             Check::Lapped => panic!("a lossless consumer of a blocking producer was lapped"),
             Check::Empty => match c.wait(None) {
                 Ok(()) => {}
-                Err(Error::Closed) => return seen,
+                Err(RecvError::Closed) => return seen,
                 Err(e) => panic!("{e}"),
             },
         }
@@ -402,7 +402,7 @@ fn read_lossy(mem: &LoomMem, mut c: ConsumerCore<LoomMem>) {
             Check::Lapped => c.skip_lapped().unwrap(),
             Check::Empty => match c.wait(None) {
                 Ok(()) => {}
-                Err(Error::Closed) => break,
+                Err(RecvError::Closed) => break,
                 Err(e) => panic!("{e}"),
             },
         }
@@ -489,7 +489,7 @@ fn registration_at_the_oldest_frame() {
                 }
                 Check::Empty => match c.wait(None) {
                     Ok(()) => {}
-                    Err(Error::Closed) => break,
+                    Err(RecvError::Closed) => break,
                     Err(e) => panic!("{e}"),
                 },
             }
