@@ -81,6 +81,60 @@ macro_rules! common_reader_methods {
             self.reader.recv_into(buf, timeout)
         }
 
+        /// Copies up to `infos.len()` consecutive frames into `buf`, frame `i` at
+        /// `buf[i * slot_size ..]` (so `buf` holds `buf.len() / slot_size` frames at most), each
+        /// checked as [`read_into`](Self::read_into) checks one: none is torn. Returns how many
+        /// it copied (0 if no frame is there); `infos[..n]` describe them.
+        ///
+        /// ```
+        /// # use ringflow::{FrameInfo, FullPolicy, ProducerOptions, Ring, RingConfig};
+        /// # let ring = Ring::anonymous(&RingConfig::new(8, 16).overwritable(true))?;
+        /// let mut lossy = ring.lossy_consumer()?;
+        /// let mut producer = ring.producer(ProducerOptions::new(FullPolicy::Overwrite))?;
+        /// for frame in [b"a", b"b", b"c"] {
+        ///     producer.push(frame)?;
+        /// }
+        /// let (mut buf, mut infos) = ([0u8; 4 * 16], [FrameInfo::default(); 4]);
+        /// let n = lossy.read_batch_into(&mut buf, &mut infos)?;
+        /// assert_eq!((n, infos[2].seq, &buf[32..33]), (3, 2, &b"c"[..]));
+        /// # Ok::<(), ringflow::Error>(())
+        /// ```
+        pub fn read_batch_into(
+            &mut self,
+            buf: &mut [u8],
+            infos: &mut [crate::FrameInfo],
+        ) -> Result<usize, crate::RecvError> {
+            let slot = self.reader.core.mem.geometry().slot_payload as usize;
+            let max = infos.len().min(buf.len() / slot.max(1));
+            for (i, info) in infos.iter_mut().enumerate().take(max) {
+                match self.reader.read_into(&mut buf[i * slot..(i + 1) * slot])? {
+                    Some(got) => *info = got,
+                    None => return Ok(i),
+                }
+            }
+            Ok(max)
+        }
+
+        /// [`read_batch_into`](Self::read_batch_into), waiting at most `timeout` (forever if
+        /// `None`) for the first frame. Never returns 0 unless `buf` or `infos` holds none.
+        pub fn recv_batch_into(
+            &mut self,
+            buf: &mut [u8],
+            infos: &mut [crate::FrameInfo],
+            timeout: Option<std::time::Duration>,
+        ) -> Result<usize, crate::RecvError> {
+            let deadline = timeout.map(|t| std::time::Instant::now() + t);
+            loop {
+                let n = self.read_batch_into(buf, infos)?;
+                let slot = self.reader.core.mem.geometry().slot_payload as usize;
+                if n > 0 || infos.is_empty() || buf.len() < slot {
+                    return Ok(n);
+                }
+                let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                self.reader.core.wait(left)?;
+            }
+        }
+
         /// The next frame for a caller that cannot hold a borrow (a foreign runtime): a token
         /// with its facts and a pointer to its payload in place, valid until
         /// [`release_held`](Self::release_held) takes the token back (while the consumer and its

@@ -2,7 +2,7 @@
 //! copied frame ([`FrameInfo`]).
 
 /// What a copying read returns about the frame it copied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameInfo {
     /// Sequence number.
     pub seq: u64,
