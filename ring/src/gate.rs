@@ -26,7 +26,7 @@
 //! The loom model `registration_handshake` checks it.
 
 use crate::layout::{consumer_state, delivery};
-use crate::mem::RingMem;
+use crate::mem::{Participant, RingMem};
 use crate::sync::{fence, Ordering};
 
 /// Scans the consumer blocks from claim position `from` and returns the new gate: the first
@@ -70,12 +70,14 @@ pub(crate) fn evict_dead<M: RingMem>(mem: &M, needed: u64, stale_after_ns: Optio
         }
         // Relaxed: the pid and heartbeat are liveness hints; a stale heartbeat only delays the
         // eviction by one liveness slice.
-        let dead = !mem.pid_alive(block.pid.load(Ordering::Relaxed))
-            || stale_after_ns.is_some_and(|limit| {
-                mem.now_ns()
-                    .saturating_sub(block.heartbeat_ns.load(Ordering::Relaxed))
-                    > limit
-            });
+        let dead = !mem.alive(
+            Participant::Consumer(index),
+            block.pid.load(Ordering::Relaxed),
+        ) || stale_after_ns.is_some_and(|limit| {
+            mem.now_ns()
+                .saturating_sub(block.heartbeat_ns.load(Ordering::Relaxed))
+                > limit
+        });
         // Relaxed on success: the consumer learns of the eviction by loading `state`, and the
         // producer only stops reading its cursor, which needs no ordering.
         if dead
@@ -106,29 +108,44 @@ pub(crate) struct Registration {
 /// Takes a free consumer block (or one whose process died), and returns it with the sequence the
 /// consumer starts reading at. `None` if every block belongs to a live consumer.
 pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Registration> {
+    mem.registering(|| register_locked(mem, policy, pid))
+}
+
+/// [`register`], with this mapping's other registrations held off (`RingMem::registering`).
+fn register_locked<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Registration> {
     let cursor = &mem.producer().cursor;
     for index in 0..mem.max_consumers() {
         let block = mem.consumer(index);
-        // Relaxed: a hint of which blocks to try; the CAS below decides.
+        let who = Participant::Consumer(index);
+        // Relaxed: a hint of which blocks to try; the lock and the CAS below decide.
         let state = block.state.load(Ordering::Relaxed);
-        // A CLAIMING block is never taken over: its registrant may be mid-way (its pid field is
-        // not written yet). A registrant that died in that window leaks the block.
+        // With exact liveness (a file-backed ring's locks) a block whose owner holds no lock is
+        // free to take whatever its state, a half-done registration (CLAIMING) included: its
+        // registrant died. With pid liveness a CLAIMING block is never taken over (its pid field
+        // may not be written yet), and a registrant that died in that window leaks the block.
+        let dead_owner = || !mem.alive(who, block.pid.load(Ordering::Relaxed));
         let takeable = state == consumer_state::FREE
             || ((state == consumer_state::ACTIVE || state == consumer_state::EVICTED)
-                && !mem.pid_alive(block.pid.load(Ordering::Relaxed)));
+                && dead_owner())
+            || (state == consumer_state::CLAIMING && mem.exact_liveness() && dead_owner());
+        // The lock first: it fails if a live participant (of another process) holds the block,
+        // and while we hold it nobody else takes the block.
+        if !takeable || !mem.take_lock(who) {
+            continue;
+        }
         // Acquire: pairs with the Release store of FREE in `unregister`, so the previous owner's
         // last writes to the block are done before ours.
-        if !takeable
-            || block
-                .state
-                .compare_exchange(
-                    state,
-                    consumer_state::CLAIMING,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                )
-                .is_err()
+        if block
+            .state
+            .compare_exchange(
+                state,
+                consumer_state::CLAIMING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_err()
         {
+            mem.release_lock(who);
             continue;
         }
         // Relaxed stores: published by the Release store of ACTIVE below.
@@ -166,8 +183,13 @@ pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Reg
     None
 }
 
-/// Gives a consumer block back.
+/// Gives a consumer block back, and its liveness lock.
 pub(crate) fn unregister<M: RingMem>(mem: &M, index: usize, generation: u32) {
+    unregister_block(mem, index, generation);
+    mem.release_lock(Participant::Consumer(index));
+}
+
+fn unregister_block<M: RingMem>(mem: &M, index: usize, generation: u32) {
     let block = mem.consumer(index);
     // Only our own registration: after an eviction the block may belong to someone else.
     // Relaxed: only this consumer's own registration bumps it while it is alive.

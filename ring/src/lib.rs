@@ -68,6 +68,8 @@ mod error;
 mod gate;
 pub mod layout;
 pub mod liveness;
+#[cfg(not(loom))]
+mod lock;
 mod mem;
 pub mod pattern;
 mod producer;

@@ -8,6 +8,15 @@ use std::time::Duration;
 use crate::layout::{ConsumerLine, ProducerBlock};
 use crate::sync::{AtomicU32, AtomicU64};
 
+/// A participant of a ring, by its block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Participant {
+    /// Producer table entry `i`.
+    Producer(usize),
+    /// Consumer block `i`.
+    Consumer(usize),
+}
+
 /// Access to the control words of one ring.
 pub(crate) trait RingMem: Send + Sync + 'static {
     /// Number of slots (a power of two).
@@ -30,8 +39,19 @@ pub(crate) trait RingMem: Send + Sync + 'static {
     fn wake_all(&self, word: &AtomicU32);
     /// Whether other processes may map the ring (so a peer can die without running its `Drop`).
     fn cross_process(&self) -> bool;
-    /// Whether process `pid` can still touch the ring.
-    fn pid_alive(&self, pid: u32) -> bool;
+    /// Whether `who` (recorded with `pid`) is still attached: on a file-backed ring, whether it
+    /// holds its liveness lock (`lock.rs`); elsewhere, whether process `pid` is alive.
+    fn alive(&self, who: Participant, pid: u32) -> bool;
+    /// Whether `alive` is exact (a lock test), so even a half-done registration of a dead
+    /// process can be told from a live one.
+    fn exact_liveness(&self) -> bool;
+    /// Takes `who`'s liveness lock for this process; false if a live participant holds it.
+    fn take_lock(&self, who: Participant) -> bool;
+    /// Gives `who`'s liveness lock back.
+    fn release_lock(&self, who: Participant);
+    /// Runs `f` with this process's other registrations and attaches on this mapping held off:
+    /// they share one open file description, on which a lock never conflicts with itself.
+    fn registering<T>(&self, f: impl FnOnce() -> T) -> T;
     /// A monotonic clock in nanoseconds.
     fn now_ns(&self) -> u64;
 }

@@ -18,7 +18,8 @@ use crate::layout::{
     VERSION,
 };
 use crate::liveness;
-use crate::mem::RingMem;
+use crate::lock::ParticipantLocks;
+use crate::mem::{Participant, RingMem};
 use crate::producer::{Producer, ProducerOptions};
 use crate::stats::RingStats;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
@@ -256,6 +257,11 @@ pub(crate) struct Shared {
     header: Header,
     scope: Scope,
     path: Option<PathBuf>,
+    /// The liveness locks of a file-backed ring (`lock.rs`); `None` for an anonymous one (or a
+    /// file this process may not open for writing: pid liveness then).
+    locks: Option<ParticipantLocks>,
+    /// Serializes this mapping's registrations and attaches (see `RingMem::registering`).
+    registering: std::sync::Mutex<()>,
 }
 
 // SAFETY: `base` points into `_map`, which lives as long as `Shared`; every byte other threads or
@@ -292,8 +298,25 @@ impl Shared {
             geometry,
             header,
             scope,
+            locks: match (&path, scope) {
+                (Some(p), Scope::Shared) => ParticipantLocks::open(p),
+                _ => None,
+            },
             path,
+            registering: std::sync::Mutex::new(()),
         })
+    }
+
+    /// The byte whose lock says `who` is attached: the first byte of its block.
+    fn lock_offset(&self, who: Participant) -> usize {
+        match who {
+            Participant::Producer(i) => {
+                PRODUCER_OFFSET
+                    + layout::producer_block::PRODUCERS_OFFSET
+                    + i * layout::producer_block::PRODUCER_ENTRY_LEN
+            }
+            Participant::Consumer(i) => self.geometry.consumer_offset(i),
+        }
     }
 
     pub(crate) fn geometry(&self) -> &Geometry {
@@ -405,8 +428,36 @@ impl RingMem for Shared {
         self.scope == Scope::Shared
     }
 
-    fn pid_alive(&self, pid: u32) -> bool {
-        liveness::pid_alive(pid)
+    fn alive(&self, who: Participant, pid: u32) -> bool {
+        match &self.locks {
+            Some(locks) => locks.held(self.lock_offset(who)),
+            None => liveness::pid_alive(pid),
+        }
+    }
+
+    fn exact_liveness(&self) -> bool {
+        self.locks.is_some()
+    }
+
+    fn take_lock(&self, who: Participant) -> bool {
+        match &self.locks {
+            Some(locks) => locks.take(self.lock_offset(who)),
+            None => true,
+        }
+    }
+
+    fn release_lock(&self, who: Participant) {
+        if let Some(locks) = &self.locks {
+            locks.release(self.lock_offset(who));
+        }
+    }
+
+    fn registering<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _one_at_a_time = self
+            .registering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f()
     }
 
     fn now_ns(&self) -> u64 {

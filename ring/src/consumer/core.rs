@@ -31,7 +31,7 @@ use std::time::Duration;
 use crate::error::{Error, RecvError, Result};
 use crate::gate;
 use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
-use crate::mem::RingMem;
+use crate::mem::{Participant, RingMem};
 use crate::sleep;
 use crate::sync::{fence, Backoff, Ordering};
 
@@ -95,11 +95,12 @@ pub(crate) fn producer_status<M: RingMem>(mem: &M) -> ProducerStatus {
         return ProducerStatus::Closed;
     }
     let mut dead = None;
-    for entry in block.producers.iter() {
-        // Relaxed: liveness is judged by the pid alone.
+    for (index, entry) in block.producers.iter().enumerate() {
+        // Relaxed: the pid word says whether the entry is taken; liveness is the entry's lock
+        // (or, without locks, the pid).
         let pid = entry.pid.load(Ordering::Relaxed);
         if pid != 0 {
-            if mem.pid_alive(pid) {
+            if mem.alive(Participant::Producer(index), pid) {
                 return ProducerStatus::Alive;
             }
             dead = Some(pid);

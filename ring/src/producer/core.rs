@@ -29,7 +29,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::gate;
 use crate::layout::{full_policy, producer_state, ring_state, stamp, MAX_PRODUCERS};
-use crate::mem::RingMem;
+use crate::mem::{Participant, RingMem};
 use crate::sleep;
 use crate::sync::{fence, spin_hint, Backoff, Ordering};
 
@@ -179,26 +179,37 @@ impl<M: RingMem> ProducerCore<M> {
         let block = mem.producer();
         let multi = mem.multi_producer();
         let entries = if multi { MAX_PRODUCERS } else { 1 };
-        let mut taken = None;
-        for (index, entry) in block.producers.iter().take(entries).enumerate() {
-            // Acquire: pairs with the Release store of 0 in `detach`.
-            let owner = entry.pid.load(Ordering::Acquire);
-            if owner != 0 && mem.pid_alive(owner) {
-                if !multi {
-                    return Err(Error::ProducerBusy { pid: owner });
+        let taken = mem.registering(|| -> Result<Option<usize>> {
+            for (index, entry) in block.producers.iter().take(entries).enumerate() {
+                let who = Participant::Producer(index);
+                // Acquire: pairs with the Release store of 0 in `detach`.
+                let owner = entry.pid.load(Ordering::Acquire);
+                if owner != 0 && mem.alive(who, owner) {
+                    if !multi {
+                        return Err(Error::ProducerBusy { pid: owner });
+                    }
+                    continue;
                 }
-                continue;
+                // The lock first (it fails if a live producer of another process holds the
+                // entry); then the pid word is the ownership: whoever swaps it from free (or
+                // dead) owns the entry.
+                if !mem.take_lock(who) {
+                    if !multi {
+                        return Err(Error::ProducerBusy { pid: owner });
+                    }
+                    continue;
+                }
+                if entry
+                    .pid
+                    .compare_exchange(owner, pid, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Ok(Some(index));
+                }
+                mem.release_lock(who);
             }
-            // The pid word is the ownership: whoever swaps it from free (or dead) owns the entry.
-            if entry
-                .pid
-                .compare_exchange(owner, pid, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                taken = Some(index);
-                break;
-            }
-        }
+            Ok(None)
+        })?;
         let Some(entry) = taken else {
             return Err(Error::TooManyProducers { max: entries });
         };
@@ -219,6 +230,7 @@ impl<M: RingMem> ProducerCore<M> {
         let claim = block.cursor.claim.load(Ordering::Relaxed);
         if next >= stamp::MAX_SEQ || claim >= stamp::MAX_SEQ {
             entry_release(e);
+            mem.release_lock(Participant::Producer(entry));
             return Err(Error::Corrupt {
                 seq: next.max(claim),
                 detail: "the producer cursors are beyond any sequence a producer writes".into(),
@@ -484,6 +496,7 @@ impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn detach(&mut self) {
         let block = self.mem.producer();
         entry_release(&block.producers[self.entry]);
+        self.mem.release_lock(Participant::Producer(self.entry));
         // SeqCst: two producers detaching at once each store their own entry, then load the
         // other's (store-then-load on both sides): without the fence both could see the other
         // still attached and nobody would close the ring (found by the loom model
