@@ -16,6 +16,12 @@ package dev.ringflow
  * its first frame in `missedAtStart`, not `lost`.
  *
  * Immutable; safe to share between threads.
+ *
+ * ```
+ * val counts = ReaderCounts()
+ * ring.frames(start = Start.Oldest, counts = counts).collect { frame -> handle(frame) }
+ * println("read from ${counts.firstSeq}; ${counts.missedAtStart} frames were gone before it")
+ * ```
  */
 sealed class Start {
     /** The kind code the JNI registration decodes (`jni-glue/src/jvm/consumer_calls.rs`, `start_of`). */
