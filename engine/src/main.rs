@@ -595,7 +595,10 @@ fn consume_json(s: &ConsumeSummary, delivery: Delivery, verify: bool) -> serde_j
 }
 
 fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
-    if a.timeout.is_some_and(|t| !(t >= 0.0 && t.is_finite())) {
+    // Negative, NaN, infinite, or too large for a Duration (which would panic below).
+    if a.timeout
+        .is_some_and(|t| Duration::try_from_secs_f64(t).is_err())
+    {
         return Err(Failure::usage(
             "--timeout must be a non-negative number of seconds",
         ));

@@ -102,6 +102,8 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
         "audio ring",
     );
     assert_usage_error(&["produce", &ring, "--policy", "sometimes"], "sometimes");
+    // Finite but beyond any Duration: refused, not a panic.
+    assert_usage_error(&["consume", &ring, "--timeout", "1e300"], "--timeout");
     assert_usage_error(&["bench", "--frame-size", "4"], "--frame-size");
     // --force replaces.
     assert_eq!(

@@ -382,7 +382,7 @@ pub unsafe extern "C" fn rf_consumer_register(
         if out_consumer.is_null() {
             return Err(bad("out_consumer is null"));
         }
-        let handle = consumers::register(Handle(ring), lossy)?;
+        let handle = consumers::register(Handle(ring), lossy, ringflow::Start::Next)?;
         put(out_consumer, handle, "out_consumer")
     })
 }

@@ -28,16 +28,15 @@ pub(crate) struct ConsumerEntry {
 /// Every registered consumer, by handle.
 static CONSUMERS: HandleTable<Mutex<ConsumerEntry>> = HandleTable::new();
 
-/// Registers a consumer on a ring handle; returns the consumer's handle. It reads the frames
-/// published from now on.
-pub(crate) fn register(ring: Handle, lossy: bool) -> Result<u64, EngineError> {
+/// Registers a consumer on a ring handle, starting at `start`; returns the consumer's handle.
+pub(crate) fn register(ring: Handle, lossy: bool, start: Start) -> Result<u64, EngineError> {
     let (r, gate) = rings::get(ring)?;
     let delivery = if lossy {
         Delivery::Lossy
     } else {
         Delivery::Lossless
     };
-    let consumer = r.consumer_with(delivery, Start::Next)?;
+    let consumer = r.consumer_with(delivery, start)?;
     CONSUMERS.insert(Mutex::new(ConsumerEntry {
         gate,
         consumer,
@@ -86,11 +85,11 @@ mod tests {
     #[test]
     fn a_stale_consumer_handle_is_unknown_never_the_next_consumer() {
         let ring = rings::add(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
-        let first = register(ring, false).unwrap();
+        let first = register(ring, false, Start::Next).unwrap();
         let first_block = with(first, |e| e.consumer.index()).unwrap();
         unregister(first).unwrap();
         // The next consumer takes the same block and the same table slot.
-        let second = register(ring, false).unwrap();
+        let second = register(ring, false, Start::Next).unwrap();
         assert_eq!(with(second, |e| e.consumer.index()).unwrap(), first_block);
         assert_ne!(first, second);
         for stale_use in [
@@ -115,16 +114,34 @@ mod tests {
     }
 
     #[test]
+    fn a_consumer_starts_where_it_asked_and_knows_what_its_handshake_protects() {
+        let ring = rings::add(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
+        let (r, _) = rings::get(ring).unwrap();
+        let mut producer = r.producer(ProducerOptions::default()).unwrap();
+        for _ in 0..20 {
+            producer.push(b"frame").unwrap(); // no reader: frames 0..12 are gone
+        }
+        for (start, start_seq) in [(Start::Next, 20), (Start::Oldest, 12), (Start::Seq(3), 3)] {
+            let c = register(ring, false, start).unwrap();
+            let got = with(c, |e| (e.consumer.start_seq(), e.consumer.protected_from())).unwrap();
+            assert_eq!(got, (start_seq, 20), "{start:?}");
+            unregister(c).unwrap();
+        }
+        drop(producer);
+        rings::cancel(ring).unwrap();
+    }
+
+    #[test]
     fn a_ring_handle_is_not_a_consumer_handle() {
         let ring = rings::add(Ring::anonymous(&RingConfig::new(8, 32)).unwrap());
         assert!(matches!(get(ring.0), Err(EngineError::UnknownHandle(_))));
-        let consumer = register(ring, true).unwrap();
+        let consumer = register(ring, true, Start::Next).unwrap();
         assert!(rings::get(Handle(consumer)).is_err());
         unregister(consumer).unwrap();
         rings::cancel(ring).unwrap();
         // A closed ring handle registers nothing.
         assert!(matches!(
-            register(ring, true),
+            register(ring, true, Start::Next),
             Err(EngineError::UnknownHandle(_))
         ));
     }

@@ -19,6 +19,17 @@ macro_rules! common_reader_methods {
             self.reader.core.start
         }
 
+        /// The first sequence the registration handshake protects: from here on a lossless
+        /// consumer of a ring that is not overwritable holds producers back, so its frames cannot
+        /// be rewritten before it releases them. Frames below it that the consumer asked for (an
+        /// `Oldest` or `Seq` start) may be rewritten while held: they are read as checked copies,
+        /// and those gone before the first frame is handed out count in
+        /// [`missed_at_start`](Self::missed_at_start). A reader that walks the region itself (the
+        /// JVM's) needs it to follow the same rule.
+        pub fn protected_from(&self) -> u64 {
+            self.reader.core.protected_from
+        }
+
         /// The sequence of the first frame handed out, if any yet.
         pub fn first_seq(&self) -> Option<u64> {
             self.reader.core.first_seq

@@ -137,7 +137,7 @@ pub(crate) struct ConsumerCore<M: RingMem> {
     /// (an `Oldest` or `Seq` start) may be overwritten under it: they are read with the lossy
     /// discipline, and those found gone before the first frame is handed out are counted in
     /// `missed_at_start`, not `lost`.
-    protected_from: u64,
+    pub(crate) protected_from: u64,
     /// The first sequence handed out, if any.
     pub(crate) first_seq: Option<u64>,
     /// Frames from `start` that were gone before the first frame was handed out.

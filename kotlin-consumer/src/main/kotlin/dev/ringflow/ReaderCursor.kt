@@ -65,9 +65,32 @@ internal class ReaderCursor private constructor(
      */
     private val generation: Int = INTS.getOpaque(region, generationAt) as Int
 
+    /** The sequence this reader asked to start at (its [Start], resolved by the Rust registration). */
+    val startSeq: Long = Native.startSeq(consumer)
+
+    /**
+     * The first sequence the registration handshake protects (Rust `protected_from`): for a
+     * lossless reader of a ring that is not overwritable, frames from here on cannot be rewritten
+     * before it releases them. Frames below it that it asked for ([Start.Oldest], a [Start.Seq]
+     * in the past) may be: see [unprotected].
+     */
+    val protectedFrom: Long = Native.protectedFrom(consumer)
+
+    /** A lossy reader, or any reader of an overwritable ring: every frame may be rewritten while held. */
+    private val alwaysUnprotected = !lossless || ring.isOverwritable
+
+    /** Whether any frame this reader reads may be rewritten while it holds it (so it needs a copy buffer). */
+    val mayCopy: Boolean = alwaysUnprotected || startSeq < protectedFrom
+
     /** The next sequence to read. */
-    var seq: Long = Native.startSeq(consumer)
+    var seq: Long = startSeq
         private set
+
+    /** The first sequence handed out, or -1 before the first. */
+    private var firstSeq = -1L
+
+    /** Frames from [startSeq] on that were gone before the first frame was handed out. */
+    private var missedAtStart = 0L
 
     /** The read cursor value at or past which the next release heartbeats (R5). */
     private var heartbeatMark = seq + HEARTBEAT_EVERY
@@ -87,6 +110,18 @@ internal class ReaderCursor private constructor(
     /** Whether we woke a producer since we last spun (the next spin is longer: see [spin]). */
     private var wokePeer = false
     private var idleSince = -1L
+
+    /**
+     * Whether frame [s] may be rewritten while this reader holds it: always for a lossy reader
+     * or on an overwritable ring; for a lossless one, below [protectedFrom] (Rust
+     * `ConsumerCore::unprotected`). Such a frame is only handed out as a checked copy.
+     */
+    fun unprotected(s: Long): Boolean = alwaysUnprotected || s < protectedFrom
+
+    /** R7: frame [s] is being handed out (the first one fixes `firstSeq`). */
+    fun noteHandedOut(s: Long) {
+        if (firstSeq < 0) firstSeq = s
+    }
 
     /** Offset of the slot of frame [s] in the region. */
     fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
@@ -215,7 +250,10 @@ internal class ReaderCursor private constructor(
      * ([RingCorruptException]: never looped on, never trusted). Jumps to
      * `max(min(published, 2^62) - (capacity - 1), lapper - capacity + 1)` (`published`: Acquire,
      * pairs with the producer's Release store), counts the frames jumped over as lost and one
-     * lap (opaque stores), and releases to there with no frame delivered (R4).
+     * lap (opaque stores), and releases to there with no frame delivered (R4). Frames jumped over
+     * before the first frame was handed out and below [protectedFrom] (an early start: the
+     * handshake could not protect them) were gone before the reader could read any of them: they
+     * count in `missedAtStart`, not `lost`, as the Rust `ConsumerCore::skip_lapped` counts them.
      */
     fun skipLapped() {
         checkEvicted()
@@ -228,10 +266,22 @@ internal class ReaderCursor private constructor(
         }
         val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
         val bounded = if (java.lang.Long.compareUnsigned(published, Layout.MAX_SEQ) > 0) Layout.MAX_SEQ else published
-        val target = maxOf(maxOf(bounded - (capacity - 1), 0L), lapper - capacity + 1)
+        var target = maxOf(maxOf(bounded - (capacity - 1), 0L), lapper - capacity + 1)
+        if (!alwaysUnprotected && seq < protectedFrom) {
+            // R8: a lossless reader catching up from an earlier start stops at the protected
+            // start (frames from there on are still in the ring), as the Rust reader does.
+            target = minOf(target, maxOf(protectedFrom, lapper - capacity + 1))
+        }
         val skipped = target - seq
-        lost += skipped
-        lostBefore += skipped
+        if (firstSeq < 0 && seq < protectedFrom) {
+            val missed = minOf(skipped, protectedFrom - seq)
+            missedAtStart += missed
+            lost += skipped - missed
+            lostBefore += skipped - missed
+        } else {
+            lost += skipped
+            lostBefore += skipped
+        }
         lapped++
         LONGS.setOpaque(region, lostAt, lost)
         LONGS.setOpaque(region, lappedAt, lapped)
@@ -244,7 +294,7 @@ internal class ReaderCursor private constructor(
      * reader may hold back), and copies this reader's counts into [counts].
      */
     fun unregister(counts: ReaderCounts?) {
-        counts?.set(delivered, lost, lapped, torn)
+        counts?.set(delivered, lost, lapped, torn, startSeq, if (firstSeq < 0) null else firstSeq, missedAtStart, seq)
         Native.unregister(consumer)
     }
 
@@ -333,10 +383,10 @@ internal class ReaderCursor private constructor(
          * R1, register: takes a consumer block through JNI (`gate::register`: the CAS to
          * CLAIMING, the fields, `ACTIVE` with Release, the SeqCst handshake with the producers'
          * scan, and for a lossless reader the wake of producers that scanned before it) and
-         * returns a cursor at the start the handshake chose.
+         * returns a cursor at [start], as the Rust registration resolved it.
          */
-        fun register(ring: Ring, lossless: Boolean, parking: Parking): ReaderCursor {
-            val consumer = Native.register(ring.handle, !lossless)
+        fun register(ring: Ring, lossless: Boolean, parking: Parking, start: Start = Start.Next): ReaderCursor {
+            val consumer = Native.register(ring.handle, !lossless, start.kind, start.seq)
             return try {
                 ReaderCursor(ring, consumer, lossless, parking)
             } catch (e: Throwable) {

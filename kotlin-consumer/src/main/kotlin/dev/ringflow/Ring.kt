@@ -84,17 +84,20 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     private fun checkOpen() = check(!closed) { "the ring is closed" }
 
     /**
-     * The frames published from now on, as zero-copy [Frame] views (see [Frame] for how long one
-     * stays valid). A [Delivery.Lossy] reader, which a producer may lap at any moment, and any
-     * reader of an [overwritable][isOverwritable] ring, gets each frame copied into a buffer of
-     * its own (one copy, no allocation) and checked after the copy: it is never handed a torn
-     * frame, and [Frame.lostBefore] counts exactly what it missed.
+     * The frames from [start] on (by default the next one published), as zero-copy [Frame] views
+     * (see [Frame] for how long one stays valid). A [Delivery.Lossy] reader, which a producer may
+     * lap at any moment, and any reader of an [overwritable][isOverwritable] ring, gets each frame
+     * copied into a buffer of its own (one copy, no allocation) and checked after the copy: it is
+     * never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed. So does a
+     * lossless reader for the frames before the next one published ([Start.Oldest], a
+     * [Start.Seq] in the past): its registration cannot protect those, and the ones gone before
+     * its first frame count in [ReaderCounts.missedAtStart], not in `lost`.
      *
      * The reader meets every obligation of `docs/FORMAT.md` ("Reader obligations") through its
      * [ReaderCursor]: it heartbeats every 1024 frames and before each park, so a producer with
      * `evict_after` never evicts it while it reads or waits; it writes `delivered`, `lost`,
      * `lapped` and `torn` into its consumer block as the Rust reader does ([counts] gets the same
-     * numbers when the collection ends).
+     * numbers when the collection ends, with where it started).
      *
      * Completes when the ring closes and every frame was read; fails with [RingClosedException]
      * if this `Ring` is closed while collecting, with [ProducerGoneException] if the producer's
@@ -111,12 +114,14 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         idleTimeoutMs: Long? = null,
         parking: Parking = Parking.Thread,
         counts: ReaderCounts? = null,
+        start: Start = Start.Next,
     ): Flow<Frame> = flow {
-        reading(delivery, parking, counts) { cursor ->
+        reading(delivery, parking, counts, start) { cursor ->
             val frame = Frame(region)
-            // A lossy reader, and any reader of an overwritable ring, copies each frame into this
-            // buffer and checks the stamp after the copy.
-            val copy: ByteBuffer? = if (cursor.lossless && !isOverwritable) null else ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
+            // Frames that may be rewritten while held (every frame of a lossy reader or of an
+            // overwritable ring; a lossless reader's frames below its protected start) are copied
+            // into this buffer, and the stamp is checked after the copy.
+            val copy: ByteBuffer? = if (cursor.mayCopy) ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder()) else null
             while (!closed) {
                 val seq = cursor.seq
                 when (cursor.check(seq)) { // R2
@@ -146,11 +151,12 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 frame.length = length
                 frame.kind = (kind and 0xffff).toInt()
                 frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
-                if (copy == null) {
+                val copied = copy != null && cursor.unprotected(seq)
+                if (!copied) {
                     frame.region = region
                     frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
                 } else {
-                    copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                    copy!!.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
                     // R3: overwritten during the copy: lapped; the next look at the slot counts it lost.
                     if (!cursor.stillThere(seq)) continue
                     frame.region = copy
@@ -163,7 +169,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     // Handed out, even if the collector threw (`take` ends a flow that way), as
                     // a Rust view dropped while unwinding is. A view overwritten while the
                     // collector read it (an `overwrite` producer) is counted (R3).
-                    if (copy == null && !cursor.stillThere(seq)) cursor.noteTorn(1)
+                    if (!copied && !cursor.stillThere(seq)) cursor.noteTorn(1)
+                    cursor.noteHandedOut(seq)
                     cursor.release(seq + 1, 1) // R4
                 }
             }
@@ -171,23 +178,26 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     }
 
     /**
-     * The frames published from now on, [max] at most per emission: for throughput, one
-     * emission and one cursor move per batch instead of per frame. Same lifetime rules, end,
-     * errors and reader obligations as [frames]; lossless readers of rings that are not
+     * The frames from [start] on, [max] at most per emission: for throughput, one emission and
+     * one cursor move per batch instead of per frame. Same lifetime rules, start, end, errors and
+     * reader obligations as [frames]; lossless readers of rings that are not
      * [overwritable][isOverwritable] only (a batch a producer may rewrite would need a copy per
-     * frame to never hand out a torn one: use [frames]).
+     * frame to never hand out a torn one: use [frames]). A frame before the reader's protected
+     * start (an early [start]) comes as a batch of one checked copy, as the Rust reader's does.
      */
     fun batches(
         max: Int,
         delivery: Delivery = Delivery.Lossless,
         parking: Parking = Parking.Thread,
         counts: ReaderCounts? = null,
+        start: Start = Start.Next,
     ): Flow<FrameBatch> = flow {
         require(max in 1..slotCount) { "max must be in 1..$slotCount, but was $max" }
         require(delivery == Delivery.Lossless) { "batches are lossless only, but delivery was $delivery" }
         require(!isOverwritable) { "batches need a ring that is not overwritable: an overwrite producer may rewrite a batch while it is held; use frames()" }
-        reading(delivery, parking, counts) { cursor ->
+        reading(delivery, parking, counts, start) { cursor ->
             val batch = FrameBatch(region, max)
+            val copy: ByteBuffer? = if (cursor.mayCopy) ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder()) else null
             while (!closed) {
                 val seq = cursor.seq
                 when (cursor.check(seq)) { // R2, for the batch's first frame
@@ -199,6 +209,41 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                         cursor.skipLapped() // R8
                         continue
                     }
+                }
+                if (copy != null && cursor.unprotected(seq)) {
+                    // Below the protected start: a producer may rewrite it while held, so a batch
+                    // of one checked copy.
+                    val slot = cursor.slotAt(seq)
+                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
+                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                    if (kind and Layout.KIND_SKIP != 0L) {
+                        if (cursor.stillThere(seq)) cursor.release(seq + 1, 0)
+                        continue
+                    }
+                    if (length < 0 || length > slotSize) {
+                        cursor.corruptLength(seq, length, slotSize) // throws unless overwritten meanwhile
+                        continue
+                    }
+                    val f = batch.slot(0)
+                    f.seq = seq
+                    f.length = length
+                    f.kind = (kind and 0xffff).toInt()
+                    f.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                    copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                    // R3: overwritten during the copy: lapped; the next look at the slot counts it.
+                    if (!cursor.stillThere(seq)) continue
+                    f.region = copy
+                    f.offset = 0
+                    f.lostBefore = 0
+                    batch.size = 1
+                    batch.lostBefore = cursor.takeLostBefore()
+                    try {
+                        emit(batch)
+                    } finally {
+                        cursor.noteHandedOut(seq)
+                        cursor.release(seq + 1, 1) // R4
+                    }
+                    continue
                 }
                 // Gather the run of committed frames from `seq`, up to `max`.
                 var n = 0L
@@ -219,6 +264,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                         f.length = length
                         f.kind = (kind and 0xffff).toInt()
                         f.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                        f.region = region
                         f.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
                         f.lostBefore = 0
                     }
@@ -237,6 +283,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     var torn = 0L
                     for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
                     cursor.noteTorn(torn) // R3
+                    cursor.noteHandedOut(batch.slot(0).seq)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }
             }
@@ -251,10 +298,11 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         delivery: Delivery,
         parking: Parking,
         counts: ReaderCounts?,
+        start: Start,
         body: FlowCollector<T>.(ReaderCursor) -> Unit,
     ) {
         checkOpen()
-        val cursor = ReaderCursor.register(this@Ring, delivery == Delivery.Lossless, parking)
+        val cursor = ReaderCursor.register(this@Ring, delivery == Delivery.Lossless, parking, start)
         try {
             body(cursor)
             if (closed) throw RingClosedException("the ring was closed while collecting")

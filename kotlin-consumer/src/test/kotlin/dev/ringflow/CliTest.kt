@@ -66,8 +66,10 @@ class CliTest {
         val path = tempRing()
         assertEquals(0, rust("create", path, "--slots", "64").waitFor())
         val out = mutableListOf<String>()
-        assertEquals(1, dev.ringflow.cli.run(arrayOf("consume", path, "--timeout", "0.3", "--json"), { out += it }, { out += it }))
+        val err = mutableListOf<String>()
+        assertEquals(1, dev.ringflow.cli.run(arrayOf("consume", path, "--timeout", "0.3", "--json"), { out += it }, { err += it }))
         assertEquals("timeout", field(out.last(), "end"))
+        assertEquals(listOf("ringflow-kotlin: timed out waiting for frames after 0 frames"), err)
     }
 
     /** Runs the Kotlin CLI on a thread; its status and output lines once [join]ed. */
@@ -110,14 +112,16 @@ class CliTest {
     @Test
     fun `frame counts are 64-bit, never cut to an Int`() {
         // 4294967301 is 2^32 + 5 (an Int cast read 5 frames), 3000000000 is above Int.MAX_VALUE
-        // (take() refused it): both mean "more than the 10 frames there are".
+        // (take() refused it): both mean "more than the 10 frames there are", so the reader reads
+        // all 10 and, as `ringflow consume` does, says it got fewer than it was asked for.
         for (n in listOf("3000000000", "4294967301", Long.MAX_VALUE.toString())) {
             val path = tempRing()
             Ring.create(path, slots = 16, slotSize = 32).use { ring ->
                 val cli = Cli("consume", path, "--frames", n, "--timeout", "30", "--json")
                 produceAndClose(ring, 10)
                 cli.join()
-                assertEquals(0, cli.status, "--frames $n: ${cli.out} ${cli.err}")
+                assertEquals(1, cli.status, "--frames $n: ${cli.out} ${cli.err}")
+                assertEquals(listOf("ringflow-kotlin: the ring closed after 10 of $n frames"), cli.err, "--frames $n")
                 assertEquals("10", field(cli.out.last(), "frames"), "--frames $n: ${cli.out}")
                 assertEquals("closed", field(cli.out.last(), "end"), "--frames $n: ${cli.out}")
             }
@@ -130,13 +134,14 @@ class CliTest {
         Ring.create(path, slots = 16, slotSize = 32).close()
         val bad = listOf(
             "--frames" to "-1",
-            "--frames" to "9223372036854775808",
+            "--frames" to "18446744073709551616",
             "--frames" to "1e3",
             "--frames" to "",
             "--timeout" to "-1",
             "--timeout" to "NaN",
             "--timeout" to "Infinity",
             "--timeout" to "1e300",
+            "--timeout" to "1d",
             "--policy" to "fast",
         )
         for ((flag, value) in bad) {
@@ -212,6 +217,102 @@ class CliTest {
             assertEquals("2", field(summary, "frames"), summary) // frames 3 and 4
             assertEquals("3", field(summary, "lost"), summary) // frames 0, 1 and 2
             assertEquals("2", field(summary, "lapped"), summary) // two laps, one frame after a loss
+        }
+    }
+
+    /** The top-level keys of a summary line and their values as printed (objects whole). */
+    private fun keys(json: String): Map<String, String> =
+        Regex("\"(\\w+)\":(\\{[^}]*\\}|\"[^\"]*\"|[^,}]*)").findAll(json).associate { it.groupValues[1] to it.groupValues[2] }
+
+    /** What one CLI run printed: its status, its summary's keys, and its stderr lines without the program's prefix. */
+    private data class Run(val status: Int, val summary: Map<String, String>, val errors: List<String>)
+
+    private fun rustRun(args: List<String>): Run {
+        val p = ProcessBuilder(listOf(ringflow) + args).start()
+        val out = p.inputStream.bufferedReader().readText()
+        val err = p.errorStream.bufferedReader().readText()
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ringflow $args did not end")
+        val last = out.lines().lastOrNull { it.startsWith("{") }
+        return Run(p.exitValue(), last?.let(::keys) ?: emptyMap(), err.lines().filter { it.isNotEmpty() }.map { it.removePrefix("ringflow: ") })
+    }
+
+    private fun kotlinRun(args: List<String>): Run {
+        val cli = Cli(*args.toTypedArray()).join()
+        val last = cli.out.lastOrNull { it.startsWith("{") }
+        return Run(cli.status, last?.let(::keys) ?: emptyMap(), cli.err.map { it.removePrefix("ringflow-kotlin: ") })
+    }
+
+    /**
+     * `ringflow consume` and the Kotlin CLI on the same rings: the same keys with the same
+     * values (timing aside), the same exit status and the same line on stderr, for each start
+     * (`0` by default, `oldest`, `next`, a sequence before the oldest frame still there, at it,
+     * after it, in the future), `--frames` met and short, a lossy reader, a timeout; and the
+     * same status 2 for each malformed value.
+     */
+    @Test
+    fun `the Kotlin and Rust CLIs agree on every summary key and exit status`() {
+        // A known stream with no reader: 100 frames into 64 slots, so frames 0..35 are gone (and
+        // 36 may be: a reader lapped at frame 0 jumps to 100 - 63 = 37).
+        val full = tempRing()
+        assertEquals(0, rust("create", full, "--slots", "64", "--slot-size", "64").waitFor())
+        val producer = rust("produce", full, "--frames", "100", "--json")
+        assertTrue(producer.waitFor(60, TimeUnit.SECONDS))
+        assertEquals(0, producer.exitValue(), producer.inputStream.bufferedReader().readText())
+        // A ring no producer ever attached to: readers wait, and time out.
+        val fresh = tempRing()
+        assertEquals(0, rust("create", fresh, "--slots", "64").waitFor())
+        val timing = setOf("elapsed_s", "frames_per_s", "latency_ns")
+        val cases = listOf(
+            full to listOf("--verify"), // --from 0: 37 frames it asked for are gone: status 1
+            full to listOf("--from", "0"),
+            full to listOf("--from", "oldest", "--verify"),
+            full to listOf("--from", "next", "--verify"),
+            full to listOf("--from", "20", "--verify"), // before the oldest: status 1
+            full to listOf("--from", "36", "--verify"),
+            full to listOf("--from", "90", "--verify"),
+            full to listOf("--from", "200", "--frames", "1"), // in the future: the ring closed after 0 of 1
+            full to listOf("--from", "oldest", "--frames", "10", "--verify"),
+            full to listOf("--from", "oldest", "--frames", "100", "--verify"), // closed after 64 of 100
+            full to listOf("--from", "next", "--frames", "10"),
+            full to listOf("--frames", "0"),
+            full to listOf("--from", "oldest", "--frames", "0"),
+            full to listOf("--from", "30", "--policy", "lossy", "--verify"),
+            full to listOf("--from", "oldest", "--policy", "lossy", "--verify"),
+            fresh to listOf("--from", "5", "--timeout", "0.2"),
+            fresh to listOf("--from", "next", "--verify", "--timeout", "0.2"),
+        )
+        for ((ring, flags) in cases) {
+            val args = listOf("consume", ring) + flags + "--json"
+            val r = rustRun(args)
+            val k = kotlinRun(args)
+            val what = "$flags:\n  rust   $r\n  kotlin $k"
+            assertEquals(r.status, k.status, what)
+            assertTrue(r.summary.isNotEmpty(), what)
+            assertEquals(r.summary.keys, k.summary.keys, what)
+            for (key in r.summary.keys - timing) assertEquals(r.summary[key], k.summary[key], "$key, $what")
+            assertEquals(r.errors, k.errors, what)
+            assertTrue(k.errors.size == (if (k.status == 0) 0 else 1), what)
+        }
+        // What the cases are about, so that a change in both that loses the point shows.
+        val late = kotlinRun(listOf("consume", full, "--verify", "--json"))
+        assertEquals(listOf("0", "37", "37", "37", "63", "false"), listOf("start_seq", "first_seq", "unseen_before", "missed_at_start", "frames", "verified").map { late.summary[it] }, late.toString())
+        assertTrue(late.errors.single().contains("gone before the reader started"), late.toString())
+
+        val bad = listOf(
+            "--from" to "latest", "--from" to "-1", "--from" to "4611686018427387904", "--from" to "1e3", "--from" to "",
+            "--frames" to "-1", "--frames" to "many", "--frames" to "1e3", "--frames" to "18446744073709551616",
+            "--timeout" to "-1", "--timeout" to "NaN", "--timeout" to "inf", "--timeout" to "1e300", "--timeout" to "1d", "--timeout" to "0x1p3",
+            "--policy" to "fast",
+        )
+        for ((flag, value) in bad) {
+            val args = listOf("consume", full, "$flag=$value".takeIf { value.startsWith("-") } ?: flag) +
+                listOfNotNull(value.takeUnless { it.startsWith("-") }) + "--json"
+            val r = rustRun(args)
+            assertEquals(2, r.status, "ringflow $flag '$value': $r")
+            val k = kotlinRun(listOf("consume", full, flag, value, "--json"))
+            assertEquals(2, k.status, "kotlin $flag '$value': $k")
+            assertEquals(1, k.errors.size, "$flag '$value': $k")
+            assertTrue(k.errors[0].startsWith("$flag "), "$flag '$value': $k")
         }
     }
 

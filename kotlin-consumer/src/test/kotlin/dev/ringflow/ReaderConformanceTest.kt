@@ -242,7 +242,7 @@ class ReaderConformanceTest {
      * released at once) through `Native.recvNext`.
      */
     private fun rustReader(ring: Ring, s: Scenario, h: Harness): Outcome {
-        val consumer = Native.register(ring.handle, s.lossy)
+        val consumer = Native.register(ring.handle, s.lossy, Start.Next.kind, 0)
         val buf = ByteArray(ring.slotSize)
         val problems = Problems()
         var frames = 0L

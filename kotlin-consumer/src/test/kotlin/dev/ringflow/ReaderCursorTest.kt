@@ -20,7 +20,7 @@ class ReaderCursorTest {
     fun `the JVM clock is the Rust heartbeat clock`() {
         Ring.create(dir.resolve("ring").toString(), slots = 16, slotSize = 32).use { ring ->
             val before = System.nanoTime()
-            val consumer = Native.register(ring.handle, false) // Rust writes heartbeat_ns = CLOCK_MONOTONIC
+            val consumer = Native.register(ring.handle, false, Start.Next.kind, 0) // Rust writes heartbeat_ns = CLOCK_MONOTONIC
             val after = System.nanoTime()
             try {
                 val block = Layout.CONSUMERS_OFFSET + Native.consumerIndex(consumer) * Layout.CONSUMER_BLOCK_LEN

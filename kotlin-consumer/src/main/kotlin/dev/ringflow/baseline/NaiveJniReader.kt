@@ -1,6 +1,7 @@
 package dev.ringflow.baseline
 
 import dev.ringflow.Ring
+import dev.ringflow.Start
 import dev.ringflow.internal.Native
 
 /**
@@ -9,7 +10,7 @@ import dev.ringflow.internal.Native
  * which reads in place with no JNI call per frame.
  */
 class NaiveJniReader(ring: Ring) : AutoCloseable {
-    private val consumer = Native.register(ring.handleForBench, false)
+    private val consumer = Native.register(ring.handleForBench, false, Start.Next.kind, 0)
 
     /** Copies the next frame into [into] and returns its length, or -1 if none is there yet. */
     fun copyNext(into: ByteArray): Int = Native.copyNext(consumer, into)

@@ -3,24 +3,36 @@ package dev.ringflow.cli
 import dev.ringflow.Delivery
 import dev.ringflow.Frame
 import dev.ringflow.EvictedException
+import dev.ringflow.Layout
+import dev.ringflow.Parking
 import dev.ringflow.ProducerGoneException
 import dev.ringflow.ReaderCounts
+import dev.ringflow.ReaderCursor
 import dev.ringflow.Ring
 import dev.ringflow.RingException
 import dev.ringflow.RingTimeoutException
+import dev.ringflow.Start
 import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.runBlocking
 import kotlin.system.exitProcess
 
 /**
- * `consume PATH [--frames N] [--policy lossless|lossy] [--verify] [--timeout S] [--json]`: reads a
- * ring another process writes, and prints the same summary as `ringflow consume --json`.
+ * `consume PATH [--frames N] [--from next|oldest|SEQ] [--policy lossless|lossy] [--verify]
+ * [--timeout S] [--json]`: reads a ring another process writes, and prints the same summary as
+ * `ringflow consume --json`, with the same keys and meanings (`CliTest` holds the two against
+ * each other).
  *
- * `--frames N` stops after N frames (a count from 0 to 2^63 - 1; 0 reads none); without it, the
- * command reads until the ring closes. `lost` and `lapped` in the summary are the reader's own
- * counts, as its consumer block shows them (`lapped`: times it was lapped).
+ * `--frames N` stops after N frames (a count from 0 to 2^64 - 1; 0 reads none); without it, the
+ * command reads until the ring closes. `--from` is where the reader starts, as in `ringflow
+ * consume`: a sequence number (`0`, the default: the whole stream; frames already gone are
+ * reported in `missed_at_start` and fail `--verify`), `oldest` (the oldest frame still in the
+ * ring) or `next` (the next frame published). `start_seq`, `first_seq`, `unseen_before` and
+ * `missed_at_start` say where it started; `lost` and `lapped` are the reader's own counts, as
+ * its consumer block shows them (`lapped`: times it was lapped). `latency_ns` is sampled on every
+ * 64th frame (by sequence), where the Rust CLI records every frame.
  *
- * Exit status: 0 success; 1 the job failed (verification failed, producer gone before N frames,
+ * Exit status: 0 success; 1 the job failed, with one line on stderr saying why, the Rust CLI's
+ * words (verification failed, fewer than N frames because the ring closed or the producer died,
  * timeout, evicted by a producer); 2 bad usage or bad input (one line on stderr naming the
  * argument and its value). `--help` prints the usage and exits 0.
  *
@@ -32,7 +44,7 @@ fun main(args: Array<String>) {
     exitProcess(run(args, System.out::println, System.err::println))
 }
 
-private const val USAGE = "usage: consume PATH [--frames N] [--policy lossless|lossy] [--verify] [--timeout S] [--json]"
+private const val USAGE = "usage: consume PATH [--frames N] [--from next|oldest|SEQ] [--policy lossless|lossy] [--verify] [--timeout S] [--json]"
 
 private class Usage(message: String) : Exception(message)
 
@@ -59,7 +71,8 @@ fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit): Int 
 
 private data class Options(
     val path: String,
-    val frames: Long?,
+    val frames: ULong?,
+    val from: Start,
     val delivery: Delivery,
     val verify: Boolean,
     val timeoutMs: Long?,
@@ -69,7 +82,8 @@ private data class Options(
         fun parse(args: Array<String>): Options {
             if (args.isEmpty() || args[0] != "consume") throw Usage(USAGE)
             var path: String? = null
-            var frames: Long? = null
+            var frames: ULong? = null
+            var from: Start = Start.Seq(0)
             var delivery = Delivery.Lossless
             var verify = false
             var timeoutMs: Long? = null
@@ -79,6 +93,7 @@ private data class Options(
             while (i < args.size) {
                 when (val a = args[i]) {
                     "--frames" -> frames = count(a, value(a))
+                    "--from" -> from = start(a, value(a))
                     "--policy" -> delivery = when (val v = value(a)) {
                         "lossless" -> Delivery.Lossless
                         "lossy" -> Delivery.Lossy
@@ -91,22 +106,38 @@ private data class Options(
                 }
                 i++
             }
-            return Options(path ?: throw Usage("missing PATH"), frames, delivery, verify, timeoutMs, json)
+            return Options(path ?: throw Usage("missing PATH"), frames, from, delivery, verify, timeoutMs, json)
         }
 
-        /** A count from 0 to `Long.MAX_VALUE`: malformed, negative or larger is a usage error. */
-        private fun count(name: String, v: String): Long =
-            v.toLongOrNull()?.takeIf { it >= 0 }
-                ?: throw Usage("$name must be a count from 0 to ${Long.MAX_VALUE}, but was '$v'")
+        /**
+         * A count from 0 to 2^64 - 1, the Rust CLI's range (a `u64`): malformed, negative or larger
+         * is a usage error.
+         */
+        private fun count(name: String, v: String): ULong =
+            v.toULongOrNull() ?: throw Usage("$name must be a count from 0 to ${ULong.MAX_VALUE}, but was '$v'")
 
-        /** Seconds as milliseconds: a finite, non-negative number whose milliseconds fit a `Long`. */
+        /** `next`, `oldest` or a sequence number below 2^62 (the Rust CLI's `parse_start`). */
+        private fun start(name: String, v: String): Start = when (v) {
+            "next" -> Start.Next
+            "oldest" -> Start.Oldest
+            else -> v.toLongOrNull()?.takeIf { it >= 0 && it < Layout.MAX_SEQ }?.let { Start.Seq(it) }
+                ?: throw Usage("$name must be next, oldest or a sequence number below 2^62, but was '$v'")
+        }
+
+        /**
+         * Seconds as milliseconds: a decimal number (Rust's `f64` syntax, not Java's: no `d` or `f`
+         * suffix, no hex), non-negative and below 2^64, the Rust CLI's range (what a `Duration`
+         * holds). Milliseconds beyond a `Long` mean no timeout in practice.
+         */
         private fun seconds(name: String, v: String): Long {
-            val s = v.toDoubleOrNull()
-            if (s == null || !s.isFinite() || s < 0 || s * 1000 >= Long.MAX_VALUE.toDouble()) {
+            val s = v.takeIf { DECIMAL.matches(it) }?.toDoubleOrNull()
+            if (s == null || s < 0 || s >= 18446744073709551616.0) {
                 throw Usage("$name must be a non-negative number of seconds, but was '$v'")
             }
-            return (s * 1000).toLong()
+            return if (s * 1000 >= Long.MAX_VALUE.toDouble()) Long.MAX_VALUE else (s * 1000).toLong()
         }
+
+        private val DECIMAL = Regex("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?")
     }
 }
 
@@ -143,19 +174,23 @@ private class Verifier(private val fromZero: Boolean) {
 }
 
 private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String) -> Unit): Int = runBlocking {
-    val verifier = Verifier(fromZero = true)
+    // Every producer's frames are expected from number 0 only if the reader asked for the stream
+    // from sequence 0 exactly (the Rust CLI's rule).
+    val exactStart = o.from is Start.Seq
+    val verifier = Verifier(fromZero = o.from == Start.Seq(0))
     val counts = ReaderCounts()
     var frames = 0L
     var bytes = 0L
     var start = 0L
     val latencies = ArrayList<Long>()
     var end = "closed"
-    val limit = o.frames ?: Long.MAX_VALUE
+    // More than 2^63 - 1 frames never end by count: read until the ring closes.
+    val limit = o.frames?.takeIf { it <= Long.MAX_VALUE.toULong() }?.toLong() ?: Long.MAX_VALUE
     try {
         if (limit > 0) {
             // Stops right after the limit's frame, which the reader still releases; a Long count
             // (`take` counts in Int).
-            ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs, counts = counts).transformWhile { f ->
+            ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs, counts = counts, start = o.from).transformWhile { f ->
                 emit(f)
                 frames < limit
             }.collect { f ->
@@ -165,8 +200,12 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
                 if (o.verify) verifier.record(f)
                 if (f.seq % 64 == 0L && f.timestampNs != 0L) latencies.add(System.nanoTime() - f.timestampNs)
             }
+        } else {
+            // No frame to read, but registered and unregistered as the Rust CLI is, so the summary
+            // says where the reader would have started.
+            ReaderCursor.register(ring, o.delivery == Delivery.Lossless, Parking.Thread, o.from).unregister(counts)
         }
-        if (o.frames != null && frames >= o.frames) end = "frames"
+        if (o.frames != null && frames.toULong() >= o.frames) end = "frames"
     } catch (e: RingTimeoutException) {
         end = "timeout"
     } catch (e: ProducerGoneException) {
@@ -177,26 +216,74 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
         err("ringflow-kotlin: ${e.message}")
         return@runBlocking 1
     }
-    // The reader's own counts, as its consumer block showed them (what `ringflow consume` reports).
-    val lost = counts.lost
-    val lapped = counts.lapped
     val elapsed = if (frames == 0L) 0.0 else (System.nanoTime() - start) / 1e9
     latencies.sort()
     fun pct(p: Double) = if (latencies.isEmpty()) 0L else latencies[((latencies.size - 1) * p).toInt()]
-    val clean = verifier.corrupt == 0L && verifier.duplicated == 0L && verifier.reordered == 0L &&
-        verifier.gaps == lost && (o.delivery == Delivery.Lossy || lost == 0L)
-    val verified = if (o.verify) clean.toString() else "null"
+    val summary = Summary(
+        delivery = o.delivery,
+        exactStart = exactStart,
+        // The reader's own counts, as its consumer block showed them (what `ringflow consume` reports).
+        counts = counts,
+        verifier = verifier.takeIf { o.verify },
+    )
+    val why = summary.verifyFailure()
     val line = "{\"end\":\"$end\",\"frames\":$frames,\"bytes\":$bytes,\"elapsed_s\":$elapsed," +
-        "\"frames_per_s\":${if (elapsed > 0) Math.round(frames / elapsed) else 0},\"lost\":$lost,\"lapped\":$lapped,\"gaps\":${verifier.gaps}," +
+        "\"frames_per_s\":${Math.round(frames / maxOf(elapsed, 1e-9)).toDouble()}," +
+        "\"start_seq\":${counts.startSeq},\"first_seq\":${counts.firstSeq}," +
+        "\"unseen_before\":${summary.unseenBefore},\"missed_at_start\":${counts.missedAtStart}," +
+        "\"lost\":${counts.lost},\"lapped\":${counts.lapped},\"gaps\":${verifier.gaps}," +
         "\"duplicated\":${verifier.duplicated},\"reordered\":${verifier.reordered},\"corrupt\":${verifier.corrupt}," +
-        "\"verified\":$verified,\"latency_ns\":{\"p50\":${pct(0.5)},\"p99\":${pct(0.99)},\"max\":${latencies.lastOrNull() ?: 0}}}"
-    if (!o.json) out("consumed $frames frames in ${"%.3f".format(elapsed)} s")
+        "\"verified\":${if (o.verify) (why == null).toString() else "null"}," +
+        "\"latency_ns\":{\"p50\":${pct(0.5)},\"p99\":${pct(0.99)},\"p999\":${pct(0.999)},\"max\":${latencies.lastOrNull() ?: 0}}}"
+    if (!o.json) out("consumed $frames frames in ${"%.3f".format(elapsed)} s (${"%.0f".format(frames / maxOf(elapsed, 1e-9))} frames/s)")
     out(line)
-    when {
-        o.verify && !clean -> 1
-        end == "timeout" -> 1
-        end == "evicted" -> 1
-        end == "producer_gone" && o.frames != null && frames < o.frames -> 1
-        else -> 0
+    if (!o.json && summary.unseenBefore > 0) {
+        val missed = if (counts.missedAtStart > 0) ", ${counts.missedAtStart} of them gone before the reader reached them" else ""
+        out("started at frame ${counts.firstSeq ?: "none"} (${summary.unseenBefore} earlier frames not seen$missed)")
+    }
+    val short = o.frames != null && frames.toULong() < o.frames
+    val failure = when {
+        why != null -> "verification failed: $why"
+        end == "timeout" -> "timed out waiting for frames after $frames frames"
+        end == "evicted" -> "evicted by a producer"
+        end == "producer_gone" && short -> "the producer died after $frames of ${o.frames} frames"
+        end == "closed" && short -> "the ring closed after $frames of ${o.frames} frames"
+        else -> null
+    }
+    if (failure == null) return@runBlocking 0
+    err("ringflow-kotlin: $failure")
+    1
+}
+
+/** What the summary's verdict needs: the Rust CLI's `ConsumeSummary` (`engine/src/task.rs`). */
+private class Summary(
+    val delivery: Delivery,
+    val exactStart: Boolean,
+    val counts: ReaderCounts,
+    val verifier: Verifier?,
+) {
+    /** Frames before the first one read (or, with none read, before where it stopped) that it did not see. */
+    val unseenBefore: Long get() = counts.firstSeq ?: counts.nextSeq
+
+    /**
+     * Why verification failed, in one line (the Rust `ConsumeSummary::verify_failure`'s words, in
+     * its order), or null if it passed or nothing was verified: every frame whole, none
+     * duplicated or reordered, for an exact start no frame it asked for gone before it began, no
+     * loss for a lossless reader, and the payloads' gaps equal to the reader's loss count.
+     */
+    fun verifyFailure(): String? {
+        val v = verifier ?: return null
+        val lost = counts.lost
+        return when {
+            v.corrupt > 0 -> "${v.corrupt} frames were torn or corrupt"
+            v.duplicated > 0 || v.reordered > 0 -> "${v.duplicated} frames came twice and ${v.reordered} out of order"
+            exactStart && counts.missedAtStart > 0 ->
+                "${counts.missedAtStart} frames from ${counts.startSeq} on were gone before the reader started " +
+                    "(its first frame was ${counts.firstSeq ?: "none"}); start with --from next or --from oldest to " +
+                    "accept a late start, or start the reader first (produce --wait-consumers)"
+            delivery == Delivery.Lossless && lost > 0 -> "a lossless reader lost $lost frames (overwritten before it read them)"
+            v.gaps != lost -> "the payloads show ${v.gaps} missing frames but the reader counted $lost lost"
+            else -> null
+        }
     }
 }

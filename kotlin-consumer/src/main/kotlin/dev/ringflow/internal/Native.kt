@@ -19,9 +19,11 @@ internal object Native {
     @JvmStatic external fun create(path: String, slots: Int, slotSize: Int, consumers: Int): Long
     @JvmStatic external fun buffer(ring: Long): ByteBuffer
     @JvmStatic external fun layout(): String
-    @JvmStatic external fun register(ring: Long, lossy: Boolean): Long
+    /** [startKind] and [startSeq] encode a [dev.ringflow.Start] (its `kind` and `seq`). */
+    @JvmStatic external fun register(ring: Long, lossy: Boolean, startKind: Int, startSeq: Long): Long
     @JvmStatic external fun consumerIndex(consumer: Long): Int
     @JvmStatic external fun startSeq(consumer: Long): Long
+    @JvmStatic external fun protectedFrom(consumer: Long): Long
     @JvmStatic external fun unregister(consumer: Long)
     @JvmStatic external fun waitPublished(ring: Long, seen: Long, timeoutMs: Long): Long
     @JvmStatic external fun wake(ring: Long)
