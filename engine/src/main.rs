@@ -467,6 +467,14 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     if a.wait_consumers > 0 {
         wait_for_consumers(&ring, a.wait_consumers)?;
     }
+    // Several producer tasks attach one by one: one could write its share and detach before the
+    // next attached, and the ring would close under the readers with frames still to come. A
+    // handle that writes nothing holds the ring open until every task has ended.
+    let hold_open = if a.producers > 1 {
+        Some(ring.producer(ringflow::ProducerOptions::new(FullPolicy::Fail))?)
+    } else {
+        None
+    };
     let registry = Registry::global();
     let ring_h = registry.add_ring(ring.clone());
     let mut wav = wav;
@@ -504,6 +512,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     stop_on_ctrl_c(registry, handles.clone());
     let bar = progress(&ring);
     let states = join_all(registry, &handles);
+    drop(hold_open);
     finish_progress(bar);
     let _ = registry.release(ring_h);
     let mut total =

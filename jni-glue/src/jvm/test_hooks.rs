@@ -279,3 +279,18 @@ pub fn error_table<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JString<'
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))
     })
 }
+
+/// `Native.testProducerAbandon(producer)`, for tests: claims one slot and leaves it claimed, never
+/// committed nor dropped, as a producer killed between claim and commit leaves it.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn test_producer_abandon<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, producer: jlong) {
+    run(&mut env, |_| {
+        let index = usize::try_from(producer).unwrap_or(usize::MAX);
+        let mut table = test_producers();
+        let Some(Some((p, _))) = table.get_mut(index) else {
+            return Err(EngineError::UnknownHandle(producer as u64));
+        };
+        std::mem::forget(p.claim()?);
+        Ok(())
+    })
+}

@@ -338,14 +338,21 @@ internal class ReaderCursor private constructor(
             if (left <= 0) throw RingTimeoutException("no frame for $idleTimeoutMs ms")
             park = minOf(park, left)
         }
+        // Frame `seq` is not there. If later frames were published (a multi-producer's frame
+        // being written, or a hole a producer that ended left), waiting for "more than seq"
+        // would return at once and spin: wait for more than what is published instead, in short
+        // slices, so a hole's end (no producer left) is seen as the close (`endOrHole`).
+        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        val seen = if (published > seq) published else seq
+        if (published > seq) park = minOf(park, HOLE_SLICE_MS)
         return try {
             when (parking) {
-                Parking.Thread -> ring.parkOnIo(seq, park)
-                Parking.Suspend -> withTimeoutOrNull(park) { ring.awaitData(seq) }
+                Parking.Thread -> ring.parkOnIo(seen, park)
+                Parking.Suspend -> withTimeoutOrNull(park) { ring.awaitData(seen) }
             }
             true
         } catch (e: RingClosedException) {
-            false
+            endOrHole()
         } catch (e: CancellationException) {
             // Ours (the collector was cancelled): rethrow. Otherwise the ring's Rust tasks
             // were cancelled by `close`: the loop sees it closed.
@@ -353,6 +360,23 @@ internal class ReaderCursor private constructor(
             if (!ring.isClosed) throw e
             false
         }
+    }
+
+    /**
+     * The end of the stream, as the Rust reader's `end_error` judges it: no producer is left and
+     * frame [seq] is not there. If frames were committed after it (`published`, Acquire: pairs
+     * with the producers' Release stores), a producer claimed it and ended without committing
+     * it: a clean end would hide those frames, so this throws [AbandonedFrameException].
+     * Returns false (the flow ends) otherwise, and when this `Ring` itself was closed.
+     */
+    private fun endOrHole(): Boolean {
+        if (!ring.isClosed && check(seq) == EMPTY) {
+            val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+            if (published > seq) {
+                throw AbandonedFrameException("frame $seq was claimed by a producer that ended without committing it; ${published - seq - 1} frames committed after it are not delivered")
+            }
+        }
+        return false
     }
 
     companion object {
@@ -371,6 +395,9 @@ internal class ReaderCursor private constructor(
         private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
         private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
         private const val SPIN_BUDGET_NS = Layout.SPIN_BUDGET_NS
+
+        /** How long a reader at a frame not yet there, with later ones published, parks at a time. */
+        private const val HOLE_SLICE_MS = 10L
         private const val AFTER_WAKE_BUDGET_NS = Layout.AFTER_WAKE_BUDGET_NS
         private val SPACE_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.SPACE_FUTEX_OFFSET).toInt()
         private const val ARMED = Layout.FUTEX_ARMED.toInt()

@@ -46,6 +46,7 @@ internal object Native {
     @JvmStatic external fun testProducerAttach(ring: Long, evictAfterMs: Long): Long
     @JvmStatic external fun testProducerPush(producer: Long, frames: Long): Long
     @JvmStatic external fun testProducerDetach(producer: Long)
+    @JvmStatic external fun testProducerAbandon(producer: Long)
 
     // For the reader conformance tests: the Rust consumer's `recv` (it waits as a Rust reader
     // does) copying the frame into `into`; -1 if none came within the timeout.
