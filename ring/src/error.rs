@@ -86,6 +86,43 @@ pub enum Error {
     /// An argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The filesystem cannot hold the ring: `create` allocates every page before the ring gets
+    /// its name, so a ring that does not fit fails here instead of raising SIGBUS later.
+    #[error("no space left on {}: the ring needs {needed} bytes, {free} are free", .dir.display())]
+    NoSpace {
+        /// The directory the ring was to be created in.
+        dir: PathBuf,
+        /// Bytes of the ring.
+        needed: u64,
+        /// Bytes free there (`statvfs`, available to unprivileged users), after cleaning up.
+        free: u64,
+    },
+    /// A replace that spares live rings found processes still using the ring at the path.
+    #[error("{} is in use by live processes: {}", .path.display(), crate::stats::list(.participants))]
+    InUse {
+        /// The ring file.
+        path: PathBuf,
+        /// Who uses it.
+        participants: Vec<crate::stats::Participant>,
+    },
+    /// A new ring was created in place of this one (`create_or_replace`): the path now names
+    /// another ring, and frames written here reach no one who opens it.
+    #[error(
+        "the ring was replaced by process {by}: its path now names a new ring (open it again)"
+    )]
+    Replaced {
+        /// Pid of the replacing process.
+        by: u32,
+    },
+    /// `open_or_create` found a ring at the path (another creator won the race) whose shape
+    /// differs from the one asked for.
+    #[error("{} exists with another shape: {detail}", .path.display())]
+    Mismatch {
+        /// The ring file.
+        path: PathBuf,
+        /// Each field that differs, found and asked for.
+        detail: String,
+    },
 }
 
 /// `release_held` was given a frame this consumer is not holding (another consumer's, or not the
@@ -108,6 +145,9 @@ pub enum PushError<T> {
     /// The producer's policy is `block` and its timeout passed.
     #[error("timed out waiting for space")]
     Timeout(T),
+    /// The ring was replaced by the process with this pid ([`Error::Replaced`]).
+    #[error("the ring was replaced by process {1}")]
+    Replaced(T, u32),
 }
 
 // By hand, so the refused value (often a closure) need not be `Debug`.
@@ -116,6 +156,7 @@ impl<T> std::fmt::Debug for PushError<T> {
         match self {
             PushError::Full(_) => f.write_str("Full(..)"),
             PushError::Timeout(_) => f.write_str("Timeout(..)"),
+            PushError::Replaced(_, by) => write!(f, "Replaced(.., {by})"),
         }
     }
 }
@@ -124,7 +165,7 @@ impl<T> PushError<T> {
     /// The refused frame.
     pub fn into_inner(self) -> T {
         match self {
-            PushError::Full(t) | PushError::Timeout(t) => t,
+            PushError::Full(t) | PushError::Timeout(t) | PushError::Replaced(t, _) => t,
         }
     }
 }

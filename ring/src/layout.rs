@@ -336,6 +336,11 @@ pub struct WaitLine {
     pub data_wakes: AtomicU64,
     /// Futex wake calls made on `space_futex`.
     pub space_wakes: AtomicU64,
+    /// 0 while the ring's file still has its name; the pid of the process that replaced it
+    /// (`create_or_replace`) once a new ring took the name. Set once, on the old mapping, just
+    /// before the new file is renamed over it; participants look at it on their slow paths and
+    /// end with `Error::Replaced`. Taken from padding in layout version 3 (zero in older files).
+    pub replaced_by: AtomicU32,
 }
 
 /// One entry of the producer table.
@@ -421,6 +426,8 @@ pub mod producer_block {
     pub const DATA_WAKES_OFFSET: usize = POLICY_OFFSET + 4;
     /// `wait.space_wakes: u64`.
     pub const SPACE_WAKES_OFFSET: usize = DATA_WAKES_OFFSET + 8;
+    /// `wait.replaced_by: u32` (pid of the replacing process, 0 if not replaced).
+    pub const REPLACED_BY_OFFSET: usize = SPACE_WAKES_OFFSET + 8;
     /// The producer table.
     pub const PRODUCERS_OFFSET: usize = 2 * LINE;
     /// Bytes of one producer table entry.
@@ -475,6 +482,7 @@ const _: () = {
     assert!(LINE + offset_of!(WaitLine, state) == producer_block::STATE_OFFSET);
     assert!(LINE + offset_of!(WaitLine, data_wakes) == producer_block::DATA_WAKES_OFFSET);
     assert!(LINE + offset_of!(WaitLine, space_wakes) == producer_block::SPACE_WAKES_OFFSET);
+    assert!(LINE + offset_of!(WaitLine, replaced_by) == producer_block::REPLACED_BY_OFFSET);
     assert!(offset_of!(ConsumerLine, state) == consumer_block::STATE_OFFSET);
     assert!(offset_of!(ConsumerLine, generation) == consumer_block::GENERATION_OFFSET);
     assert!(offset_of!(ConsumerLine, heartbeat_ns) == consumer_block::HEARTBEAT_OFFSET);
@@ -818,6 +826,10 @@ pub fn layout_dump() -> String {
         producer_block::SPACE_SLEEPERS_OFFSET as u64,
     );
     put("STATE_OFFSET", producer_block::STATE_OFFSET as u64);
+    put(
+        "REPLACED_BY_OFFSET",
+        producer_block::REPLACED_BY_OFFSET as u64,
+    );
     put("CONSUMER_READ_OFFSET", consumer_block::READ_OFFSET as u64);
     put("CONSUMER_STATE_OFFSET", consumer_block::STATE_OFFSET as u64);
     put(

@@ -34,4 +34,21 @@ pub(crate) trait RingMem: Send + Sync + 'static {
     fn pid_alive(&self, pid: u32) -> bool;
     /// A monotonic clock in nanoseconds.
     fn now_ns(&self) -> u64;
+
+    /// The pid of the process that replaced this ring (a new ring took its path), if one did.
+    /// Read on slow paths only: a consumer about to park, a producer waiting for space or at
+    /// its once-per-lap check.
+    fn replaced_by(&self) -> Option<u32> {
+        // Relaxed: pairs with the Relaxed store in `Ring::mark_replaced`; the mark publishes
+        // nothing else, and the replacer's wake after it bounds how late a sleeper sees it.
+        match self
+            .producer()
+            .wait
+            .replaced_by
+            .load(crate::sync::Ordering::Relaxed)
+        {
+            0 => None,
+            pid => Some(pid),
+        }
+    }
 }

@@ -159,6 +159,9 @@ impl<M: RingMem> ConsumerCore<M> {
             Delivery::Lossless => delivery::LOSSLESS,
             Delivery::Lossy => delivery::LOSSY,
         };
+        if let Some(by) = mem.replaced_by() {
+            return Err(Error::Replaced { by });
+        }
         let Some(reg) = gate::register(&*mem, policy, pid) else {
             return Err(Error::NoConsumerSlot {
                 max: mem.max_consumers(),
@@ -292,6 +295,14 @@ impl<M: RingMem> ConsumerCore<M> {
         Ok(())
     }
 
+    /// Fails if a new ring took this one's path (`Ring::create_or_replace`).
+    fn check_replaced(&self) -> Result<()> {
+        match self.mem.replaced_by() {
+            None => Ok(()),
+            Some(by) => Err(Error::Replaced { by }),
+        }
+    }
+
     /// Lapped at `next`: skips to the oldest frame that may still be intact and counts the rest
     /// as lost.
     ///
@@ -387,9 +398,13 @@ impl<M: RingMem> ConsumerCore<M> {
         producer_status(&*self.mem)
     }
 
-    /// Without waiting: fails if no frame is left and none can come, or if we were evicted.
+    /// Without waiting: fails if no frame is left and none can come (the producers are gone or
+    /// closed, or the ring was replaced), or if we were evicted.
     pub(crate) fn check_live(&self) -> Result<()> {
         self.check_evicted()?;
+        if self.check(self.next) == Check::Empty {
+            self.check_replaced()?;
+        }
         match self.producer_status() {
             ProducerStatus::Alive => Ok(()),
             _ if self.check(self.next) != Check::Empty => Ok(()),
@@ -419,6 +434,9 @@ impl<M: RingMem> ConsumerCore<M> {
         });
         self.heartbeat();
         self.check_evicted()?;
+        // Before the producers' status: a replaced ring's producers end too, and the reader
+        // should learn why rather than see it close.
+        self.check_replaced()?;
         match self.producer_status() {
             ProducerStatus::Alive => {}
             status => {
@@ -456,6 +474,7 @@ impl<M: RingMem> ConsumerCore<M> {
             // Acquire: as in `producer_status`.
             this.check(next) != Check::Empty
                 || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+                || mem.replaced_by().is_some()
         });
         if self.check(self.next) != Check::Empty {
             return Ok(());

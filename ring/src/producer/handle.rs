@@ -174,6 +174,7 @@ impl Producer {
             }
             Err(ClaimFail::Full) => Err(PushError::Full(write)),
             Err(ClaimFail::Timeout) => Err(PushError::Timeout(write)),
+            Err(ClaimFail::Replaced(by)) => Err(PushError::Replaced(write, by)),
         }
     }
 
