@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
 use ringflow::{
     AudioFormat, Error, FullPolicy, Participant, ProducerOptions, Ring, RingConfig, Role,
@@ -348,7 +349,11 @@ fn replacing_a_ring_in_use_is_explicit_and_its_participants_learn_it() {
 #[test]
 fn running_producers_end_with_replaced_whatever_their_policy() {
     let dir = tempfile::tempdir().unwrap();
-    for policy in [FullPolicy::Block { timeout: None }, FullPolicy::Overwrite] {
+    // A timeout only bounds the test should the replacement go unnoticed.
+    let block = FullPolicy::Block {
+        timeout: Some(Duration::from_secs(5)),
+    };
+    for policy in [block, FullPolicy::Overwrite] {
         let path = dir.path().join("ring");
         let old =
             Ring::create_or_replace(&path, &RingConfig::new(4, 16).overwritable(true)).unwrap();
