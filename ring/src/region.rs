@@ -187,6 +187,17 @@ impl RingConfig {
 
     /// What differs between this configuration and `ring` (one `field found (wanted asked)`
     /// per difference), or `None` if `ring` has the shape asked for.
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// assert_eq!(RingConfig::new(4, 16).differences(&ring), None);
+    /// assert_eq!(
+    ///     RingConfig::new(8, 16).multi_producer(true).differences(&ring).unwrap(),
+    ///     "slots 4 (wanted 8), multi-producer no (wanted yes)"
+    /// );
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
     pub fn differences(&self, ring: &Ring) -> Option<String> {
         let h = ring.header();
         let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -974,12 +985,34 @@ impl Ring {
 
     /// The live processes attached to this ring as producers or registered as consumers, whose
     /// pids are alive (this process counts too), producers first. A snapshot.
+    ///
+    /// ```
+    /// use ringflow::{Participant, Ring, RingConfig, Role};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// assert!(ring.live_participants().is_empty());
+    /// let _consumer = ring.consumer()?;
+    /// let pid = std::process::id();
+    /// assert_eq!(ring.live_participants(), [Participant { pid, role: Role::Consumer }]);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
     pub fn live_participants(&self) -> Vec<Participant> {
         crate::stats::live_participants(&*self.shared)
     }
 
     /// The pid of the process that replaced this ring ([`Ring::create_or_replace`]), if one
     /// did: the path then names another ring.
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// let old = Ring::create(&path, &RingConfig::new(4, 16))?;
+    /// assert_eq!(old.replaced_by(), None);
+    /// let new = Ring::create_or_replace(&path, &RingConfig::new(4, 16))?;
+    /// assert_eq!(old.replaced_by(), Some(std::process::id()));
+    /// assert_eq!(new.replaced_by(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replaced_by(&self) -> Option<u32> {
         self.shared.replaced_by()
     }

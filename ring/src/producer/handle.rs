@@ -72,7 +72,9 @@ impl Producer {
     }
 
     /// Claims one slot to write a frame into, under the producer's [`FullPolicy`]: fails with
-    /// [`Error::Full`] (`fail`) or [`Error::Timeout`] (`block` with a timeout).
+    /// [`Error::Full`] (`fail`) or [`Error::Timeout`] (`block` with a timeout), and with
+    /// [`Error::Replaced`] once a new ring took this one's path (seen on the slow path: at a
+    /// gate refresh or wait for space, or once per lap for `overwrite`).
     ///
     /// ```
     /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
