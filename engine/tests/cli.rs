@@ -885,3 +885,40 @@ fn create_force_replaces_a_ring_whose_participants_died() {
     let inspected = last_json(&ringflow(&["inspect", ring, "--json"]).stdout);
     assert_eq!(inspected["header"]["slot_count"], 128, "{inspected}");
 }
+
+#[test]
+fn a_creator_killed_mid_build_leaves_no_ring_file_at_the_name() {
+    const ROUNDS: u64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let mut killed_mid_build = 0;
+    for round in 0..ROUNDS {
+        let path = dir.path().join(format!("ring{round}"));
+        let ring = path.to_str().unwrap();
+        // 64 MiB: building it (fallocate, populated mapping, header) takes tens of ms here;
+        // the kill lands anywhere from the start of the process to the end of the build.
+        let mut creator = spawn(&["create", ring, "--slots", "16384", "--slot-size", "4064"]);
+        std::thread::sleep(Duration::from_millis(round * 8));
+        creator.kill().unwrap();
+        let status = creator.wait().unwrap();
+        // No file at the name, or a whole ring (the create finished before the kill).
+        if path.exists() {
+            let out = ringflow(&["inspect", ring, "--json"]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: a killed creator ({status}) left {ring} half-built: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else {
+            killed_mid_build += 1;
+        }
+        // What a killed creator may leave is its recognisable temporary file.
+        for name in names(dir.path()) {
+            assert!(
+                name.starts_with("ring") || name.contains(".ringflow-tmp."),
+                "round {round}: {name}"
+            );
+        }
+    }
+    eprintln!("{killed_mid_build} of {ROUNDS} creators were killed before their ring had a name");
+}
