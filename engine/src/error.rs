@@ -62,6 +62,8 @@ pub enum ErrorKind {
     /// No producer is left and a frame was never committed while later ones were: the frames
     /// after the hole are not delivered.
     Abandoned,
+    /// A new ring was created at the ring's path: nothing more will come through this one.
+    Replaced,
     /// A producer evicted this consumer (it held the producer back with a stale heartbeat, or
     /// its process died): it no longer sees every frame. (Not "lapped": a lossy reader that is
     /// lapped goes on and counts what it lost; that is no error.)
@@ -73,11 +75,12 @@ pub enum ErrorKind {
     /// An argument is out of range or does not fit the ring (including an `overwrite` producer
     /// on a ring not created overwritable, and a read while a held frame is not released).
     BadArgument,
-    /// Every consumer block or producer entry is taken by a live process.
+    /// Every consumer block or producer entry is taken by a live process, or a ring to replace
+    /// is in use.
     Busy,
     /// `create` found a file at the path.
     AlreadyExists,
-    /// A file or WAV file could not be read or written.
+    /// A file or WAV file could not be read or written (including: no space left for a ring).
     Io,
     /// No live entry has this handle (never issued, made up, or stale).
     UnknownHandle,
@@ -104,9 +107,10 @@ pub struct Boundary {
 
 impl ErrorKind {
     /// Every kind, for tests that hold the other languages against the table.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Timeout,
         ErrorKind::Abandoned,
+        ErrorKind::Replaced,
         ErrorKind::Closed,
         ErrorKind::ProducerGone,
         ErrorKind::Evicted,
@@ -165,6 +169,7 @@ impl ErrorKind {
             ErrorKind::Io => row(12, "RF_IO", "dev/ringflow/RingIoException", 2),
             ErrorKind::Busy => row(14, "RF_BUSY", "dev/ringflow/RingBusyException", 2),
             ErrorKind::AlreadyExists => row(15, "RF_EXISTS", "dev/ringflow/RingExistsException", 2),
+            ErrorKind::Replaced => row(18, "RF_REPLACED", "dev/ringflow/RingReplacedException", 1),
             ErrorKind::Abandoned => row(
                 17,
                 "RF_ABANDONED",
@@ -194,6 +199,10 @@ impl EngineError {
                 R::Closed => ErrorKind::Closed,
                 R::ProducerGone { .. } => ErrorKind::ProducerGone,
                 R::Abandoned { .. } => ErrorKind::Abandoned,
+                R::Replaced { .. } => ErrorKind::Replaced,
+                R::NoSpace { .. } => ErrorKind::Io,
+                R::InUse { .. } => ErrorKind::Busy,
+                R::Mismatch { .. } => ErrorKind::BadArgument,
                 R::Evicted { .. } => ErrorKind::Evicted,
                 R::NoConsumerSlot { .. } | R::ProducerBusy { .. } | R::TooManyProducers { .. } => {
                     ErrorKind::Busy

@@ -101,9 +101,13 @@ struct CreateArgs {
     path: PathBuf,
     #[command(flatten)]
     ring: RingArgs,
-    /// Replace an existing file.
+    /// Replace an existing file, unless live processes use the ring in it (give it twice to
+    /// replace a live ring: its producers and consumers then end with "replaced").
+    #[arg(long, action = clap::ArgAction::Count)]
+    force: u8,
+    /// Replace an existing file even if live processes use the ring in it (`--force --force`).
     #[arg(long)]
-    force: bool,
+    replace_live: bool,
     /// Print the ring as one JSON line.
     #[arg(long)]
     json: bool,
@@ -308,11 +312,16 @@ fn schema_of(arg: Option<SchemaArg>) -> Schema {
 
 fn create(a: CreateArgs) -> Result<u8, Failure> {
     let config = ring_config(&a.ring, schema_of(a.ring.schema));
-    let ring = if a.force {
-        Ring::create_or_replace(&a.path, &config)
-    } else {
-        Ring::create(&a.path, &config)
-    }?;
+    let ring = match (a.force, a.replace_live) {
+        (0, false) => Ring::create(&a.path, &config)?,
+        (1, false) => Ring::create_or_replace_idle(&a.path, &config).map_err(|e| match e {
+            ringflow::Error::InUse { .. } => Failure::usage(format!(
+                "{e}; give --force twice (or --replace-live) to replace it anyway"
+            )),
+            e => e.into(),
+        })?,
+        _ => Ring::create_or_replace(&a.path, &config)?,
+    };
     if a.json {
         println!("{}", stats::ring_json(&ring));
     } else {
@@ -424,7 +433,9 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             let mut ring_args = a.ring.clone();
             ring_args.multi_producer |= a.producers > 1;
             ring_args.overwritable |= a.policy == PolicyArg::Overwrite;
-            Ring::create(&a.path, &ring_config(&ring_args, schema))?
+            // Racing producers create it once: the others open that ring (or say how its
+            // shape differs from theirs).
+            Ring::open_or_create(&a.path, &ring_config(&ring_args, schema))?
         }
         Err(e) => return Err(e.into()),
     };

@@ -725,3 +725,243 @@ fn producers_in_two_processes_verify_per_producer() {
     );
     assert_eq!(v["verified"], true);
 }
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// stderr as text, which must be exactly one line.
+fn one_line(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+    stderr
+}
+
+#[test]
+fn producers_racing_to_create_one_ring_both_finish() {
+    const ROUNDS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..ROUNDS {
+        let path = dir.path().join(format!("ring{round}"));
+        let path = path.to_str().unwrap();
+        let args = [
+            "produce",
+            path,
+            "--multi-producer",
+            "--frames",
+            "2000",
+            "--slots",
+            "64",
+            "--json",
+        ];
+        let (a, b) = (spawn(&args), spawn(&args));
+        for out in [
+            finish(a, Duration::from_secs(30)),
+            finish(b, Duration::from_secs(30)),
+        ] {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(last_json(&out.stdout)["frames"], 2000);
+        }
+        // Both wrote into the one ring, and no temporary file is left.
+        let inspected = last_json(&ringflow(&["inspect", path, "--json"]).stdout);
+        assert_eq!(inspected["published"], 4000, "round {round}: {inspected}");
+        assert_eq!(
+            names(dir.path()).len(),
+            round + 1,
+            "{:?}",
+            names(dir.path())
+        );
+    }
+}
+
+/// A tmpfs of `size` mounted on a fresh temporary directory, unmounted on drop. `None` (with a
+/// loud note) where mounting is impossible (not root, no `mount`); under `CI`, which runs as
+/// root, that is a failure instead.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        let why = match out {
+            Ok(o) if o.status.success() => return Some(Tmpfs { dir }),
+            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot mount a tmpfs for this test: {why}"
+        );
+        eprintln!("SKIPPED: cannot mount a {size} tmpfs (needs root): {why}");
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn create_on_a_filesystem_too_small_exits_2_naming_the_sizes() {
+    let Some(fs) = Tmpfs::mount("8m") else {
+        return;
+    };
+    let ring = fs.dir.path().join("ring");
+    let ring = ring.to_str().unwrap();
+    // 4096 slots of 4064 + 32 bytes: 16 MiB and a little, twice the filesystem.
+    let out = ringflow(&["create", ring, "--slots", "4096", "--slot-size", "4064"]);
+    let stderr = one_line(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no space left on {}: the ring needs 16778880 bytes, 8388608 are free",
+            fs.dir.path().display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(names(fs.dir.path()), Vec::<String>::new());
+    // `produce` creating the ring fails the same way, before any frame.
+    let out = ringflow(&[
+        "produce",
+        ring,
+        "--slots",
+        "4096",
+        "--slot-size",
+        "4064",
+        "--frames",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", one_line(&out));
+    assert_eq!(names(fs.dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn create_force_refuses_a_live_ring_and_force_twice_ends_its_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = path.to_str().unwrap();
+    assert_eq!(
+        ringflow(&["create", ring, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    let reader = spawn(&["consume", ring]);
+    wait_for_consumers(&path, 1);
+
+    let out = ringflow(&["create", ring, "--force", "--slots", "128"]);
+    let stderr = one_line(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("consumer pid {}", reader.id()))
+            && stderr.contains("--force twice"),
+        "{stderr}"
+    );
+    let inspected = last_json(&ringflow(&["inspect", ring, "--json"]).stdout);
+    assert_eq!(inspected["header"]["slot_count"], 64, "{inspected}");
+
+    let out = ringflow(&["create", ring, "--force", "--force", "--slots", "128"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = finish(reader, Duration::from_secs(10));
+    let stderr = one_line(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("replaced"), "{stderr}");
+    assert_eq!(names(dir.path()), ["ring"]);
+}
+
+#[test]
+fn create_force_replaces_a_ring_whose_participants_died() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = path.to_str().unwrap();
+    assert_eq!(
+        ringflow(&["create", ring, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    let mut reader = spawn(&["consume", ring]);
+    wait_for_consumers(&path, 1);
+    let mut writer = spawn(&["produce", ring, "--rate", "100"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while last_json(&ringflow(&["inspect", ring, "--json"]).stdout)["published"] == 0 {
+        assert!(Instant::now() < deadline, "the producer wrote nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SIGKILL: neither gets to detach or unregister; their entries stay with dead pids.
+    for child in [&mut reader, &mut writer] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let inspected = last_json(&ringflow(&["inspect", ring, "--json"]).stdout);
+    assert_eq!(
+        inspected["consumers"].as_array().map(Vec::len),
+        Some(1),
+        "{inspected}"
+    );
+    let out = ringflow(&["create", ring, "--force", "--slots", "128"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspected = last_json(&ringflow(&["inspect", ring, "--json"]).stdout);
+    assert_eq!(inspected["header"]["slot_count"], 128, "{inspected}");
+}
+
+#[test]
+fn a_creator_killed_mid_build_leaves_no_ring_file_at_the_name() {
+    const ROUNDS: u64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let mut killed_mid_build = 0;
+    for round in 0..ROUNDS {
+        let path = dir.path().join(format!("ring{round}"));
+        let ring = path.to_str().unwrap();
+        // 64 MiB: building it (fallocate, populated mapping, header) takes tens of ms here;
+        // the kill lands anywhere from the start of the process to the end of the build.
+        let mut creator = spawn(&["create", ring, "--slots", "16384", "--slot-size", "4064"]);
+        std::thread::sleep(Duration::from_millis(round * 8));
+        creator.kill().unwrap();
+        let status = creator.wait().unwrap();
+        // No file at the name, or a whole ring (the create finished before the kill).
+        if path.exists() {
+            let out = ringflow(&["inspect", ring, "--json"]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: a killed creator ({status}) left {ring} half-built: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else {
+            killed_mid_build += 1;
+        }
+        // What a killed creator may leave is its recognisable temporary file.
+        for name in names(dir.path()) {
+            assert!(
+                name.starts_with("ring") || name.contains(".ringflow-tmp."),
+                "round {round}: {name}"
+            );
+        }
+    }
+    eprintln!("{killed_mid_build} of {ROUNDS} creators were killed before their ring had a name");
+}

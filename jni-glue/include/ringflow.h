@@ -72,6 +72,10 @@
 // between claim and commit): the frames after it are not delivered.
 #define RF_ABANDONED 17
 
+// A new ring was created at the ring's path (`create --force --force`, `rf_ring_create` over a
+// live ring): nothing more will come through this one.
+#define RF_REPLACED 18
+
 // A frame handed out in place by `rf_consumer_next`; `data` is valid until
 // `rf_consumer_release` on the same consumer.
 typedef struct rf_frame {

@@ -72,6 +72,9 @@ pub const RF_ALREADY_INITIALIZED: i32 = 16;
 /// No producer is left and a frame was never committed while later ones were (a producer died
 /// between claim and commit): the frames after it are not delivered.
 pub const RF_ABANDONED: i32 = 17;
+/// A new ring was created at the ring's path (`create --force --force`, `rf_ring_create` over a
+/// live ring): nothing more will come through this one.
+pub const RF_REPLACED: i32 = 18;
 
 /// A frame handed out in place by `rf_consumer_next`; `data` is valid until
 /// `rf_consumer_release` on the same consumer.
@@ -730,6 +733,7 @@ mod error_table_tests {
             ("RF_EXISTS", RF_EXISTS),
             ("RF_ALREADY_INITIALIZED", RF_ALREADY_INITIALIZED),
             ("RF_ABANDONED", RF_ABANDONED),
+            ("RF_REPLACED", RF_REPLACED),
         ];
         for kind in ErrorKind::ALL {
             let b = kind.boundary();

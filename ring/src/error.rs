@@ -100,6 +100,43 @@ pub enum Error {
     /// An argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The filesystem cannot hold the ring: `create` allocates every page before the ring gets
+    /// its name, so a ring that does not fit fails here instead of raising SIGBUS later.
+    #[error("no space left on {}: the ring needs {needed} bytes, {free} are free", .dir.display())]
+    NoSpace {
+        /// The directory the ring was to be created in.
+        dir: PathBuf,
+        /// Bytes of the ring.
+        needed: u64,
+        /// Bytes free there (`statvfs`, available to unprivileged users), after cleaning up.
+        free: u64,
+    },
+    /// A replace that spares live rings found processes still using the ring at the path.
+    #[error("{} is in use by live processes: {}", .path.display(), crate::stats::list(.participants))]
+    InUse {
+        /// The ring file.
+        path: PathBuf,
+        /// Who uses it.
+        participants: Vec<crate::stats::Participant>,
+    },
+    /// A new ring was created in place of this one (`create_or_replace`): the path now names
+    /// another ring, and frames written here reach no one who opens it.
+    #[error(
+        "the ring was replaced by process {by}: its path now names a new ring (open it again)"
+    )]
+    Replaced {
+        /// Pid of the replacing process.
+        by: u32,
+    },
+    /// `open_or_create` found a ring at the path (another creator won the race) whose shape
+    /// differs from the one asked for.
+    #[error("{} exists with another shape: {detail}", .path.display())]
+    Mismatch {
+        /// The ring file.
+        path: PathBuf,
+        /// Each field that differs, found and asked for.
+        detail: String,
+    },
 }
 
 /// Why a read failed: `poll`, `recv`, `read_into`, `recv_into`, the batch calls, `poll_held`,
@@ -134,6 +171,12 @@ pub enum RecvError {
         /// The consumer block index.
         index: usize,
     },
+    /// A new ring was created at this ring's path by process `by`: no frame will come here.
+    #[error("the ring was replaced by a new one (created by process {by}): no frame will come to this one")]
+    Replaced {
+        /// Pid of the replacing process.
+        by: u32,
+    },
     /// A slot holds what no producer writes: reported, never trusted.
     #[error("corrupt slot for frame {seq}: {detail}")]
     Corrupt {
@@ -161,6 +204,7 @@ impl From<RecvError> for Error {
             RecvError::ProducerGone { pid } => Error::ProducerGone { pid },
             RecvError::Abandoned { seq, unread } => Error::Abandoned { seq, unread },
             RecvError::Evicted { index } => Error::Evicted { index },
+            RecvError::Replaced { by } => Error::Replaced { by },
             RecvError::Corrupt { seq, detail } => Error::Corrupt { seq, detail },
             RecvError::FrameHeld { seq } => Error::FrameHeld { seq },
             RecvError::InvalidArgument(m) => Error::InvalidArgument(m),
@@ -177,6 +221,12 @@ pub enum ClaimError {
     /// The producer's policy is `block` and its timeout passed.
     #[error("timed out waiting for space")]
     Timeout,
+    /// A new ring was created at this ring's path by process `by`.
+    #[error("the ring was replaced by a new one (created by process {by})")]
+    Replaced {
+        /// Pid of the replacing process.
+        by: u32,
+    },
     /// An argument is out of range (a batch of 0 or more than the ring, a frame larger than a
     /// slot).
     #[error("invalid argument: {0}")]
@@ -188,6 +238,7 @@ impl From<ClaimError> for Error {
         match e {
             ClaimError::Full => Error::Full,
             ClaimError::Timeout => Error::Timeout,
+            ClaimError::Replaced { by } => Error::Replaced { by },
             ClaimError::InvalidArgument(m) => Error::InvalidArgument(m),
         }
     }
@@ -214,6 +265,9 @@ pub enum PushError<T> {
     /// The producer's policy is `block` and its timeout passed.
     #[error("timed out waiting for space")]
     Timeout(T),
+    /// The ring was replaced by the process with this pid ([`Error::Replaced`]).
+    #[error("the ring was replaced by process {1}")]
+    Replaced(T, u32),
 }
 
 // By hand, so the refused value (often a closure) need not be `Debug`.
@@ -222,6 +276,7 @@ impl<T> std::fmt::Debug for PushError<T> {
         match self {
             PushError::Full(_) => f.write_str("Full(..)"),
             PushError::Timeout(_) => f.write_str("Timeout(..)"),
+            PushError::Replaced(_, by) => write!(f, "Replaced(.., {by})"),
         }
     }
 }
@@ -230,7 +285,7 @@ impl<T> PushError<T> {
     /// The refused frame.
     pub fn into_inner(self) -> T {
         match self {
-            PushError::Full(t) | PushError::Timeout(t) => t,
+            PushError::Full(t) | PushError::Timeout(t) | PushError::Replaced(t, _) => t,
         }
     }
 }

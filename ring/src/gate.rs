@@ -26,7 +26,7 @@
 //! The loom model `registration_handshake` checks it.
 
 use crate::layout::{consumer_state, delivery};
-use crate::mem::{Participant, RingMem};
+use crate::mem::{Attachment, RingMem};
 use crate::sync::{fence, Ordering};
 
 /// Scans the consumer blocks from claim position `from` and returns the new gate: the first
@@ -71,7 +71,7 @@ pub(crate) fn evict_dead<M: RingMem>(mem: &M, needed: u64, stale_after_ns: Optio
         // Relaxed: the pid and heartbeat are liveness hints; a stale heartbeat only delays the
         // eviction by one liveness slice.
         let dead = !mem.alive(
-            Participant::Consumer(index),
+            Attachment::Consumer(index),
             block.pid.load(Ordering::Relaxed),
         ) || stale_after_ns.is_some_and(|limit| {
             mem.now_ns()
@@ -116,7 +116,7 @@ fn register_locked<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Registr
     let cursor = &mem.producer().cursor;
     for index in 0..mem.max_consumers() {
         let block = mem.consumer(index);
-        let who = Participant::Consumer(index);
+        let who = Attachment::Consumer(index);
         // Relaxed: a hint of which blocks to try; the lock and the CAS below decide.
         let state = block.state.load(Ordering::Relaxed);
         // With exact liveness (a file-backed ring's locks) a block whose owner holds no lock is
@@ -186,7 +186,7 @@ fn register_locked<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Registr
 /// Gives a consumer block back, and its liveness lock.
 pub(crate) fn unregister<M: RingMem>(mem: &M, index: usize, generation: u32) {
     unregister_block(mem, index, generation);
-    mem.release_lock(Participant::Consumer(index));
+    mem.release_lock(Attachment::Consumer(index));
 }
 
 fn unregister_block<M: RingMem>(mem: &M, index: usize, generation: u32) {

@@ -336,6 +336,11 @@ pub struct WaitLine {
     pub data_wakes: AtomicU64,
     /// Futex wake calls made on `space_futex`.
     pub space_wakes: AtomicU64,
+    /// 0 while the ring's file still has its name; the pid of the process that replaced it
+    /// (`create_or_replace`) once a new ring took the name. Set once, on the old mapping, just
+    /// before the new file is renamed over it; participants look at it on their slow paths and
+    /// end with `Error::Replaced`. Taken from padding in layout version 3 (zero in older files).
+    pub replaced_by: AtomicU32,
 }
 
 /// One entry of the producer table.
@@ -423,6 +428,8 @@ pub mod producer_block {
     pub const DATA_WAKES_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_wakes);
     /// `wait.space_wakes: u64`.
     pub const SPACE_WAKES_OFFSET: usize = offset_of!(ProducerBlock, wait.0.space_wakes);
+    /// `wait.replaced_by: u32` (pid of the replacing process, 0 if not replaced).
+    pub const REPLACED_BY_OFFSET: usize = offset_of!(ProducerBlock, wait.0.replaced_by);
     /// The producer table.
     pub const PRODUCERS_OFFSET: usize = offset_of!(ProducerBlock, producers);
     /// Bytes of one producer table entry.
@@ -817,6 +824,7 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
         ("POLICY_OFFSET", h(producer_block::POLICY_OFFSET)),
         ("DATA_WAKES_OFFSET", h(producer_block::DATA_WAKES_OFFSET)),
         ("SPACE_WAKES_OFFSET", h(producer_block::SPACE_WAKES_OFFSET)),
+        ("REPLACED_BY_OFFSET", h(producer_block::REPLACED_BY_OFFSET)),
         ("PRODUCERS_OFFSET", h(producer_block::PRODUCERS_OFFSET)),
         ("PRODUCER_ENTRY_LEN", h(producer_block::PRODUCER_ENTRY_LEN)),
         (

@@ -74,6 +74,8 @@ mod mem;
 pub mod pattern;
 mod producer;
 #[cfg(not(loom))]
+mod publish;
+#[cfg(not(loom))]
 mod region;
 mod sleep;
 mod stats;
@@ -98,4 +100,4 @@ pub use producer::{Producer, WriteBatch, WriteSlot};
 #[cfg(not(loom))]
 pub use region::{shm_path, AudioFormat, Ring, RingConfig, SampleFormat, Schema};
 pub use sleep::fence_mode;
-pub use stats::{ConsumerStats, ProducerStats, RingStats};
+pub use stats::{ConsumerStats, Participant, ProducerStats, RingStats, Role};

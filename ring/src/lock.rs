@@ -14,7 +14,6 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::Path;
 
 /// The two open file descriptions of one mapped ring file.
 #[derive(Debug)]
@@ -49,17 +48,25 @@ fn ofd(
 }
 
 impl ParticipantLocks {
-    /// Opens the two descriptions of the ring file at `path` (read-only suffices: a write lock on
-    /// a read-only description is refused, so the holder is opened read-write if it can be, and
-    /// locks are skipped, with pid liveness as the fallback, if it cannot).
-    pub(crate) fn open(path: &Path) -> Option<ParticipantLocks> {
+    /// Two new descriptions of the open ring file `file` (through `/proc/self/fd`, so they
+    /// are of the mapped inode whatever name it has or gets: a ring is built under a temporary
+    /// name and linked to its own later, or replaced at its name). `None` if they cannot be
+    /// opened (no `/proc`, or no write permission: a write lock needs a writable description);
+    /// pid liveness is then the fallback.
+    pub(crate) fn of(file: &File) -> Option<ParticipantLocks> {
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
         let holder = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(path)
+            .open(&path)
             .ok()?;
-        let probe = File::open(path).ok()?;
+        let probe = File::open(&path).ok()?;
         Some(ParticipantLocks { holder, probe })
+    }
+
+    #[cfg(test)]
+    fn open(path: &std::path::Path) -> Option<ParticipantLocks> {
+        Self::of(&File::open(path).ok()?)
     }
 
     /// Takes the lock on `offset` for a participant of this process; false if another open file

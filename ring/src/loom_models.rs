@@ -19,7 +19,7 @@ use crate::consumer::core::{Check, ConsumerCore};
 use crate::consumer::{Delivery, Start};
 use crate::error::RecvError;
 use crate::layout::{ConsumerBlock, ConsumerLine, ProducerBlock};
-use crate::mem::{Participant, RingMem};
+use crate::mem::{Attachment, RingMem};
 use crate::producer::core::ProducerCore;
 use crate::producer::{FullPolicy, ProducerOptions};
 use crate::sleep;
@@ -130,16 +130,16 @@ impl RingMem for LoomMem {
     fn cross_process(&self) -> bool {
         false
     }
-    fn alive(&self, _who: Participant, _pid: u32) -> bool {
+    fn alive(&self, _who: Attachment, _pid: u32) -> bool {
         true
     }
     fn exact_liveness(&self) -> bool {
         false
     }
-    fn take_lock(&self, _who: Participant) -> bool {
+    fn take_lock(&self, _who: Attachment) -> bool {
         true
     }
-    fn release_lock(&self, _who: Participant) {}
+    fn release_lock(&self, _who: Attachment) {}
     fn registering<T>(&self, f: impl FnOnce() -> T) -> T {
         f()
     }

@@ -10,7 +10,7 @@ use crate::sync::{AtomicU32, AtomicU64};
 
 /// A participant of a ring, by its block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Participant {
+pub(crate) enum Attachment {
     /// Producer table entry `i`.
     Producer(usize),
     /// Consumer block `i`.
@@ -41,17 +41,34 @@ pub(crate) trait RingMem: Send + Sync + 'static {
     fn cross_process(&self) -> bool;
     /// Whether `who` (recorded with `pid`) is still attached: on a file-backed ring, whether it
     /// holds its liveness lock (`lock.rs`); elsewhere, whether process `pid` is alive.
-    fn alive(&self, who: Participant, pid: u32) -> bool;
+    fn alive(&self, who: Attachment, pid: u32) -> bool;
     /// Whether `alive` is exact (a lock test), so even a half-done registration of a dead
     /// process can be told from a live one.
     fn exact_liveness(&self) -> bool;
     /// Takes `who`'s liveness lock for this process; false if a live participant holds it.
-    fn take_lock(&self, who: Participant) -> bool;
+    fn take_lock(&self, who: Attachment) -> bool;
     /// Gives `who`'s liveness lock back.
-    fn release_lock(&self, who: Participant);
+    fn release_lock(&self, who: Attachment);
     /// Runs `f` with this process's other registrations and attaches on this mapping held off:
     /// they share one open file description, on which a lock never conflicts with itself.
     fn registering<T>(&self, f: impl FnOnce() -> T) -> T;
     /// A monotonic clock in nanoseconds.
     fn now_ns(&self) -> u64;
+
+    /// The pid of the process that replaced this ring (a new ring took its path), if one did.
+    /// Read on slow paths only: a consumer about to park, a producer waiting for space or at
+    /// its once-per-lap check.
+    fn replaced_by(&self) -> Option<u32> {
+        // Relaxed: pairs with the Relaxed store in `Ring::mark_replaced`; the mark publishes
+        // nothing else, and the replacer's wake after it bounds how late a sleeper sees it.
+        match self
+            .producer()
+            .wait
+            .replaced_by
+            .load(crate::sync::Ordering::Relaxed)
+        {
+            0 => None,
+            pid => Some(pid),
+        }
+    }
 }

@@ -3,7 +3,6 @@
 //! serve any process that opens the same file.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +18,10 @@ use crate::layout::{
 };
 use crate::liveness;
 use crate::lock::ParticipantLocks;
-use crate::mem::{Participant, RingMem};
+use crate::mem::{Attachment, RingMem};
 use crate::producer::{Producer, ProducerOptions};
-use crate::stats::RingStats;
+use crate::publish::TempRing;
+use crate::stats::{Participant, RingStats};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::wait::{self, Scope};
 
@@ -186,6 +186,57 @@ impl RingConfig {
         Ok(g)
     }
 
+    /// What differs between this configuration and `ring` (one `field found (wanted asked)`
+    /// per difference), or `None` if `ring` has the shape asked for.
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// assert_eq!(RingConfig::new(4, 16).differences(&ring), None);
+    /// assert_eq!(
+    ///     RingConfig::new(8, 16).multi_producer(true).differences(&ring).unwrap(),
+    ///     "slots 4 (wanted 8), multi-producer no (wanted yes)"
+    /// );
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn differences(&self, ring: &Ring) -> Option<String> {
+        let h = ring.header();
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let mut out = Vec::new();
+        let mut differ = |field: &str, found: String, wanted: String| {
+            if found != wanted {
+                out.push(format!("{field} {found} (wanted {wanted})"));
+            }
+        };
+        differ("slots", h.slot_count.to_string(), self.slots.to_string());
+        differ(
+            "slot size",
+            h.slot_payload.to_string(),
+            self.slot_size.to_string(),
+        );
+        differ(
+            "consumers",
+            h.max_consumers.to_string(),
+            self.max_consumers.to_string(),
+        );
+        differ(
+            "multi-producer",
+            yes_no(h.producer_mode == producer_mode::MULTI).into(),
+            yes_no(self.multi_producer).into(),
+        );
+        differ(
+            "overwritable",
+            yes_no(ring.is_overwritable()).into(),
+            yes_no(self.overwritable).into(),
+        );
+        differ(
+            "schema",
+            format!("{:?}", ring.schema()),
+            format!("{:?}", self.schema),
+        );
+        (!out.is_empty()).then(|| out.join(", "))
+    }
+
     fn header(&self, g: &Geometry) -> Header {
         let mut h = Header {
             magic: 0, // written last, see `Ring::init`
@@ -278,6 +329,7 @@ impl Shared {
         header: Header,
         scope: Scope,
         path: Option<PathBuf>,
+        locks: Option<ParticipantLocks>,
     ) -> Result<Self> {
         let base = map.as_mut_ptr();
         if base as usize % LINE != 0 {
@@ -298,24 +350,21 @@ impl Shared {
             geometry,
             header,
             scope,
-            locks: match (&path, scope) {
-                (Some(p), Scope::Shared) => ParticipantLocks::open(p),
-                _ => None,
-            },
+            locks,
             path,
             registering: std::sync::Mutex::new(()),
         })
     }
 
     /// The byte whose lock says `who` is attached: the first byte of its block.
-    fn lock_offset(&self, who: Participant) -> usize {
+    fn lock_offset(&self, who: Attachment) -> usize {
         match who {
-            Participant::Producer(i) => {
+            Attachment::Producer(i) => {
                 PRODUCER_OFFSET
                     + layout::producer_block::PRODUCERS_OFFSET
                     + i * layout::producer_block::PRODUCER_ENTRY_LEN
             }
-            Participant::Consumer(i) => self.geometry.consumer_offset(i),
+            Attachment::Consumer(i) => self.geometry.consumer_offset(i),
         }
     }
 
@@ -428,7 +477,7 @@ impl RingMem for Shared {
         self.scope == Scope::Shared
     }
 
-    fn alive(&self, who: Participant, pid: u32) -> bool {
+    fn alive(&self, who: Attachment, pid: u32) -> bool {
         match &self.locks {
             Some(locks) => locks.held(self.lock_offset(who)),
             None => liveness::pid_alive(pid),
@@ -439,14 +488,14 @@ impl RingMem for Shared {
         self.locks.is_some()
     }
 
-    fn take_lock(&self, who: Participant) -> bool {
+    fn take_lock(&self, who: Attachment) -> bool {
         match &self.locks {
             Some(locks) => locks.take(self.lock_offset(who)),
             None => true,
         }
     }
 
-    fn release_lock(&self, who: Participant) {
+    fn release_lock(&self, who: Attachment) {
         if let Some(locks) = &self.locks {
             locks.release(self.lock_offset(who));
         }
@@ -495,6 +544,21 @@ impl std::fmt::Debug for Ring {
     }
 }
 
+/// How a create treats a file already at the path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    /// Fail with `AlreadyExists`.
+    Never,
+    /// Replace it unless live processes use the ring in it (`InUse`).
+    IfIdle,
+    /// Replace it.
+    Always,
+}
+
+/// Looks (1 ms apart) for the new ring when `open` finds one marked replaced, before it gives
+/// up with `Error::Replaced` (a replacer that died between its mark and its rename).
+const REPLACED_RETRIES: u32 = 100;
+
 /// The path of a ring called `name` in `/dev/shm`.
 pub fn shm_path(name: &str) -> Result<PathBuf> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
@@ -519,19 +583,95 @@ impl Ring {
                 path: PathBuf::from("<anonymous>"),
                 source,
             })?;
-        Self::init(MmapRaw::from(map), g, config, Scope::Private, None)
+        Self::init(MmapRaw::from(map), g, config, Scope::Private, None, None)
     }
 
     /// Creates a ring in a new file at `path` (mode 0600). Fails with [`Error::AlreadyExists`] if
-    /// the file exists.
+    /// the file exists, and with [`Error::NoSpace`] if the filesystem cannot hold the ring.
+    ///
+    /// The ring is built under a temporary name in the same directory, every page allocated
+    /// and the header written, and only then linked to `path`: an opener never finds a
+    /// half-built ring there, and a creator that dies mid-build leaves no file at `path` (at
+    /// most a stray `.NAME.ringflow-tmp.PID.N`). See `docs/ARCHITECTURE.md`, "Creating a ring".
     pub fn create(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
-        Self::create_file(path.as_ref(), config, false)
+        Self::create_file(path.as_ref(), config, Replace::Never)
     }
 
-    /// Creates a ring at `path`, replacing any file there. Processes that still map the old file
-    /// keep the old ring.
+    /// Creates a ring at `path`, replacing any file there, atomically (an opener finds the old
+    /// ring or the new one). Processes that still map the old ring keep it, but learn that it
+    /// was replaced: their next slow-path check (a consumer with nothing to read, a producer
+    /// waiting for space or at its once-per-lap check) ends with [`Error::Replaced`]. To spare a
+    /// ring that live processes use, see [`Ring::create_or_replace_idle`].
     pub fn create_or_replace(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
-        Self::create_file(path.as_ref(), config, true)
+        Self::create_file(path.as_ref(), config, Replace::Always)
+    }
+
+    /// Like [`Ring::create_or_replace`], but refuses with [`Error::InUse`] (naming them) if live
+    /// processes are attached to the ring at `path` as producers or registered as consumers.
+    /// Participants whose processes are gone do not count. The check is a snapshot: a process
+    /// that attaches just after it learns of the replacement as above.
+    ///
+    /// ```
+    /// use ringflow::{Error, Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// let ring = Ring::create(&path, &RingConfig::new(4, 16))?;
+    /// let consumer = ring.consumer()?;
+    /// let err = Ring::create_or_replace_idle(&path, &RingConfig::new(8, 16)).unwrap_err();
+    /// assert!(matches!(err, Error::InUse { .. }), "{err}");
+    /// drop(consumer);
+    /// Ring::create_or_replace_idle(&path, &RingConfig::new(8, 16))?;
+    /// assert!(matches!(ring.consumer(), Err(Error::Replaced { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_or_replace_idle(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
+        Self::create_file(path.as_ref(), config, Replace::IfIdle)
+    }
+
+    /// Opens the ring at `path`, or creates it with `config` if there is none. Any number of
+    /// processes may race here on one path: one creates, and every other one opens that ring
+    /// (never a half-built file). A ring found at the path must have the shape `config` asks
+    /// for (sizes, modes, schema): otherwise [`Error::Mismatch`] says what differs.
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// let config = RingConfig::new(4, 16).multi_producer(true);
+    /// let a = Ring::open_or_create(&path, &config)?;
+    /// let b = Ring::open_or_create(&path, &config)?;
+    /// assert_eq!(a.header().epoch, b.header().epoch);
+    /// assert!(Ring::open_or_create(&path, &RingConfig::new(8, 16)).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_or_create(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
+        let path = path.as_ref();
+        // Each turn fails only if the file appeared (create) or vanished (open) in between: a
+        // few turns are plenty unless someone deletes the ring in a loop.
+        for _ in 0..8 {
+            let ring = match Self::open(path) {
+                Ok(ring) => ring,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    match Self::create(path, config) {
+                        Ok(ring) => return Ok(ring),
+                        Err(Error::AlreadyExists { .. }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            return match config.differences(&ring) {
+                None => Ok(ring),
+                Some(detail) => Err(Error::Mismatch {
+                    path: path.to_path_buf(),
+                    detail,
+                }),
+            };
+        }
+        Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the file kept appearing and vanishing"),
+        })
     }
 
     /// Creates a ring in `/dev/shm/NAME`.
@@ -544,42 +684,58 @@ impl Ring {
         Self::open(shm_path(name)?)
     }
 
-    fn create_file(path: &Path, config: &RingConfig, replace: bool) -> Result<Ring> {
+    fn create_file(path: &Path, config: &RingConfig, replace: Replace) -> Result<Ring> {
         let g = config.geometry()?;
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
-        if replace {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(e)),
-            }
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::AlreadyExists {
-                        path: path.to_path_buf(),
-                    }
-                } else {
-                    io(e)
-                }
-            })?;
-        file.set_len(g.total_len).map_err(io)?;
+        let mut tmp = TempRing::new(path)?;
+        tmp.allocate(g.total_len)?;
         // Populated, as for `anonymous`.
         let map = MmapOptions::new()
             .len(g.total_len as usize)
             .populate()
-            .map_raw(&file)
+            .map_raw(&tmp.file)
             .map_err(io)?;
-        Self::init(map, g, config, Scope::Shared, Some(path.to_path_buf()))
+        // The whole header, magic last (Release): complete before the file has its name.
+        let locks = ParticipantLocks::of(&tmp.file);
+        let ring = Self::init(
+            map,
+            g,
+            config,
+            Scope::Shared,
+            Some(path.to_path_buf()),
+            locks,
+        )?;
+        match replace {
+            Replace::Never => tmp.link_to(path)?,
+            Replace::IfIdle | Replace::Always => {
+                // The ring now at `path`, if it is one: its participants must learn of the
+                // replacement (a file that is no ring has none).
+                let old = Self::open(path).ok();
+                if let (Some(old), Replace::IfIdle) = (&old, replace) {
+                    let participants = old.live_participants();
+                    if !participants.is_empty() {
+                        return Err(Error::InUse {
+                            path: path.to_path_buf(),
+                            participants,
+                        });
+                    }
+                }
+                if let Some(old) = &old {
+                    old.mark_replaced(liveness::current_pid());
+                }
+                if let Err(e) = tmp.rename_to(path) {
+                    // The old ring keeps its name after all.
+                    if let Some(old) = &old {
+                        old.mark_replaced(0);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ring)
     }
 
     /// Writes the header of a fresh (zeroed) mapping, magic last.
@@ -589,6 +745,7 @@ impl Ring {
         config: &RingConfig,
         scope: Scope,
         path: Option<PathBuf>,
+        locks: Option<ParticipantLocks>,
     ) -> Result<Ring> {
         let header = config.header(&g);
         let shared = Shared::new(
@@ -600,6 +757,7 @@ impl Ring {
             },
             scope,
             path,
+            locks,
         )?;
         let bytes = bytemuck::bytes_of(&header);
         // SAFETY: the mapping is at least HEADER_LEN bytes (total_len > HEADER_LEN), nobody else
@@ -625,12 +783,30 @@ impl Ring {
             path: path.to_path_buf(),
             source,
         };
+        // A ring marked replaced is about to lose its name to a new one (the replacer renames
+        // right after marking): look again, briefly, to open the new one.
+        for _ in 0..REPLACED_RETRIES {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(io)?;
+            let ring = Self::open_file(&file, path)?;
+            if ring.replaced_by().is_none() {
+                return Ok(ring);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .map_err(io)?;
-        Self::open_file(&file, path)
+        let ring = Self::open_file(&file, path)?;
+        match ring.replaced_by() {
+            None => Ok(ring),
+            Some(by) => Err(Error::Replaced { by }),
+        }
     }
 
     fn open_file(file: &File, path: &Path) -> Result<Ring> {
@@ -677,6 +853,7 @@ impl Ring {
                 header,
                 Scope::Shared,
                 Some(path.to_path_buf()),
+                ParticipantLocks::of(file),
             )?),
         })
     }
@@ -814,12 +991,16 @@ impl Ring {
         self.published()
     }
 
-    /// Whether frames may still come, without waiting: [`Error::Closed`] once the last producer
-    /// detached cleanly, [`Error::ProducerGone`] once every attached producer's process died,
-    /// `Ok` otherwise (also before any producer attached). For readers that track their own
-    /// position (the JVM side) and so have no [`Consumer`] to ask.
+    /// Whether frames may still come, without waiting: [`Error::Replaced`] once a new ring
+    /// took this one's path, [`Error::Closed`] once the last producer detached cleanly,
+    /// [`Error::ProducerGone`] once every attached producer's process died, `Ok` otherwise
+    /// (also before any producer attached). For readers that track their own position (the JVM
+    /// side) and so have no [`Consumer`] to ask.
     pub fn check_producer(&self) -> Result<()> {
         use crate::consumer::core::{producer_status, ProducerStatus};
+        if let Some(by) = self.replaced_by() {
+            return Err(Error::Replaced { by });
+        }
         match producer_status(&*self.shared) {
             ProducerStatus::Alive => Ok(()),
             ProducerStatus::Closed => Err(Error::Closed),
@@ -860,5 +1041,49 @@ impl Ring {
     /// A snapshot of every cursor and counter.
     pub fn stats(&self) -> RingStats {
         RingStats::read(&*self.shared)
+    }
+
+    /// The live processes attached to this ring as producers or registered as consumers, whose
+    /// pids are alive (this process counts too), producers first. A snapshot.
+    ///
+    /// ```
+    /// use ringflow::{Participant, Ring, RingConfig, Role};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// assert!(ring.live_participants().is_empty());
+    /// let _consumer = ring.consumer()?;
+    /// let pid = std::process::id();
+    /// assert_eq!(ring.live_participants(), [Participant { pid, role: Role::Consumer }]);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn live_participants(&self) -> Vec<Participant> {
+        crate::stats::live_participants(&*self.shared)
+    }
+
+    /// The pid of the process that replaced this ring ([`Ring::create_or_replace`]), if one
+    /// did: the path then names another ring.
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// let old = Ring::create(&path, &RingConfig::new(4, 16))?;
+    /// assert_eq!(old.replaced_by(), None);
+    /// let new = Ring::create_or_replace(&path, &RingConfig::new(4, 16))?;
+    /// assert_eq!(old.replaced_by(), Some(std::process::id()));
+    /// assert_eq!(new.replaced_by(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replaced_by(&self) -> Option<u32> {
+        self.shared.replaced_by()
+    }
+
+    /// Marks the ring replaced by `pid` (0 takes the mark back) and wakes every sleeper, so
+    /// they look at it now rather than at the end of their slice.
+    fn mark_replaced(&self, pid: u32) {
+        let wait = &self.shared.producer().wait;
+        // Relaxed: the mark publishes nothing else; a participant only needs to see it on some
+        // later slow-path check (`layout::replaced_by`), and the wakes below bound how late.
+        wait.replaced_by.store(pid, Ordering::Relaxed);
+        self.wake_waiters();
     }
 }

@@ -2,7 +2,7 @@
 //! was true at some moment during the read, which is all a statistic promises.
 
 use crate::layout::{consumer_state, delivery, producer_state, ring_state};
-use crate::mem::RingMem;
+use crate::mem::{Attachment, RingMem};
 use crate::sync::Ordering;
 
 /// One producer table entry.
@@ -124,4 +124,74 @@ impl RingStats {
             consumers,
         }
     }
+}
+
+/// What a live process does with a ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Attached as a producer (an entry of the producer table).
+    Producer,
+    /// Registered as a consumer (an active consumer block).
+    Consumer,
+}
+
+/// A process that still uses a ring: its pid is alive and it holds a producer table entry or an
+/// active consumer block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Participant {
+    /// Its pid.
+    pub pid: u32,
+    /// What it does.
+    pub role: Role,
+}
+
+impl std::fmt::Display for Participant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.role {
+            Role::Producer => "producer",
+            Role::Consumer => "consumer",
+        };
+        write!(f, "{role} pid {}", self.pid)
+    }
+}
+
+/// `a, b, c` for an error message.
+pub(crate) fn list(participants: &[Participant]) -> String {
+    participants
+        .iter()
+        .map(Participant::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The live producers and consumers of a ring, producers first. A racy snapshot (Relaxed loads,
+/// as for every statistic): a process may attach or die just after it.
+pub(crate) fn live_participants<M: RingMem>(mem: &M) -> Vec<Participant> {
+    let mut out = Vec::new();
+    for (index, e) in mem.producer().producers.iter().enumerate() {
+        // Relaxed: the pid word says the entry is taken; liveness is its lock (or the pid), as
+        // in `producer_status`.
+        let pid = e.pid.load(Ordering::Relaxed);
+        if pid != 0 && mem.alive(Attachment::Producer(index), pid) {
+            out.push(Participant {
+                pid,
+                role: Role::Producer,
+            });
+        }
+    }
+    for index in 0..mem.max_consumers() {
+        let c = mem.consumer(index);
+        // Relaxed: as above. A `CLAIMING` block has no pid yet; an evicted consumer ends at its
+        // next wait.
+        if c.state.load(Ordering::Relaxed) == consumer_state::ACTIVE {
+            let pid = c.pid.load(Ordering::Relaxed);
+            if pid != 0 && mem.alive(Attachment::Consumer(index), pid) {
+                out.push(Participant {
+                    pid,
+                    role: Role::Consumer,
+                });
+            }
+        }
+    }
+    out
 }

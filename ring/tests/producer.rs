@@ -321,7 +321,7 @@ fn multi_producer_frames_arrive_once_each_and_whole() {
                         }) {
                             Ok(()) => n += 1,
                             Err(PushError::Full(_)) => std::thread::yield_now(),
-                            Err(PushError::Timeout(_)) => unreachable!(),
+                            Err(PushError::Timeout(_) | PushError::Replaced(..)) => unreachable!(),
                         }
                     }
                 })

@@ -1,8 +1,16 @@
-//! Creating and opening regions: backing, permissions, schema, sizes.
+//! Creating and opening regions: backing, permissions, schema, sizes; atomic publication,
+//! space reserved at create, and replacement of a ring that is in use.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
-use ringflow::{AudioFormat, Error, ProducerOptions, Ring, RingConfig, SampleFormat, Schema};
+use ringflow::{
+    AudioFormat, ClaimError, Error, FullPolicy, Participant, ProducerOptions, RecvError, Ring,
+    RingConfig, Role, SampleFormat, Schema,
+};
 
 #[test]
 fn a_file_ring_is_created_0600_and_opens_with_the_same_layout() {
@@ -122,4 +130,252 @@ fn stats_list_producers_and_consumers() {
     assert_eq!(stats.consumers[0].lag, 1);
     drop(p);
     assert!(ring.stats().closed && ring.is_closed());
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn racing_open_or_create_gives_every_caller_the_same_whole_ring() {
+    const ROUNDS: usize = 200;
+    const THREADS: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let config = RingConfig::new(64, 100).multi_producer(true);
+    for round in 0..ROUNDS {
+        let path = Arc::new(dir.path().join(format!("ring{round}")));
+        let barrier = Arc::new(Barrier::new(THREADS));
+        let racers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (path, barrier) = (Arc::clone(&path), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Ring::open_or_create(&*path, &config).map(|r| r.header().epoch)
+                })
+            })
+            .collect();
+        let epochs: Vec<u64> = racers
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"))
+            })
+            .collect();
+        assert!(
+            epochs.iter().all(|&e| e == epochs[0]),
+            "round {round}: callers got different rings: {epochs:x?}"
+        );
+        // One file per round, and no temporary file left behind.
+        assert_eq!(
+            names(dir.path()).len(),
+            round + 1,
+            "{:?}",
+            names(dir.path())
+        );
+    }
+}
+
+#[test]
+fn open_or_create_says_how_a_ring_found_there_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    Ring::create(&path, &RingConfig::new(64, 100)).unwrap();
+    let err =
+        Ring::open_or_create(&path, &RingConfig::new(128, 100).multi_producer(true)).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Mismatch { .. }), "{message}");
+    assert!(
+        message.contains("slots 64 (wanted 128)")
+            && message.contains("multi-producer no (wanted yes)")
+            && !message.contains("slot size"),
+        "{message}"
+    );
+}
+
+/// A tmpfs of `size` mounted on a fresh temporary directory, unmounted on drop. `None` (with a
+/// loud note) where mounting is impossible (not root, no `mount`); under `CI`, which runs as
+/// root, that is a failure instead.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        let why = match out {
+            Ok(o) if o.status.success() => return Some(Tmpfs { dir }),
+            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot mount a tmpfs for this test: {why}"
+        );
+        eprintln!("SKIPPED: cannot mount a {size} tmpfs (needs root): {why}");
+        None
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_ring_larger_than_its_filesystem_fails_create_and_leaves_nothing() {
+    let Some(fs) = Tmpfs::mount("8m") else {
+        return;
+    };
+    // 4096 slots of 4064 + 32 bytes: 16 MiB and a little, twice the filesystem.
+    let big = RingConfig::new(4096, 4064);
+    let needed = big.geometry().unwrap().total_len;
+    let err = Ring::create(fs.path().join("big"), &big).unwrap_err();
+    match &err {
+        Error::NoSpace {
+            dir,
+            needed: n,
+            free,
+        } => {
+            assert_eq!(dir, fs.path());
+            assert_eq!(*n, needed);
+            assert_eq!(*free, 8 << 20);
+        }
+        other => panic!("expected NoSpace, got {other}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("the ring needs {needed} bytes, 8388608 are free")),
+        "{err}"
+    );
+    assert_eq!(names(fs.path()), Vec::<String>::new());
+    // A ring that fits is created, and every page of it is there: writing all of it is safe.
+    let ring = Ring::create(fs.path().join("small"), &RingConfig::new(1024, 4064)).unwrap();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    for _ in 0..1024 {
+        producer.push(&[7; 4064]).unwrap();
+    }
+    // The space it holds is gone for the next ring.
+    let err = Ring::create(fs.path().join("second"), &RingConfig::new(1024, 4064)).unwrap_err();
+    assert!(
+        matches!(err, Error::NoSpace { free, .. } if free < 4 << 20),
+        "{err}"
+    );
+    assert_eq!(names(fs.path()), ["small"]);
+}
+
+#[test]
+fn replacing_a_ring_in_use_is_explicit_and_its_participants_learn_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let old = Ring::create(&path, &RingConfig::new(4, 16)).unwrap();
+    let mut consumer = old.consumer().unwrap();
+    let mut producer = old.producer(ProducerOptions::default()).unwrap();
+    producer.push(b"before").unwrap();
+    let pid = std::process::id();
+
+    let err = Ring::create_or_replace_idle(&path, &RingConfig::new(8, 16)).unwrap_err();
+    match &err {
+        Error::InUse { participants, .. } => assert_eq!(
+            participants,
+            &[
+                Participant {
+                    pid,
+                    role: Role::Producer
+                },
+                Participant {
+                    pid,
+                    role: Role::Consumer
+                }
+            ]
+        ),
+        other => panic!("expected InUse, got {other}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("producer pid {pid}, consumer pid {pid}")),
+        "{err}"
+    );
+    assert_eq!(
+        Ring::open(&path).unwrap().header().epoch,
+        old.header().epoch
+    );
+    assert_eq!(names(dir.path()), ["ring"]);
+
+    let new = Ring::create_or_replace(&path, &RingConfig::new(8, 16)).unwrap();
+    assert_eq!(old.replaced_by(), Some(pid));
+    assert_eq!(new.replaced_by(), None);
+    assert_eq!(
+        Ring::open(&path).unwrap().header().epoch,
+        new.header().epoch
+    );
+    assert_eq!(names(dir.path()), ["ring"]);
+    // The reader reads what was committed, then learns why nothing more comes.
+    assert_eq!(consumer.poll().unwrap().unwrap().payload(), b"before");
+    assert!(matches!(consumer.wait(None), Err(RecvError::Replaced { by }) if by == pid));
+    assert!(matches!(
+        consumer.check_producer(),
+        Err(RecvError::Replaced { .. })
+    ));
+    assert!(matches!(old.check_producer(), Err(Error::Replaced { .. })));
+    // Nobody attaches to or registers with the old ring any more; the new one takes both.
+    drop(producer);
+    assert!(matches!(
+        old.producer(ProducerOptions::default()),
+        Err(Error::Replaced { .. })
+    ));
+    assert!(matches!(old.consumer(), Err(Error::Replaced { .. })));
+    new.producer(ProducerOptions::default())
+        .unwrap()
+        .push(b"new")
+        .unwrap();
+}
+
+#[test]
+fn running_producers_end_with_replaced_whatever_their_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    // A timeout only bounds the test should the replacement go unnoticed.
+    let block = FullPolicy::Block {
+        timeout: Some(Duration::from_secs(5)),
+    };
+    for policy in [block, FullPolicy::Overwrite] {
+        let path = dir.path().join("ring");
+        let old =
+            Ring::create_or_replace(&path, &RingConfig::new(4, 16).overwritable(true)).unwrap();
+        let _consumer = old.consumer().unwrap();
+        let mut producer = old.producer(ProducerOptions::new(policy)).unwrap();
+        for _ in 0..4 {
+            producer.push(b"x").unwrap();
+        }
+        Ring::create_or_replace(&path, &RingConfig::new(4, 16)).unwrap();
+        // `block` is at its gate (the reader has read nothing), `overwrite` at its once-per-lap
+        // look: either way the next claim is the slow path.
+        let err = producer.push(b"x").unwrap_err();
+        assert!(
+            matches!(err, ClaimError::Replaced { by } if by == std::process::id()),
+            "{policy:?}: {err}"
+        );
+        assert!(
+            matches!(
+                producer.push_with(|_| 0),
+                Err(ringflow::PushError::Replaced(_, _))
+            ),
+            "{policy:?}"
+        );
+    }
 }

@@ -178,9 +178,9 @@ macro_rules! common_reader_methods {
             self.reader.core.wait(timeout)
         }
 
-        /// Whether frames may still come, without waiting: `Closed` or `ProducerGone` once they
-        /// cannot and nothing is left to read, `Evicted` if a producer evicted this consumer,
-        /// `Ok` otherwise.
+        /// Whether frames may still come, without waiting: `Closed`, `ProducerGone` or
+        /// `Replaced` once they cannot and nothing is left to read, `Evicted` if a producer
+        /// evicted this consumer, `Ok` otherwise.
         pub fn check_producer(&mut self) -> Result<(), crate::RecvError> {
             self.reader.core.check_live()
         }

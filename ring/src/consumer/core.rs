@@ -31,7 +31,7 @@ use std::time::Duration;
 use crate::error::{Error, RecvError, Result};
 use crate::gate;
 use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
-use crate::mem::{Participant, RingMem};
+use crate::mem::{Attachment, RingMem};
 use crate::sleep;
 use crate::sync::{fence, Backoff, Ordering};
 
@@ -100,7 +100,7 @@ pub(crate) fn producer_status<M: RingMem>(mem: &M) -> ProducerStatus {
         // (or, without locks, the pid).
         let pid = entry.pid.load(Ordering::Relaxed);
         if pid != 0 {
-            if mem.alive(Participant::Producer(index), pid) {
+            if mem.alive(Attachment::Producer(index), pid) {
                 return ProducerStatus::Alive;
             }
             dead = Some(pid);
@@ -160,6 +160,9 @@ impl<M: RingMem> ConsumerCore<M> {
             Delivery::Lossless => delivery::LOSSLESS,
             Delivery::Lossy => delivery::LOSSY,
         };
+        if let Some(by) = mem.replaced_by() {
+            return Err(Error::Replaced { by });
+        }
         let Some(reg) = gate::register(&*mem, policy, pid) else {
             return Err(Error::NoConsumerSlot {
                 max: mem.max_consumers(),
@@ -293,6 +296,14 @@ impl<M: RingMem> ConsumerCore<M> {
         Ok(())
     }
 
+    /// Fails if a new ring took this one's path (`Ring::create_or_replace`).
+    fn check_replaced(&self) -> Result<(), RecvError> {
+        match self.mem.replaced_by() {
+            None => Ok(()),
+            Some(by) => Err(RecvError::Replaced { by }),
+        }
+    }
+
     /// Lapped at `next`: skips to the oldest frame that may still be intact and counts the rest
     /// as lost.
     ///
@@ -401,9 +412,13 @@ impl<M: RingMem> ConsumerCore<M> {
         producer_status(&*self.mem)
     }
 
-    /// Without waiting: fails if no frame is left and none can come, or if we were evicted.
+    /// Without waiting: fails if no frame is left and none can come (the producers are gone or
+    /// closed, or the ring was replaced), or if we were evicted.
     pub(crate) fn check_live(&self) -> Result<(), RecvError> {
         self.check_evicted()?;
+        if self.check(self.next) == Check::Empty {
+            self.check_replaced()?;
+        }
         match self.producer_status() {
             ProducerStatus::Alive => Ok(()),
             _ if self.check(self.next) != Check::Empty => Ok(()),
@@ -451,6 +466,9 @@ impl<M: RingMem> ConsumerCore<M> {
         });
         self.heartbeat();
         self.check_evicted()?;
+        // Before the producers' status: a replaced ring's producers end too, and the reader
+        // should learn why rather than see it close.
+        self.check_replaced()?;
         match self.producer_status() {
             ProducerStatus::Alive => {}
             status => {
@@ -485,6 +503,7 @@ impl<M: RingMem> ConsumerCore<M> {
             // Acquire: as in `producer_status`.
             this.check(next) != Check::Empty
                 || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+                || mem.replaced_by().is_some()
         });
         if self.check(self.next) != Check::Empty {
             return Ok(());

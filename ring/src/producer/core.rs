@@ -29,7 +29,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::gate;
 use crate::layout::{full_policy, producer_state, ring_state, stamp, MAX_PRODUCERS};
-use crate::mem::{Participant, RingMem};
+use crate::mem::{Attachment, RingMem};
 use crate::sleep;
 use crate::sync::{fence, spin_hint, Backoff, Ordering};
 
@@ -126,6 +126,8 @@ impl ProducerOptions {
 pub(crate) enum ClaimFail {
     Full,
     Timeout,
+    /// A new ring took this one's path; the pid of the process that made it.
+    Replaced(u32),
 }
 
 impl From<ClaimFail> for Error {
@@ -139,6 +141,7 @@ impl From<ClaimFail> for crate::error::ClaimError {
         match f {
             ClaimFail::Full => crate::error::ClaimError::Full,
             ClaimFail::Timeout => crate::error::ClaimError::Timeout,
+            ClaimFail::Replaced(by) => crate::error::ClaimError::Replaced { by },
         }
     }
 }
@@ -169,10 +172,17 @@ pub(crate) struct ProducerCore<M: RingMem> {
     /// Whether we woke a reader since we last waited for space (the next wait spins longer:
     /// `Backoff::after_wake`).
     woke_peer: bool,
+    /// `overwrite`: frames it may still claim before it next looks at the ring (heartbeat, and
+    /// whether the ring was replaced): once per lap, the slow path a producer that never waits
+    /// has. Producers that gate look each time they refresh their gate.
+    check_in: u64,
 }
 
 impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn attach(mem: Arc<M>, options: &ProducerOptions, pid: u32) -> Result<Self> {
+        if let Some(by) = mem.replaced_by() {
+            return Err(Error::Replaced { by });
+        }
         if options.policy == FullPolicy::Overwrite && !mem.overwritable() {
             return Err(Error::NotOverwritable);
         }
@@ -181,7 +191,7 @@ impl<M: RingMem> ProducerCore<M> {
         let entries = if multi { MAX_PRODUCERS } else { 1 };
         let taken = mem.registering(|| -> Result<Option<usize>> {
             for (index, entry) in block.producers.iter().take(entries).enumerate() {
-                let who = Participant::Producer(index);
+                let who = Attachment::Producer(index);
                 // Acquire: pairs with the Release store of 0 in `detach`.
                 let owner = entry.pid.load(Ordering::Acquire);
                 if owner != 0 && mem.alive(who, owner) {
@@ -230,7 +240,7 @@ impl<M: RingMem> ProducerCore<M> {
         let claim = block.cursor.claim.load(Ordering::Relaxed);
         if next >= stamp::MAX_SEQ || claim >= stamp::MAX_SEQ {
             entry_release(e);
-            mem.release_lock(Participant::Producer(entry));
+            mem.release_lock(Attachment::Producer(entry));
             return Err(Error::Corrupt {
                 seq: next.max(claim),
                 detail: "the producer cursors are beyond any sequence a producer writes".into(),
@@ -248,6 +258,7 @@ impl<M: RingMem> ProducerCore<M> {
                 .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             liveness: options.liveness_interval.max(Duration::from_millis(1)),
             woke_peer: false,
+            check_in: 0,
         })
     }
 
@@ -320,8 +331,10 @@ impl<M: RingMem> ProducerCore<M> {
     fn reserve_single(&mut self, n: u64) -> Result<u64, ClaimFail> {
         let first = self.next;
         let end = first + n;
-        if self.policy != FullPolicy::Overwrite && end > self.gate {
-            self.refresh_gate(first);
+        if self.policy == FullPolicy::Overwrite {
+            self.overwrite_check_in(n)?;
+        } else if end > self.gate {
+            self.refresh_gate(first)?;
             if end > self.gate {
                 self.wait_for_space(first, end)?;
             }
@@ -332,6 +345,8 @@ impl<M: RingMem> ProducerCore<M> {
 
     fn claim_multi(&mut self, n: u64) -> Result<u64, ClaimFail> {
         let first = if self.policy == FullPolicy::Overwrite {
+            // Before the add: a sequence taken is a frame owed to the readers.
+            self.overwrite_check_in(n)?;
             // Relaxed: the add only hands out distinct sequences; slot ownership is ordered by
             // the stamps in `begin_multi`.
             self.mem
@@ -351,7 +366,7 @@ impl<M: RingMem> ProducerCore<M> {
                         .gate
                         .max(self.mem.producer().cursor.gate.load(Ordering::Acquire));
                     if end > self.gate {
-                        self.refresh_gate(first);
+                        self.refresh_gate(first)?;
                         if end > self.gate {
                             self.wait_for_space(first, end)?;
                             continue;
@@ -392,8 +407,30 @@ impl<M: RingMem> ProducerCore<M> {
         fence(Ordering::Release);
     }
 
-    /// Scans the consumers from claim position `from` and caches the result.
-    fn refresh_gate(&mut self, from: u64) {
+    /// An `overwrite` producer's once-per-lap look at the ring: a heartbeat, and whether the
+    /// ring was replaced. One subtraction otherwise.
+    #[inline]
+    fn overwrite_check_in(&mut self, n: u64) -> Result<(), ClaimFail> {
+        if self.check_in < n {
+            self.look_in()?;
+            self.check_in = self.mem.capacity();
+        }
+        self.check_in -= n;
+        Ok(())
+    }
+
+    /// The slow path's look at the ring: a heartbeat, then fails if a new ring took its path.
+    fn look_in(&self) -> Result<(), ClaimFail> {
+        self.heartbeat();
+        match self.mem.replaced_by() {
+            None => Ok(()),
+            Some(by) => Err(ClaimFail::Replaced(by)),
+        }
+    }
+
+    /// Scans the consumers from claim position `from` and caches the result; fails if the ring
+    /// was replaced (the gate refresh is a gating producer's slow path).
+    fn refresh_gate(&mut self, from: u64) -> Result<(), ClaimFail> {
         let gate = gate::scan(&*self.mem, from);
         if self.multi {
             // AcqRel: Release publishes the scan's view to other producers (pairs with the Acquire
@@ -408,7 +445,7 @@ impl<M: RingMem> ProducerCore<M> {
         } else {
             self.gate = gate;
         }
-        self.heartbeat();
+        self.look_in()
     }
 
     #[cold]
@@ -450,12 +487,12 @@ impl<M: RingMem> ProducerCore<M> {
                     &wait.space_futex,
                     &wait.space_sleepers,
                     Some(slice),
-                    || end <= gate::scan(mem, from),
+                    || end <= gate::scan(mem, from) || mem.replaced_by().is_some(),
                 );
             } else {
                 backoff.snooze();
             }
-            self.refresh_gate(from);
+            self.refresh_gate(from)?;
             if end <= self.gate {
                 return Ok(());
             }
@@ -496,7 +533,7 @@ impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn detach(&mut self) {
         let block = self.mem.producer();
         entry_release(&block.producers[self.entry]);
-        self.mem.release_lock(Participant::Producer(self.entry));
+        self.mem.release_lock(Attachment::Producer(self.entry));
         // SeqCst: two producers detaching at once each store their own entry, then load the
         // other's (store-then-load on both sides): without the fence both could see the other
         // still attached and nobody would close the ring (found by the loom model

@@ -80,7 +80,9 @@ impl Producer {
     }
 
     /// Claims one slot to write a frame into, under the producer's [`FullPolicy`]: fails with
-    /// [`ClaimError::Full`] (`fail`) or [`ClaimError::Timeout`] (`block` with a timeout).
+    /// [`ClaimError::Full`] (`fail`) or [`ClaimError::Timeout`] (`block` with a timeout), and
+    /// with [`ClaimError::Replaced`] once a new ring took this one's path (seen on the slow path:
+    /// at a gate refresh or wait for space, or once per lap for `overwrite`).
     ///
     /// ```
     /// # use ringflow::{Delivery, ProducerOptions, Ring, RingConfig};
@@ -182,6 +184,7 @@ impl Producer {
             }
             Err(ClaimFail::Full) => Err(PushError::Full(write)),
             Err(ClaimFail::Timeout) => Err(PushError::Timeout(write)),
+            Err(ClaimFail::Replaced(by)) => Err(PushError::Replaced(write, by)),
         }
     }
 

@@ -59,3 +59,6 @@ class RingCancelledException(message: String) : RingException(message)
  * instead of completing as if the stream had ended cleanly.
  */
 class AbandonedFrameException(message: String) : RingException(message)
+
+/** A new ring was created at this ring's path: nothing more will come through this one. */
+class RingReplacedException(message: String) : RingException(message)

@@ -54,6 +54,11 @@ object Layout {
     const val SPACE_FUTEX_OFFSET: Long = 136
     const val SPACE_SLEEPERS_OFFSET: Long = 140
     const val STATE_OFFSET: Long = 144
+    /**
+     * Pid of the process that replaced the ring (a new ring took its path), 0 if none: a reader
+     * that finds it set with nothing left to read ends (docs/FORMAT.md, producer block line 1).
+     */
+    const val REPLACED_BY_OFFSET: Long = 168
 
     /** Offsets inside a consumer block. */
     const val CONSUMER_READ_OFFSET: Long = 0
