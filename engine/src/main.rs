@@ -399,7 +399,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         return Err(Failure::usage("--rate must be a positive number"));
     }
-    let wav = match &a.wav {
+    let mut wav = match &a.wav {
         Some(p) => Some(AudioSource::wav(
             &p.to_string_lossy(),
             AudioSource::default_format().samples_per_frame,
@@ -445,12 +445,10 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         }
         _ => None,
     };
-    if let (Some(w), Some(f)) = (&wav, audio_format) {
-        if w.format() != f {
-            return Err(Failure::usage(format!(
-                "the WAV file is {:?} but the ring holds {f:?}",
-                w.format()
-            )));
+    if let (Some(w), Some(f)) = (&mut wav, audio_format) {
+        w.fit(f)?;
+        if let Some(note) = w.shortfall_note() {
+            eprintln!("ringflow: {note}");
         }
     }
     if a.policy == PolicyArg::Overwrite && !ring.is_overwritable() {
@@ -469,7 +467,6 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     }
     let registry = Registry::global();
     let ring_h = registry.add_ring(ring.clone());
-    let mut wav = wav;
     let mut handles = Vec::new();
     for k in 0..a.producers {
         let frames = a.frames.map(|n| {
@@ -710,6 +707,9 @@ impl Sink for Fanout {
         frame: &ringflow_engine::sink::FrameRef<'_>,
     ) -> ringflow_engine::Result<()> {
         self.0.iter_mut().try_for_each(|s| s.write(frame))
+    }
+    fn idle(&mut self) -> ringflow_engine::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.idle())
     }
     fn finish(&mut self) -> ringflow_engine::Result<Option<String>> {
         let mut lines = Vec::new();
