@@ -328,15 +328,55 @@ fn create(a: CreateArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Stops the given tasks on Ctrl-C (they end cleanly and report).
-fn stop_on_ctrl_c(registry: &'static Registry, handles: Vec<Handle>) {
-    runtime::runtime().spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+/// SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a service manager) and SIGHUP (a closed
+/// terminal), all handled alike. Once [`listen`](Self::listen) returns they no longer end the
+/// process: they stop its tasks, which finish their files and report, and the command removes
+/// what it created. A signal that comes before the tasks are handed over is kept until then.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers now (not when a task first polls them), so no signal slips by.
+    fn listen() -> Result<StopSignals, Failure> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _runtime = runtime::runtime().enter();
+        let on = |kind: SignalKind| {
+            signal(kind).map_err(|e| Failure::job(format!("cannot handle signals: {e}")))
+        };
+        Ok(StopSignals {
+            interrupt: on(SignalKind::interrupt())?,
+            terminate: on(SignalKind::terminate())?,
+            hangup: on(SignalKind::hangup())?,
+        })
+    }
+
+    /// Resolves at the first of them.
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
+
+    /// Stops the given tasks at the first signal (they end cleanly and report).
+    fn stop_tasks(self, registry: &'static Registry, handles: Vec<Handle>) {
+        runtime::runtime().spawn(async move {
+            self.recv().await;
             for h in handles {
                 let _ = registry.stop(h);
             }
-        }
-    });
+        });
+    }
+}
+
+/// Stops the given tasks on SIGINT, SIGTERM or SIGHUP ([`StopSignals`]).
+fn stop_on_signals(registry: &'static Registry, handles: Vec<Handle>) -> Result<(), Failure> {
+    StopSignals::listen()?.stop_tasks(registry, handles);
+    Ok(())
 }
 
 /// A spinner showing the ring's rate and lag while stdout is a terminal; nothing otherwise.
@@ -498,7 +538,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             },
         )?);
     }
-    stop_on_ctrl_c(registry, handles.clone());
+    stop_on_signals(registry, handles.clone())?;
     let bar = progress(&ring);
     let states = join_all(registry, &handles);
     finish_progress(bar);
@@ -637,7 +677,7 @@ fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
         start: a.from,
     };
     let h = registry.spawn_consumer(ring_h, sink, options)?;
-    stop_on_ctrl_c(registry, vec![h]);
+    stop_on_signals(registry, vec![h])?;
     let bar = progress(&ring);
     let state = join_all(registry, &[h]).remove(0);
     finish_progress(bar);
@@ -736,10 +776,10 @@ fn inspect(a: InspectArgs) -> Result<u8, Failure> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let stop = stop.clone();
+        let signals = StopSignals::listen()?;
         runtime::runtime().spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
+            signals.recv().await;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     }
     let tty = std::io::stdout().is_terminal();
@@ -817,6 +857,8 @@ fn demo(a: DemoArgs) -> Result<u8, Failure> {
     if !(a.seconds > 0.0 && a.seconds.is_finite()) {
         return Err(Failure::usage("--seconds must be positive"));
     }
+    // Before the rings exist: a SIGTERM from here on still removes them.
+    let signals = StopSignals::listen()?;
     let pid = std::process::id();
     let dir = std::env::temp_dir();
     let audio_path = ringflow::shm_path(&format!("ringflow-demo-audio-{pid}"))?;
@@ -888,7 +930,7 @@ fn demo(a: DemoArgs) -> Result<u8, Failure> {
             ..Default::default()
         },
     )?;
-    stop_on_ctrl_c(registry, vec![speaker, game]);
+    signals.stop_tasks(registry, vec![speaker, game]);
     let states = join_all(registry, &[speaker, game, recorder, meter, log]);
     let _ = (registry.release(audio_h), registry.release(telemetry_h));
     let _ = (
