@@ -19,11 +19,22 @@ pub struct Running(Option<Child>);
 impl Running {
     pub fn spawn(args: &[&str], env: &[(&str, &Path)]) -> Running {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ringflow"));
-        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.args(args);
         for (k, v) in env {
             c.env(k, v);
         }
-        Running(Some(c.spawn().expect("spawn ringflow")))
+        Running::start(c)
+    }
+
+    /// Starts `command` with stdout and stderr captured.
+    pub fn start(mut command: Command) -> Running {
+        let c = command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        Running(Some(c.spawn().expect("spawn")))
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        let c = self.0.as_mut().expect("running");
+        c.try_wait().unwrap().is_none()
     }
 
     pub fn id(&self) -> u32 {
