@@ -254,7 +254,8 @@ impl WavFormat {
 
     /// The header of a new file of this format up to and including the data chunk's size
     /// (RIFF and data sizes 0), and the offset of the data size within it. Extensible, as the
-    /// format asks, for more than two channels or more than 16 bits.
+    /// format asks, for more than two channels or more than 16 bits. The block align must fit its
+    /// 16-bit field ([`WavWriter::create`](super::WavWriter::create) checks).
     pub fn header(&self) -> (Vec<u8>, usize) {
         let (tag, bits, valid) = match self.encoding {
             Encoding::Int { bytes, valid } => (TAG_PCM, u16::from(bytes) * 8, u16::from(valid)),
@@ -273,8 +274,9 @@ impl WavFormat {
             .copy_from_slice(&(if extensible { TAG_EXTENSIBLE } else { tag }).to_le_bytes());
         fmt[CHANNELS_OFFSET..][..2].copy_from_slice(&self.channels.to_le_bytes());
         fmt[RATE_OFFSET..][..4].copy_from_slice(&self.sample_rate.to_le_bytes());
-        fmt[BYTE_RATE_OFFSET..][..4]
-            .copy_from_slice(&(self.sample_rate * u32::from(block_align)).to_le_bytes());
+        // Informational only (readers use the rate and block align); saturated if it overflows.
+        let byte_rate = self.sample_rate.saturating_mul(u32::from(block_align));
+        fmt[BYTE_RATE_OFFSET..][..4].copy_from_slice(&byte_rate.to_le_bytes());
         fmt[BLOCK_ALIGN_OFFSET..][..2].copy_from_slice(&block_align.to_le_bytes());
         fmt[BITS_OFFSET..][..2].copy_from_slice(&bits.to_le_bytes());
         if extensible {

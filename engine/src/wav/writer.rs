@@ -51,12 +51,18 @@ impl WavWriter {
             path: path.into(),
             source,
         };
-        let channels = u16::try_from(format.channels).map_err(|_| {
-            EngineError::InvalidArgument(format!(
-                "a WAV file holds at most 65535 channels, not {}",
-                format.channels
-            ))
-        })?;
+        // A sample frame's bytes fill a 16-bit field.
+        let max_channels = u32::from(u16::MAX) / format.format.bytes();
+        let channels = u16::try_from(format.channels)
+            .ok()
+            .filter(|&c| u32::from(c) <= max_channels)
+            .ok_or_else(|| {
+                EngineError::InvalidArgument(format!(
+                    "a WAV file of {}-byte samples holds at most {max_channels} channels, not {}",
+                    format.format.bytes(),
+                    format.channels
+                ))
+            })?;
         let encoding = match format.format {
             SampleFormat::F32 => Encoding::F32,
             SampleFormat::I16 => Encoding::Int {
