@@ -30,13 +30,13 @@ pub enum EngineError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A WAV file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file is not a WAV file this engine reads, or a WAV file cannot grow further.
+    #[error("{path}: {reason}")]
     Wav {
         /// The file.
         path: String,
-        /// What hound said.
-        source: hound::Error,
+        /// Why, in one sentence.
+        reason: String,
     },
     /// An argument is out of range or does not fit the ring.
     #[error("{0}")]

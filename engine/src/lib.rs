@@ -40,5 +40,6 @@ pub mod source;
 pub mod stats;
 pub mod subscription;
 pub mod task;
+pub mod wav;
 
 pub use error::{EngineError, Result};

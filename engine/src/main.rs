@@ -337,15 +337,83 @@ fn create(a: CreateArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Stops the given tasks on Ctrl-C (they end cleanly and report).
-fn stop_on_ctrl_c(registry: &'static Registry, handles: Vec<Handle>) {
-    runtime::runtime().spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+/// SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a service manager) and SIGHUP (a closed
+/// terminal), all handled alike. Once [`listen`](Self::listen) returns they no longer end the
+/// process: they stop its tasks, which finish their files and report, and the command removes
+/// what it created. A signal that comes before the tasks are handed over is kept until then.
+/// SIGHUP stays ignored if the process started with it ignored (`nohup`'s whole point); SIGINT
+/// is handled even in a shell's background job, which starts with it ignored, as it always was.
+struct StopSignals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    /// Installs the handlers now (not when a task first polls them), so no signal slips by.
+    fn listen() -> Result<StopSignals, Failure> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _runtime = runtime::runtime().enter();
+        let on = |kind: SignalKind| {
+            if kind == SignalKind::hangup() && inherited_ignored(kind.as_raw_value()) {
+                return Ok(None);
+            }
+            signal(kind)
+                .map(Some)
+                .map_err(|e| Failure::job(format!("cannot handle signals: {e}")))
+        };
+        Ok(StopSignals {
+            interrupt: on(SignalKind::interrupt())?,
+            terminate: on(SignalKind::terminate())?,
+            hangup: on(SignalKind::hangup())?,
+        })
+    }
+
+    /// Resolves at the first of them.
+    async fn recv(mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = one(&mut self.interrupt) => {}
+            _ = one(&mut self.terminate) => {}
+            _ = one(&mut self.hangup) => {}
+        }
+    }
+
+    /// Stops the given tasks at the first signal (they end cleanly and report).
+    fn stop_tasks(self, registry: &'static Registry, handles: Vec<Handle>) {
+        runtime::runtime().spawn(async move {
+            self.recv().await;
             for h in handles {
                 let _ = registry.stop(h);
             }
-        }
-    });
+        });
+    }
+}
+
+/// Whether signal `sig` is ignored (`SIG_IGN`), as a process inherits SIGHUP from `nohup`. Asked
+/// before any handler of ours replaces it.
+fn inherited_ignored(sig: i32) -> bool {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action makes `sigaction` only report the current one, into `old`,
+    // which is valid and writable for a whole `sigaction`.
+    let rc = unsafe { libc::sigaction(sig, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: all zeroes is a valid `sigaction` (integers, a mask and a function address), and
+    // `sigaction` overwrote it with another valid one if it returned 0.
+    let old = unsafe { old.assume_init() };
+    rc == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
+/// Stops the given tasks on SIGINT, SIGTERM or SIGHUP ([`StopSignals`]).
+fn stop_on_signals(registry: &'static Registry, handles: Vec<Handle>) -> Result<(), Failure> {
+    StopSignals::listen()?.stop_tasks(registry, handles);
+    Ok(())
 }
 
 /// A spinner showing the ring's rate and lag while stdout is a terminal; nothing otherwise.
@@ -408,7 +476,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         return Err(Failure::usage("--rate must be a positive number"));
     }
-    let wav = match &a.wav {
+    let mut wav = match &a.wav {
         Some(p) => Some(AudioSource::wav(
             &p.to_string_lossy(),
             AudioSource::default_format().samples_per_frame,
@@ -456,12 +524,10 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         }
         _ => None,
     };
-    if let (Some(w), Some(f)) = (&wav, audio_format) {
-        if w.format() != f {
-            return Err(Failure::usage(format!(
-                "the WAV file is {:?} but the ring holds {f:?}",
-                w.format()
-            )));
+    if let (Some(w), Some(f)) = (&mut wav, audio_format) {
+        w.fit(f)?;
+        if let Some(note) = w.shortfall_note() {
+            eprintln!("ringflow: {note}");
         }
     }
     if a.policy == PolicyArg::Overwrite && !ring.is_overwritable() {
@@ -488,7 +554,6 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     };
     let registry = Registry::global();
     let ring_h = registry.add_ring(ring.clone());
-    let mut wav = wav;
     let mut handles = Vec::new();
     for k in 0..a.producers {
         let frames = a.frames.map(|n| {
@@ -520,7 +585,7 @@ fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             },
         )?);
     }
-    stop_on_ctrl_c(registry, handles.clone());
+    stop_on_signals(registry, handles.clone())?;
     let bar = progress(&ring);
     let states = join_all(registry, &handles);
     drop(hold_open);
@@ -660,7 +725,7 @@ fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
         start: a.from,
     };
     let h = registry.spawn_consumer(ring_h, sink, options)?;
-    stop_on_ctrl_c(registry, vec![h]);
+    stop_on_signals(registry, vec![h])?;
     let bar = progress(&ring);
     let state = join_all(registry, &[h]).remove(0);
     finish_progress(bar);
@@ -731,6 +796,9 @@ impl Sink for Fanout {
     ) -> ringflow_engine::Result<()> {
         self.0.iter_mut().try_for_each(|s| s.write(frame))
     }
+    fn idle(&mut self) -> ringflow_engine::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.idle())
+    }
     fn finish(&mut self) -> ringflow_engine::Result<Option<String>> {
         let mut lines = Vec::new();
         for s in &mut self.0 {
@@ -756,10 +824,10 @@ fn inspect(a: InspectArgs) -> Result<u8, Failure> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let stop = stop.clone();
+        let signals = StopSignals::listen()?;
         runtime::runtime().spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
+            signals.recv().await;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     }
     let tty = std::io::stdout().is_terminal();
@@ -837,6 +905,8 @@ fn demo(a: DemoArgs) -> Result<u8, Failure> {
     if !(a.seconds > 0.0 && a.seconds.is_finite()) {
         return Err(Failure::usage("--seconds must be positive"));
     }
+    // Before the rings exist: a SIGTERM from here on still removes them.
+    let signals = StopSignals::listen()?;
     let pid = std::process::id();
     let dir = std::env::temp_dir();
     let audio_path = ringflow::shm_path(&format!("ringflow-demo-audio-{pid}"))?;
@@ -908,7 +978,7 @@ fn demo(a: DemoArgs) -> Result<u8, Failure> {
             ..Default::default()
         },
     )?;
-    stop_on_ctrl_c(registry, vec![speaker, game]);
+    signals.stop_tasks(registry, vec![speaker, game]);
     let states = join_all(registry, &[speaker, game, recorder, meter, log]);
     let _ = (registry.release(audio_h), registry.release(telemetry_h));
     let _ = (

@@ -425,6 +425,7 @@ pub fn run_consumer_with(
                 }
             }
             Ok(None) => {
+                sink.idle()?;
                 let slice = match options.timeout {
                     Some(t) => {
                         let since = *idle_since.get_or_insert_with(Instant::now);

@@ -29,6 +29,12 @@ pub struct FrameRef<'a> {
 pub trait Sink: Send + 'static {
     /// Handles one frame.
     fn write(&mut self, frame: &FrameRef<'_>) -> Result<()>;
+    /// Called while the reader has no frame and waits (every
+    /// [`CANCEL_SLICE`](crate::task::CANCEL_SLICE) or so): time-based work, such as making a file
+    /// on disk count what it was given, goes here.
+    fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Flushes and closes; returns a line to report (where a file went), if any.
     fn finish(&mut self) -> Result<Option<String>> {
         Ok(None)

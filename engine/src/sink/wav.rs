@@ -1,72 +1,53 @@
-//! WAV writer for audio frames (hound), so a user can listen to what arrived.
-
-use std::fs::File;
-use std::io::BufWriter;
+//! Records audio frames into a WAV file ([`WavWriter`]): the ring's samples as they are (32-bit
+//! float, 16-bit or 32-bit integer), with a header that counts them at least once a second.
 
 use ringflow::AudioFormat;
 
 use super::{FrameRef, Sink};
-use crate::error::{EngineError, Result};
+use crate::error::Result;
+use crate::wav::WavWriter;
 
-/// Writes f32 audio frames to a WAV file.
+/// Writes audio frames to a WAV file.
+#[derive(Debug)]
 pub struct WavSink {
-    path: String,
-    writer: Option<hound::WavWriter<BufWriter<File>>>,
-    samples: u64,
-    channels: u32,
+    writer: Option<WavWriter>,
+    sample_rate: u32,
 }
 
 impl WavSink {
     /// Creates `path` for frames of `format`.
     pub fn create(path: &str, format: AudioFormat) -> Result<Self> {
-        let spec = hound::WavSpec {
-            channels: format.channels as u16,
-            sample_rate: format.sample_rate,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        let writer = hound::WavWriter::create(path, spec).map_err(|source| EngineError::Wav {
-            path: path.into(),
-            source,
-        })?;
         Ok(WavSink {
-            path: path.into(),
-            writer: Some(writer),
-            samples: 0,
-            channels: format.channels,
+            writer: Some(WavWriter::create(path, format)?),
+            sample_rate: format.sample_rate,
         })
     }
 }
 
 impl Sink for WavSink {
     fn write(&mut self, frame: &FrameRef<'_>) -> Result<()> {
-        let Some(writer) = self.writer.as_mut() else {
-            return Ok(());
-        };
-        for chunk in frame.payload.chunks_exact(4) {
-            let sample = f32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
-            writer
-                .write_sample(sample)
-                .map_err(|source| EngineError::Wav {
-                    path: self.path.clone(),
-                    source,
-                })?;
-            self.samples += 1;
+        match self.writer.as_mut() {
+            Some(w) => w.write(frame.payload),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        match self.writer.as_mut() {
+            Some(w) => w.idle(),
+            None => Ok(()),
+        }
     }
 
     fn finish(&mut self) -> Result<Option<String>> {
-        if let Some(writer) = self.writer.take() {
-            writer.finalize().map_err(|source| EngineError::Wav {
-                path: self.path.clone(),
-                source,
-            })?;
-        }
-        let seconds = self.samples as f64 / f64::from(self.channels.max(1));
+        let Some(writer) = self.writer.take() else {
+            return Ok(None);
+        };
+        let path = writer.path().to_owned();
+        let frames = writer.finish()?;
         Ok(Some(format!(
-            "wrote {} ({} sample frames)",
-            self.path, seconds as u64
+            "wrote {path} ({frames} sample frames, {:.3} s)",
+            frames as f64 / f64::from(self.sample_rate.max(1))
         )))
     }
 }

@@ -1,5 +1,6 @@
 //! `audio`: PCM frames paced in real time (48 kHz stereo f32, 480 samples per frame = 10 ms by
-//! default), from a sine, a chirp or a WAV file.
+//! default), from a sine, a chirp or a WAV file (played exactly in the ring's sample format, or
+//! refused: [`WavFile`]).
 
 use std::f64::consts::TAU;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use ringflow::{AudioFormat, SampleFormat};
 
 use super::Source;
 use crate::error::{EngineError, Result};
+use crate::wav::WavFile;
 
 /// What an audio source plays.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +33,9 @@ enum Input {
         phase: f64,
         t: f64,
     },
-    Samples {
-        samples: Vec<f32>,
+    File {
+        wav: WavFile,
+        /// The next sample (interleaved) to play.
         at: usize,
     },
 }
@@ -71,38 +74,77 @@ impl AudioSource {
         })
     }
 
-    /// Plays a WAV file; the format follows the file (samples converted to f32).
+    /// Plays a WAV file in its [natural](WavFile::natural_format) ring format (f32 for
+    /// integers of up to 24 bits and for floats, i32 for wider integers), or says in one line
+    /// why no ring format holds its samples exactly. [`fit`](Self::fit) moves it to a given ring.
     pub fn wav(path: &str, samples_per_frame: u32) -> Result<Self> {
-        let wav_err = |source| EngineError::Wav {
-            path: path.into(),
-            source,
-        };
-        let reader = hound::WavReader::open(path).map_err(wav_err)?;
-        let spec = reader.spec();
-        let samples: Vec<f32> = match spec.sample_format {
-            hound::SampleFormat::Float => reader
-                .into_samples::<f32>()
-                .collect::<Result<_, _>>()
-                .map_err(wav_err)?,
-            hound::SampleFormat::Int => {
-                let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-                reader
-                    .into_samples::<i32>()
-                    .map(|s| s.map(|v| v as f32 * scale))
-                    .collect::<Result<_, _>>()
-                    .map_err(wav_err)?
-            }
-        };
+        let wav = WavFile::open(path)?;
+        let f = wav.format();
         let format = AudioFormat {
-            sample_rate: spec.sample_rate,
-            channels: u32::from(spec.channels),
-            format: SampleFormat::F32,
+            sample_rate: f.sample_rate,
+            channels: u32::from(f.channels),
+            format: wav.natural_format(),
             samples_per_frame,
         };
+        wav.check(format.format)?;
         Ok(AudioSource {
             format,
-            input: Input::Samples { samples, at: 0 },
+            input: Input::File { wav, at: 0 },
         })
+    }
+
+    /// Makes this source write frames of `ring`, an existing ring's format: its sample format
+    /// (if every sample of the file has an exact value in it) and its frame length. A file of
+    /// another rate or channel count, or a generator of another format, is refused with one
+    /// sentence.
+    pub fn fit(&mut self, ring: AudioFormat) -> Result<()> {
+        let have = self.format;
+        let describe = |f: AudioFormat| {
+            format!(
+                "{} Hz with {} channel{}",
+                f.sample_rate,
+                f.channels,
+                if f.channels == 1 { "" } else { "s" }
+            )
+        };
+        match &self.input {
+            Input::File { wav, .. } => {
+                if (have.sample_rate, have.channels) != (ring.sample_rate, ring.channels) {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "the WAV file is {} but the ring holds audio at {}; a ring created from the file (a path that does not exist yet) takes its format",
+                        describe(have),
+                        describe(ring)
+                    )));
+                }
+                if ring.format != have.format {
+                    wav.check(ring.format)?;
+                }
+            }
+            Input::Wave { .. } => {
+                if ring != have {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "the generator writes {} {} samples, {} per frame, but the ring holds {} {} samples, {} per frame",
+                        describe(have),
+                        crate::wav::reader::sample_format_name(have.format),
+                        have.samples_per_frame,
+                        describe(ring),
+                        crate::wav::reader::sample_format_name(ring.format),
+                        ring.samples_per_frame
+                    )));
+                }
+            }
+        }
+        self.format = ring;
+        Ok(())
+    }
+
+    /// One line saying the WAV file's data chunk was shorter than its header claimed (what is
+    /// there is played), if it was.
+    pub fn shortfall_note(&self) -> Option<String> {
+        match &self.input {
+            Input::File { wav, .. } => wav.shortfall_note(),
+            Input::Wave { .. } => None,
+        }
     }
 
     /// The format of the frames.
@@ -115,7 +157,7 @@ impl Source for AudioSource {
     fn next_frame(&mut self, buf: &mut [u8]) -> Option<usize> {
         let channels = self.format.channels as usize;
         let count = self.format.samples_per_frame as usize * channels;
-        let bytes = count * 4;
+        let bytes = count * self.format.format.bytes() as usize;
         if buf.len() < bytes {
             return None;
         }
@@ -138,17 +180,13 @@ impl Source for AudioSource {
                 }
                 Some(bytes)
             }
-            Input::Samples { samples, at } => {
-                if *at >= samples.len() {
+            Input::File { wav, at } => {
+                let n = wav.encode_into(*at, self.format.format, &mut buf[..bytes]);
+                if n == 0 {
                     return None;
                 }
-                let end = (*at + count).min(samples.len());
-                for (dst, s) in buf.chunks_exact_mut(4).zip(&samples[*at..end]) {
-                    dst.copy_from_slice(&s.to_ne_bytes());
-                }
-                let len = (end - *at) * 4;
-                *at = end;
-                Some(len)
+                *at += n;
+                Some(n * self.format.format.bytes() as usize)
             }
         }
     }

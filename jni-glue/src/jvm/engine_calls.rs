@@ -88,7 +88,7 @@ pub fn call_producer<'l>(
 }
 
 /// `Native.callImportWav(completion, ring, path): Long`: plays a WAV file into an audio ring
-/// whose format it matches, and resumes `completion` with the producer's summary (JSON).
+/// of its rate and channels (its samples exactly in the ring's format, or refused), and resumes `completion` with the producer's summary (JSON).
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn call_import_wav<'l>(
     mut env: EnvUnowned<'l>,
@@ -106,13 +106,10 @@ pub fn call_import_wav<'l>(
                 "a WAV import needs an audio ring".into(),
             ));
         };
-        let wav = AudioSource::wav(&path, format.samples_per_frame)?;
-        if wav.format() != format {
-            return Err(EngineError::InvalidArgument(format!(
-                "{path} is {:?} but the ring holds {format:?}",
-                wav.format()
-            )));
-        }
+        // Same rate and channels, every sample exact in the ring's format, or one sentence why
+        // not (`AudioSource::fit`).
+        let mut wav = AudioSource::wav(&path, format.samples_per_frame)?;
+        wav.fit(format)?;
         let h = calls::start(env, &completion, calls::Returns::Json, |on_end| {
             registry().spawn_producer_then(
                 rh,

@@ -1,0 +1,116 @@
+//! Running the `ringflow` binary from tests: children killed if a test fails, bounded waits.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn ringflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringflow"))
+        .args(args)
+        .output()
+        .expect("run ringflow")
+}
+
+/// A running `ringflow`, killed (SIGKILL) and reaped if the test ends before it does.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn spawn(args: &[&str], env: &[(&str, &Path)]) -> Running {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ringflow"));
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Running::start(c)
+    }
+
+    /// Starts `command` with stdout and stderr captured.
+    pub fn start(mut command: Command) -> Running {
+        let c = command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        Running(Some(c.spawn().expect("spawn")))
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        let c = self.0.as_mut().expect("running");
+        c.try_wait().unwrap().is_none()
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    /// Sends `kill -SIG`.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{sig}");
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(mut self) -> Output {
+        let mut c = self.0.take().expect("running");
+        c.kill().unwrap();
+        c.wait_with_output().unwrap()
+    }
+
+    /// Waits for the exit, failing the test (and killing the child) after `limit`.
+    pub fn finish(mut self, limit: Duration) -> Output {
+        let mut c = self.0.take().expect("running");
+        let deadline = Instant::now() + limit;
+        while c.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                c.kill().unwrap();
+                panic!(
+                    "ringflow still running after {limit:?}: {:?}",
+                    c.wait_with_output().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        c.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The JSON object on the last line of stdout.
+pub fn last_json(out: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(out);
+    let line = text.lines().last().unwrap_or_else(|| panic!("no output"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+pub fn inspect(path: &Path) -> serde_json::Value {
+    last_json(&ringflow(&["inspect", path.to_str().unwrap(), "--json"]).stdout)
+}
+
+/// Waits (30 s at most) until `ready` holds.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The sizes a WAV file's header gives: (RIFF size, data offset, data size).
+pub fn wav_sizes(bytes: &[u8]) -> (u64, u64, u64) {
+    let u32_at = |o: usize| u64::from(u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()));
+    assert_eq!(&bytes[..4], b"RIFF");
+    let mut at = 12;
+    while &bytes[at..at + 4] != b"data" {
+        at += 8 + u32_at(at + 4) as usize;
+    }
+    (u32_at(4), at as u64 + 8, u32_at(at + 4))
+}
