@@ -75,6 +75,7 @@ pub mod pattern;
 mod producer;
 #[cfg(not(loom))]
 mod region;
+mod repair;
 mod sleep;
 mod stats;
 #[cfg(not(loom))]
