@@ -627,3 +627,77 @@ fn repair_races_a_late_commit() {
         }
     });
 }
+
+/// Repair never takes a live producer's frame: two producers share a two-slot ring; one claims a
+/// frame and dies (its flag set, then a wake standing in for the end of a reader's liveness
+/// slice), the other claims a frame, writes it and commits, in any order. A lossless reader that
+/// repairs from its wait reads both: the dead producer's frame as a skip frame (`abandoned` 1),
+/// the live one's whole, never as a skip, whatever the claim order and however the reader's look
+/// at the records interleaves with the live producer's claim.
+#[test]
+fn repair_never_takes_a_live_claim() {
+    const KIND: u32 = 5;
+    loom::model(|| {
+        let mem = LoomMem::repairable(2, 1);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let mut dying = producer(&mem, BLOCK);
+        let mut live = producer(&mem, BLOCK);
+        let dead = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let seq = dying.claim(1).unwrap();
+                // Release: pairs with `alive`.
+                mem.dead.store(1, Ordering::Release);
+                let w = &mem.producer.wait;
+                sleep::wake(&*mem, &w.data_futex, &w.data_wakes);
+                seq
+            })
+        };
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let seq = live.claim(1).unwrap();
+                for word in &mem.words[mem.index(seq)] {
+                    // Relaxed: published by the commit.
+                    word.store(9, Ordering::Relaxed);
+                }
+                // Relaxed: as the words.
+                mem.kinds[mem.index(seq)].store(KIND, Ordering::Relaxed);
+                assert!(
+                    live.commit(seq, seq + 1),
+                    "a live producer's claim was repaired"
+                );
+                seq
+            })
+        };
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            let seq = c.next;
+            match c.check(seq) {
+                Check::Ready => {
+                    let i = mem.index(seq);
+                    // Relaxed: validated by `verify`.
+                    let kind = mem.kinds[i].load(Ordering::Relaxed);
+                    let [a, b] = &mem.words[i];
+                    let words = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    assert!(c.verify(seq), "frame {seq} rewritten");
+                    seen.push((seq, kind, words));
+                    c.release(seq + 1, 1);
+                }
+                Check::Lapped => panic!("a lossless reader was lapped"),
+                Check::Empty => c.wait(None).unwrap(),
+            }
+        }
+        let dead_seq = dead.join().unwrap();
+        let live_seq = writer.join().unwrap();
+        for (seq, kind, words) in seen {
+            if seq == dead_seq {
+                assert_eq!(kind, kind_flags::SKIP, "the dead claim is a skip frame");
+            } else {
+                assert_eq!(seq, live_seq);
+                assert_eq!((kind, words), (KIND, (9, 9)), "the live frame, whole");
+            }
+        }
+        assert_eq!(mem.producer.cursor.abandoned.load(Ordering::Relaxed), 1);
+    });
+}

@@ -102,6 +102,13 @@ fn dead_owner<M: RingMem>(mem: &M, seq: u64) -> Option<u64> {
     group_dead(mem, &records, first, None).then_some(first)
 }
 
+/// Whether frame `seq` lies in a claim [`repair_hole`] would repair now: the last look of a
+/// reader before it sleeps, so a producer that died after its earlier look does not leave it
+/// asleep for a whole liveness slice.
+pub(crate) fn has_dead_owner<M: RingMem>(mem: &M, seq: u64) -> bool {
+    repairable(mem) && dead_owner(mem, seq).is_some()
+}
+
 /// Runs `f` holding the ring's repair lock, if no live participant holds it.
 fn with_repair_lock<M: RingMem, T>(mem: &M, f: impl FnOnce() -> T) -> Option<T> {
     if !mem.take_lock(Participant::Repairer) {

@@ -495,6 +495,7 @@ impl<M: RingMem> ConsumerCore<M> {
             // Acquire: as in `producer_status`.
             this.check(next) != Check::Empty
                 || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
+                || repair::has_dead_owner(mem, next)
         });
         if self.check(self.next) != Check::Empty {
             return Ok(());
