@@ -841,11 +841,12 @@ fn inspect(a: InspectArgs) -> Result<u8, Failure> {
             print!("\x1b[2J\x1b[H");
         }
         println!(
-            "{}  published {}  {:.0} frames/s  dropped {}  closed {}",
+            "{}  published {}  {:.0} frames/s  dropped {}  abandoned {}  closed {}",
             a.path.display(),
             s.published,
             rate,
             s.dropped,
+            s.abandoned,
             s.closed
         );
         // Xruns, as an audio user counts them: frames a producer could not write (dropped)

@@ -78,6 +78,7 @@ pub fn ring_json(ring: &Ring) -> serde_json::Value {
         },
         "published": s.published,
         "dropped": s.dropped,
+        "abandoned": s.abandoned,
         "closed": s.closed,
         "data_wakes": s.data_wakes,
         "space_wakes": s.space_wakes,

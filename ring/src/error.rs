@@ -39,9 +39,10 @@ pub enum Error {
         pid: u32,
     },
     /// No producer is left, but frame `seq` was never committed while later ones were: a producer
-    /// claimed it and died (or detached) before committing it. The frames after it are not
-    /// delivered (repairing the hole is not implemented yet); the reader must not report a clean
-    /// end.
+    /// claimed it and died before committing it, and the hole could not be repaired (only rings
+    /// with exact liveness, file-backed ones this process can lock, are: elsewhere a dead pid
+    /// may be a live process in another pid namespace). The frames after it are not delivered;
+    /// the reader must not report a clean end.
     #[error("frame {seq} was claimed by a producer that ended without committing it; {unread} frames committed after it are not delivered")]
     Abandoned {
         /// The frame that was never committed.
@@ -157,7 +158,8 @@ pub enum RecvError {
         /// The dead producer's pid.
         pid: u32,
     },
-    /// No producer is left and frame `seq` was never committed while later ones were.
+    /// No producer is left and frame `seq` was never committed while later ones were, on a ring
+    /// whose holes cannot be repaired (see [`Error::Abandoned`]).
     #[error("frame {seq} was claimed by a producer that ended without committing it; {unread} frames committed after it are not delivered")]
     Abandoned {
         /// The frame that was never committed.

@@ -152,6 +152,47 @@ pub mod ring_flags {
     pub const KNOWN: u64 = OVERWRITABLE;
 }
 
+/// A producer table entry's claim record ([`CursorLine::claims`]): the state in bits 62..64, the
+/// first frame of the claim in bits 0..62 (sequences stay below 2^62). `0` is no claim.
+///
+/// ```text
+///   63 62 61                                                         0
+///  +-----+------------------------------------------------------------+
+///  |state| first frame of the claim                                   |
+///  +-----+------------------------------------------------------------+
+/// ```
+pub mod claim_record {
+    /// No claim recorded.
+    pub const NONE: u64 = 0;
+    /// Where the state sits.
+    pub const STATE_SHIFT: u32 = 62;
+    /// The producer may be claiming (written just before its claim compare-and-swap) or writing
+    /// the claim's frames.
+    pub const OPEN: u64 = 1;
+    /// The producer has written every byte of the claim and is storing its stamps (or has: the
+    /// record stays until its next claim).
+    pub const COMMITTING: u64 = 2;
+    /// A repairer took the claim of a dead producer over: its frames are being published as skip
+    /// frames.
+    pub const REPAIRING: u64 = 3;
+
+    /// The record of a claim from `first` in `state`.
+    #[inline]
+    pub const fn make(state: u64, first: u64) -> u64 {
+        (state << STATE_SHIFT) | first
+    }
+    /// The state of a record.
+    #[inline]
+    pub const fn state(record: u64) -> u64 {
+        record >> STATE_SHIFT
+    }
+    /// The first frame of a record's claim.
+    #[inline]
+    pub const fn first(record: u64) -> u64 {
+        record & ((1 << STATE_SHIFT) - 1)
+    }
+}
+
 /// Bits of [`SlotHeader::kind`] reserved by the ring; the low 16 bits are the user's.
 pub mod kind_flags {
     /// The slot carries no frame (a claim that was dropped without commit); readers skip it.
@@ -313,6 +354,14 @@ pub struct CursorLine {
     pub scan: AtomicU64,
     /// Frames refused by the `fail` policy.
     pub dropped: AtomicU64,
+    /// Frames claimed by a producer that ended without committing them, published as skip
+    /// frames by a repairer (`repair.rs`). Layout version 3: taken from this line's padding,
+    /// which is zero, so older files read 0.
+    pub abandoned: AtomicU64,
+    /// Multi-producer: the claim record of each producer table entry ([`claim_record`]): which
+    /// frames the entry's producer may be writing, so a repairer knows which frames a dead
+    /// producer left. In this line because every claim writes `claim` here already.
+    pub claims: [AtomicU64; MAX_PRODUCERS],
 }
 
 /// Producer line 1: wait words and the ring state.
@@ -412,6 +461,10 @@ pub mod producer_block {
     pub const SCAN_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.scan);
     /// `cursor.dropped: u64`.
     pub const DROPPED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.dropped);
+    /// `cursor.abandoned: u64`.
+    pub const ABANDONED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.abandoned);
+    /// `cursor.claims: [u64; MAX_PRODUCERS]`, the claim record of entry `i` at `+ 8 i`.
+    pub const CLAIM_RECORDS_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.claims);
     /// `wait.data_futex: u32`.
     pub const DATA_FUTEX_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_futex);
     /// `wait.data_sleepers: u32`.
@@ -484,6 +537,9 @@ const _: () = {
     assert!(align_of::<ProducerBlock>() == LINE);
     assert!(size_of::<ConsumerBlock>() == CONSUMER_BLOCK_LEN);
     assert!(producer_block::DATA_FUTEX_OFFSET == LINE);
+    // The abandoned counter and the claim records live in the cursor line's former padding.
+    assert!(producer_block::ABANDONED_OFFSET == 40);
+    assert!(producer_block::CLAIM_RECORDS_OFFSET + 8 * MAX_PRODUCERS <= LINE);
     assert!(producer_block::PRODUCERS_OFFSET == 2 * LINE);
     assert!(producer_block::PRODUCER_ENTRY_LEN == 16);
     assert!(CONSUMERS_OFFSET % LINE == 0);
@@ -810,6 +866,15 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
         ("GATE_OFFSET", h(producer_block::GATE_OFFSET)),
         ("SCAN_OFFSET", h(producer_block::SCAN_OFFSET)),
         ("DROPPED_OFFSET", h(producer_block::DROPPED_OFFSET)),
+        ("ABANDONED_OFFSET", h(producer_block::ABANDONED_OFFSET)),
+        (
+            "CLAIM_RECORDS_OFFSET",
+            h(producer_block::CLAIM_RECORDS_OFFSET),
+        ),
+        ("CLAIM_RECORD_STATE_SHIFT", claim_record::STATE_SHIFT.into()),
+        ("CLAIM_RECORD_OPEN", claim_record::OPEN),
+        ("CLAIM_RECORD_COMMITTING", claim_record::COMMITTING),
+        ("CLAIM_RECORD_REPAIRING", claim_record::REPAIRING),
         ("DATA_FUTEX_OFFSET", h(producer_block::DATA_FUTEX_OFFSET)),
         (
             "DATA_SLEEPERS_OFFSET",

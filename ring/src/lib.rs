@@ -77,6 +77,7 @@ mod producer;
 mod publish;
 #[cfg(not(loom))]
 mod region;
+mod repair;
 mod sleep;
 mod stats;
 #[cfg(not(loom))]

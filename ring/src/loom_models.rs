@@ -18,7 +18,7 @@ use loom::thread;
 use crate::consumer::core::{Check, ConsumerCore};
 use crate::consumer::{Delivery, Start};
 use crate::error::RecvError;
-use crate::layout::{ConsumerBlock, ConsumerLine, ProducerBlock};
+use crate::layout::{kind_flags, stamp, ConsumerBlock, ConsumerLine, ProducerBlock};
 use crate::mem::{Attachment, RingMem};
 use crate::producer::core::ProducerCore;
 use crate::producer::{FullPolicy, ProducerOptions};
@@ -38,6 +38,15 @@ struct LoomMem {
     stamps: Vec<AtomicU64>,
     cells: Vec<UnsafeCell<u64>>,
     words: Vec<[AtomicU64; 2]>,
+    /// Each slot's `kind` word (the repair models read it; `mark_skip` writes it).
+    kinds: Vec<AtomicU32>,
+    /// Whether `alive` is exact (a lock test), as on a file-backed ring: holes are repaired only
+    /// then.
+    exact: bool,
+    /// Producer entries `alive` reports dead (bit `i` for entry `i`).
+    dead: AtomicU64,
+    /// `registering`'s mutex, as the mapping's: it also keeps two repairers apart.
+    registering: Mutex<()>,
     futex: Mutex<()>,
     woken: Condvar,
 }
@@ -53,6 +62,21 @@ impl LoomMem {
     }
 
     fn with_flags(capacity: u64, consumers: usize, multi: bool, overwritable: bool) -> Arc<Self> {
+        Self::build(capacity, consumers, multi, overwritable, false)
+    }
+
+    /// A multi-producer ring with exact liveness, whose dead claims are repaired.
+    fn repairable(capacity: u64, consumers: usize) -> Arc<Self> {
+        Self::build(capacity, consumers, true, false, true)
+    }
+
+    fn build(
+        capacity: u64,
+        consumers: usize,
+        multi: bool,
+        overwritable: bool,
+        exact: bool,
+    ) -> Arc<Self> {
         Arc::new(LoomMem {
             capacity,
             multi,
@@ -64,6 +88,10 @@ impl LoomMem {
             words: (0..capacity)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
+            kinds: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            exact,
+            dead: AtomicU64::new(0),
+            registering: Mutex::new(()),
             futex: Mutex::new(()),
             woken: Condvar::new(),
         })
@@ -108,6 +136,10 @@ impl RingMem for LoomMem {
     fn stamp(&self, seq: u64) -> &AtomicU64 {
         &self.stamps[self.index(seq)]
     }
+    fn mark_skip(&self, seq: u64) {
+        // Relaxed: published by the repairer's Release stamp swap.
+        self.kinds[self.index(seq)].store(kind_flags::SKIP, Ordering::Relaxed);
+    }
     /// A futex: the comparison and the sleep are atomic with respect to `wake_all`, which takes
     /// the same lock after the waker changed the word.
     /// A wait with a zero timeout returns at once, as if its time ran out (a futex wait may
@@ -130,17 +162,23 @@ impl RingMem for LoomMem {
     fn cross_process(&self) -> bool {
         false
     }
-    fn alive(&self, _who: Attachment, _pid: u32) -> bool {
-        true
+    /// Acquire: pairs with the Release store that makes a model's producer look dead, after
+    /// its last store to the slots (what the kernel's release of a dead process's lock gives).
+    fn alive(&self, who: Attachment, _pid: u32) -> bool {
+        match who {
+            Attachment::Producer(i) => self.dead.load(Ordering::Acquire) & (1 << i) == 0,
+            _ => true,
+        }
     }
     fn exact_liveness(&self) -> bool {
-        false
+        self.exact
     }
     fn take_lock(&self, _who: Attachment) -> bool {
         true
     }
     fn release_lock(&self, _who: Attachment) {}
     fn registering<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _one_at_a_time = self.registering.lock().unwrap();
         f()
     }
     fn now_ns(&self) -> u64 {
@@ -516,5 +554,150 @@ fn registration_at_the_oldest_frame() {
             accepted.len() as u64 + c.missed_at_start + c.lost,
             4 - start
         );
+    });
+}
+
+/// Repairing a hole, racing a late commit (docs/ARCHITECTURE.md, protocol 8): a producer claims
+/// frame 0, writes it (two words and its kind), then stalls long enough that a repairer takes
+/// it for dead (`alive` says so once the producer set its flag, after its last byte store), and
+/// commits late; the repairer runs `repair_hole` on frame 0 meanwhile. Whatever the
+/// interleaving, exactly one of the two publishes the frame: the reader sees it once, either
+/// whole (the commit succeeded, `abandoned` is 0) or as a skip frame (the commit failed and
+/// stored nothing, `abandoned` is 1), never torn and never both.
+#[test]
+fn repair_races_a_late_commit() {
+    const KIND: u32 = 5;
+    loom::model(|| {
+        let mem = LoomMem::repairable(2, 1);
+        let c = consumer(&mem, Delivery::Lossless);
+        let mut p = producer(&mem, BLOCK);
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let seq = p.claim(1).unwrap();
+                for word in &mem.words[mem.index(seq)] {
+                    // Relaxed: published by the commit (or read by the repairer after the flag).
+                    word.store(7, Ordering::Relaxed);
+                }
+                // Relaxed: as the words.
+                mem.kinds[mem.index(seq)].store(KIND, Ordering::Relaxed);
+                // From here on a repairer takes us for dead. Release: pairs with `alive`.
+                mem.dead.store(1, Ordering::Release);
+                p.commit(seq, seq + 1)
+            })
+        };
+        let repairer = {
+            let mem = Arc::clone(&mem);
+            // Finds nothing to do unless it runs after the producer looks dead.
+            thread::spawn(move || crate::repair::repair_hole(&*mem, 0))
+        };
+        // Woken by the commit or by the repair (both notify).
+        let w = &mem.producer.wait;
+        while c.check(0) != Check::Ready {
+            sleep::park(&*mem, &w.data_futex, &w.data_sleepers, None, || {
+                c.check(0) == Check::Ready
+            });
+        }
+        // Relaxed: validated by `verify`.
+        let kind = mem.kinds[0].load(Ordering::Relaxed);
+        let [a, b] = &mem.words[0];
+        let words = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+        assert!(c.verify(0), "frame 0 rewritten");
+        let committed = writer.join().unwrap();
+        repairer.join().unwrap();
+        let abandoned = mem.producer.cursor.abandoned.load(Ordering::Relaxed);
+        assert_eq!(
+            mem.stamps[0].load(Ordering::Relaxed),
+            stamp::committed(0),
+            "one commit, no later stamp"
+        );
+        if kind == kind_flags::SKIP {
+            assert!(
+                !committed,
+                "a skip frame, and the producer's commit succeeded too"
+            );
+            assert_eq!(abandoned, 1);
+        } else {
+            assert_eq!((kind, words), (KIND, (7, 7)), "torn frame");
+            assert!(
+                committed,
+                "a whole frame the producer was told it did not commit"
+            );
+            assert_eq!(abandoned, 0);
+        }
+    });
+}
+
+/// Repair never takes a live producer's frame: two producers share a two-slot ring; one claims a
+/// frame and dies (its flag set, then a wake standing in for the end of a reader's liveness
+/// slice), the other claims a frame, writes it and commits, in any order. A lossless reader that
+/// repairs from its wait reads both: the dead producer's frame as a skip frame (`abandoned` 1),
+/// the live one's whole, never as a skip, whatever the claim order and however the reader's look
+/// at the records interleaves with the live producer's claim.
+#[test]
+fn repair_never_takes_a_live_claim() {
+    const KIND: u32 = 5;
+    loom::model(|| {
+        let mem = LoomMem::repairable(2, 1);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let mut dying = producer(&mem, BLOCK);
+        let mut live = producer(&mem, BLOCK);
+        let dead = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let seq = dying.claim(1).unwrap();
+                // Release: pairs with `alive`.
+                mem.dead.store(1, Ordering::Release);
+                let w = &mem.producer.wait;
+                sleep::wake(&*mem, &w.data_futex, &w.data_wakes);
+                seq
+            })
+        };
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let seq = live.claim(1).unwrap();
+                for word in &mem.words[mem.index(seq)] {
+                    // Relaxed: published by the commit.
+                    word.store(9, Ordering::Relaxed);
+                }
+                // Relaxed: as the words.
+                mem.kinds[mem.index(seq)].store(KIND, Ordering::Relaxed);
+                assert!(
+                    live.commit(seq, seq + 1),
+                    "a live producer's claim was repaired"
+                );
+                seq
+            })
+        };
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            let seq = c.next;
+            match c.check(seq) {
+                Check::Ready => {
+                    let i = mem.index(seq);
+                    // Relaxed: validated by `verify`.
+                    let kind = mem.kinds[i].load(Ordering::Relaxed);
+                    let [a, b] = &mem.words[i];
+                    let words = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    assert!(c.verify(seq), "frame {seq} rewritten");
+                    seen.push((seq, kind, words));
+                    c.release(seq + 1, 1);
+                }
+                Check::Lapped => panic!("a lossless reader was lapped"),
+                Check::Empty => c.wait(None).unwrap(),
+            }
+        }
+        let dead_seq = dead.join().unwrap();
+        let live_seq = writer.join().unwrap();
+        for (seq, kind, words) in seen {
+            if seq == dead_seq {
+                assert_eq!(kind, kind_flags::SKIP, "the dead claim is a skip frame");
+            } else {
+                assert_eq!(seq, live_seq);
+                assert_eq!((kind, words), (KIND, (9, 9)), "the live frame, whole");
+            }
+        }
+        assert_eq!(mem.producer.cursor.abandoned.load(Ordering::Relaxed), 1);
     });
 }

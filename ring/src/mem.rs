@@ -15,6 +15,8 @@ pub(crate) enum Attachment {
     Producer(usize),
     /// Consumer block `i`.
     Consumer(usize),
+    /// Whoever repairs a dead producer's claim (`repair.rs`): one at a time, ring-wide.
+    Repairer,
 }
 
 /// Access to the control words of one ring.
@@ -33,6 +35,9 @@ pub(crate) trait RingMem: Send + Sync + 'static {
     fn consumer(&self, index: usize) -> &ConsumerLine;
     /// The seqlock stamp of the slot that holds frame `seq`.
     fn stamp(&self, seq: u64) -> &AtomicU64;
+    /// Marks the slot of frame `seq` as an empty skip frame (`len = 0`, `kind = SKIP`,
+    /// `timestamp_ns = 0`): the bytes a repairer writes into a dead producer's frame.
+    fn mark_skip(&self, seq: u64);
     /// Sleeps while `*word == expected`, at most `timeout`.
     fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>);
     /// Wakes every sleeper on `word`.

@@ -365,6 +365,8 @@ impl Shared {
                     + i * layout::producer_block::PRODUCER_ENTRY_LEN
             }
             Attachment::Consumer(i) => self.geometry.consumer_offset(i),
+            // The first byte of the `abandoned` counter, which repairers count in.
+            Attachment::Repairer => PRODUCER_OFFSET + layout::producer_block::ABANDONED_OFFSET,
         }
     }
 
@@ -463,6 +465,22 @@ impl RingMem for Shared {
         // SAFETY: the stamp is the first field of the slot (8-aligned: slots_offset and stride are
         // multiples of 64), inside the mapping, and only ever accessed atomically.
         unsafe { AtomicU64::from_ptr(self.slot_ptr(seq).cast::<u64>()) }
+    }
+
+    fn mark_skip(&self, seq: u64) {
+        let slot = self.slot_ptr(seq);
+        // SAFETY: LEN, KIND (4-byte aligned) and TIMESTAMP (8-byte aligned: slots are multiples
+        // of 64) lie inside the slot header, inside the mapping. Only a repairer that took the
+        // frame's claim over writes them now (`repair.rs`); readers race these stores only as
+        // seqlock readers, whose stamp check decides.
+        unsafe {
+            AtomicU32::from_ptr(slot.add(layout::slot::LEN_OFFSET).cast())
+                .store(0, Ordering::Relaxed);
+            AtomicU32::from_ptr(slot.add(layout::slot::KIND_OFFSET).cast())
+                .store(layout::kind_flags::SKIP, Ordering::Relaxed);
+            AtomicU64::from_ptr(slot.add(layout::slot::TIMESTAMP_OFFSET).cast())
+                .store(0, Ordering::Relaxed);
+        }
     }
 
     fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {

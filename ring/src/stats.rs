@@ -50,6 +50,10 @@ pub struct RingStats {
     pub published: u64,
     /// Frames refused by the `fail` policy.
     pub dropped: u64,
+    /// Frames claimed by a producer that ended without committing them, published as skip
+    /// frames (a dead producer's, repaired by another participant, or a claim left open when
+    /// its producer detached).
+    pub abandoned: u64,
     /// Whether the last producer detached cleanly.
     pub closed: bool,
     /// Consumers parked (or about to park) on the data futex.
@@ -113,6 +117,7 @@ impl RingStats {
         RingStats {
             published,
             dropped: p.cursor.dropped.load(Ordering::Relaxed),
+            abandoned: p.cursor.abandoned.load(Ordering::Relaxed),
             closed: p.wait.state.load(Ordering::Relaxed) == ring_state::CLOSED,
             data_sleepers: p.wait.data_sleepers.load(Ordering::Relaxed),
             space_sleepers: p.wait.space_sleepers.load(Ordering::Relaxed),

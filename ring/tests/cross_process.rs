@@ -200,3 +200,131 @@ fn a_futex_wake_crosses_processes() {
     // bound.
     assert!(ring.stats().data_wakes <= 1, "{:?}", ring.stats());
 }
+
+/// Issue 13: a multi-producer killed between claim and commit leaves no hole. A child commits
+/// frames 0..5, claims frame 5 and is killed with SIGKILL; the readers waiting at frame 5 find
+/// its claim record with its liveness lock gone and publish the frame as a skip frame; then
+/// another producer (attached all along, so the readers do not end) writes 8 frames. A lossless
+/// and a lossy reader get all 13 frames, in order, then the end that names the dead producer;
+/// `abandoned` is 1 and `published` 14.
+#[test]
+fn a_producer_killed_in_its_claim_leaves_no_hole() {
+    use ringflow::{Delivery, RecvError, Start};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(16, 64).multi_producer(true)).unwrap();
+    let limit = Some(Duration::from_secs(10));
+    let readers: Vec<_> = [Delivery::Lossless, Delivery::Lossy]
+        .into_iter()
+        .map(|delivery| {
+            let mut c = ring.consumer_with(delivery, Start::Next).unwrap();
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                let mut buf = [0u8; 64];
+                loop {
+                    let got = match delivery {
+                        Delivery::Lossless => c.recv(limit).map(|f| f.seq()),
+                        Delivery::Lossy => c.recv_into(&mut buf, limit).map(|i| i.seq),
+                    };
+                    match got {
+                        Ok(seq) => seqs.push(seq),
+                        Err(RecvError::ProducerGone { .. }) => return (seqs, c.lost()),
+                        Err(e) => panic!("{delivery:?} reader after {seqs:?}: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    assert_eq!(kill_in_claim(&path, 5), 5);
+    // The readers, waiting at frame 5, repair it (within a liveness slice of 50 ms).
+    wait_until(
+        "the readers to repair frame 5",
+        Duration::from_secs(10),
+        || ring.stats().abandoned == 1,
+    );
+    for i in 0..8u8 {
+        producer.push(&[i; 8]).unwrap();
+    }
+    drop(producer);
+    let want: Vec<u64> = (0..5).chain(6..14).collect();
+    for reader in readers {
+        let (seqs, lost) = reader.join().unwrap();
+        assert_eq!(seqs, want);
+        assert_eq!(lost, 0);
+    }
+    let stats = ring.stats();
+    assert_eq!(stats.abandoned, 1);
+    assert_eq!(stats.published, 14);
+}
+
+/// Runs a child producer on the multi-producer ring at `path` that commits `frames` frames,
+/// claims one more and is killed with SIGKILL before it commits it; returns the frame it claimed.
+fn kill_in_claim(path: &Path, frames: u64) -> u64 {
+    use std::io::BufRead;
+    let mut child = stream(&[
+        "produce",
+        path.to_str().unwrap(),
+        "--frames",
+        &frames.to_string(),
+        "--size",
+        "64",
+        "--die-in-claim",
+    ]);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let line = line.expect("the child said it claimed a frame");
+    num(&line, "claimed")
+}
+
+/// A producer that comes round to the slot of a dead producer's claim (no reader waits on it)
+/// repairs it from its wait for the slot, and goes on: frame 5's slot is frame 21's.
+#[test]
+fn a_producer_coming_round_to_a_dead_claim_repairs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(16, 64).multi_producer(true)).unwrap();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    assert_eq!(kill_in_claim(&path, 5), 5);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for i in 0..20u8 {
+            producer.push(&[i; 8]).unwrap();
+        }
+        let _ = tx.send(producer.published());
+    });
+    let published = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the producer got past the dead claim's slot");
+    assert_eq!(published, 26);
+    assert_eq!(ring.stats().abandoned, 1);
+}
+
+/// A producer attaching over a dead producer's table entry repairs the claim recorded there
+/// before its own first claim would overwrite the record.
+#[test]
+fn a_producer_attaching_over_a_dead_entry_repairs_its_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(16, 64).multi_producer(true)).unwrap();
+    assert_eq!(kill_in_claim(&path, 3), 3);
+    assert_eq!(ring.stats().abandoned, 0);
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    assert_eq!(producer.id(), 0, "the dead producer's entry is taken over");
+    let stats = ring.stats();
+    assert_eq!((stats.abandoned, stats.published), (1, 4));
+    let mut c = ring.consumer_at(ringflow::Start::Seq(0)).unwrap();
+    producer.push(b"after").unwrap();
+    let seqs: Vec<u64> = (0..4)
+        .map(|_| c.recv(Some(Duration::from_secs(10))).unwrap().seq())
+        .collect();
+    assert_eq!(seqs, [0, 1, 2, 4]);
+}

@@ -7,6 +7,7 @@
 //! ringflow-stream produce PATH [--frames N] [--size BYTES] [--slots N] [--consumers N]
 //!                         [--policy block|fail|overwrite] [--batch K] [--multi] [--create]
 //!                         [--producer-id ID] [--wait-consumers N] [--timeout SECS]
+//!                         [--die-in-claim]
 //! ringflow-stream consume PATH [--frames N] [--lossy] [--verify] [--timeout SECS]
 //!                         [--liveness-ms MS]
 //! ringflow-stream layout
@@ -119,6 +120,9 @@ fn produce(mut args: Args) -> Result<u8, String> {
     };
     let multi = args.flag("--multi");
     let create = args.flag("--create");
+    // For the tests of hole repair: after the frames, claim one more, say so, and wait to be
+    // killed without committing it.
+    let die_in_claim = args.flag("--die-in-claim");
     args.done()?;
     if (size as usize) < pattern::TAG_LEN {
         return Err(format!(
@@ -170,6 +174,17 @@ fn produce(mut args: Args) -> Result<u8, String> {
                 std::hint::spin_loop();
             }
             Err(e) => return Err(e.to_string()),
+        }
+    }
+    if die_in_claim {
+        let mut slot = producer.claim().map_err(|e| e.to_string())?;
+        let seq = slot.seq();
+        pattern::fill(&mut slot.payload_mut()[..size], producer_id, seq);
+        println!("{{\"role\":\"producer\",\"frames\":{sent},\"claimed\":{seq}}}");
+        use std::io::Write;
+        std::io::stdout().flush().map_err(|e| e.to_string())?;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
         }
     }
     let elapsed = start.elapsed().as_secs_f64();

@@ -32,6 +32,7 @@ use crate::error::{Error, RecvError, Result};
 use crate::gate;
 use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
 use crate::mem::{Attachment, RingMem};
+use crate::repair;
 use crate::sleep;
 use crate::sync::{fence, Backoff, Ordering};
 
@@ -422,14 +423,16 @@ impl<M: RingMem> ConsumerCore<M> {
         match self.producer_status() {
             ProducerStatus::Alive => Ok(()),
             _ if self.check(self.next) != Check::Empty => Ok(()),
+            _ if repair::repair_hole(&*self.mem, self.next) => Ok(()),
             status => Err(self.end_error(status)),
         }
     }
 
     /// The error a reader ends with once no frame can come and its next one is not there:
     /// `Closed` or `ProducerGone`, unless frames were committed after it (`published` is past
-    /// it): then a producer claimed this frame and died before committing it, and a clean end
-    /// would hide the committed frames after the hole: `Abandoned`.
+    /// it): then a producer claimed this frame and died before committing it, the hole could not
+    /// be repaired (`repair.rs`: only with exact liveness), and a clean end would hide the
+    /// committed frames after it: `Abandoned`.
     fn end_error(&self, status: ProducerStatus) -> RecvError {
         // Acquire: pairs with the Release `published` store (or fetch_max) of the commits.
         let published = self.mem.producer().cursor.published.load(Ordering::Acquire);
@@ -469,12 +472,19 @@ impl<M: RingMem> ConsumerCore<M> {
         // Before the producers' status: a replaced ring's producers end too, and the reader
         // should learn why rather than see it close.
         self.check_replaced()?;
+        // Waited a spin budget: if the frame's producer died after claiming it, publish it as a
+        // skip frame and read on (`repair.rs`; a load of `claim` and the stamp when not).
+        if repair::repair_hole(&*self.mem, self.next) {
+            return Ok(());
+        }
         match self.producer_status() {
             ProducerStatus::Alive => {}
             status => {
                 // Re-check after the status: frames committed before a close or a crash stay
                 // readable.
-                if self.check(self.next) != Check::Empty {
+                if self.check(self.next) != Check::Empty
+                    || repair::repair_hole(&*self.mem, self.next)
+                {
                     return Ok(());
                 }
                 return Err(self.end_error(status));
@@ -504,6 +514,7 @@ impl<M: RingMem> ConsumerCore<M> {
             this.check(next) != Check::Empty
                 || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
                 || mem.replaced_by().is_some()
+                || repair::has_dead_owner(mem, next)
         });
         if self.check(self.next) != Check::Empty {
             return Ok(());

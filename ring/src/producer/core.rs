@@ -28,8 +28,11 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::gate;
-use crate::layout::{full_policy, producer_state, ring_state, stamp, MAX_PRODUCERS};
+use crate::layout::{
+    claim_record, full_policy, producer_state, ring_state, stamp, ProducerEntry, MAX_PRODUCERS,
+};
 use crate::mem::{Attachment, RingMem};
+use crate::repair;
 use crate::sleep;
 use crate::sync::{fence, spin_hint, Backoff, Ordering};
 
@@ -147,7 +150,7 @@ impl From<ClaimFail> for crate::error::ClaimError {
 }
 
 /// Gives a producer table entry back.
-fn entry_release(entry: &crate::layout::ProducerEntry) {
+fn entry_release(entry: &ProducerEntry) {
     // Relaxed: informational; the pid word below is the ownership.
     entry.state.store(producer_state::FREE, Ordering::Relaxed);
     // Release: pairs with the Acquire load in `attach`; the owner's commits happen before a
@@ -172,19 +175,26 @@ pub(crate) struct ProducerCore<M: RingMem> {
     /// Whether we woke a reader since we last waited for space (the next wait spins longer:
     /// `Backoff::after_wake`).
     woke_peer: bool,
+    /// Multi-producer: the claim not yet committed, `first .. end` (its record is `OPEN`).
+    open_claim: Option<(u64, u64)>,
     /// `overwrite`: frames it may still claim before it next looks at the ring (heartbeat, and
     /// whether the ring was replaced): once per lap, the slow path a producer that never waits
     /// has. Producers that gate look each time they refresh their gate.
     check_in: u64,
 }
 
+/// Spins of a producer waiting for a slot's previous frame between two looks for a dead
+/// producer's claim there (`repair::repair_hole`): a live producer commits within a few
+/// thousand.
+const REPAIR_EVERY_SPINS: u32 = 1 << 14;
+
 impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn attach(mem: Arc<M>, options: &ProducerOptions, pid: u32) -> Result<Self> {
-        if let Some(by) = mem.replaced_by() {
-            return Err(Error::Replaced { by });
-        }
         if options.policy == FullPolicy::Overwrite && !mem.overwritable() {
             return Err(Error::NotOverwritable);
+        }
+        if let Some(by) = mem.replaced_by() {
+            return Err(Error::Replaced { by });
         }
         let block = mem.producer();
         let multi = mem.multi_producer();
@@ -198,6 +208,11 @@ impl<M: RingMem> ProducerCore<M> {
                     if !multi {
                         return Err(Error::ProducerBusy { pid: owner });
                     }
+                    continue;
+                }
+                // A dead producer's claim record must be repaired before a new owner's first
+                // claim overwrites it (`repair.rs`); an entry whose claim cannot be yet is left.
+                if multi && !repair::clear_dead_entry(&*mem, index) {
                     continue;
                 }
                 // The lock first (it fails if a live producer of another process holds the
@@ -258,8 +273,15 @@ impl<M: RingMem> ProducerCore<M> {
                 .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             liveness: options.liveness_interval.max(Duration::from_millis(1)),
             woke_peer: false,
+            open_claim: None,
             check_in: 0,
         })
+    }
+
+    /// Our claim record.
+    #[inline]
+    fn record(&self) -> &crate::sync::AtomicU64 {
+        &self.mem.producer().cursor.claims[self.entry]
     }
 
     /// Claims `n` consecutive slots (`1 ..= capacity`) and marks them as being written. Returns
@@ -344,45 +366,58 @@ impl<M: RingMem> ProducerCore<M> {
     }
 
     fn claim_multi(&mut self, n: u64) -> Result<u64, ClaimFail> {
-        let first = if self.policy == FullPolicy::Overwrite {
-            // Before the add: a sequence taken is a frame owed to the readers.
+        // Every policy claims by compare-and-swap, after recording the claim it is about to make
+        // (`repair.rs`): a producer that dies right after its claim leaves a record of it.
+        let mut recorded = false;
+        if self.policy == FullPolicy::Overwrite {
+            // Before the claim: a sequence taken is a frame owed to the readers.
             self.overwrite_check_in(n)?;
-            // Relaxed: the add only hands out distinct sequences; slot ownership is ordered by
-            // the stamps in `begin_multi`.
-            self.mem
-                .producer()
-                .cursor
-                .claim
-                .fetch_add(n, Ordering::Relaxed)
-        } else {
-            loop {
-                // Relaxed: the CAS below decides; a stale value only fails it.
-                let first = self.mem.producer().cursor.claim.load(Ordering::Relaxed);
-                let end = first + n;
+        }
+        let first = loop {
+            // Relaxed: the CAS below decides; a stale value only fails it.
+            let first = self.mem.producer().cursor.claim.load(Ordering::Relaxed);
+            let end = first + n;
+            if self.policy != FullPolicy::Overwrite && end > self.gate {
+                // Acquire: pairs with the AcqRel fetch_max in `refresh_gate` of another
+                // producer, whose scan's Acquire loads of consumer cursors we inherit.
+                self.gate = self
+                    .gate
+                    .max(self.mem.producer().cursor.gate.load(Ordering::Acquire));
                 if end > self.gate {
-                    // Acquire: pairs with the AcqRel fetch_max in `refresh_gate` of another
-                    // producer, whose scan's Acquire loads of consumer cursors we inherit.
-                    self.gate = self
-                        .gate
-                        .max(self.mem.producer().cursor.gate.load(Ordering::Acquire));
+                    self.refresh_gate(first)?;
                     if end > self.gate {
-                        self.refresh_gate(first)?;
-                        if end > self.gate {
-                            self.wait_for_space(first, end)?;
-                            continue;
+                        if recorded {
+                            // A stale intent must not stand while we wait: a repairer would
+                            // take it for a live owner of a dead claim from the same frame.
+                            // Release: as below.
+                            self.record().store(claim_record::NONE, Ordering::Release);
+                            recorded = false;
                         }
+                        self.wait_for_space(first, end)?;
+                        continue;
                     }
                 }
-                // Relaxed: as for the fetch_add above.
-                let claim = &self.mem.producer().cursor.claim;
-                if claim
-                    .compare_exchange_weak(first, end, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    break first;
-                }
+            }
+            // Release: pairs with the Acquire loads of the records in `repair.rs`: a repairer
+            // that sees this record moved on from our previous claim sees that claim's
+            // committed stamps.
+            self.record().store(
+                claim_record::make(claim_record::OPEN, first),
+                Ordering::Release,
+            );
+            recorded = true;
+            // Release: the record above is visible to whoever Acquire-loads `claim` at or past
+            // our claim (pairs with `repair::dead_owner`; later claims' RMWs continue the
+            // release sequence). Slot ownership is ordered by the stamps in `begin_multi`.
+            let claim = &self.mem.producer().cursor.claim;
+            if claim
+                .compare_exchange_weak(first, end, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                break first;
             }
         };
+        self.open_claim = Some((first, first + n));
         self.begin_multi(first, first + n);
         Ok(first)
     }
@@ -395,8 +430,14 @@ impl<M: RingMem> ProducerCore<M> {
             let st = self.mem.stamp(seq);
             if let Some(previous) = seq.checked_sub(capacity) {
                 // Acquire: pairs with the Release commit of the previous frame, whose writes to
-                // the slot happen before ours. Bounded by another producer's write of one frame.
+                // the slot happen before ours. Bounded by another producer's write of one frame,
+                // unless that producer died: then we repair its claim.
+                let mut spins = 0u32;
                 while st.load(Ordering::Acquire) < stamp::committed(previous) {
+                    spins = spins.wrapping_add(1);
+                    if spins % REPAIR_EVERY_SPINS == 0 {
+                        repair::repair_hole(&*self.mem, previous);
+                    }
                     spin_hint();
                 }
             }
@@ -499,9 +540,26 @@ impl<M: RingMem> ProducerCore<M> {
         }
     }
 
-    /// Publishes frames `first .. end`, which this producer claimed and wrote.
+    /// Publishes frames `first .. end`, which this producer claimed and wrote. Returns false if
+    /// a repairer had taken this producer for dead and published them as skip frames: then it
+    /// stores nothing (with exact liveness a live producer is never taken for dead).
     #[inline]
-    pub(crate) fn commit(&mut self, first: u64, end: u64) {
+    pub(crate) fn commit(&mut self, first: u64, end: u64) -> bool {
+        if self.multi {
+            self.open_claim = None;
+            let open = claim_record::make(claim_record::OPEN, first);
+            let committing = claim_record::make(claim_record::COMMITTING, first);
+            // Release: pairs with the Acquire swap or load of our record by a repairer: our
+            // writes to the claim's slots happen before it completes this commit. The swap is
+            // the arbiter against a repairer's `OPEN -> REPAIRING` (`repair.rs`).
+            if self
+                .record()
+                .compare_exchange(open, committing, Ordering::Release, Ordering::Relaxed)
+                .is_err()
+            {
+                return false;
+            }
+        }
         for seq in first..end {
             // Release: pairs with the Acquire load in ConsumerCore::check: the frame's bytes are
             // visible to a reader that sees this stamp.
@@ -520,6 +578,27 @@ impl<M: RingMem> ProducerCore<M> {
         if sleep::notify(&*self.mem, &block.wait.data_futex, &block.wait.data_wakes) {
             self.woke_peer = true;
         }
+        true
+    }
+
+    /// Multi-producer: publishes a claim left open (a `WriteSlot` that was forgotten) as skip
+    /// frames, counted in `abandoned`, and clears our record.
+    fn publish_open_claim(&mut self) {
+        if let Some((first, end)) = self.open_claim {
+            for seq in first..end {
+                self.mem.mark_skip(seq);
+            }
+            if self.commit(first, end) {
+                // Relaxed: a statistic.
+                self.mem
+                    .producer()
+                    .cursor
+                    .abandoned
+                    .fetch_add(end - first, Ordering::Relaxed);
+            }
+        }
+        // Release: as the record's other stores.
+        self.record().store(claim_record::NONE, Ordering::Release);
     }
 
     fn heartbeat(&self) {
@@ -531,6 +610,9 @@ impl<M: RingMem> ProducerCore<M> {
 
     /// Detaches; the last producer to detach closes the ring and wakes every consumer.
     pub(crate) fn detach(&mut self) {
+        if self.multi {
+            self.publish_open_claim();
+        }
         let block = self.mem.producer();
         entry_release(&block.producers[self.entry]);
         self.mem.release_lock(Attachment::Producer(self.entry));

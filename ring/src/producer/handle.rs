@@ -363,6 +363,8 @@ impl WriteSlot<'_> {
         let ts = claim.timestamp.unwrap_or_else(|| self.producer.timestamp());
         write_meta_at(self.slot, len, kind);
         write_timestamp_at(self.slot, ts);
+        // False only if a repairer took this producer for dead and published the frame as a skip
+        // frame (counted in `abandoned`); with exact liveness that does not happen.
         self.producer.core.commit(claim.seq, claim.seq + 1);
     }
 }
@@ -523,6 +525,7 @@ impl WriteBatch<'_> {
             }
         }
         self.committed = true;
+        // As in `WriteSlot::finish`.
         self.producer.core.commit(self.first, end);
     }
 }

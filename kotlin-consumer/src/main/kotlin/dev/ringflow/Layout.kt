@@ -99,6 +99,13 @@ object Layout {
     const val GATE_OFFSET: Long = 16
     const val SCAN_OFFSET: Long = 24
     const val DROPPED_OFFSET: Long = 32
+    const val ABANDONED_OFFSET: Long = 40
+    /** Claim records of the producer table's entries (8 bytes each; state in bits 62..64). */
+    const val CLAIM_RECORDS_OFFSET: Long = 48
+    const val CLAIM_RECORD_STATE_SHIFT: Long = 62
+    const val CLAIM_RECORD_OPEN: Long = 1
+    const val CLAIM_RECORD_COMMITTING: Long = 2
+    const val CLAIM_RECORD_REPAIRING: Long = 3
     const val POLICY_OFFSET: Long = 148
     const val DATA_WAKES_OFFSET: Long = 152
     const val SPACE_WAKES_OFFSET: Long = 160
