@@ -18,8 +18,21 @@ pub struct Running(Option<Child>);
 
 impl Running {
     pub fn spawn(args: &[&str], env: &[(&str, &Path)]) -> Running {
+        use std::os::unix::process::CommandExt;
         let mut c = Command::new(env!("CARGO_BIN_EXE_ringflow"));
         c.args(args);
+        // The child takes SIGHUP as a terminal hang-up whatever this test process inherited: a
+        // test run under `nohup` (or a CI runner that ignores SIGHUP) would otherwise pass the
+        // ignored disposition on, and `ringflow` keeps an ignored SIGHUP ignored, as `nohup`
+        // asks. The `nohup` test starts its child through `nohup` itself.
+        // SAFETY: runs in the child between fork and exec, and only calls signal(2), which is
+        // async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         for (k, v) in env {
             c.env(k, v);
         }
