@@ -489,15 +489,20 @@ fn a_start_position_is_honoured_and_what_was_gone_is_counted() {
     assert_eq!((from_zero.missed_at_start(), from_zero.lost()), (7, 0));
     assert_eq!(from_eight.poll().unwrap().unwrap().seq(), 8);
     assert_eq!(from_eight.missed_at_start(), 0);
-    // The oldest reader holds the producer at its position, as any lossless reader does.
-    let mut fail = ring
+    // An `Oldest` reader holds producers at its (earlier) position, as any lossless reader
+    // holds them at its own: a full ring behind it refuses a `fail` producer until it reads.
+    let held = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut fail = held
         .producer(ProducerOptions::new(FullPolicy::Fail))
-        .err()
-        .map(|_| ());
-    assert!(
-        fail.take().is_some(),
-        "single producer: the first one still holds the ring"
-    );
+        .unwrap();
+    for i in 0..4u8 {
+        fail.push(&[i]).unwrap(); // no reader yet: nothing holds the producer
+    }
+    let mut behind = held.consumer_at(Start::Oldest).unwrap();
+    assert_eq!(behind.start_seq(), 0);
+    assert!(matches!(fail.push(b"x"), Err(ClaimError::Full)));
+    assert_eq!(behind.poll().unwrap().unwrap().payload(), [0]);
+    fail.push(b"x").unwrap();
     drop(p);
     assert!(matches!(
         next.recv(Some(Duration::from_secs(1))),

@@ -40,27 +40,5 @@ impl AnyConsumer {
         self.delivery
     }
 
-    /// The next frame as a view (in place, or a checked copy), or `None` if there is none yet.
-    pub fn poll(&mut self) -> Result<Option<Frame<'_>>, RecvError> {
-        self.reader.poll_view(Fetch::CopyUnprotected)
-    }
-
-    /// Waits for the next frame at most `timeout`; see [`Consumer::recv`](crate::Consumer::recv).
-    pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>, RecvError> {
-        self.reader.recv_view(Fetch::CopyUnprotected, timeout)
-    }
-
-    /// Up to `max` frames; see [`Consumer::poll_batch`](crate::Consumer::poll_batch).
-    pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>, RecvError> {
-        self.reader.poll_batch(Fetch::CopyUnprotected, max)
-    }
-
-    /// Waits, then up to `max` frames; see [`Consumer::recv_batch`](crate::Consumer::recv_batch).
-    pub fn recv_batch(
-        &mut self,
-        max: usize,
-        timeout: Option<Duration>,
-    ) -> Result<Batch<'_>, RecvError> {
-        self.reader.recv_batch(Fetch::CopyUnprotected, max, timeout)
-    }
+    checked_view_methods!();
 }

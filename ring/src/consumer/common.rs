@@ -186,3 +186,69 @@ macro_rules! common_reader_methods {
         }
     };
 }
+
+/// The safe views of the handles that have them (`Consumer`, `AnyConsumer`): in place for a
+/// protected frame, a checked copy for any other (`Fetch::CopyUnprotected`).
+macro_rules! checked_view_methods {
+    () => {
+        /// The next frame as a view, or `None` if there is none yet. The cursor advances when the
+        /// view is dropped.
+        ///
+        /// ```
+        /// # use ringflow::{ProducerOptions, Ring, RingConfig};
+        /// # let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+        /// let mut consumer = ring.consumer()?;
+        /// assert!(consumer.poll()?.is_none());
+        /// ring.producer(ProducerOptions::default())?.push(b"x")?;
+        /// let frame = consumer.poll()?.unwrap();
+        /// assert_eq!((frame.seq(), frame.payload()), (0, &b"x"[..]));
+        /// # Ok::<(), ringflow::Error>(())
+        /// ```
+        #[inline]
+        pub fn poll(&mut self) -> Result<Option<Frame<'_>>, RecvError> {
+            self.reader.poll_view(Fetch::CopyUnprotected)
+        }
+
+        /// Waits for the next frame at most `timeout` (forever if `None`) and returns it as a view.
+        ///
+        /// Errors: [`RecvError::Timeout`]; [`RecvError::Closed`]
+        /// once the last producer detached and every frame was read;
+        /// [`RecvError::ProducerGone`] if the producer's process died (every
+        /// frame it committed is read first); [`RecvError::Evicted`].
+        pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Frame<'_>, RecvError> {
+            self.reader.recv_view(Fetch::CopyUnprotected, timeout)
+        }
+
+        /// Up to `max` consecutive frames as views; the cursor advances once, when the batch is
+        /// dropped. Empty if no frame is there. An unprotected frame comes alone, as a checked copy.
+        pub fn poll_batch(&mut self, max: usize) -> Result<Batch<'_>, RecvError> {
+            self.reader.poll_batch(Fetch::CopyUnprotected, max)
+        }
+
+        /// Waits for the next frame at most `timeout` (forever if `None`), as [`recv`](Self::recv)
+        /// does, and returns it with the frames ready after it, up to `max`, as
+        /// [`poll_batch`](Self::poll_batch) does. Never empty.
+        ///
+        /// Errors: those of [`recv`](Self::recv), and
+        /// [`RecvError::InvalidArgument`] if `max` is 0.
+        ///
+        /// ```
+        /// # use ringflow::{ProducerOptions, Ring, RingConfig};
+        /// # let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+        /// let mut consumer = ring.consumer()?;
+        /// let mut producer = ring.producer(ProducerOptions::default())?;
+        /// producer.push(b"a")?;
+        /// producer.push(b"b")?;
+        /// let batch = consumer.recv_batch(16, None)?;
+        /// assert_eq!(batch.len(), 2);
+        /// # Ok::<(), ringflow::Error>(())
+        /// ```
+        pub fn recv_batch(
+            &mut self,
+            max: usize,
+            timeout: Option<Duration>,
+        ) -> Result<Batch<'_>, RecvError> {
+            self.reader.recv_batch(Fetch::CopyUnprotected, max, timeout)
+        }
+    };
+}

@@ -2,7 +2,8 @@ package dev.ringflow
 
 import dev.ringflow.internal.Native
 import kotlinx.coroutines.coroutineScope
-import kotlinx.coroutines.delay
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.yield
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -37,7 +38,8 @@ class HoleTest {
             runBlocking {
                 coroutineScope {
                     val reader = launch { flow.collect { seen += it.seq } }
-                    delay(100) // registered: it sees frame 0 on
+                    // Registered (the flow registers when collected): it sees frame 0 on.
+                    withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) yield() }
                     Native.testProducerPush(live, 1)
                     Native.testProducerAbandon(dead) // frame 1: claimed, never committed
                     Native.testProducerPush(live, 3)
