@@ -367,14 +367,18 @@ internal class ReaderCursor private constructor(
      * frame [seq] is not there. If frames were committed after it (`published`, Acquire: pairs
      * with the producers' Release stores), a producer claimed it and ended without committing
      * it: a clean end would hide those frames, so this throws [AbandonedFrameException].
-     * Returns false (the flow ends) otherwise, and when this `Ring` itself was closed.
+     * Returns true (read on) if frame [seq] is there after all, false (the flow ends) if nothing
+     * is left, and when this `Ring` itself was closed.
      */
     private fun endOrHole(): Boolean {
-        if (!ring.isClosed && check(seq) == EMPTY) {
-            val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
-            if (published > seq) {
-                throw AbandonedFrameException("frame $seq was claimed by a producer that ended without committing it; ${published - seq - 1} frames committed after it are not delivered")
-            }
+        if (ring.isClosed) return false
+        // Frames committed before the close are read first: the wait above may have asked for
+        // more than `published` (a frame being written when we looked), and the producer may
+        // have committed it, and the rest, and closed, since.
+        if (check(seq) != EMPTY) return true
+        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        if (published > seq) {
+            throw AbandonedFrameException("frame $seq was claimed by a producer that ended without committing it; ${published - seq - 1} frames committed after it are not delivered")
         }
         return false
     }
