@@ -76,8 +76,9 @@
 // live ring): nothing more will come through this one.
 #define RF_REPLACED 18
 
-// A frame handed out in place by `rf_consumer_next`; `data` is valid until
-// `rf_consumer_release` on the same consumer.
+// A frame handed out by `rf_consumer_next`; `data` is valid until `rf_consumer_release` on the
+// same consumer. Never torn: a frame no producer may rewrite before the release is shown in
+// place, any other (a lossy consumer's, an overwritable ring's) as a copy checked whole first.
 typedef struct rf_frame {
   // Sequence number.
   uint64_t seq;
@@ -85,7 +86,7 @@ typedef struct rf_frame {
   uint64_t timestamp_ns;
   // Frames this consumer lost just before this one (lossy readers).
   uint64_t lost_before;
-  // The payload, in the shared mapping.
+  // The payload: in the shared mapping, or the consumer's checked copy.
   const uint8_t *data;
   // Payload bytes.
   size_t len;
@@ -174,8 +175,9 @@ int32_t rf_ring_stats_json(uint64_t ring, char *buf, size_t cap, size_t *out_len
 int32_t rf_consumer_register(uint64_t ring, bool lossy, uint64_t *out_consumer);
 
 // Waits at most `timeout_ms` (0: don't wait; negative: forever) for the consumer's next frame
-// and describes it in `out_frame`, in place: `data` stays valid until `rf_consumer_release`,
-// which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
+// and describes it in `out_frame` (in place, or a checked copy: never torn; see `rf_frame`):
+// `data` stays valid until `rf_consumer_release`, which must come before the next
+// `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
 // once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
 // it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
 // that handle woke it; `RF_PRODUCER_GONE`; `RF_EVICTED`.
@@ -186,8 +188,9 @@ int32_t rf_consumer_next(uint64_t consumer_handle, int64_t timeout_ms, struct rf
 
 // Done with the frame `rf_consumer_next` handed out: the cursor moves past it (a lossless
 // consumer lets the producer reuse its slot). Writes to `out_intact` (if not null) whether the
-// frame was still intact: false means a producer overwrote it while it was held (a lossy
-// reader), and what was read of it must be discarded.
+// frame was still intact: false only if the frame was shown in place and a producer rewrote it
+// while it was held, which an eviction of a stalled lossless consumer allows (a producer's
+// `evict_after`); what was read of it must then be discarded.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.

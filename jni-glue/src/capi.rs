@@ -76,8 +76,36 @@ pub const RF_ABANDONED: i32 = 17;
 /// live ring): nothing more will come through this one.
 pub const RF_REPLACED: i32 = 18;
 
-/// A frame handed out in place by `rf_consumer_next`; `data` is valid until
-/// `rf_consumer_release` on the same consumer.
+/// Every status above by its name in `ringflow.h`, for the tests that hold the header, the C
+/// compiler's view of it and the error table against this file.
+#[doc(hidden)]
+pub fn statuses() -> &'static [(&'static str, i32)] {
+    &[
+        ("RF_OK", RF_OK),
+        ("RF_TIMEOUT", RF_TIMEOUT),
+        ("RF_CLOSED", RF_CLOSED),
+        ("RF_PRODUCER_GONE", RF_PRODUCER_GONE),
+        ("RF_CORRUPT", RF_CORRUPT),
+        ("RF_FULL", RF_FULL),
+        ("RF_EVICTED", RF_EVICTED),
+        ("RF_BAD_ARGUMENT", RF_BAD_ARGUMENT),
+        ("RF_UNKNOWN_HANDLE", RF_UNKNOWN_HANDLE),
+        ("RF_BUFFER_TOO_SMALL", RF_BUFFER_TOO_SMALL),
+        ("RF_PANIC", RF_PANIC),
+        ("RF_CANCELLED", RF_CANCELLED),
+        ("RF_IO", RF_IO),
+        ("RF_WOKEN", RF_WOKEN),
+        ("RF_BUSY", RF_BUSY),
+        ("RF_EXISTS", RF_EXISTS),
+        ("RF_ALREADY_INITIALIZED", RF_ALREADY_INITIALIZED),
+        ("RF_ABANDONED", RF_ABANDONED),
+        ("RF_REPLACED", RF_REPLACED),
+    ]
+}
+
+/// A frame handed out by `rf_consumer_next`; `data` is valid until `rf_consumer_release` on the
+/// same consumer. Never torn: a frame no producer may rewrite before the release is shown in
+/// place, any other (a lossy consumer's, an overwritable ring's) as a copy checked whole first.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct RfFrame {
@@ -87,7 +115,7 @@ pub struct RfFrame {
     pub timestamp_ns: u64,
     /// Frames this consumer lost just before this one (lossy readers).
     pub lost_before: u64,
-    /// The payload, in the shared mapping.
+    /// The payload: in the shared mapping, or the consumer's checked copy.
     pub data: *const u8,
     /// Payload bytes.
     pub len: usize,
@@ -391,8 +419,9 @@ pub unsafe extern "C" fn rf_consumer_register(
 }
 
 /// Waits at most `timeout_ms` (0: don't wait; negative: forever) for the consumer's next frame
-/// and describes it in `out_frame`, in place: `data` stays valid until `rf_consumer_release`,
-/// which must come before the next `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
+/// and describes it in `out_frame` (in place, or a checked copy: never torn; see `rf_frame`):
+/// `data` stays valid until `rf_consumer_release`, which must come before the next
+/// `rf_consumer_next`. `RF_TIMEOUT` if none came; `RF_CLOSED`
 /// once the ring closed and every frame was read, or once `rf_ring_close` closed the ring handle
 /// it was registered through (a blocked call returns at once); `RF_WOKEN` when `rf_ring_wake` on
 /// that handle woke it; `RF_PRODUCER_GONE`; `RF_EVICTED`.
@@ -462,8 +491,9 @@ pub unsafe extern "C" fn rf_consumer_next(
 
 /// Done with the frame `rf_consumer_next` handed out: the cursor moves past it (a lossless
 /// consumer lets the producer reuse its slot). Writes to `out_intact` (if not null) whether the
-/// frame was still intact: false means a producer overwrote it while it was held (a lossy
-/// reader), and what was read of it must be discarded.
+/// frame was still intact: false only if the frame was shown in place and a producer rewrote it
+/// while it was held, which an eviction of a stalled lossless consumer allows (a producer's
+/// `evict_after`); what was read of it must then be discarded.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -717,24 +747,7 @@ mod error_table_tests {
     /// the same name (the header itself is held against this file by `tests/header.rs`).
     #[test]
     fn every_error_kind_maps_to_a_defined_status() {
-        let defined = [
-            ("RF_TIMEOUT", RF_TIMEOUT),
-            ("RF_CLOSED", RF_CLOSED),
-            ("RF_PRODUCER_GONE", RF_PRODUCER_GONE),
-            ("RF_CORRUPT", RF_CORRUPT),
-            ("RF_FULL", RF_FULL),
-            ("RF_EVICTED", RF_EVICTED),
-            ("RF_BAD_ARGUMENT", RF_BAD_ARGUMENT),
-            ("RF_UNKNOWN_HANDLE", RF_UNKNOWN_HANDLE),
-            ("RF_PANIC", RF_PANIC),
-            ("RF_CANCELLED", RF_CANCELLED),
-            ("RF_IO", RF_IO),
-            ("RF_BUSY", RF_BUSY),
-            ("RF_EXISTS", RF_EXISTS),
-            ("RF_ALREADY_INITIALIZED", RF_ALREADY_INITIALIZED),
-            ("RF_ABANDONED", RF_ABANDONED),
-            ("RF_REPLACED", RF_REPLACED),
-        ];
+        let defined = statuses();
         for kind in ErrorKind::ALL {
             let b = kind.boundary();
             assert!(

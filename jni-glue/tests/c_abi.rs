@@ -212,3 +212,72 @@ fn python_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
     print!("{stdout}");
     assert!(stdout.ends_with("ok python blocked\n"), "{stdout}");
 }
+
+/// What `ringflow.h` gives a C program, as the C compiler sees it, is what the Rust side has:
+/// every `RF_*` status the header defines (by name and value), and the size, alignment and field
+/// offsets of `rf_frame` and `rf_cobject` against the `#[repr(C)]` structs.
+#[test]
+fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
+    use ringflow_jni::capi::{statuses, RfCObject, RfFrame};
+    use std::mem::{align_of, offset_of, size_of};
+
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c(dir.path(), "layout");
+    let out = run_bounded(Command::new(&program), dir.path(), Duration::from_secs(30));
+    let seen: Vec<(String, i64)> = out
+        .lines()
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').unwrap();
+            (name.to_string(), value.parse().unwrap())
+        })
+        .collect();
+    let mut expected: Vec<(String, i64)> = statuses()
+        .iter()
+        .map(|&(name, v)| (name.to_string(), i64::from(v)))
+        .collect();
+    let shapes = [
+        ("sizeof rf_frame", size_of::<RfFrame>()),
+        ("alignof rf_frame", align_of::<RfFrame>()),
+        ("offsetof rf_frame.seq", offset_of!(RfFrame, seq)),
+        (
+            "offsetof rf_frame.timestamp_ns",
+            offset_of!(RfFrame, timestamp_ns),
+        ),
+        (
+            "offsetof rf_frame.lost_before",
+            offset_of!(RfFrame, lost_before),
+        ),
+        ("offsetof rf_frame.data", offset_of!(RfFrame, data)),
+        ("offsetof rf_frame.len", offset_of!(RfFrame, len)),
+        ("offsetof rf_frame.kind", offset_of!(RfFrame, kind)),
+        ("sizeof rf_cobject", size_of::<RfCObject>()),
+        ("alignof rf_cobject", align_of::<RfCObject>()),
+        ("offsetof rf_cobject.kind", offset_of!(RfCObject, kind)),
+        (
+            "offsetof rf_cobject.as_string",
+            offset_of!(RfCObject, as_string),
+        ),
+    ];
+    expected.extend(shapes.iter().map(|&(n, v)| (n.to_string(), v as i64)));
+    assert_eq!(
+        seen, expected,
+        "the C program's view (left) differs from Rust's (right)"
+    );
+
+    // Every status the header defines is one the program printed: a status added to the header
+    // and not to tests/c/layout.c (and `capi::statuses`) fails here.
+    let header = std::fs::read_to_string(manifest_dir().join("include/ringflow.h")).unwrap();
+    let defined: Vec<&str> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define RF_"))
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    let printed: Vec<String> = seen
+        .iter()
+        .filter_map(|(n, _)| n.strip_prefix("RF_").map(String::from))
+        .collect();
+    assert_eq!(
+        defined, printed,
+        "statuses in ringflow.h vs tests/c/layout.c"
+    );
+}

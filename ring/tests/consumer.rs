@@ -440,7 +440,8 @@ fn a_held_frame_stays_put_until_released_and_reports_an_overwrite() {
     assert!(lossless.release_held(held).unwrap());
     assert_eq!(lossless.poll_held().unwrap().unwrap().info().seq, 1);
 
-    // A lossy reader's held frame overwritten by a producer that never waits for it.
+    // A lossy reader's frame is unprotected: it is handed out as a checked copy, which the
+    // producer (that never waits for a lossy reader) cannot tear by rewriting the slot.
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
     let mut lossy2 = ring.lossy_consumer().unwrap();
     let mut p = ring.producer(ProducerOptions::default()).unwrap();
@@ -449,11 +450,54 @@ fn a_held_frame_stays_put_until_released_and_reports_an_overwrite() {
     for _ in 0..4 {
         p.push(b"new").unwrap();
     }
+    // SAFETY: the frame is held and the consumer alive.
+    let payload = unsafe { std::slice::from_raw_parts(held.payload_ptr(), held.info().len) };
+    assert_eq!(payload, b"old", "the held copy keeps its bytes");
     assert!(
-        !lossy2.release_held(held).unwrap(),
-        "overwritten while held"
+        lossy2.release_held(held).unwrap(),
+        "a checked copy is intact"
     );
-    assert_eq!(lossy2.torn(), 1);
+    assert_eq!(lossy2.torn(), 0);
+
+    // The same on an overwritable ring, for a lossless reader.
+    let ring = Ring::anonymous(&RingConfig::new(4, 16).overwritable(true)).unwrap();
+    let mut lossless = ring.consumer().unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(ringflow::FullPolicy::Overwrite))
+        .unwrap();
+    p.push(b"old").unwrap();
+    let held = lossless.poll_held().unwrap().unwrap();
+    for _ in 0..4 {
+        p.push(b"new").unwrap();
+    }
+    // SAFETY: the frame is held and the consumer alive.
+    let payload = unsafe { std::slice::from_raw_parts(held.payload_ptr(), held.info().len) };
+    assert_eq!(payload, b"old");
+    assert!(lossless.release_held(held).unwrap());
+    assert_eq!(lossless.torn(), 0);
+}
+
+/// A protected frame is held in place; a producer with `evict_after` evicts the stalled holder
+/// and rewrites the slot: the release reports it (`Ok(false)`, counted torn).
+#[test]
+fn a_held_frame_whose_holder_was_evicted_is_reported_torn() {
+    let ring = Ring::anonymous(&RingConfig::new(2, 16)).unwrap();
+    let mut lossless = ring.consumer().unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::default().evict_after(std::time::Duration::from_millis(30)))
+        .unwrap();
+    p.push(b"old").unwrap();
+    let held = lossless.poll_held().unwrap().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    // The ring is 2 slots: the third push needs slot 0, which only an eviction frees.
+    for _ in 0..3 {
+        p.push(b"new").unwrap();
+    }
+    assert!(
+        !lossless.release_held(held).unwrap(),
+        "rewritten after the eviction"
+    );
+    assert_eq!(lossless.torn(), 1);
 }
 
 /// A consumer says where it started and what it missed: `Next` sees nothing published before

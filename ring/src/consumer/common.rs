@@ -147,7 +147,9 @@ macro_rules! common_reader_methods {
         }
 
         /// The next frame for a caller that cannot hold a borrow (a foreign runtime): a token
-        /// with its facts and a pointer to its payload in place, valid until
+        /// with its facts and a pointer to its payload (in place if the frame is protected, else
+        /// a checked copy in the consumer's buffer: never torn; see
+        /// [`HeldFrame::payload_ptr`](crate::HeldFrame::payload_ptr)), valid until
         /// [`release_held`](Self::release_held) takes the token back (while the consumer and its
         /// ring live). Returns `None` if no frame is there; fails with
         /// [`RecvError::FrameHeld`](crate::RecvError::FrameHeld) while the previous one is held.
@@ -156,8 +158,9 @@ macro_rules! common_reader_methods {
         }
 
         /// Done with the frame [`poll_held`](Self::poll_held) handed out: moves the cursor past
-        /// it. `Ok(true)` if it was still intact, `Ok(false)` if a producer rewrote it while it
-        /// was held (counted as torn: its bytes must be discarded). A token from another consumer,
+        /// it. `Ok(true)` if it was still intact, `Ok(false)` if a producer rewrote a frame
+        /// read in place while it was held, which only an eviction allows (counted as torn: its
+        /// bytes must be discarded). A token from another consumer,
         /// or not the frame held, is refused with a [`ReleaseError`](crate::ReleaseError) that
         /// gives it back, and nothing moves.
         pub fn release_held(

@@ -63,10 +63,12 @@ impl HeldFrame {
         &self.info
     }
 
-    /// Its payload (`info().len` bytes) in the mapping, valid until the frame is released (while
-    /// the consumer and its ring live). A producer may rewrite it meanwhile if the frame is
-    /// unprotected (a lossy consumer, an overwritable ring): `release_held` then returns
-    /// `Ok(false)`, and bytes read from it must be discarded.
+    /// Its payload (`info().len` bytes), valid until the frame is released (while the consumer
+    /// and its ring live): in the mapping if the frame is protected (no producer may rewrite it
+    /// before the release), else a copy in the consumer's own buffer, checked whole before it
+    /// was handed out (a lossy consumer, an overwritable ring). Either way the bytes are never
+    /// torn; `release_held` returns `Ok(false)` only if a protected frame lost its protection
+    /// while held (its consumer was evicted), and bytes read from it must then be discarded.
     pub fn payload_ptr(&self) -> *const u8 {
         self.payload
     }
