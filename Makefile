@@ -5,7 +5,7 @@ CARGO ?= cargo
 LOOM_TARGET := target/loom
 FUZZ_SECONDS ?= 600
 
-.PHONY: setup test lint loom ci demo fuzz clean
+.PHONY: setup test lint loom ci demo fuzz ir clean
 
 # Everything the tests need, from the toolchain's own components and crates.io.
 setup:
@@ -15,6 +15,7 @@ setup:
 	@command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+ (Debian: apt-get install maven openjdk-17-jdk-headless)"; exit 1; }
 	@command -v cc >/dev/null || { echo "cc not found: the C ABI's tests build a C program (Debian: apt-get install gcc)"; exit 1; }
 	@command -v python3 >/dev/null || { echo "python3 not found: the C ABI's tests run a ctypes consumer (Debian: apt-get install python3)"; exit 1; }
+	@command -v valgrind >/dev/null || { command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; } || { echo "valgrind not found: the instruction-count check runs callgrind (Debian: apt-get install valgrind)"; exit 1; }
 	$(CARGO) fetch --locked
 
 # Unit, integration (including the cross-process tests), proptest and doc tests of the workspace,
@@ -38,6 +39,10 @@ ci: test lint loom
 # The main job: audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.
 demo:
 	$(CARGO) run --release --locked -p ringflow-engine --bin ringflow -- demo
+
+# Instructions per frame of the one-thread loops, ringflow and rtrb (callgrind; see BENCHMARKS.md).
+ir:
+	$(CARGO) run --release --locked -p ringflow-ir -- report
 
 # Fuzz Ring::open (needs a nightly toolchain and `cargo install cargo-fuzz`).
 fuzz:

@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 pub mod blocking;
 pub mod fanout;
 pub mod latency;
-pub mod one_thread;
 pub mod spsc;
 
-/// Slots (or elements) of every queue.
-pub const CAPACITY: usize = 4096;
-/// Frames per batch where a contestant batches.
-pub const BATCH: usize = 64;
+/// The one-thread loops (the CPU cost of a frame), kept in `ringflow-ir` so its instruction
+/// counts (callgrind) measure the very loops the timed runs do.
+pub use ringflow_ir::one_thread;
+/// Slots (or elements) of every queue; frames per batch where a contestant batches; reads every
+/// byte of a frame.
+pub use ringflow_ir::{touch, BATCH, CAPACITY};
 
 /// Pins the current thread to core `core` (0 or 1). The list of cores is read once, on the first
 /// call: call it before any thread is pinned (a thread spawned by a pinned thread inherits its
@@ -39,20 +40,6 @@ pub fn pin(core: usize) {
         core_affinity::set_for_current(cores[core % cores.len()]),
         "could not pin to core {core}"
     );
-}
-
-/// Reads every byte of a frame.
-#[inline]
-pub fn touch(bytes: &[u8]) -> u64 {
-    let mut acc = 0u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        acc ^= u64::from_ne_bytes(c.try_into().unwrap());
-    }
-    for &b in chunks.remainder() {
-        acc ^= u64::from(b);
-    }
-    acc
 }
 
 /// Writes `frames` frames of `size` bytes into ringflow, one at a time, every byte (the byte is the

@@ -22,6 +22,8 @@ pub fn contestants() -> Vec<Loop> {
         ("rtrb push/pop 256 B", rtrb_push_pop::<256>),
         ("ringflow batch 256 B", ringflow_batch::<256>),
         ("ringflow push + read_into 64 B", ringflow_copying::<64>),
+        ("rtrb chunks 64 B", rtrb_chunks::<64>),
+        ("rtrb chunks 256 B", rtrb_chunks::<256>),
     ]
 }
 
@@ -81,6 +83,26 @@ pub fn rtrb_push_pop<const S: usize>(frames: u64) -> f64 {
     }
     black_box(acc);
     start.elapsed().as_nanos() as f64 / frames as f64
+}
+
+/// rtrb's chunk API: a chunk of [`BATCH`] elements written, then read as one chunk.
+pub fn rtrb_chunks<const S: usize>(frames: u64) -> f64 {
+    let (mut p, mut c) = rtrb::RingBuffer::<[u8; S]>::new(CAPACITY);
+    let start = Instant::now();
+    let mut acc = 0;
+    for j in 0..frames / BATCH as u64 {
+        let chunk = p.write_chunk_uninit(BATCH).unwrap();
+        let written = chunk.fill_from_iter((0..BATCH).map(|i| [(j + i as u64) as u8; S]));
+        assert_eq!(written, BATCH);
+        let chunk = c.read_chunk(BATCH).unwrap();
+        let (first, second) = chunk.as_slices();
+        for e in first.iter().chain(second) {
+            acc ^= touch(e);
+        }
+        chunk.commit_all();
+    }
+    black_box(acc);
+    start.elapsed().as_nanos() as f64 / (frames / BATCH as u64 * BATCH as u64) as f64
 }
 
 /// ringflow's copying calls: `push` a frame from a buffer, `read_into` a buffer (what lossy
