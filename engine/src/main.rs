@@ -8,20 +8,17 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use cli::Command;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let result = cli::usage::parse().and_then(|cli| match cli.command {
         Command::Create(a) => cli::create::create(a),
         Command::Produce(a) => cli::produce::produce(a),
         Command::Consume(a) => cli::consume::consume(a),
         Command::Inspect(a) => cli::inspect::inspect(a),
         Command::Bench(a) => cli::bench::bench(a),
         Command::Demo(a) => cli::demo::demo(a),
-    };
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {

@@ -85,7 +85,7 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
     assert_usage_error(&["consume", &p("missing")], "missing");
     assert_usage_error(&["consume", &garbage], "not a ringflow region");
     assert_usage_error(&["inspect", &garbage], "magic");
-    assert_usage_error(&["create", &p("odd"), "--slots", "1000"], "slot_count");
+    assert_usage_error(&["create", &p("odd"), "--slots", "1000"], "--slots 1000");
     assert_usage_error(&["create", &ring], "already exists");
     assert_usage_error(
         &["produce", &ring, "--producers", "2", "--frames", "1"],

@@ -27,9 +27,21 @@ pub(crate) struct CreateArgs {
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<u8, Failure> {
-    let config = ring_config(&a.ring, schema_of(a.ring.schema));
+    let config = ring_config(&a.ring, schema_of(a.ring.schema))?;
+    if a.path.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory: give the path of a ring file",
+            a.path.display()
+        )));
+    }
     let ring = match (a.force, a.replace_live) {
-        (0, false) => Ring::create(&a.path, &config)?,
+        (0, false) => Ring::create(&a.path, &config).map_err(|e| match e {
+            ringflow::Error::AlreadyExists { path } => Failure::usage(format!(
+                "{} already exists: give --force to replace it",
+                path.display()
+            )),
+            e => e.into(),
+        })?,
         (1, false) => Ring::create_or_replace_idle(&a.path, &config).map_err(|e| match e {
             ringflow::Error::InUse { .. } => Failure::usage(format!(
                 "{e}; give --force twice (or --replace-live) to replace it anyway"

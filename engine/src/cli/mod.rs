@@ -11,6 +11,7 @@ pub(crate) mod produce;
 pub(crate) mod report;
 pub(crate) mod ring_args;
 pub(crate) mod signals;
+pub(crate) mod usage;
 
 use clap::{Parser, Subcommand};
 

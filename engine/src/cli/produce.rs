@@ -103,7 +103,7 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             ring_args.overwritable |= a.policy == PolicyArg::Overwrite;
             // Racing producers create it once: the others open that ring (or say how its
             // shape differs from theirs).
-            Ring::open_or_create(&a.path, &ring_config(&ring_args, schema))?
+            Ring::open_or_create(&a.path, &ring_config(&ring_args, schema)?)?
         }
         Err(e) => return Err(e.into()),
     };
@@ -113,6 +113,21 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             a.path.display(),
             a.producers
         )));
+    }
+    if ring.header().producer_mode != ringflow::layout::producer_mode::MULTI {
+        // Asked before any task starts, so the refusal is one line and no summary of nothing
+        // follows it (a producer that attaches in between still fails its task, exit 1).
+        if let Some(p) = ring
+            .live_participants()
+            .into_iter()
+            .find(|p| p.role == ringflow::Role::Producer)
+        {
+            return Err(Failure::usage(format!(
+                "{} is a single-producer ring and process {} is attached as its producer",
+                a.path.display(),
+                p.pid
+            )));
+        }
     }
     let audio_format = match (a.source, ring.schema()) {
         (SourceArg::Audio, Schema::Audio(f)) => Some(f),
@@ -192,15 +207,21 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     finish_progress(bar);
     let _ = registry.release(ring_h);
     let mut total =
-        serde_json::json!({"frames": 0u64, "bytes": 0u64, "dropped": 0u64, "elapsed_s": 0.0});
+        serde_json::json!({"frames": 0u64, "bytes": 0u64, "refused": 0u64, "elapsed_s": 0.0});
     let mut failed = None;
     for s in &states {
         match s {
             TaskState::Done(v) => {
-                for key in ["frames", "bytes", "dropped"] {
+                for key in ["frames", "bytes"] {
                     total[key] =
                         (total[key].as_u64().unwrap_or(0) + v[key].as_u64().unwrap_or(0)).into();
                 }
+                // The task's `dropped` counts claims the ring refused under `--policy fail`;
+                // the task retries the same frame, so every frame counted in `frames` got in
+                // and none was dropped: the summary calls them what they are.
+                total["refused"] = (total["refused"].as_u64().unwrap_or(0)
+                    + v["dropped"].as_u64().unwrap_or(0))
+                .into();
                 let e = v["elapsed_s"]
                     .as_f64()
                     .unwrap_or(0.0)
@@ -217,10 +238,17 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         .into();
     total["producers"] = a.producers.into();
     total["published"] = ring.published().into();
-    report(a.json, "produced", &total);
     match failed {
-        Some(m) => Err(Failure::job(m)),
-        None => Ok(0),
+        // Nothing written: the error is the whole story, one line.
+        Some(m) if total["frames"] == 0 => Err(Failure::job(m)),
+        Some(m) => {
+            report(a.json, "produced", &total);
+            Err(Failure::job(m))
+        }
+        None => {
+            report(a.json, "produced", &total);
+            Ok(0)
+        }
     }
 }
 

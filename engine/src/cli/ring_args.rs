@@ -1,8 +1,10 @@
 //! The flags that shape a ring (`create`, and `produce` when it creates one).
 
 use clap::{Args, ValueEnum};
-use ringflow::{RingConfig, Schema};
-use ringflow_engine::source::{AudioSource, TELEMETRY_SCHEMA_VERSION};
+use ringflow::{LayoutError, RingConfig, Schema};
+use ringflow_engine::source::{AudioSource, TelemetryEvent, TELEMETRY_SCHEMA_VERSION};
+
+use super::Failure;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SchemaArg {
@@ -33,17 +35,63 @@ pub(crate) struct RingArgs {
     pub(crate) schema: Option<SchemaArg>,
 }
 
-pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> RingConfig {
-    let default_size = match schema {
+/// The ring these flags ask for, checked here so that a refusal names the flag and the value the
+/// user gave (`--slots 1000: ...`), not a header field.
+pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> Result<RingConfig, Failure> {
+    let min = min_slot_size(schema);
+    let slot_size = args.slot_size.unwrap_or(match schema {
         Schema::Raw => 256,
         Schema::Audio(a) => a.frame_bytes() as u32,
         Schema::Telemetry { .. } => 64,
-    };
-    RingConfig::new(args.slots, args.slot_size.unwrap_or(default_size))
+    });
+    if let Some(given) = args.slot_size {
+        if u64::from(given) < min {
+            return Err(Failure::usage(format!(
+                "--slot-size {given}: a {} frame needs at least {min} bytes",
+                schema_name(schema)
+            )));
+        }
+    }
+    let config = RingConfig::new(args.slots, slot_size)
         .max_consumers(args.consumers)
         .multi_producer(args.multi_producer)
         .overwritable(args.overwritable)
-        .schema(schema)
+        .schema(schema);
+    match config.geometry() {
+        Ok(_) => Ok(config),
+        Err(ringflow::Error::Layout(LayoutError::BadField { field, reason, .. })) => {
+            Err(Failure::usage(match field {
+                "slot_count" => format!("--slots {}: {reason}", args.slots),
+                "max_consumers" => format!("--consumers {}: {reason}", args.consumers),
+                other => format!("{other}: {reason}"),
+            }))
+        }
+        Err(ringflow::Error::Layout(LayoutError::TooLarge { len })) => Err(Failure::usage(format!(
+            "--slots {} of --slot-size {slot_size}: the ring would take {len} bytes; it must stay below 2^31",
+            args.slots
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The fewest payload bytes a slot must hold for what `schema` says its frames are: a whole
+/// audio frame, a telemetry event, or (raw) a `seq` frame's tag, the smallest frame any source
+/// writes.
+pub(crate) fn min_slot_size(schema: Schema) -> u64 {
+    match schema {
+        Schema::Raw => ringflow::pattern::TAG_LEN as u64,
+        Schema::Audio(a) => a.frame_bytes(),
+        Schema::Telemetry { .. } => std::mem::size_of::<TelemetryEvent>() as u64,
+    }
+}
+
+/// The schema in words, for messages.
+pub(crate) fn schema_name(schema: Schema) -> &'static str {
+    match schema {
+        Schema::Raw => "raw",
+        Schema::Audio(_) => "audio",
+        Schema::Telemetry { .. } => "telemetry",
+    }
 }
 
 pub(crate) fn schema_of(arg: Option<SchemaArg>) -> Schema {
