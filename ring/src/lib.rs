@@ -81,6 +81,8 @@ mod repair;
 mod sleep;
 mod stats;
 #[cfg(not(loom))]
+mod view;
+#[cfg(not(loom))]
 mod wait;
 
 #[cfg(all(test, loom))]
@@ -102,3 +104,5 @@ pub use producer::{Producer, WriteBatch, WriteSlot};
 pub use region::{shm_path, AudioFormat, Ring, RingConfig, SampleFormat, Schema};
 pub use sleep::fence_mode;
 pub use stats::{ConsumerStats, Participant, ProducerStats, RingStats, Role};
+#[cfg(not(loom))]
+pub use view::RingView;

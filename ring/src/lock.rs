@@ -18,7 +18,8 @@ use std::os::fd::AsRawFd;
 /// The two open file descriptions of one mapped ring file.
 #[derive(Debug)]
 pub(crate) struct ParticipantLocks {
-    holder: File,
+    /// `None` for a read-only look ([`ParticipantLocks::probe_only`]): it takes no lock.
+    holder: Option<File>,
     probe: File,
 }
 
@@ -61,7 +62,21 @@ impl ParticipantLocks {
             .open(&path)
             .ok()?;
         let probe = File::open(&path).ok()?;
-        Some(ParticipantLocks { holder, probe })
+        Some(ParticipantLocks {
+            holder: Some(holder),
+            probe,
+        })
+    }
+
+    /// One read-only description of `file`, to ask whether bytes are locked and never to lock
+    /// one (a lock test needs no write permission; taking a write lock does): for a process that
+    /// only looks at a ring it may read. `None` if it cannot be opened.
+    pub(crate) fn probe_only(file: &File) -> Option<ParticipantLocks> {
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        Some(ParticipantLocks {
+            holder: None,
+            probe: File::open(&path).ok()?,
+        })
     }
 
     #[cfg(test)]
@@ -70,11 +85,15 @@ impl ParticipantLocks {
     }
 
     /// Takes the lock on `offset` for a participant of this process; false if another open file
-    /// description (a live participant, in this process or another) holds it.
+    /// description (a live participant, in this process or another) holds it, or if these locks
+    /// are only a probe.
     pub(crate) fn take(&self, offset: usize) -> bool {
+        let Some(holder) = &self.holder else {
+            return false;
+        };
         // A write lock: conflicts with every other description's lock on the byte.
         ofd(
-            &self.holder,
+            holder,
             libc::F_OFD_SETLK,
             libc::F_WRLCK as libc::c_short,
             offset,
@@ -84,8 +103,11 @@ impl ParticipantLocks {
 
     /// Gives the lock on `offset` back (a participant detached).
     pub(crate) fn release(&self, offset: usize) {
+        let Some(holder) = &self.holder else {
+            return;
+        };
         let _ = ofd(
-            &self.holder,
+            holder,
             libc::F_OFD_SETLK,
             libc::F_UNLCK as libc::c_short,
             offset,

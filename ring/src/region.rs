@@ -91,6 +91,28 @@ pub enum Schema {
     },
 }
 
+impl Schema {
+    /// The schema a validated header records.
+    pub(crate) fn of(h: &Header) -> Schema {
+        match h.schema_id {
+            schema_id::AUDIO => Schema::Audio(AudioFormat {
+                sample_rate: h.audio_sample_rate,
+                channels: h.audio_channels,
+                format: match h.audio_sample_format {
+                    sample_format::I16 => SampleFormat::I16,
+                    sample_format::I32 => SampleFormat::I32,
+                    _ => SampleFormat::F32,
+                },
+                samples_per_frame: h.audio_samples_per_frame,
+            }),
+            schema_id::TELEMETRY => Schema::Telemetry {
+                version: h.telemetry_schema_version,
+            },
+            _ => Schema::Raw,
+        }
+    }
+}
+
 /// The sizes and modes of a new ring.
 ///
 /// ```
@@ -374,6 +396,72 @@ impl Shared {
         &self.geometry
     }
 
+    /// The header as validated when the region was mapped.
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The backing file, if any.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Maps and validates an opened ring file: magic, version, sizes and length against the file,
+    /// before anything else is read. A `ReadOnly` mapping's pages are mapped without write
+    /// permission, so nothing done through it can write the region.
+    pub(crate) fn open_file(file: &File, path: &Path, access: Access) -> Result<Shared> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let len = file.metadata().map_err(io)?.len();
+        if len < HEADER_LEN as u64 {
+            return Err(LayoutError::Truncated {
+                actual: len,
+                expected: HEADER_LEN as u64,
+            }
+            .into());
+        }
+        if len >= MAX_REGION_LEN {
+            return Err(LayoutError::TooLarge { len }.into());
+        }
+        // Populated (the creator's pages are mapped now, not faulted in per slot on the first lap).
+        let mut options = MmapOptions::new();
+        options.len(len as usize).populate();
+        let map = match access {
+            Access::ReadWrite => options.map_raw(file),
+            Access::ReadOnly => options.map_raw_read_only(file),
+        }
+        .map_err(io)?;
+        let base = map.as_ptr();
+        // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned.
+        let magic = unsafe { AtomicU64::from_ptr(base.cast_mut().cast::<u64>()) };
+        // Acquire: pairs with the Release store of the magic in `init`.
+        let found = magic.load(Ordering::Acquire);
+        if found != MAGIC {
+            return Err(LayoutError::BadMagic { found }.into());
+        }
+        // SAFETY: HEADER_LEN bytes are mapped; we copy them once and never trust the mapping's
+        // header again (a hostile writer may change it under us).
+        let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_LEN) };
+        let header: Header = bytemuck::pod_read_unaligned(bytes);
+        let g = Geometry::validate(&header, len)?;
+        // Before any producer or consumer of this process exists (see `sleep.rs`).
+        crate::sleep::init();
+        let locks = match access {
+            Access::ReadWrite => ParticipantLocks::of(file),
+            Access::ReadOnly => ParticipantLocks::probe_only(file),
+        };
+        Shared::new(
+            map,
+            g,
+            header,
+            Scope::Shared,
+            Some(path.to_path_buf()),
+            locks,
+        )
+    }
+
     /// Pointer to the slot that holds frame `seq` (its `SlotHeader`).
     #[inline]
     pub(crate) fn slot_ptr(&self, seq: u64) -> *mut u8 {
@@ -560,6 +648,16 @@ impl std::fmt::Debug for Ring {
             .field("geometry", &self.shared.geometry)
             .finish()
     }
+}
+
+/// How a ring file is mapped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// To attach producers and consumers ([`Ring`]).
+    ReadWrite,
+    /// To look only ([`RingView`](crate::RingView)): the pages are mapped without write
+    /// permission.
+    ReadOnly,
 }
 
 /// How a create treats a file already at the path.
@@ -809,7 +907,9 @@ impl Ring {
                 .write(true)
                 .open(path)
                 .map_err(io)?;
-            let ring = Self::open_file(&file, path)?;
+            let ring = Ring {
+                shared: Arc::new(Shared::open_file(&file, path, Access::ReadWrite)?),
+            };
             if ring.replaced_by().is_none() {
                 return Ok(ring);
             }
@@ -820,60 +920,13 @@ impl Ring {
             .write(true)
             .open(path)
             .map_err(io)?;
-        let ring = Self::open_file(&file, path)?;
+        let ring = Ring {
+            shared: Arc::new(Shared::open_file(&file, path, Access::ReadWrite)?),
+        };
         match ring.replaced_by() {
             None => Ok(ring),
             Some(by) => Err(Error::Replaced { by }),
         }
-    }
-
-    fn open_file(file: &File, path: &Path) -> Result<Ring> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let len = file.metadata().map_err(io)?.len();
-        if len < HEADER_LEN as u64 {
-            return Err(LayoutError::Truncated {
-                actual: len,
-                expected: HEADER_LEN as u64,
-            }
-            .into());
-        }
-        if len >= MAX_REGION_LEN {
-            return Err(LayoutError::TooLarge { len }.into());
-        }
-        // Populated (the creator's pages are mapped now, not faulted in per slot on the first lap).
-        let map = MmapOptions::new()
-            .len(len as usize)
-            .populate()
-            .map_raw(file)
-            .map_err(io)?;
-        let base = map.as_ptr();
-        // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned.
-        let magic = unsafe { AtomicU64::from_ptr(base.cast_mut().cast::<u64>()) };
-        // Acquire: pairs with the Release store of the magic in `init`.
-        let found = magic.load(Ordering::Acquire);
-        if found != MAGIC {
-            return Err(LayoutError::BadMagic { found }.into());
-        }
-        // SAFETY: HEADER_LEN bytes are mapped; we copy them once and never trust the mapping's
-        // header again (a hostile writer may change it under us).
-        let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_LEN) };
-        let header: Header = bytemuck::pod_read_unaligned(bytes);
-        let g = Geometry::validate(&header, len)?;
-        // Before any producer or consumer of this process exists (see `sleep.rs`).
-        crate::sleep::init();
-        Ok(Ring {
-            shared: Arc::new(Shared::new(
-                map,
-                g,
-                header,
-                Scope::Shared,
-                Some(path.to_path_buf()),
-                ParticipantLocks::of(file),
-            )?),
-        })
     }
 
     /// Attaches a producer with the given options.
@@ -935,23 +988,7 @@ impl Ring {
 
     /// The frame schema from the header.
     pub fn schema(&self) -> Schema {
-        let h = &self.shared.header;
-        match h.schema_id {
-            schema_id::AUDIO => Schema::Audio(AudioFormat {
-                sample_rate: h.audio_sample_rate,
-                channels: h.audio_channels,
-                format: match h.audio_sample_format {
-                    sample_format::I16 => SampleFormat::I16,
-                    sample_format::I32 => SampleFormat::I32,
-                    _ => SampleFormat::F32,
-                },
-                samples_per_frame: h.audio_samples_per_frame,
-            }),
-            schema_id::TELEMETRY => Schema::Telemetry {
-                version: h.telemetry_schema_version,
-            },
-            _ => Schema::Raw,
-        }
+        Schema::of(&self.shared.header)
     }
 
     /// Whether the ring was created [`overwritable`](RingConfig::overwritable): `overwrite`

@@ -12,6 +12,9 @@ pub struct ProducerStats {
     pub index: usize,
     /// Pid of the attached process.
     pub pid: u32,
+    /// Whether that process is alive: it holds its entry's lock (a file-backed ring), or its
+    /// pid exists (an anonymous one, or a file opened without the means to lock it).
+    pub alive: bool,
     /// `CLOCK_MONOTONIC` nanoseconds of its last sign of life.
     pub heartbeat_ns: u64,
 }
@@ -27,6 +30,8 @@ pub struct ConsumerStats {
     pub lossy: bool,
     /// Pid of its process.
     pub pid: u32,
+    /// Whether that process is alive (as for [`ProducerStats::alive`]).
+    pub alive: bool,
     /// Next sequence it reads.
     pub read: u64,
     /// Frames published but not yet read.
@@ -85,10 +90,14 @@ impl RingStats {
             .iter()
             .enumerate()
             .filter(|(_, e)| e.state.load(Ordering::Relaxed) == producer_state::ATTACHED)
-            .map(|(index, e)| ProducerStats {
-                index,
-                pid: e.pid.load(Ordering::Relaxed),
-                heartbeat_ns: e.heartbeat_ns.load(Ordering::Relaxed),
+            .map(|(index, e)| {
+                let pid = e.pid.load(Ordering::Relaxed);
+                ProducerStats {
+                    index,
+                    pid,
+                    alive: mem.alive(Attachment::Producer(index), pid),
+                    heartbeat_ns: e.heartbeat_ns.load(Ordering::Relaxed),
+                }
             })
             .collect();
         let consumers = (0..mem.max_consumers())
@@ -99,11 +108,13 @@ impl RingStats {
                     return None;
                 }
                 let read = c.read.load(Ordering::Relaxed);
+                let pid = c.pid.load(Ordering::Relaxed);
                 Some(ConsumerStats {
                     index,
                     evicted: state == consumer_state::EVICTED,
                     lossy: c.policy.load(Ordering::Relaxed) == delivery::LOSSY,
-                    pid: c.pid.load(Ordering::Relaxed),
+                    pid,
+                    alive: mem.alive(Attachment::Consumer(index), pid),
                     read,
                     lag: published.saturating_sub(read),
                     delivered: c.delivered.load(Ordering::Relaxed),

@@ -1,0 +1,106 @@
+//! Bad invocations of `ringflow`: each gets exactly one line on stderr, naming what the user typed,
+//! and the documented exit code (2: bad usage or bad input); `--help` is still the full help.
+
+mod common;
+
+use common::{ringflow, wait_until, Running};
+
+/// Runs `args` and checks: the exit code, exactly one stderr line, which contains `mentions`, and
+/// nothing on stdout.
+fn one_line(args: &[&str], code: i32, mentions: &str) {
+    let out = ringflow(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: one line wanted, got {stderr:?}"
+    );
+    assert!(
+        stderr.contains(mentions),
+        "{args:?}: {stderr:?} should mention {mentions:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: stdout {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn every_bad_invocation_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (ring, garbage, new) = (p("ring"), p("garbage"), p("new"));
+    std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
+    assert_eq!(
+        ringflow(&["create", &ring, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    let d = dir.path().to_str().unwrap();
+    #[rustfmt::skip]
+    let table: &[(&[&str], &str)] = &[
+        (&[], "a command is needed"),
+        (&["frobnicate"], "frobnicate"),
+        (&["create"], "<PATH>"),
+        (&["produce", &ring, "--bogus"], "--bogus"),
+        (&["produce", &ring, "--polcy", "fail"], "did you mean --policy"),
+        (&["produce", &ring, "--policy", "sometimes"], "one of: block, fail, overwrite"),
+        (&["create", &new, "--slots", "abc"], "--slots"),
+        (&["create", &new, "--slots", "1000"], "--slots 1000: must be a power of two"),
+        (&["create", &new, "--consumers", "0"], "--consumers 0"),
+        (&["create", &new, "--slot-size", "0"], "--slot-size 0"),
+        (&["create", &new, "--slot-size", "1"], "--slot-size 1"),
+        (&["create", &new, "--slots", "16777216", "--slot-size", "100000"], "below 2^31"),
+        (&["create", &ring], "give --force to replace it"),
+        (&["create", d], "is a directory"),
+        (&["consume", &p("missing")], "missing"),
+        (&["consume", &garbage], "not a ringflow region"),
+        (&["inspect", &garbage], "magic"),
+        (&["consume", &ring, "--timeout", "1e300"], "--timeout"),
+        (&["bench", "--frame-size", "4"], "--frame-size"),
+    ];
+    for (args, mentions) in table {
+        one_line(args, 2, mentions);
+    }
+    assert!(
+        !std::path::Path::new(&new).exists(),
+        "no refused create left a file"
+    );
+}
+
+#[test]
+fn help_is_still_the_full_help() {
+    for args in [&["--help"][..], &["create", "--help"]] {
+        let out = ringflow(args);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.lines().count() > 5, "{text}");
+        assert!(text.contains("Usage: ringflow"), "{text}");
+    }
+}
+
+/// A second producer on a single-producer ring: one line naming the attached one, exit 2, no
+/// summary of the nothing it wrote.
+#[test]
+fn a_second_producer_on_a_single_producer_ring_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    assert_eq!(
+        ringflow(&["create", r, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    let mut first = Running::spawn(&["produce", r, "--rate", "100"], &[]);
+    wait_until("the first producer attached", || {
+        common::inspect(&ring)["producers"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    });
+    one_line(
+        &["produce", r, "--frames", "1"],
+        2,
+        &format!("single-producer ring and process {}", first.id()),
+    );
+    assert!(first.is_running());
+}
