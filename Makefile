@@ -24,6 +24,7 @@ setup:
 test: setup
 	$(CARGO) test --workspace --locked
 	cd kotlin-consumer && mvn -B --no-transfer-progress install
+	cd examples/kotlin-app && mvn -B -o --no-transfer-progress verify
 
 # Formatting, and clippy with every warning an error.
 lint: setup
