@@ -19,10 +19,13 @@ setup:
 	$(CARGO) fetch --locked
 
 # Unit, integration (including the cross-process tests), proptest and doc tests of the workspace,
-# then the Kotlin library's tests (Maven builds the JNI cdylib with cargo first).
+# then the Kotlin library's tests (Maven builds the JNI cdylib with cargo first), its packaged-jar
+# tests (*IT, failsafe) and its install into the local Maven repository, which the sample app
+# then takes as a dependency (offline: everything it needs is local by then).
 test: setup
 	$(CARGO) test --workspace --locked
-	cd kotlin-consumer && mvn -B --no-transfer-progress test
+	cd kotlin-consumer && mvn -B --no-transfer-progress install
+	cd examples/kotlin-app && mvn -B -o --no-transfer-progress verify
 
 # Formatting, and clippy with every warning an error.
 lint: setup

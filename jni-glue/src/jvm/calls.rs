@@ -2,7 +2,8 @@
 //! `dev.ringflow.internal.Completion` (which wraps its continuation); the entry starts the work
 //! as a task of the engine's registry and returns the task's handle at once. When the task ends,
 //! the runtime thread that saw it end calls one method of the completion (cached method ids;
-//! the thread attaches to the JVM once and detaches when the runtime stops it).
+//! the thread attaches to the JVM once, as a daemon thread, and detaches when the runtime
+//! stops it: see `daemon`).
 //!
 //! ### Exactly one of resume and cancel
 //! `PENDING` maps each running call's task handle to its completion. The end of a task
@@ -23,6 +24,7 @@ use jni::{jni_sig, jni_str, Env, JavaVM};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
+use super::daemon;
 use super::load::cached_class;
 use super::run::exception_class;
 
@@ -161,8 +163,9 @@ fn deliver(h: Handle, outcome: Outcome, returns: Returns) {
     let (Ok(vm), Some(m)) = (JavaVM::singleton(), METHODS.get()) else {
         return; // no JVM in this process: nothing to resume
     };
-    // Permanent attach: the runtime's `on_thread_stop` hook detaches the thread.
-    let _ = vm.attach_current_thread(|env| -> jni::errors::Result<()> {
+    // A daemon attach, kept until the runtime stops the thread (its `on_thread_stop` hook
+    // detaches it): a JVM whose `main` returns does not wait for it.
+    let _ = daemon::with_env(&vm, |env| {
         resume(env, completion.as_obj(), m, outcome, returns)
     });
 }

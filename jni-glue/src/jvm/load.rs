@@ -11,6 +11,7 @@ use jni::strings::JNIString;
 use jni::sys::jint;
 
 use super::calls;
+use super::daemon;
 
 /// Every exception class a ring error can be thrown as: the Kotlin column of the one error table
 /// (`ErrorKind::boundary`), each once.
@@ -61,16 +62,11 @@ pub unsafe extern "system" fn JNI_OnLoad(
             }
             Ok(())
         });
-        // Runtime threads attach when they first resume a Kotlin call; detach them explicitly
-        // as they stop (a detach in a TLS destructor may log, and logging there can panic).
-        // Fails only if this process built the runtime before loading the library: then the
-        // TLS destructor detaches.
+        // Runtime threads attach (as daemons) when they first resume a Kotlin call; detach them
+        // as they stop. Fails only if this process built the runtime before loading the
+        // library: then its threads stay attached, as daemons, which keeps no JVM alive.
         let _ = ringflow_engine::runtime::init(ringflow_engine::runtime::RuntimeConfig {
-            on_thread_stop: Some(std::sync::Arc::new(|| {
-                if let Ok(vm) = jni::JavaVM::singleton() {
-                    let _ = vm.detach_current_thread();
-                }
-            })),
+            on_thread_stop: Some(std::sync::Arc::new(daemon::detach_current)),
             ..Default::default()
         });
     });

@@ -3,6 +3,7 @@
 //!
 //! - `load`: `JNI_OnLoad` (exception classes and `Completion`'s methods resolved once, the
 //!   runtime's detach hook);
+//! - `daemon`: runtime threads attach as daemon threads, so a JVM whose `main` returns exits;
 //! - `run`: how an entry runs (errors thrown as typed Kotlin exceptions, panics caught);
 //! - `ring_calls`: open, create, map, park, wake, stats and close a ring;
 //! - `consumer_calls`: register and unregister consumers (the table shared with the C ABI);
@@ -15,6 +16,7 @@
 
 mod calls;
 mod consumer_calls;
+mod daemon;
 mod engine_calls;
 mod load;
 mod ring_calls;

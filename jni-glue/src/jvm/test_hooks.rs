@@ -100,9 +100,7 @@ pub fn live_handles<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
 /// `Native.attachedThreads(): Int`: Rust threads attached to the JVM now.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn attached_threads<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
-    run(&mut env, |_| {
-        Ok(jni::JavaVM::singleton().map_or(0, |vm| vm.threads_attached()) as jint)
-    })
+    run(&mut env, |_| Ok(super::daemon::attached_count() as jint))
 }
 
 /// `Native.setCallJitterForTest(maxUs)`: a random delay of up to `maxUs` before each call's

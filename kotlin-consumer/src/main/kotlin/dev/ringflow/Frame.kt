@@ -1,6 +1,7 @@
 package dev.ringflow
 
 import java.nio.ByteBuffer
+import java.nio.ByteOrder
 
 /**
  * One frame, as a zero-copy view into the ring's shared memory.
@@ -8,35 +9,82 @@ import java.nio.ByteBuffer
  * **Valid only until the collector returns for it**: the flow moves its read cursor right after
  * `emit` returns, and a producer may then overwrite the slot. One `Frame` object is reused for
  * every frame of a collection (no allocation per frame), so keep nothing of it: call [copy] for
- * bytes that must outlive the collector's call. Operators that let a value outlive the call —
- * `buffer`, `conflate`, `flowOn`, `shareIn`/`stateIn`, `produceIn` — hand later code a view of
- * a slot that may already hold another frame: `map { it.copy() }` before them.
+ * bytes that must outlive the collector's call, or collect [copies] (a frame of its own per
+ * frame). Operators that let a value outlive the call — `buffer`, `conflate`, `flowOn`,
+ * `shareIn`/`stateIn`, `produceIn` — do not compile on [Ring.frames]'s [FrameFlow]; put
+ * `copies()` before them.
+ *
+ * ### A view used too late fails
+ * Once its `emit` returned, every read of a [Ring.frames] view (its payload, [length], [seq],
+ * ...) throws [IllegalStateException] naming [copies], until the flow hands it out again: a
+ * view kept by `toList()` on another flow, or read after `first()` of a plain `Flow`, fails
+ * instead of showing another frame's bytes. What this cannot catch: a view kept past its `emit`
+ * by an operator of your own (or `map { it }` then `buffer`) and read while the flow is inside
+ * the `emit` of a later frame shows that later frame. Frames of [Ring.batches] are not checked;
+ * a [copies] frame is never invalid.
  *
  * Not thread-safe: read it on the collector's thread.
  */
 class Frame internal constructor(internal var region: ByteBuffer) {
+    /**
+     * Whether the view may be read: the flow sets it for the length of one `emit` and clears it
+     * when `emit` returns (plain fields: the view is read on the collector's thread, which is the
+     * thread that runs `emit`).
+     */
+    @JvmField
+    internal var live: Boolean = true
+
+    @Suppress("NOTHING_TO_INLINE")
+    private inline fun checkLive() {
+        if (!live) throw IllegalStateException(STALE)
+    }
+
     /** Sequence number. */
     var seq: Long = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** Payload bytes. */
     var length: Int = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** User kind (16 bits). */
     var kind: Int = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** Producer's `CLOCK_MONOTONIC` timestamp in nanoseconds (0 if it writes none). */
     var timestampNs: Long = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** Frames this reader lost just before this one. */
     var lostBefore: Long = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** Offset of the payload in the buffer this view reads (the ring's region, or a lossy reader's copy). */
     var offset: Int = 0
+        get() {
+            checkLive()
+            return field
+        }
         internal set
 
     /** Payload byte [index] (`0 until length`), read in place. */
@@ -68,6 +116,24 @@ class Frame internal constructor(internal var region: ByteBuffer) {
         val out = ByteArray(length)
         region.get(offset, out, 0, length)
         return out
+    }
+
+    /** A frame of its own with this one's fields and a copy of its payload (see [copies]). */
+    internal fun owned(): Frame {
+        val bytes = copy()
+        val f = Frame(ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()))
+        f.seq = seq
+        f.length = length
+        f.kind = kind
+        f.timestampNs = timestampNs
+        f.lostBefore = lostBefore
+        f.offset = 0
+        return f
+    }
+
+    internal companion object {
+        const val STALE = "this Frame view was used after its emit returned: the flow has moved on and the slot may " +
+            "hold another frame; keep frames with frames().copies() (a frame of its own each) or copy() the bytes"
     }
 }
 

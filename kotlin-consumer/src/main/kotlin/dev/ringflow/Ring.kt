@@ -85,7 +85,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
 
     /**
      * The frames from [start] on (by default the next one published), as zero-copy [Frame] views
-     * (see [Frame] for how long one stays valid). A [Delivery.Lossy] reader, which a producer may
+     * (see [Frame] for how long one stays valid; [FrameFlow] for the operators that keep views
+     * safe, and [copies] for frames that must outlive the collector's call). A [Delivery.Lossy] reader, which a producer may
      * lap at any moment, and any reader of an [overwritable][isOverwritable] ring, gets each frame
      * copied into a buffer of its own (one copy, no allocation) and checked after the copy: it is
      * never handed a torn frame, and [Frame.lostBefore] counts exactly what it missed. So does a
@@ -115,8 +116,20 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         parking: Parking = Parking.Thread,
         counts: ReaderCounts? = null,
         start: Start = Start.Next,
+    ): FrameFlow = FrameFlow { limit, stop -> frameViews(delivery, idleTimeoutMs, parking, counts, start, limit, stop) }
+
+    /** [frames], ending after [limit] frames or once [stop] says so after a frame's `emit`. */
+    private fun frameViews(
+        delivery: Delivery,
+        idleTimeoutMs: Long?,
+        parking: Parking,
+        counts: ReaderCounts?,
+        start: Start,
+        limit: Long,
+        stop: (() -> Boolean)?,
     ): Flow<Frame> = flow {
         reading(delivery, parking, counts, start) { cursor ->
+            var delivered = 0L
             val frame = Frame(region)
             // Frames that may be rewritten while held (every frame of a lossy reader or of an
             // overwritable ring; a lossless reader's frames below its protected start) are copied
@@ -163,9 +176,12 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     frame.offset = 0
                 }
                 frame.lostBefore = cursor.takeLostBefore()
+                frame.live = true
                 try {
                     emit(frame)
                 } finally {
+                    // From here on the view fails loudly if touched (Frame.checkLive).
+                    frame.live = false
                     // Handed out, even if the collector threw (`take` ends a flow that way), as
                     // a Rust view dropped while unwinding is. A view overwritten while the
                     // collector read it (an `overwrite` producer) is counted (R3).
@@ -173,6 +189,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     cursor.noteHandedOut(seq)
                     cursor.release(seq + 1, 1) // R4
                 }
+                if (++delivered >= limit || (stop != null && stop())) break
             }
         }
     }

@@ -72,6 +72,50 @@ class CliTest {
         assertEquals(listOf("ringflow-kotlin: timed out waiting for frames after 0 frames"), err)
     }
 
+    /**
+     * The Kotlin CLI in a JVM of its own, through a `python3` shim that resets SIGINT to its
+     * default first: a JVM that inherits an ignored SIGINT (a CI runner, `nohup`, a background
+     * job) never installs its handler, and the test would send a signal nothing hears.
+     */
+    private fun kotlinCliProcess(vararg args: String): Process {
+        val java = java.io.File(System.getProperty("java.home"), "bin/java").path
+        val classPath = System.getProperty("surefire.test.class.path") ?: System.getProperty("java.class.path")
+        val shim = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+        return ProcessBuilder(
+            listOf("python3", "-c", shim, java, "-cp", classPath, "-Dringflow.lib=${System.getProperty("ringflow.lib")}", "dev.ringflow.cli.MainKt") + args,
+        ).start()
+    }
+
+    @Test
+    fun `SIGINT and SIGTERM print the summary, unregister the reader and exit 0`() {
+        for (signal in listOf("INT", "TERM")) {
+            val path = tempRing()
+            assertEquals(0, rust("create", path, "--slots", "256").waitFor())
+            Ring.open(path).use { ring ->
+                val cli = kotlinCliProcess("consume", path, "--json")
+                val producer = Native.testProducerAttach(ring.handle, 0)
+                try {
+                    runBlocking { withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) } }
+                    Native.testProducerPush(producer, 100)
+                    runBlocking { withTimeout(30_000) { while (ring.stats().consumers.single().read < 100) delay(1) } }
+                    assertEquals(0, ProcessBuilder("kill", "-$signal", cli.pid().toString()).start().waitFor())
+                    assertTrue(cli.waitFor(30, TimeUnit.SECONDS), "SIG$signal did not stop the CLI")
+                    val out = cli.inputStream.bufferedReader().readText()
+                    val err = cli.errorStream.bufferedReader().readText()
+                    assertEquals(0, cli.exitValue(), "SIG$signal: $out $err")
+                    assertEquals("", err, "SIG$signal")
+                    val summary = out.lines().last { it.isNotEmpty() }
+                    assertEquals("cancelled", field(summary, "end"), summary)
+                    assertEquals("100", field(summary, "frames"), summary)
+                    assertEquals(emptyList<ConsumerStats>(), ring.stats().consumers, "SIG$signal left its reader registered")
+                } finally {
+                    Native.testProducerDetach(producer)
+                    cli.destroyForcibly()
+                }
+            }
+        }
+    }
+
     /** Runs the Kotlin CLI on a thread; its status and output lines once [join]ed. */
     private class Cli(vararg args: String) {
         val out = mutableListOf<String>()

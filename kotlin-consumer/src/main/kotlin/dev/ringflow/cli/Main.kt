@@ -12,8 +12,12 @@ import dev.ringflow.Ring
 import dev.ringflow.RingException
 import dev.ringflow.RingTimeoutException
 import dev.ringflow.Start
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.transformWhile
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
 
 /**
@@ -34,22 +38,75 @@ import kotlin.system.exitProcess
  * Exit status: 0 success; 1 the job failed, with one line on stderr saying why, the Rust CLI's
  * words (verification failed, fewer than N frames because the ring closed or the producer died,
  * timeout, evicted by a producer); 2 bad usage or bad input (one line on stderr naming the
- * argument and its value). `--help` prints the usage and exits 0.
+ * argument and its value). `--help` prints the usage and exits 0. SIGINT (Ctrl-C) or SIGTERM
+ * stops the reader as the Rust CLI's signal handling does: it unregisters, prints the summary
+ * (`"end":"cancelled"`) and exits with the status that summary earns (0 unless `--verify` failed).
  *
  * ```
  * java -Dringflow.lib=target/release/libringflow_jni.so -jar kotlin-consumer/target/ringflow-kotlin-cli.jar consume /dev/shm/demo --verify --json
  * ```
  */
 fun main(args: Array<String>) {
-    exitProcess(run(args, System.out::println, System.err::println))
+    val stop = Stop()
+    val status = CompletableFuture<Int>()
+    // SIGINT and SIGTERM start the JVM's shutdown, which runs this hook while `run` goes on: it
+    // stops the reader, waits for `run` to print the summary and unregister, and exits with its
+    // status (`exitProcess` would block for ever once the shutdown began).
+    val hook = Thread {
+        stop.request()
+        val code = runCatching { status.get(STOP_GRACE_S, TimeUnit.SECONDS) }.getOrElse {
+            System.err.println("ringflow-kotlin: the reader did not stop within $STOP_GRACE_S s of the signal")
+            1
+        }
+        System.out.flush()
+        Runtime.getRuntime().halt(code)
+    }
+    Runtime.getRuntime().addShutdownHook(hook)
+    val code = run(args, System.out::println, System.err::println, stop)
+    status.complete(code)
+    try {
+        Runtime.getRuntime().removeShutdownHook(hook)
+    } catch (_: IllegalStateException) {
+        // A signal came meanwhile: the hook has `code` and exits with it.
+        Thread.sleep(Long.MAX_VALUE)
+    }
+    exitProcess(code)
+}
+
+/** How long the shutdown hook waits for the stopped reader's summary. */
+private const val STOP_GRACE_S = 10L
+
+/**
+ * Stops a running `consume` early, as a signal does: the reader unregisters and the summary is
+ * printed with `"end":"cancelled"`. Thread-safe; a request before the reader starts stops it as
+ * soon as it starts.
+ */
+class Stop {
+    @Volatile
+    private var requested = false
+
+    @Volatile
+    private var action: (() -> Unit)? = null
+
+    /** Asks the reader to stop. */
+    fun request() {
+        requested = true
+        action?.invoke()
+    }
+
+    /** Runs [a] on a request (at once if one came already). */
+    internal fun onRequest(a: () -> Unit) {
+        action = a
+        if (requested) a()
+    }
 }
 
 private const val USAGE = "usage: consume PATH [--frames N] [--from next|oldest|SEQ] [--policy lossless|lossy] [--verify] [--timeout S] [--json]"
 
 private class Usage(message: String) : Exception(message)
 
-/** Runs the command; returns the exit status. */
-fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit): Int {
+/** Runs the command; returns the exit status. [stop] ends the reading early (see [Stop]). */
+fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit, stop: Stop = Stop()): Int {
     if (args.any { it == "--help" || it == "-h" }) {
         out(USAGE)
         return 0
@@ -66,7 +123,7 @@ fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit): Int 
         err("ringflow-kotlin: ${e.message}")
         return 2
     }
-    return ring.use { consume(it, options, out, err) }
+    return ring.use { consume(it, options, out, err, stop) }
 }
 
 private data class Options(
@@ -173,7 +230,7 @@ private class Verifier(private val fromZero: Boolean) {
     }
 }
 
-private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String) -> Unit): Int = runBlocking {
+private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String) -> Unit, stop: Stop): Int = runBlocking {
     // Every producer's frames are expected from number 0 only if the reader asked for the stream
     // from sequence 0 exactly (the Rust CLI's rule).
     val exactStart = o.from is Start.Seq
@@ -186,34 +243,46 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
     var end = "closed"
     // More than 2^63 - 1 frames never end by count: read until the ring closes.
     val limit = o.frames?.takeIf { it <= Long.MAX_VALUE.toULong() }?.toLong() ?: Long.MAX_VALUE
-    try {
-        if (limit > 0) {
-            // Stops right after the limit's frame, which the reader still releases; a Long count
-            // (`take` counts in Int).
-            ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs, counts = counts, start = o.from).transformWhile { f ->
-                emit(f)
-                frames < limit
-            }.collect { f ->
-                if (frames == 0L) start = System.nanoTime()
-                frames++
-                bytes += f.length
-                if (o.verify) verifier.record(f)
-                if (f.seq % 64 == 0L && f.timestampNs != 0L) latencies.add(System.nanoTime() - f.timestampNs)
+    var failed: RingException? = null
+    // The reading runs as a child job, so a stop request cancels it alone: the flow unregisters
+    // its reader as it unwinds, and the summary below reports what was read.
+    val reading = launch {
+        try {
+            if (limit > 0) {
+                // Stops right after the limit's frame, which the reader still releases; a Long
+                // count (`take` counts in Int).
+                ring.frames(o.delivery, idleTimeoutMs = o.timeoutMs, counts = counts, start = o.from).transformWhile { f ->
+                    emit(f)
+                    frames < limit
+                }.collect { f ->
+                    if (frames == 0L) start = System.nanoTime()
+                    frames++
+                    bytes += f.length
+                    if (o.verify) verifier.record(f)
+                    if (f.seq % 64 == 0L && f.timestampNs != 0L) latencies.add(System.nanoTime() - f.timestampNs)
+                }
+            } else {
+                // No frame to read, but registered and unregistered as the Rust CLI is, so the
+                // summary says where the reader would have started.
+                ReaderCursor.register(ring, o.delivery == Delivery.Lossless, Parking.Thread, o.from).unregister(counts)
             }
-        } else {
-            // No frame to read, but registered and unregistered as the Rust CLI is, so the summary
-            // says where the reader would have started.
-            ReaderCursor.register(ring, o.delivery == Delivery.Lossless, Parking.Thread, o.from).unregister(counts)
+            if (o.frames != null && frames.toULong() >= o.frames) end = "frames"
+        } catch (e: CancellationException) {
+            end = "cancelled"
+        } catch (e: RingTimeoutException) {
+            end = "timeout"
+        } catch (e: ProducerGoneException) {
+            end = "producer_gone"
+        } catch (e: EvictedException) {
+            end = "evicted"
+        } catch (e: RingException) {
+            failed = e
         }
-        if (o.frames != null && frames.toULong() >= o.frames) end = "frames"
-    } catch (e: RingTimeoutException) {
-        end = "timeout"
-    } catch (e: ProducerGoneException) {
-        end = "producer_gone"
-    } catch (e: EvictedException) {
-        end = "evicted"
-    } catch (e: RingException) {
-        err("ringflow-kotlin: ${e.message}")
+    }
+    stop.onRequest { reading.cancel() }
+    reading.join()
+    failed?.let {
+        err("ringflow-kotlin: ${it.message}")
         return@runBlocking 1
     }
     val elapsed = if (frames == 0L) 0.0 else (System.nanoTime() - start) / 1e9

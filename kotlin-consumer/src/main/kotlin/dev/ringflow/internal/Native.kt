@@ -11,8 +11,8 @@ import java.nio.ByteBuffer
  */
 internal object Native {
     init {
-        val path = System.getProperty("ringflow.lib")
-        if (path != null) System.load(java.io.File(path).absolutePath) else System.loadLibrary("ringflow_jni")
+        // -Dringflow.lib, else the jar's library for this platform: see NativeLibrary.
+        NativeLibrary.load()
     }
 
     @JvmStatic external fun open(path: String): Long

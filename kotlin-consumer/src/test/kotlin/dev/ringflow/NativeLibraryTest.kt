@@ -1,0 +1,69 @@
+package dev.ringflow
+
+import dev.ringflow.internal.NativeLibrary
+import org.junit.jupiter.api.Assertions.assertArrayEquals
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.io.IOException
+import java.nio.file.Files
+import java.nio.file.Path
+import java.nio.file.attribute.PosixFilePermissions
+
+/** How `NativeLibrary` names platforms and extracts the jar's library (`CliJarIT` loads it). */
+class NativeLibraryTest {
+    @field:TempDir
+    lateinit var dir: Path
+
+    @Test
+    fun `platforms map to the jar's resource directories`() {
+        assertEquals("linux-x86_64", NativeLibrary.platform("Linux", "amd64", false))
+        assertEquals("linux-aarch64", NativeLibrary.platform("Linux", "aarch64", false))
+        assertEquals("android-arm64-v8a", NativeLibrary.platform("Linux", "aarch64", true))
+        assertEquals("darwin-aarch64", NativeLibrary.platform("Mac OS X", "aarch64", false))
+        assertEquals("darwin-x86_64", NativeLibrary.platform("Mac OS X", "x86_64", false))
+        assertNull(NativeLibrary.platform("Linux", "riscv64", false))
+        assertNull(NativeLibrary.platform("Windows 11", "amd64", false))
+        assertEquals("native/linux-x86_64/libringflow_jni.so", NativeLibrary.resourcePath("linux-x86_64", "libringflow_jni.so"))
+    }
+
+    @Test
+    fun `an unsupported platform gets one error naming it and the override`() {
+        val message = NativeLibrary.unsupported("Linux/riscv64", "libringflow_jni.so").message!!
+        assertTrue("Linux/riscv64" in message, message)
+        assertTrue("-Dringflow.lib=" in message, message)
+    }
+
+    @Test
+    fun `the library is extracted once to a private content-hashed file, and a tampered one is replaced`() {
+        val cache = NativeLibrary.privateDir(dir.resolve("cache"))
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)))
+        val bytes = ByteArray(10_000) { it.toByte() }
+        val file = NativeLibrary.extract(bytes, cache, "libringflow_jni.so")
+        assertTrue(file.fileName.toString().matches(Regex("libringflow_jni-[0-9a-f]{16}\\.so")), file.toString())
+        assertArrayEquals(bytes, Files.readAllBytes(file))
+        val modified = Files.getLastModifiedTime(file)
+        assertEquals(file, NativeLibrary.extract(bytes, cache, "libringflow_jni.so"))
+        assertEquals(modified, Files.getLastModifiedTime(file), "an intact file is not rewritten")
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"))
+        Files.write(file, byteArrayOf(1, 2, 3))
+        assertEquals(file, NativeLibrary.extract(bytes, cache, "libringflow_jni.so"))
+        assertArrayEquals(bytes, Files.readAllBytes(file), "a tampered file is replaced")
+        assertEquals(listOf(file), Files.list(cache).use { it.toList() }, "no temporary file is left")
+        // Another version lands beside it, under its own hash.
+        val other = NativeLibrary.extract(ByteArray(10) { 7 }, cache, "libringflow_jni.so")
+        assertTrue(other != file)
+    }
+
+    @Test
+    fun `a cache directory others can open is refused`() {
+        val open = Files.createDirectory(dir.resolve("open"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")))
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"))
+        assertThrows<IOException> { NativeLibrary.privateDir(open) }
+        val link = Files.createSymbolicLink(dir.resolve("link"), NativeLibrary.privateDir(dir.resolve("real")))
+        assertThrows<IOException> { NativeLibrary.privateDir(link) }
+    }
+}
