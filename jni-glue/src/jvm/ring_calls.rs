@@ -134,7 +134,7 @@ pub(crate) const JNI_VALUES: [(&str, u64); 6] = [
 ];
 
 /// Values at the head of `statsValues`, before the consumers.
-const STATS_HEADER_LEN: usize = 6;
+const STATS_HEADER_LEN: usize = 7;
 /// Values per consumer in `statsValues`.
 const STATS_CONSUMER_LEN: usize = 9;
 
@@ -148,7 +148,7 @@ fn layout_dump() -> String {
 }
 
 /// `Native.statsValues(ring): LongArray`: `[published, dropped, closed (0/1), dataWakes,
-/// spaceWakes, consumers, then per consumer: index, lossy (0/1), evicted (0/1), read, lag,
+/// spaceWakes, abandoned, consumers, then per consumer: index, lossy (0/1), evicted (0/1), read, lag,
 /// delivered, lost, lapped, torn]`.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn stats_values<'l>(
@@ -164,6 +164,7 @@ pub fn stats_values<'l>(
             i64::from(s.closed),
             s.data_wakes as i64,
             s.space_wakes as i64,
+            s.abandoned as i64,
             s.consumers.len() as i64,
         ];
         debug_assert_eq!(v.len(), STATS_HEADER_LEN);

@@ -50,13 +50,19 @@ data class ConsumerStats(
     val torn: Long,
 )
 
-/** A snapshot of a ring's cursors and counters, from [Ring.stats]. */
+/**
+ * A snapshot of a ring's cursors and counters, from [Ring.stats]: frames [published] (one past the
+ * highest committed sequence), [dropped] by the `fail` policy, whether the last producer detached
+ * ([closed]), futex wake calls for consumers and producers, frames [abandoned] (claimed by a
+ * producer that ended without committing them, published as skip frames), and each consumer.
+ */
 data class RingStats(
     val published: Long,
     val dropped: Long,
     val closed: Boolean,
     val dataWakes: Long,
     val spaceWakes: Long,
+    val abandoned: Long,
     val consumers: List<ConsumerStats>,
 )
 

@@ -49,6 +49,7 @@ class HoleTest {
                 }
             }
             assertEquals(listOf(0L, 2L, 3L, 4L), seen, "every committed frame, the hole skipped")
+            assertEquals(1L, ring.stats().abandoned, "the hole is counted, as `inspect` shows it")
         }
     }
 }
