@@ -79,6 +79,7 @@ pub fn ring_json(ring: &Ring) -> serde_json::Value {
         "published": s.published,
         "dropped": s.dropped,
         "abandoned": s.abandoned,
+        "evicted": s.evicted,
         "closed": s.closed,
         "data_wakes": s.data_wakes,
         "space_wakes": s.space_wakes,
@@ -88,7 +89,8 @@ pub fn ring_json(ring: &Ring) -> serde_json::Value {
             "index": p.index, "pid": p.pid, "heartbeat_ns": p.heartbeat_ns,
         })).collect::<Vec<_>>(),
         "consumers": s.consumers.iter().map(|c| serde_json::json!({
-            "index": c.index, "pid": c.pid, "policy": if c.lossy { "lossy" } else { "lossless" },
+            "index": c.index, "name": c.name, "ownerless": c.ownerless,
+            "pid": c.pid, "policy": if c.lossy { "lossy" } else { "lossless" },
             "evicted": c.evicted, "read": c.read, "lag": c.lag, "delivered": c.delivered,
             "lost": c.lost, "lapped": c.lapped, "torn": c.torn, "heartbeat_ns": c.heartbeat_ns,
         })).collect::<Vec<_>>(),
