@@ -204,9 +204,10 @@ impl EngineError {
                 R::InUse { .. } => ErrorKind::Busy,
                 R::Mismatch { .. } => ErrorKind::BadArgument,
                 R::Evicted { .. } => ErrorKind::Evicted,
-                R::NoConsumerSlot { .. } | R::ProducerBusy { .. } | R::TooManyProducers { .. } => {
-                    ErrorKind::Busy
-                }
+                R::NoConsumerSlot { .. }
+                | R::ProducerBusy { .. }
+                | R::TooManyProducers { .. }
+                | R::NameTaken { .. } => ErrorKind::Busy,
                 R::NotOverwritable | R::FrameHeld { .. } | R::InvalidArgument(_) => {
                     ErrorKind::BadArgument
                 }

@@ -359,7 +359,10 @@ impl Registry {
         options: ConsumeOptions,
     ) -> Result<Handle> {
         let r = self.ring(ring)?;
-        let mut consumer = r.consumer_with(options.delivery, options.start)?;
+        let mut consumer = match &options.name {
+            Some((name, grace)) => r.consumer_named(name, options.delivery, *grace)?,
+            None => r.consumer_with(options.delivery, options.start)?,
+        };
         let live = Live::default();
         let l = Arc::clone(&live);
         self.spawn_task(Some(ring), live, move |token| {

@@ -147,6 +147,7 @@ fn snapshot_json(
         "published": s.published,
         "dropped": s.dropped,
         "abandoned": s.abandoned,
+        "evicted": s.evicted,
         "closed": s.closed,
         "replaced_by": replaced_by,
         "data_wakes": s.data_wakes,
@@ -158,8 +159,8 @@ fn snapshot_json(
             "heartbeat_age_s": age_s(p.heartbeat_ns, now),
         })).collect::<Vec<_>>(),
         "consumers": s.consumers.iter().map(|c| serde_json::json!({
-            "index": c.index, "pid": c.pid, "alive": c.alive,
-            "policy": if c.lossy { "lossy" } else { "lossless" },
+            "index": c.index, "name": c.name, "ownerless": c.ownerless, "pid": c.pid,
+            "alive": c.alive, "policy": if c.lossy { "lossy" } else { "lossless" },
             "evicted": c.evicted, "read": c.read, "lag": c.lag, "delivered": c.delivered,
             "lost": c.lost, "lapped": c.lapped, "torn": c.torn, "heartbeat_ns": c.heartbeat_ns,
             "heartbeat_age_s": age_s(c.heartbeat_ns, now),

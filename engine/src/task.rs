@@ -193,7 +193,7 @@ fn still_blocked(since: &mut Option<Instant>, user_timeout: Option<Duration>) ->
 }
 
 /// How a consumer task runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConsumeOptions {
     /// Lossless or lossy.
     pub delivery: Delivery,
@@ -203,8 +203,12 @@ pub struct ConsumeOptions {
     pub timeout: Option<Duration>,
     /// Check every frame as a `seq` frame.
     pub verify: bool,
-    /// Where the reader starts.
+    /// Where the reader starts (unless `name` resumes a durable consumer).
     pub start: Start,
+    /// Read as the durable named consumer of this name ([`Ring::consumer_named`]), which may
+    /// hold producers back this long once ownerless; it resumes where the last owner of the
+    /// name released, and `start` is then ignored.
+    pub name: Option<(String, Duration)>,
 }
 
 impl Default for ConsumeOptions {
@@ -215,6 +219,7 @@ impl Default for ConsumeOptions {
             timeout: None,
             verify: false,
             start: Start::Next,
+            name: None,
         }
     }
 }

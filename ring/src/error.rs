@@ -56,6 +56,15 @@ pub enum Error {
         /// The consumer block index.
         index: usize,
     },
+    /// A live consumer (of process `pid`) owns the consumer name asked for, or another process
+    /// was taking a name throughout (`pid` 0).
+    #[error("consumer name {name:?} is taken by process {pid}")]
+    NameTaken {
+        /// The name.
+        name: String,
+        /// The owner's pid (0: another process held the ring's naming lock).
+        pid: u32,
+    },
     /// A slot holds a value no producer writes: reported, never trusted.
     #[error("corrupt slot for frame {seq}: {detail}")]
     Corrupt {

@@ -35,8 +35,11 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"RINGFLOW");
 /// sleeper protocol's `ARMED` bit (`sleep.rs`); a version-1 waiter never sets it, so a version-2
 /// notifier would never wake it. Version 3: [`Header::flags`] says whether the ring may be
 /// overwritten ([`ring_flags::OVERWRITABLE`]); a version-2 reader would ignore the flag and hand
-/// out views an `overwrite` producer may be rewriting, so it must refuse the file.
-pub const VERSION: u32 = 3;
+/// out views an `overwrite` producer may be rewriting, so it must refuse the file. Version 4:
+/// named consumer blocks ([`ConsumerLine::name`]) outlive their owner and gate producers for
+/// their `grace` once ownerless; a version-3 participant would take such a block as free, or
+/// evict it at once, so it must refuse the file.
+pub const VERSION: u32 = 4;
 /// Bytes of the region header.
 pub const HEADER_LEN: usize = 256;
 /// One control line: the unit of false-sharing isolation. Fixed at 128 bytes (two 64-byte lines,
@@ -362,6 +365,9 @@ pub struct CursorLine {
     /// frames the entry's producer may be writing, so a repairer knows which frames a dead
     /// producer left. In this line because every claim writes `claim` here already.
     pub claims: [AtomicU64; MAX_PRODUCERS],
+    /// Consumers evicted by producers (dead, stale, or ownerless past their grace), ever.
+    /// Layout version 4, from this line's padding.
+    pub evicted: AtomicU64,
 }
 
 /// Producer line 1: wait words and the ring state.
@@ -441,6 +447,51 @@ pub struct ConsumerLine {
     pub lapped: AtomicU64,
     /// Zero-copy views found overwritten when released.
     pub torn: AtomicU64,
+    /// The block's name ([`consumer_name`]): all zero for an anonymous consumer, else UTF-8
+    /// bytes padded with zeros. A named block is not freed when its owner goes: it keeps `read`
+    /// and stays `ACTIVE` (or `EVICTED`) for the next owner of that name. Words, not bytes, so
+    /// a racing reader loads them atomically. Layout version 4.
+    pub name: [AtomicU64; consumer_name::WORDS],
+    /// Named blocks: nanoseconds an ownerless block may hold producers back before it is
+    /// evicted. Layout version 4.
+    pub grace_ns: AtomicU64,
+    /// Named blocks: `CLOCK_MONOTONIC` ns at which a producer held back by it first found it
+    /// ownerless, 0 while it has an owner (or nobody noticed). Layout version 4.
+    pub ownerless_since_ns: AtomicU64,
+}
+
+/// The name of a consumer block ([`ConsumerLine::name`]).
+pub mod consumer_name {
+    /// Words of the name field.
+    pub const WORDS: usize = 4;
+    /// Longest name in bytes.
+    pub const MAX_LEN: usize = 8 * WORDS;
+
+    /// The words that store `name`, or why it cannot be a name: empty, longer than
+    /// [`MAX_LEN`] bytes, or holding a NUL byte (the padding).
+    pub fn encode(name: &str) -> Result<[u64; WORDS], String> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes.len() > MAX_LEN || bytes.contains(&0) {
+            return Err(format!(
+                "consumer name {name:?} must be 1 ..= {MAX_LEN} bytes of UTF-8 without NUL"
+            ));
+        }
+        let mut padded = [0u8; MAX_LEN];
+        padded[..bytes.len()].copy_from_slice(bytes);
+        let mut words = [0u64; WORDS];
+        for (word, chunk) in words.iter_mut().zip(padded.chunks_exact(8)) {
+            *word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        }
+        Ok(words)
+    }
+
+    /// The name stored in `words`, `None` for an anonymous block (first byte zero). Bytes that
+    /// are not UTF-8 (a hostile file) are shown replaced.
+    pub fn decode(words: [u64; WORDS]) -> Option<String> {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(MAX_LEN);
+        (len > 0).then(|| String::from_utf8_lossy(&bytes[..len]).into_owned())
+    }
 }
 
 /// The consumer control block.
@@ -465,6 +516,8 @@ pub mod producer_block {
     pub const ABANDONED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.abandoned);
     /// `cursor.claims: [u64; MAX_PRODUCERS]`, the claim record of entry `i` at `+ 8 i`.
     pub const CLAIM_RECORDS_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.claims);
+    /// `cursor.evicted: u64`.
+    pub const EVICTED_OFFSET: usize = offset_of!(ProducerBlock, cursor.0.evicted);
     /// `wait.data_futex: u32`.
     pub const DATA_FUTEX_OFFSET: usize = offset_of!(ProducerBlock, wait.0.data_futex);
     /// `wait.data_sleepers: u32`.
@@ -519,6 +572,12 @@ pub mod consumer_block {
     pub const LAPPED_OFFSET: usize = offset_of!(ConsumerLine, lapped);
     /// `torn: u64`.
     pub const TORN_OFFSET: usize = offset_of!(ConsumerLine, torn);
+    /// `name: [u8; 32]` (four u64 words).
+    pub const NAME_OFFSET: usize = offset_of!(ConsumerLine, name);
+    /// `grace_ns: u64`.
+    pub const GRACE_OFFSET: usize = offset_of!(ConsumerLine, grace_ns);
+    /// `ownerless_since_ns: u64`.
+    pub const OWNERLESS_SINCE_OFFSET: usize = offset_of!(ConsumerLine, ownerless_since_ns);
 }
 
 // The offsets above come from the structs; what is checked here is what the structs must be for
@@ -540,6 +599,9 @@ const _: () = {
     // The abandoned counter and the claim records live in the cursor line's former padding.
     assert!(producer_block::ABANDONED_OFFSET == 40);
     assert!(producer_block::CLAIM_RECORDS_OFFSET + 8 * MAX_PRODUCERS <= LINE);
+    assert!(producer_block::EVICTED_OFFSET == 112);
+    // The name, grace and ownerless time live in the consumer line's former padding.
+    assert!(consumer_block::NAME_OFFSET == 64 && consumer_block::OWNERLESS_SINCE_OFFSET == 104);
     assert!(producer_block::PRODUCERS_OFFSET == 2 * LINE);
     assert!(producer_block::PRODUCER_ENTRY_LEN == 16);
     assert!(CONSUMERS_OFFSET % LINE == 0);
@@ -867,6 +929,7 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
         ("SCAN_OFFSET", h(producer_block::SCAN_OFFSET)),
         ("DROPPED_OFFSET", h(producer_block::DROPPED_OFFSET)),
         ("ABANDONED_OFFSET", h(producer_block::ABANDONED_OFFSET)),
+        ("EVICTED_OFFSET", h(producer_block::EVICTED_OFFSET)),
         (
             "CLAIM_RECORDS_OFFSET",
             h(producer_block::CLAIM_RECORDS_OFFSET),
@@ -931,6 +994,13 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
         ("CONSUMER_LOST_OFFSET", h(consumer_block::LOST_OFFSET)),
         ("CONSUMER_LAPPED_OFFSET", h(consumer_block::LAPPED_OFFSET)),
         ("CONSUMER_TORN_OFFSET", h(consumer_block::TORN_OFFSET)),
+        ("CONSUMER_NAME_OFFSET", h(consumer_block::NAME_OFFSET)),
+        ("CONSUMER_NAME_MAX_LEN", consumer_name::MAX_LEN as u64),
+        ("CONSUMER_GRACE_OFFSET", h(consumer_block::GRACE_OFFSET)),
+        (
+            "CONSUMER_OWNERLESS_SINCE_OFFSET",
+            h(consumer_block::OWNERLESS_SINCE_OFFSET),
+        ),
         ("CONSUMER_STATE_FREE", consumer_state::FREE.into()),
         ("CONSUMER_STATE_CLAIMING", consumer_state::CLAIMING.into()),
         ("CONSUMER_STATE_ACTIVE", consumer_state::ACTIVE.into()),

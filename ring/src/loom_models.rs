@@ -45,6 +45,10 @@ struct LoomMem {
     exact: bool,
     /// Producer entries `alive` reports dead (bit `i` for entry `i`).
     dead: AtomicU64,
+    /// Consumer blocks whose liveness lock is held (bit `i` for block `i`): the kernel's lock
+    /// table of one process, whose own locks never conflict (`take_lock` always succeeds), as
+    /// on one mapping.
+    consumer_locks: AtomicU64,
     /// `registering`'s mutex, as the mapping's: it also keeps two repairers apart.
     registering: Mutex<()>,
     futex: Mutex<()>,
@@ -91,6 +95,7 @@ impl LoomMem {
             kinds: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             exact,
             dead: AtomicU64::new(0),
+            consumer_locks: AtomicU64::new(0),
             registering: Mutex::new(()),
             futex: Mutex::new(()),
             woken: Condvar::new(),
@@ -164,19 +169,32 @@ impl RingMem for LoomMem {
     }
     /// Acquire: pairs with the Release store that makes a model's producer look dead, after
     /// its last store to the slots (what the kernel's release of a dead process's lock gives).
+    /// A consumer is alive while its block's lock is held. Acquire: pairs with the Release
+    /// of `release_lock`, as the kernel's lock table orders a release before a later test.
     fn alive(&self, who: Attachment, _pid: u32) -> bool {
         match who {
             Attachment::Producer(i) => self.dead.load(Ordering::Acquire) & (1 << i) == 0,
+            Attachment::Consumer(i) => self.consumer_locks.load(Ordering::Acquire) & (1 << i) != 0,
             _ => true,
         }
     }
     fn exact_liveness(&self) -> bool {
         self.exact
     }
-    fn take_lock(&self, _who: Attachment) -> bool {
+    /// AcqRel: the Acquire half pairs with the Release of `release_lock` (what the last owner
+    /// did before it let go happens before), the Release half with `alive`'s Acquire.
+    fn take_lock(&self, who: Attachment) -> bool {
+        if let Attachment::Consumer(i) = who {
+            self.consumer_locks.fetch_or(1 << i, Ordering::AcqRel);
+        }
         true
     }
-    fn release_lock(&self, _who: Attachment) {}
+    /// Release: pairs with the Acquire of `alive` and `take_lock`.
+    fn release_lock(&self, who: Attachment) {
+        if let Attachment::Consumer(i) = who {
+            self.consumer_locks.fetch_and(!(1 << i), Ordering::Release);
+        }
+    }
     fn registering<T>(&self, f: impl FnOnce() -> T) -> T {
         let _one_at_a_time = self.registering.lock().unwrap();
         f()
@@ -701,3 +719,123 @@ fn repair_never_takes_a_live_claim() {
         assert_eq!(mem.producer.cursor.abandoned.load(Ordering::Relaxed), 1);
     });
 }
+
+/// A named consumer taken again while a blocking producer, held back by the ownerless block
+/// (grace 0), evicts it: the taker and the eviction exclude each other through the block's
+/// lock (`gate::evict_ownerless`). Whichever comes first, the taker either resumes at the
+/// block's cursor with every frame from there protected (not evicted: it reads frames 0..4 in
+/// order, none overwritten under it), or learns of the eviction and joins again through the
+/// handshake, counting the frames gone as missed; every frame is accounted for once, and the
+/// eviction is counted.
+#[test]
+fn named_retake_races_eviction() {
+    loom::model(|| {
+        let mem = LoomMem::with_flags(2, 1, false, false);
+        let mut old =
+            ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, ZERO, PID)
+                .unwrap();
+        old.unregister(); // ownerless, cursor at 0
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, BLOCK);
+                for _ in 0..4 {
+                    let seq = p.claim(1).unwrap();
+                    write_words(&mem, seq);
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        let mut c =
+            ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, ZERO, PID)
+                .unwrap();
+        let resume = c.resumed.expect("the name existed");
+        assert_eq!(resume.read, 0);
+        let protected = c.protected_from();
+        if !resume.evicted {
+            assert_eq!(
+                protected, 0,
+                "a block never evicted stays protected from its cursor"
+            );
+        }
+        let mut accepted = Vec::new();
+        loop {
+            let seq = c.next;
+            match c.check(seq) {
+                Check::Ready => {
+                    let [a, b] = &mem.words[mem.index(seq)];
+                    // Relaxed: validated by `verify`.
+                    let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    if c.verify(seq) {
+                        assert_eq!((a, b), (seq, seq), "torn frame accepted");
+                        c.note_handed_out(seq);
+                        accepted.push(seq);
+                        c.release(seq + 1, 1);
+                    } else {
+                        assert!(seq < protected, "protected frame {seq} overwritten");
+                    }
+                }
+                Check::Lapped => {
+                    assert!(seq < protected, "lapped at protected frame {seq}");
+                    c.skip_lapped().unwrap();
+                }
+                Check::Empty => match c.wait(None) {
+                    Ok(()) => {}
+                    Err(RecvError::Closed) => break,
+                    Err(e) => panic!("{e}"),
+                },
+            }
+        }
+        writer.join().unwrap();
+        assert!(accepted.windows(2).all(|w| w[0] < w[1]));
+        assert!((protected..4).all(|s| accepted.contains(&s)));
+        if !resume.evicted {
+            assert_eq!(accepted, [0, 1, 2, 3]);
+        }
+        assert_eq!(accepted.len() as u64 + c.missed_at_start + c.lost, 4);
+        // Relaxed: the threads are joined.
+        let evicted = mem.producer.cursor.evicted.load(Ordering::Relaxed);
+        assert_eq!(evicted, u64::from(resume.evicted));
+    });
+}
+
+/// Two takers of one ownerless name: exactly one gets it, resuming at the cursor the last
+/// owner committed; the other is refused (`NameTaken`), and the block keeps that cursor.
+#[test]
+fn two_takers_of_one_name() {
+    loom::model(|| {
+        let mem = LoomMem::with_flags(2, 2, false, false);
+        let mut old =
+            ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, ZERO, PID)
+                .unwrap();
+        old.unregister();
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let mem = Arc::clone(&mem);
+                thread::spawn(move || {
+                    ConsumerCore::register_named(
+                        Arc::clone(&mem),
+                        "n",
+                        Delivery::Lossless,
+                        ZERO,
+                        PID,
+                    )
+                    .map(|c| (c.index, c.resumed))
+                    .map_err(|e| matches!(e, crate::Error::NameTaken { .. }))
+                })
+            })
+            .collect();
+        let results: Vec<_> = takers.into_iter().map(|t| t.join().unwrap()).collect();
+        let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "exactly one taker wins");
+        assert_eq!(won[0].0, 0, "the named block, not a new one");
+        assert!(won[0].1.is_some_and(|r| r.read == 0 && !r.evicted));
+        assert!(
+            results.iter().any(|r| r == &Err(true)),
+            "the other is refused by name"
+        );
+    });
+}
+
+const ZERO: Duration = Duration::ZERO;

@@ -17,6 +17,9 @@ pub(crate) enum Attachment {
     Consumer(usize),
     /// Whoever repairs a dead producer's claim (`repair.rs`): one at a time, ring-wide.
     Repairer,
+    /// Whoever takes a consumer block by name (`gate::register_named`): one at a time,
+    /// ring-wide, so two processes never give one name two blocks.
+    Naming,
 }
 
 /// Access to the control words of one ring.

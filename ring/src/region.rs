@@ -389,6 +389,8 @@ impl Shared {
             Attachment::Consumer(i) => self.geometry.consumer_offset(i),
             // The first byte of the `abandoned` counter, which repairers count in.
             Attachment::Repairer => PRODUCER_OFFSET + layout::producer_block::ABANDONED_OFFSET,
+            // The first byte of the `dropped` counter.
+            Attachment::Naming => PRODUCER_OFFSET + layout::producer_block::DROPPED_OFFSET,
         }
     }
 
@@ -974,6 +976,53 @@ impl Ring {
     /// Registers a consumer whose delivery is chosen at run time.
     pub fn consumer_with(&self, delivery: Delivery, start: Start) -> Result<AnyConsumer> {
         AnyConsumer::register(Arc::clone(&self.shared), delivery, start)
+    }
+
+    /// Takes the durable consumer called `name`: the block with that name if one exists and
+    /// no live process owns it (its owner died, or dropped its handle), or else a new block
+    /// that gets the name.
+    ///
+    /// A named block outlives its owner: it keeps its read cursor and, if lossless, keeps
+    /// holding `block`/`fail` producers back, for at most `grace` once a producer it holds back
+    /// finds it ownerless; then the producer evicts it (counted in
+    /// [`RingStats::evicted`]). Taken again, the consumer starts exactly where the last owner
+    /// released (see [`AnyConsumer::resumed`]); frames an eviction let producers overwrite
+    /// meanwhile are counted in `missed_at_start`. Its cursor moves as frames are released, or
+    /// only at [`AnyConsumer::commit`] after [`AnyConsumer::hold_releases`].
+    ///
+    /// Errors: [`Error::NameTaken`] if a live consumer owns the name (two processes racing for
+    /// one name: exactly one wins); [`Error::InvalidArgument`] for a name that is empty, longer
+    /// than 32 bytes or holds a NUL; [`Error::NoConsumerSlot`] for a new name with no free block.
+    /// Liveness is exact on a file-backed ring (`docs/FORMAT.md`, "Liveness locks").
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
+    /// let mut producer = ring.producer(ProducerOptions::default())?;
+    /// let grace = Duration::from_secs(5);
+    /// let mut bridge = ring.consumer_named("bridge-1", Delivery::Lossless, grace)?;
+    /// assert!(matches!(
+    ///     ring.consumer_named("bridge-1", Delivery::Lossless, grace),
+    ///     Err(Error::NameTaken { .. })
+    /// ));
+    /// for frame in [b"a", b"b", b"c"] {
+    ///     producer.push(frame)?;
+    /// }
+    /// assert_eq!(bridge.poll()?.unwrap().payload(), b"a");
+    /// drop(bridge); // ownerless: the block keeps its cursor after "a"
+    /// let mut again = ring.consumer_named("bridge-1", Delivery::Lossless, grace)?;
+    /// assert_eq!(again.resumed(), Some((1, false)));
+    /// assert_eq!(again.poll()?.unwrap().payload(), b"b");
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn consumer_named(
+        &self,
+        name: &str,
+        delivery: Delivery,
+        grace: Duration,
+    ) -> Result<AnyConsumer> {
+        AnyConsumer::register_named(Arc::clone(&self.shared), name, delivery, grace)
     }
 
     /// The validated header.

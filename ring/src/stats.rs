@@ -20,10 +20,14 @@ pub struct ProducerStats {
 }
 
 /// One registered (or evicted) consumer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumerStats {
     /// Block index.
     pub index: usize,
+    /// Its name, for a durable named consumer ([`Ring::consumer_named`](crate::Ring::consumer_named)).
+    pub name: Option<String>,
+    /// A named consumer that no live process owns: it keeps its cursor for the next owner.
+    pub ownerless: bool,
     /// Whether it was evicted.
     pub evicted: bool,
     /// Whether it is lossy.
@@ -59,6 +63,8 @@ pub struct RingStats {
     /// frames (a dead producer's, repaired by another participant, or a claim left open when
     /// its producer detached).
     pub abandoned: u64,
+    /// Consumers producers evicted (dead, stale, or ownerless past their grace), ever.
+    pub evicted: u64,
     /// Whether the last producer detached cleanly.
     pub closed: bool,
     /// Consumers parked (or about to park) on the data futex.
@@ -109,12 +115,17 @@ impl RingStats {
                 }
                 let read = c.read.load(Ordering::Relaxed);
                 let pid = c.pid.load(Ordering::Relaxed);
+                let alive = mem.alive(Attachment::Consumer(index), pid);
+                let name = crate::layout::consumer_name::decode(crate::gate::load_name(c));
+                let ownerless = name.is_some() && !alive;
                 Some(ConsumerStats {
                     index,
+                    name,
+                    ownerless,
                     evicted: state == consumer_state::EVICTED,
                     lossy: c.policy.load(Ordering::Relaxed) == delivery::LOSSY,
                     pid,
-                    alive: mem.alive(Attachment::Consumer(index), pid),
+                    alive,
                     read,
                     lag: published.saturating_sub(read),
                     delivered: c.delivered.load(Ordering::Relaxed),
@@ -129,6 +140,7 @@ impl RingStats {
             published,
             dropped: p.cursor.dropped.load(Ordering::Relaxed),
             abandoned: p.cursor.abandoned.load(Ordering::Relaxed),
+            evicted: p.cursor.evicted.load(Ordering::Relaxed),
             closed: p.wait.state.load(Ordering::Relaxed) == ring_state::CLOSED,
             data_sleepers: p.wait.data_sleepers.load(Ordering::Relaxed),
             space_sleepers: p.wait.space_sleepers.load(Ordering::Relaxed),

@@ -107,8 +107,9 @@ fn bad_magic_and_version_are_reported_with_the_value_found() {
     let mut h = header(&path);
     // Version 1 had the same offsets but another sleeper protocol: mixing the two could lose
     // wake-ups. Version 2 had no overwritable flag: its readers would hand out views of frames an
-    // `overwrite` producer rewrites. Both are refused like any unknown version.
-    for version in [1, 2, 4] {
+    // `overwrite` producer rewrites. Version 3 had no named consumers: its participants would
+    // free or evict an ownerless named block. All are refused like any unknown version.
+    for version in [1, 2, 3, 5] {
         h.version = version;
         write_header(&path, &h);
         assert!(matches!(

@@ -36,6 +36,14 @@ pub(crate) struct ConsumeArgs {
     /// Check every frame as a `seq` frame.
     #[arg(long)]
     pub(crate) verify: bool,
+    /// Read as the durable consumer NAME: resume where its last owner released (--from is then
+    /// ignored); after this process ends the ring keeps its cursor for the next owner.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// With --name: seconds the ownerless consumer may hold lossless producers back before it
+    /// is evicted.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", requires = "name")]
+    pub(crate) grace: f64,
     /// Give up after this many seconds without a frame.
     #[arg(long)]
     pub(crate) timeout: Option<f64>,
@@ -135,6 +143,18 @@ pub(crate) fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
         timeout: a.timeout.map(Duration::from_secs_f64),
         verify: a.verify,
         start: a.from,
+        name: match a.name {
+            Some(n) => Some((
+                n,
+                Duration::try_from_secs_f64(a.grace).map_err(|_| {
+                    Failure::usage(format!(
+                        "--grace {}: not a non-negative number of seconds",
+                        a.grace
+                    ))
+                })?,
+            )),
+            None => None,
+        },
     };
     let h = registry.spawn_consumer(ring_h, sink, options)?;
     stop_on_signals(registry, vec![h])?;

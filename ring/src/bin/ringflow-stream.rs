@@ -9,7 +9,7 @@
 //!                         [--producer-id ID] [--wait-consumers N] [--timeout SECS]
 //!                         [--die-in-claim]
 //! ringflow-stream consume PATH [--frames N] [--lossy] [--verify] [--timeout SECS]
-//!                         [--liveness-ms MS]
+//!                         [--liveness-ms MS] [--name NAME [--grace SECS] [--log FILE]]
 //! ringflow-stream layout
 //! ```
 //!
@@ -204,18 +204,42 @@ fn consume(mut args: Args) -> Result<u8, String> {
     let liveness_ms: Option<u64> = args.value("--liveness-ms")?;
     let lossy = args.flag("--lossy");
     let verify = args.flag("--verify");
+    let name: Option<String> = args.value("--name")?;
+    let grace: f64 = args.value("--grace")?.unwrap_or(10.0);
+    let log: Option<PathBuf> = args.value("--log")?;
     args.done()?;
     let ring = Ring::open(&path).map_err(|e| e.to_string())?;
-    let mut consumer = ring
-        .consumer_with(
-            if lossy {
-                Delivery::Lossy
-            } else {
-                Delivery::Lossless
-            },
-            Start::Next,
-        )
-        .map_err(|e| e.to_string())?;
+    let delivery = if lossy {
+        Delivery::Lossy
+    } else {
+        Delivery::Lossless
+    };
+    let mut consumer = match &name {
+        // A durable named consumer: each frame's sequence is appended to the log, and only then
+        // is the frame committed, so a killed reader leaves at most one logged frame uncommitted.
+        Some(name) => {
+            let grace = Duration::try_from_secs_f64(grace).map_err(|e| e.to_string())?;
+            let mut c = ring
+                .consumer_named(name, delivery, grace)
+                .map_err(|e| e.to_string())?;
+            c.hold_releases();
+            c
+        }
+        None => ring
+            .consumer_with(delivery, Start::Next)
+            .map_err(|e| e.to_string())?,
+    };
+    let mut log = match log {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+                .map_err(|e| format!("{}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let start_seq = consumer.next_seq();
     if let Some(ms) = liveness_ms {
         consumer.set_liveness_interval(Duration::from_millis(ms));
     }
@@ -253,6 +277,13 @@ fn consume(mut args: Args) -> Result<u8, String> {
         };
         match result {
             Ok((len, ts, seq)) => {
+                if let Some(log) = &mut log {
+                    use std::io::Write;
+                    writeln!(log, "{seq}").map_err(|e| e.to_string())?;
+                }
+                if name.is_some() {
+                    consumer.commit(seq + 1);
+                }
                 start.get_or_insert_with(Instant::now);
                 received += 1;
                 bytes += len as u64;
@@ -283,9 +314,10 @@ fn consume(mut args: Args) -> Result<u8, String> {
         && (lossy || lost == 0);
     let verified = verify && clean;
     println!(
-        "{{\"role\":\"consumer\",\"end\":\"{end}\",\"frames\":{received},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
+        "{{\"role\":\"consumer\",\"end\":\"{end}\",\"start_seq\":{start_seq},\"missed_at_start\":{},\"frames\":{received},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
          \"frames_per_s\":{:.0},\"lost\":{lost},\"gaps\":{},\"lapped\":{},\"torn\":{},\"duplicated\":{},\"reordered\":{},\
          \"corrupt\":{},\"verified\":{verified},\"latency_ns\":{{\"p50\":{},\"p99\":{},\"max\":{}}}}}",
+        consumer.missed_at_start(),
         received as f64 / elapsed.max(1e-9),
         tally.gaps,
         consumer.lapped(),

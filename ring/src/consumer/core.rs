@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use crate::error::{Error, RecvError, Result};
 use crate::gate;
-use crate::layout::{consumer_state, delivery, ring_state, stamp, ConsumerLine};
+use crate::layout::{consumer_name, consumer_state, delivery, ring_state, stamp, ConsumerLine};
 use crate::mem::{Attachment, RingMem};
 use crate::repair;
 use crate::sleep;
@@ -111,6 +111,13 @@ pub(crate) fn producer_status<M: RingMem>(mem: &M) -> ProducerStatus {
     dead.map_or(ProducerStatus::Alive, ProducerStatus::Gone)
 }
 
+fn policy_code(d: Delivery) -> u32 {
+    match d {
+        Delivery::Lossless => delivery::LOSSLESS,
+        Delivery::Lossy => delivery::LOSSY,
+    }
+}
+
 /// Frames between two heartbeats of a reader that is busy reading.
 pub(crate) const HEARTBEAT_EVERY: u64 = 1024;
 
@@ -148,6 +155,14 @@ pub(crate) struct ConsumerCore<M: RingMem> {
     /// Whether we woke a producer since we last waited (the next wait spins longer:
     /// `Backoff::after_wake`).
     woke_peer: bool,
+    /// A named block: left ownerless, not freed, when this handle goes.
+    named: bool,
+    /// What a named block's earlier owner left (`None` for a new block).
+    pub(crate) resumed: Option<gate::Resume>,
+    /// Releases move only `next`; the block's `read` moves at [`ConsumerCore::commit`].
+    pub(crate) holding: bool,
+    /// The block's `read` as this handle last stored it.
+    pub(crate) committed: u64,
 }
 
 impl<M: RingMem> ConsumerCore<M> {
@@ -157,20 +172,74 @@ impl<M: RingMem> ConsumerCore<M> {
         start: Start,
         pid: u32,
     ) -> Result<Self> {
-        let policy = match delivery {
-            Delivery::Lossless => delivery::LOSSLESS,
-            Delivery::Lossy => delivery::LOSSY,
-        };
         if let Some(by) = mem.replaced_by() {
             return Err(Error::Replaced { by });
         }
-        let Some(reg) = gate::register(&*mem, policy, pid) else {
+        let Some(reg) = gate::register(&*mem, policy_code(delivery), pid) else {
             return Err(Error::NoConsumerSlot {
                 max: mem.max_consumers(),
             });
         };
+        Self::registered(mem, delivery, start, reg, false)
+    }
+
+    /// Takes the consumer block called `name` (see `gate::register_named`), or a new one that
+    /// gets the name. A block taken again resumes where its last owner's releases left its
+    /// `read`; a new one starts at the next frame.
+    pub(crate) fn register_named(
+        mem: Arc<M>,
+        name: &str,
+        delivery: Delivery,
+        grace: Duration,
+        pid: u32,
+    ) -> Result<Self> {
+        if let Some(by) = mem.replaced_by() {
+            return Err(Error::Replaced { by });
+        }
+        let words = consumer_name::encode(name).map_err(Error::InvalidArgument)?;
+        let naming = gate::Naming {
+            words,
+            grace_ns: grace.as_nanos().min(u128::from(u64::MAX)) as u64,
+        };
+        let reg =
+            gate::register_named(&*mem, policy_code(delivery), pid, naming).map_err(|refusal| {
+                match refusal {
+                    gate::NamedRefusal::Taken { pid } => Error::NameTaken {
+                        name: name.to_string(),
+                        pid,
+                    },
+                    gate::NamedRefusal::Busy => Error::NameTaken {
+                        name: name.to_string(),
+                        pid: 0,
+                    },
+                    gate::NamedRefusal::NoBlock => Error::NoConsumerSlot {
+                        max: mem.max_consumers(),
+                    },
+                }
+            })?;
+        let start = match reg.resume {
+            Some(resume) => Start::Seq(resume.read),
+            None => Start::Next,
+        };
+        Self::registered(mem, delivery, start, reg, true)
+    }
+
+    fn registered(
+        mem: Arc<M>,
+        delivery: Delivery,
+        start: Start,
+        reg: gate::Registration,
+        named: bool,
+    ) -> Result<Self> {
+        let drop_block = |mem: &M| {
+            if named {
+                gate::leave_named(mem, reg.index, reg.generation);
+            } else {
+                gate::unregister(mem, reg.index, reg.generation);
+            }
+        };
         if reg.start >= stamp::MAX_SEQ {
-            gate::unregister(&*mem, reg.index, reg.generation);
+            drop_block(&mem);
             return Err(Error::Corrupt {
                 seq: reg.start,
                 detail: "the published cursor is beyond any sequence a producer writes".into(),
@@ -196,6 +265,13 @@ impl<M: RingMem> ConsumerCore<M> {
         if first != reg.start {
             mem.consumer(reg.index).read.store(first, Ordering::Release);
         }
+        if first >= stamp::MAX_SEQ {
+            drop_block(&mem);
+            return Err(Error::Corrupt {
+                seq: first,
+                detail: "a named block's read cursor is beyond any sequence".into(),
+            });
+        }
         let always_unprotected = delivery == Delivery::Lossy || mem.overwritable();
         Ok(ConsumerCore {
             mem,
@@ -216,6 +292,10 @@ impl<M: RingMem> ConsumerCore<M> {
             heartbeat_at: first + HEARTBEAT_EVERY,
             liveness: Duration::from_millis(50),
             woke_peer: false,
+            named,
+            resumed: reg.resume,
+            holding: false,
+            committed: first,
         })
     }
 
@@ -258,13 +338,36 @@ impl<M: RingMem> ConsumerCore<M> {
         let block = self.mem.consumer(self.index);
         // Relaxed: a statistic, written only by us.
         block.delivered.store(self.delivered, Ordering::Relaxed);
-        // Release: pairs with the Acquire load of `read` in gate::scan: our reads of the released
-        // slots happen before a producer overwrites them.
-        block.read.store(next, Ordering::Release);
         if next >= self.heartbeat_at {
             self.heartbeat();
             self.heartbeat_at = next + HEARTBEAT_EVERY;
         }
+        if !self.holding {
+            self.store_read(next);
+        }
+    }
+
+    /// A holding consumer's owner is done with every frame below `upto` (at most `next`): moves
+    /// the block's `read` there, so a later owner of the name resumes at `upto` and producers
+    /// may overwrite the frames below. Returns the committed position.
+    pub(crate) fn commit(&mut self, upto: u64) -> u64 {
+        let upto = upto.min(self.next);
+        if upto > self.committed {
+            self.store_read(upto);
+        }
+        self.committed
+    }
+
+    #[inline]
+    fn store_read(&mut self, next: u64) {
+        self.committed = next;
+        // Release: pairs with the Acquire load of `read` in gate::scan: our reads of the released
+        // slots happen before a producer overwrites them (and with the Acquire load of `read`
+        // by the next taker of a named block).
+        self.mem
+            .consumer(self.index)
+            .read
+            .store(next, Ordering::Release);
         if self.lossless && self.notify_producers() {
             self.woke_peer = true;
         }
@@ -529,7 +632,12 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     pub(crate) fn unregister(&mut self) {
-        gate::unregister(&*self.mem, self.index, self.generation);
+        if self.named {
+            // The name outlives this handle: the block keeps `read` where the last commit left it.
+            gate::leave_named(&*self.mem, self.index, self.generation);
+        } else {
+            gate::unregister(&*self.mem, self.index, self.generation);
+        }
         if self.lossless {
             // A producer may be asleep waiting for us: it must rescan without us.
             let _ = self.notify_producers();

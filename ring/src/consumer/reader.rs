@@ -103,9 +103,29 @@ impl std::fmt::Debug for Reader {
 
 impl Reader {
     pub(crate) fn register(shared: Arc<Shared>, delivery: Delivery, start: Start) -> Result<Self> {
-        let payload = shared.slot_payload();
         let core = ConsumerCore::register(shared, delivery, start, crate::liveness::current_pid())?;
-        Ok(Reader {
+        Ok(Self::with_core(core))
+    }
+
+    pub(crate) fn register_named(
+        shared: Arc<Shared>,
+        name: &str,
+        delivery: Delivery,
+        grace: Duration,
+    ) -> Result<Self> {
+        let core = ConsumerCore::register_named(
+            shared,
+            name,
+            delivery,
+            grace,
+            crate::liveness::current_pid(),
+        )?;
+        Ok(Self::with_core(core))
+    }
+
+    fn with_core(core: ConsumerCore<Shared>) -> Self {
+        let payload = core.mem.slot_payload();
+        Reader {
             core,
             ready: Ready::NONE,
             copied: false,
@@ -114,7 +134,7 @@ impl Reader {
             // Relaxed: only uniqueness matters.
             id: NEXT_READER_ID.fetch_add(1, Ordering::Relaxed),
             _not_sync: PhantomData,
-        })
+        }
     }
 
     #[inline]

@@ -7,7 +7,7 @@ package dev.ringflow
  */
 object Layout {
     const val MAGIC: Long = 6291331069187606866L
-    const val VERSION: Long = 3
+    const val VERSION: Long = 4
     const val HEADER_LEN: Long = 256
     const val LINE: Long = 128
 
@@ -70,6 +70,11 @@ object Layout {
     const val CONSUMER_LOST_OFFSET: Long = 40
     const val CONSUMER_LAPPED_OFFSET: Long = 48
     const val CONSUMER_TORN_OFFSET: Long = 56
+    /** Named consumers (layout version 4): the name (32 bytes, UTF-8, zero-padded), its grace and the time it was found ownerless. */
+    const val CONSUMER_NAME_OFFSET: Long = 64
+    const val CONSUMER_NAME_MAX_LEN: Long = 32
+    const val CONSUMER_GRACE_OFFSET: Long = 96
+    const val CONSUMER_OWNERLESS_SINCE_OFFSET: Long = 104
 
     /** Values of a consumer block's `state` a reader watches (docs/FORMAT.md, R6). */
     const val CONSUMER_STATE_ACTIVE: Long = 2
@@ -100,6 +105,8 @@ object Layout {
     const val SCAN_OFFSET: Long = 24
     const val DROPPED_OFFSET: Long = 32
     const val ABANDONED_OFFSET: Long = 40
+    /** Consumers evicted by producers, ever (layout version 4). */
+    const val EVICTED_OFFSET: Long = 112
     /** Claim records of the producer table's entries (8 bytes each; state in bits 62..64). */
     const val CLAIM_RECORDS_OFFSET: Long = 48
     const val CLAIM_RECORD_STATE_SHIFT: Long = 62
