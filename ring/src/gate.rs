@@ -242,7 +242,10 @@ fn register_locked<M: RingMem>(
             || ((state == consumer_state::ACTIVE || state == consumer_state::EVICTED)
                 && !is_named(block)
                 && dead_owner())
-            || (state == consumer_state::CLAIMING && mem.exact_liveness() && dead_owner());
+            || (state == consumer_state::CLAIMING
+                && mem.exact_liveness()
+                && !is_named(block)
+                && dead_owner());
         // The lock first: it fails if a live participant (of another process) holds the block,
         // and while we hold it nobody else takes the block.
         if !takeable || !mem.take_lock(who) {
@@ -347,7 +350,11 @@ fn register_named_locked<M: RingMem>(
         // Acquire: pairs with the Release store of ACTIVE in `register_locked`: the name was
         // written before it.
         let state = block.state.load(Ordering::Acquire);
-        (state == consumer_state::ACTIVE || state == consumer_state::EVICTED)
+        // A CLAIMING block with our name is a taker that died re-joining it (exact liveness
+        // only: with pid liveness its pid may not be written yet); anonymous registrants never
+        // take it (`register_locked`), so the name and its cursor survive for us.
+        let rejoin_died = state == consumer_state::CLAIMING && mem.exact_liveness();
+        (state == consumer_state::ACTIVE || state == consumer_state::EVICTED || rejoin_died)
             && load_name(block) == naming.words
     });
     let Some(index) = found else {
@@ -428,7 +435,9 @@ fn register_named_locked<M: RingMem>(
         generation,
         resume: Some(Resume {
             read,
-            evicted: state == consumer_state::EVICTED,
+            // A re-join that died half-way (CLAIMING) may have moved `read` already: what was
+            // below it counts as possibly overwritten, as after an eviction.
+            evicted: state != consumer_state::ACTIVE,
         }),
     })
 }

@@ -115,6 +115,47 @@ fn an_ownerless_name_holds_producers_back_for_its_grace_then_is_evicted() {
     );
 }
 
+/// A `fail` producer never waits, but an ownerless name does not hold it back for ever either:
+/// it refuses frames while the grace runs, then evicts the block and takes the space.
+#[test]
+fn an_ownerless_name_holds_a_fail_producer_back_only_for_its_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, _path) = ring_at(dir.path(), 4);
+    let grace = Duration::from_millis(200);
+    drop(
+        ring.consumer_named("slow", Delivery::Lossless, grace)
+            .unwrap(),
+    );
+    let mut producer = ring
+        .producer(
+            ProducerOptions::new(FullPolicy::Fail).liveness_interval(Duration::from_millis(10)),
+        )
+        .unwrap();
+    for seq in 0..4u64 {
+        producer.push(&seq.to_le_bytes()).unwrap();
+    }
+    let started = Instant::now();
+    let mut refused = 0u64;
+    loop {
+        match producer.push(&4u64.to_le_bytes()) {
+            Ok(()) => break,
+            Err(e) => {
+                assert!(e.to_string().contains("full"), "{e}");
+                refused += 1;
+                assert!(started.elapsed() < LONG, "still refused after {LONG:?}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    assert!(
+        started.elapsed() >= grace,
+        "went on after {:?}",
+        started.elapsed()
+    );
+    let stats = ring.stats();
+    assert_eq!((stats.evicted, stats.dropped), (1, refused));
+}
+
 /// Two takers (two mappings: two lock owners, as two processes) race for one name, new and
 /// then ownerless: each time exactly one wins and the other gets `NameTaken`.
 #[test]
@@ -123,16 +164,16 @@ fn two_takers_of_one_name_one_wins() {
         let dir = tempfile::tempdir().unwrap();
         let (_ring, path) = ring_at(dir.path(), 4);
         for phase in ["new", "ownerless"] {
-            let barrier = Arc::new(Barrier::new(2));
+            let (start, tried) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
             let takers: Vec<_> = (0..2)
                 .map(|_| {
                     let ring = Ring::open(&path).unwrap();
-                    let barrier = Arc::clone(&barrier);
+                    let (start, tried) = (Arc::clone(&start), Arc::clone(&tried));
                     std::thread::spawn(move || {
-                        barrier.wait();
+                        start.wait();
                         let got = ring.consumer_named("n", Delivery::Lossless, LONG);
-                        // Hold the winner until both tried.
-                        std::thread::sleep(Duration::from_millis(5));
+                        // The winner holds the name until both tried, however slow the other.
+                        tried.wait();
                         got.map(|_| ()).map_err(|e| e.to_string())
                     })
                 })

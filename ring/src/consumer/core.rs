@@ -245,6 +245,20 @@ impl<M: RingMem> ConsumerCore<M> {
                 detail: "the published cursor is beyond any sequence a producer writes".into(),
             });
         }
+        // A named block's cursor comes from the file: one no release could have stored (beyond
+        // any sequence, or past what was published) is corruption, not a place to start.
+        if let Some(resume) = reg.resume {
+            // Acquire: pairs with the Release store of `published` in a producer's commit (a
+            // cursor the last owner released is at most what it had seen published).
+            let published = mem.producer().cursor.published.load(Ordering::Acquire);
+            if resume.read >= stamp::MAX_SEQ || resume.read > published {
+                drop_block(&mem);
+                return Err(Error::Corrupt {
+                    seq: resume.read,
+                    detail: "a named block's read cursor is beyond any sequence published".into(),
+                });
+            }
+        }
         if delivery == Delivery::Lossless {
             // A producer may have scanned us at the provisional start, found the ring full and
             // gone to sleep; if the handshake moved our start forward, it must rescan (found by
@@ -264,13 +278,6 @@ impl<M: RingMem> ConsumerCore<M> {
         };
         if first != reg.start {
             mem.consumer(reg.index).read.store(first, Ordering::Release);
-        }
-        if first >= stamp::MAX_SEQ {
-            drop_block(&mem);
-            return Err(Error::Corrupt {
-                seq: first,
-                detail: "a named block's read cursor is beyond any sequence".into(),
-            });
         }
         let always_unprotected = delivery == Delivery::Lossy || mem.overwritable();
         Ok(ConsumerCore {

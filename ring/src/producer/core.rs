@@ -172,6 +172,9 @@ pub(crate) struct ProducerCore<M: RingMem> {
     pub(crate) policy: FullPolicy,
     stale_after_ns: Option<u64>,
     liveness: Duration,
+    /// `fail`: when it last looked for dead or ownerless consumers holding it back (it looks at
+    /// most once a liveness interval, so a full ring costs no syscall per refused claim).
+    fail_checked_ns: u64,
     /// Whether we woke a reader since we last waited for space (the next wait spins longer:
     /// `Backoff::after_wake`).
     woke_peer: bool,
@@ -272,6 +275,7 @@ impl<M: RingMem> ProducerCore<M> {
                 .evict_after
                 .map(|d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             liveness: options.liveness_interval.max(Duration::from_millis(1)),
+            fail_checked_ns: 0,
             woke_peer: false,
             open_claim: None,
             check_in: 0,
@@ -493,6 +497,19 @@ impl<M: RingMem> ProducerCore<M> {
     fn wait_for_space(&mut self, from: u64, end: u64) -> Result<(), ClaimFail> {
         let timeout = match self.policy {
             FullPolicy::Fail => {
+                // A `fail` producer never waits, but a dead reader, or a named one past its
+                // grace, must not hold it back for ever either: once a liveness interval it
+                // evicts them as a waiting producer does, and takes the space if that freed it.
+                let now = self.mem.now_ns();
+                if now.saturating_sub(self.fail_checked_ns) >= self.liveness.as_nanos() as u64 {
+                    self.fail_checked_ns = now;
+                    if gate::evict_dead(&*self.mem, end, self.stale_after_ns) > 0 {
+                        self.refresh_gate(from)?;
+                        if end <= self.gate {
+                            return Ok(());
+                        }
+                    }
+                }
                 // Relaxed: a statistic.
                 self.mem
                     .producer()
