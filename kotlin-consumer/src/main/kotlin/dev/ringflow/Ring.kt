@@ -26,11 +26,7 @@ import java.nio.ByteOrder
  * A `Ring` may be shared between coroutines. [close] releases it: collections running then end,
  * and every later call throws [IllegalStateException].
  *
- * ```
- * Ring.open("/dev/shm/audio").use { ring ->
- *     ring.frames().take(100).collect { frame -> println("${frame.seq}: ${frame.length} bytes") }
- * }
- * ```
+ * @sample dev.ringflow.samples.ringSample
  */
 class Ring private constructor(internal val handle: Long) : AutoCloseable {
     /** The JNI handle, for the wake-up benchmark's blocking-wait baseline. */
@@ -359,7 +355,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      */
     suspend fun produce(source: Source, frames: Long, rate: Double = 0.0): ProduceSummary {
         checkOpen()
-        return produceSummary(nativeCall { Native.callProducer(it, handle, source.code, frames, rate) } as String)
+        return decodeSummary(nativeCall { Native.callProducer(it, handle, source.code, frames, rate) } as String)
     }
 
     /**
@@ -368,7 +364,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      */
     suspend fun importWav(path: String): ProduceSummary {
         checkOpen()
-        return produceSummary(nativeCall { Native.callImportWav(it, handle, path) } as String)
+        return decodeSummary(nativeCall { Native.callImportWav(it, handle, path) } as String)
     }
 
     /**
