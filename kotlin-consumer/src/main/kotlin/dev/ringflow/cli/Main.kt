@@ -43,7 +43,7 @@ import kotlin.system.exitProcess
  * (`"end":"cancelled"`) and exits with the status that summary earns (0 unless `--verify` failed).
  *
  * ```
- * java -Dringflow.lib=target/release/libringflow_jni.so -jar kotlin-consumer/target/ringflow-kotlin-cli.jar consume /dev/shm/demo --verify --json
+ * java -jar kotlin-consumer/target/ringflow-kotlin-0.1.0-cli.jar consume /dev/shm/demo --verify --json
  * ```
  */
 fun main(args: Array<String>) {
