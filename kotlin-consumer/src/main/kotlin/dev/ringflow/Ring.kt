@@ -19,7 +19,8 @@ import java.nio.ByteOrder
  * [frames] is a cold [Flow]: collecting it registers a consumer, cancelling the collector
  * unregisters it. Frames are read in place, with no JNI call and no allocation per frame: the
  * flow reads each slot's stamp with an acquire load and moves its read cursor with a release
- * store, through `VarHandle`s over the buffer. It calls into Rust only to park when there is
+ * store, through `VarHandle`s over the buffer (JNI calls where there is no `VarHandle`: see
+ * docs/KOTLIN.md, "Android"). It calls into Rust only to park when there is
  * nothing to read (after a short spin), on [Dispatchers.IO], never on `Dispatchers.Default`.
  *
  * ### Lifetime and threads
