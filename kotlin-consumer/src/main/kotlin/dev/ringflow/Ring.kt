@@ -251,9 +251,11 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     f.lostBefore = 0
                     batch.size = 1
                     batch.lostBefore = cursor.takeLostBefore()
+                    batch.setLive(true)
                     try {
                         emit(batch)
                     } finally {
+                        batch.setLive(false)
                         cursor.noteHandedOut(seq)
                         cursor.release(seq + 1, 1) // R4
                     }
@@ -291,13 +293,16 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 }
                 batch.size = frames
                 batch.lostBefore = cursor.takeLostBefore()
+                batch.setLive(true)
+                val first = batch.slot(0).seq
                 try {
                     emit(batch)
                 } finally {
+                    batch.setLive(false)
                     var torn = 0L
                     for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
                     cursor.noteTorn(torn) // R3
-                    cursor.noteHandedOut(batch.slot(0).seq)
+                    cursor.noteHandedOut(first)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }
             }
