@@ -10,7 +10,8 @@
 //! generation-checked handles, `handles`), and start producers from `sources`.
 //!
 //! No panic crosses either boundary: every JNI entry runs under `EnvUnowned::with_env`, which
-//! catches it and throws a `RuntimeException`; every C entry under `catch_unwind`, which turns it
+//! catches it and throws a `RuntimeException` (except the single atomic accesses of
+//! `jvm/access_calls.rs`, which cannot panic); every C entry under `catch_unwind`, which turns it
 //! into `RF_PANIC`.
 //!
 //! ### Features

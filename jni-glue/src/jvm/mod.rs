@@ -1,6 +1,7 @@
 //! The JNI boundary for the Kotlin library (`kotlin-consumer/`, class
 //! `dev.ringflow.internal.Native`), one file per job:
 //!
+//! - `access_calls`: the reader's atomic accesses as JNI calls, for JVMs without `VarHandle`;
 //! - `load`: `JNI_OnLoad` (exception classes and `Completion`'s methods resolved once, the
 //!   runtime's detach hook);
 //! - `daemon`: runtime threads attach as daemon threads, so a JVM whose `main` returns exits;
@@ -14,6 +15,7 @@
 //! the Kotlin side then reads frames and moves its own read cursor in the shared memory with no
 //! JNI call per frame.
 
+mod access_calls;
 mod calls;
 mod consumer_calls;
 mod daemon;

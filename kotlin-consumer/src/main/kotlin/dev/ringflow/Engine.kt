@@ -2,6 +2,10 @@ package dev.ringflow
 
 import dev.ringflow.internal.Native
 import dev.ringflow.internal.nativeCall
+import kotlinx.serialization.SerialName
+import kotlinx.serialization.Serializable
+import kotlinx.serialization.SerializationException
+import kotlinx.serialization.json.Json
 
 /**
  * Engine work run as `suspend fun`s: each starts a task on the engine's shared Rust runtime and
@@ -14,18 +18,8 @@ object Engine {
      * Streams [frames] verifiable frames of [frameSize] bytes through an anonymous 4096-slot ring
      * from [producers] engine producers to [consumers] lossless consumers (`ringflow bench`).
      */
-    suspend fun bench(frames: Long, frameSize: Int = 256, consumers: Int = 1, producers: Int = 1): BenchReport {
-        val json = nativeCall { Native.callBench(it, frames, frameSize, consumers, producers) } as String
-        return BenchReport(
-            frames = json.long("frames"),
-            bytes = json.long("bytes"),
-            elapsedS = json.double("elapsed_s"),
-            framesPerS = json.double("frames_per_s"),
-            producers = json.long("producers").toInt(),
-            consumers = json.long("consumers").toInt(),
-            delivered = json.long("delivered"),
-        )
-    }
+    suspend fun bench(frames: Long, frameSize: Int = 256, consumers: Int = 1, producers: Int = 1): BenchReport =
+        decodeSummary(nativeCall { Native.callBench(it, frames, frameSize, consumers, producers) } as String)
 
     /**
      * A Rust call for tests: sleeps [delayUs] on the runtime, then returns [value] ([outcome] 0),
@@ -47,12 +41,18 @@ object Engine {
     internal fun setJitterForTest(maxUs: Long) = Native.setCallJitterForTest(maxUs)
 }
 
-/** What [Engine.bench] measured. */
+/**
+ * What [Engine.bench] measured (the engine's bench summary, decoded by its JSON keys).
+ *
+ * @sample dev.ringflow.samples.benchSample
+ */
+@Serializable
 data class BenchReport(
     val frames: Long,
     val bytes: Long,
-    val elapsedS: Double,
-    val framesPerS: Double,
+    /** Wall-clock seconds from the first frame written to the last read. */
+    @SerialName("elapsed_s") val elapsedS: Double,
+    @SerialName("frames_per_s") val framesPerS: Double,
     val producers: Int,
     val consumers: Int,
     /** Frames delivered, summed over the consumers. */
@@ -60,29 +60,29 @@ data class BenchReport(
 )
 
 /** What an engine producer did ([Ring.produce], [Ring.importWav]). */
+@Serializable
 data class ProduceSummary(
     val frames: Long,
     val bytes: Long,
     /** Claims refused by the `fail` policy. */
     val dropped: Long,
-    val elapsedS: Double,
+    /** Seconds the producer ran. */
+    @SerialName("elapsed_s") val elapsedS: Double,
+    /** Whether it was stopped before its last frame. */
     val cancelled: Boolean,
 )
 
-internal fun produceSummary(json: String) = ProduceSummary(
-    frames = json.long("frames"),
-    bytes = json.long("bytes"),
-    dropped = json.long("dropped"),
-    elapsedS = json.double("elapsed_s"),
-    cancelled = Regex("\"cancelled\"\\s*:\\s*true").containsMatchIn(json),
-)
+/** The engine writes more keys than a summary class names: those are skipped, a missing one fails. */
+private val summaryJson = Json { ignoreUnknownKeys = true }
 
-// The summaries are flat JSON objects of numbers written by the engine (serde_json): a field is
-// found by name, without a JSON library for five numbers.
-private fun String.number(key: String): String =
-    Regex("\"$key\"\\s*:\\s*(-?[0-9.eE+-]+)").find(this)?.groupValues?.get(1)
-        ?: throw RingException("the engine's summary has no number \"$key\": $this")
+/** Decodes an engine summary; a summary that does not fit [T] is a [RingException] naming it. */
+internal inline fun <reified T> decodeSummary(json: String): T = try {
+    summaryJsonFormat().decodeFromString<T>(json)
+} catch (e: SerializationException) {
+    throw RingException("the engine's summary does not fit ${T::class.simpleName}: ${e.message}: $json")
+} catch (e: IllegalArgumentException) {
+    throw RingException("the engine's summary does not fit ${T::class.simpleName}: ${e.message}: $json")
+}
 
-private fun String.long(key: String): Long = number(key).toDouble().toLong()
-
-private fun String.double(key: String): Double = number(key).toDouble()
+@PublishedApi
+internal fun summaryJsonFormat(): Json = summaryJson

@@ -20,8 +20,8 @@ import java.nio.ByteOrder
  * view kept by `toList()` on another flow, or read after `first()` of a plain `Flow`, fails
  * instead of showing another frame's bytes. What this cannot catch: a view kept past its `emit`
  * by an operator of your own (or `map { it }` then `buffer`) and read while the flow is inside
- * the `emit` of a later frame shows that later frame. Frames of [Ring.batches] are not checked;
- * a [copies] frame is never invalid.
+ * the `emit` of a later frame shows that later frame. Frames of [Ring.batches] are checked the
+ * same way, batch by batch; a [copies] frame is never invalid.
  *
  * Not thread-safe: read it on the collector's thread.
  */
@@ -140,7 +140,7 @@ class Frame internal constructor(internal var region: ByteBuffer) {
 /**
  * Up to `max` consecutive frames handed out at once by [Ring.batches]: one emission, and one
  * cursor move, per batch. Zero-copy and reused like [Frame]: valid only until the collector
- * returns for it.
+ * returns for it; a frame of it read after that throws [IllegalStateException].
  */
 class FrameBatch internal constructor(region: ByteBuffer, max: Int) {
     private val frames = Array(max) { Frame(region) }
@@ -160,4 +160,9 @@ class FrameBatch internal constructor(region: ByteBuffer, max: Int) {
     }
 
     internal fun slot(index: Int): Frame = frames[index]
+
+    /** Makes the batch's views readable during its `emit`, and fail loudly after (see [Frame]). */
+    internal fun setLive(live: Boolean) {
+        for (i in 0 until size) frames[i].live = live
+    }
 }

@@ -31,6 +31,8 @@ private const val KEEP = "a Frame is a view reused for every frame, valid only d
  * [IllegalStateException] (see [Frame]).
  *
  * Thread safety and lifetime: as [Ring.frames]; each collection registers a reader of its own.
+ *
+ * @sample dev.ringflow.samples.framesSample
  */
 class FrameFlow internal constructor(
     private val limit: Long,

@@ -1,13 +1,11 @@
 package dev.ringflow
 
+import dev.ringflow.internal.Access
 import dev.ringflow.internal.Native
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.withTimeoutOrNull
-import java.lang.invoke.MethodHandles
-import java.lang.invoke.VarHandle
-import java.nio.ByteOrder
 
 /**
  * One registered reader's side of the consumer protocol, over the ring's direct buffer: the
@@ -40,6 +38,9 @@ internal class ReaderCursor private constructor(
     private val parking: Parking,
 ) {
     private val region = ring.region
+
+    /** The region's address, for the JNI access path (0 with `VarHandle`s). */
+    private val address = if (ACCESS.needsAddress) Native.regionAddress(ring.handle) else 0L
     private val capacity = ring.slotCount.toLong()
     private val mask = capacity - 1
     private val stride = ring.stride
@@ -63,7 +64,7 @@ internal class ReaderCursor private constructor(
      * registering thread: only a registration bumps it, and the block is ours (ACTIVE, our live
      * pid) until we unregister, so this is the value `gate::register` wrote.
      */
-    private val generation: Int = INTS.getOpaque(region, generationAt) as Int
+    private val generation: Int = ACCESS.getIntOpaque(region, address, generationAt)
 
     /** The sequence this reader asked to start at (its [Start], resolved by the Rust registration). */
     val startSeq: Long = Native.startSeq(consumer)
@@ -134,7 +135,7 @@ internal class ReaderCursor private constructor(
      * stamp with its top bit set is a lap (and then corruption, R8), never "not yet written".
      */
     fun check(s: Long): Int {
-        val stamp = LONGS.getAcquire(region, slotAt(s).toInt()) as Long
+        val stamp = ACCESS.getLongAcquire(region, address, slotAt(s).toInt())
         val want = committed(s)
         return when {
             stamp == want -> READY
@@ -150,8 +151,8 @@ internal class ReaderCursor private constructor(
      * load after it sees that stamp.
      */
     fun stillThere(s: Long): Boolean {
-        VarHandle.acquireFence()
-        return LONGS.getOpaque(region, slotAt(s).toInt()) as Long == committed(s)
+        ACCESS.acquireFence()
+        return ACCESS.getLongOpaque(region, address, slotAt(s).toInt()) == committed(s)
     }
 
     /**
@@ -166,15 +167,15 @@ internal class ReaderCursor private constructor(
     fun release(next: Long, frames: Long) {
         seq = next
         delivered += frames
-        LONGS.setOpaque(region, deliveredAt, delivered)
-        LONGS.setRelease(region, readAt, next)
+        ACCESS.setLongOpaque(region, address, deliveredAt, delivered)
+        ACCESS.setLongRelease(region, address, readAt, next)
         if (next >= heartbeatMark) {
             heartbeat()
             heartbeatMark = next + HEARTBEAT_EVERY
         }
         if (lossless) {
-            VarHandle.fullFence()
-            if (INTS.getOpaque(region, SPACE_FUTEX_AT) as Int and ARMED != 0) notifyProducers()
+            ACCESS.fullFence()
+            if (ACCESS.getIntOpaque(region, address, SPACE_FUTEX_AT) and ARMED != 0) notifyProducers()
         }
         spins = 0
         idleSince = -1
@@ -199,7 +200,7 @@ internal class ReaderCursor private constructor(
      * that reads steadily or waits.
      */
     fun heartbeat() {
-        LONGS.setOpaque(region, heartbeatAt, System.nanoTime())
+        ACCESS.setLongOpaque(region, address, heartbeatAt, System.nanoTime())
     }
 
     /**
@@ -211,8 +212,8 @@ internal class ReaderCursor private constructor(
      * if it were lossy.
      */
     fun checkEvicted() {
-        val state = INTS.getOpaque(region, stateAt) as Int
-        val generation = INTS.getOpaque(region, generationAt) as Int
+        val state = ACCESS.getIntOpaque(region, address, stateAt)
+        val generation = ACCESS.getIntOpaque(region, address, generationAt)
         if (state != Layout.CONSUMER_STATE_ACTIVE.toInt() || generation != this.generation) {
             val why = if (state == Layout.CONSUMER_STATE_EVICTED.toInt()) "its heartbeat was older than a producer's evict_after while it held the producer back" else "its block was taken by another registration"
             throw EvictedException("consumer $index was evicted by a producer ($why): frames it had not read may be gone")
@@ -226,7 +227,7 @@ internal class ReaderCursor private constructor(
     fun noteTorn(n: Long) {
         if (n == 0L) return
         torn += n
-        LONGS.setOpaque(region, tornAt, torn)
+        ACCESS.setLongOpaque(region, address, tornAt, torn)
     }
 
     /**
@@ -238,7 +239,7 @@ internal class ReaderCursor private constructor(
     fun corruptLength(s: Long, length: Int, slotSize: Int) {
         if (!stillThere(s)) return
         lost++
-        LONGS.setOpaque(region, lostAt, lost)
+        ACCESS.setLongOpaque(region, address, lostAt, lost)
         release(s + 1, 0)
         throw RingCorruptException("corrupt slot for frame $s: length ${length.toLong() and 0xffffffffL} exceeds the slot size $slotSize")
     }
@@ -258,13 +259,13 @@ internal class ReaderCursor private constructor(
     fun skipLapped() {
         checkEvicted()
         // Opaque: `check` loaded this stamp with Acquire; we only read which frame it names.
-        val found = LONGS.getOpaque(region, slotAt(seq).toInt()) as Long
+        val found = ACCESS.getLongOpaque(region, address, slotAt(seq).toInt())
         // seq_of: (stamp - 1) / 2, unsigned; found > committed(seq) >= 2 here, so found - 1 > 0.
         val lapper = (found - 1) ushr 1
         if (lapper <= seq || lapper >= Layout.MAX_SEQ || (lapper - seq) % capacity != 0L) {
             throw RingCorruptException("corrupt slot for frame $seq: slot stamp 0x${java.lang.Long.toHexString(found)} names no later frame of this slot")
         }
-        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        val published = ACCESS.getLongAcquire(region, address, PUBLISHED_AT)
         val bounded = if (java.lang.Long.compareUnsigned(published, Layout.MAX_SEQ) > 0) Layout.MAX_SEQ else published
         var target = maxOf(maxOf(bounded - (capacity - 1), 0L), lapper - capacity + 1)
         if (!alwaysUnprotected && seq < protectedFrom) {
@@ -283,8 +284,8 @@ internal class ReaderCursor private constructor(
             lostBefore += skipped
         }
         lapped++
-        LONGS.setOpaque(region, lostAt, lost)
-        LONGS.setOpaque(region, lappedAt, lapped)
+        ACCESS.setLongOpaque(region, address, lostAt, lost)
+        ACCESS.setLongOpaque(region, address, lappedAt, lapped)
         release(target, 0)
     }
 
@@ -342,7 +343,7 @@ internal class ReaderCursor private constructor(
         // being written, or a hole a producer that ended left), waiting for "more than seq"
         // would return at once and spin: wait for more than what is published instead, in short
         // slices, so a hole's end (no producer left) is seen as the close (`endOrHole`).
-        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        val published = ACCESS.getLongAcquire(region, address, PUBLISHED_AT)
         val seen = if (published > seq) published else seq
         if (published > seq) park = minOf(park, HOLE_SLICE_MS)
         return try {
@@ -376,7 +377,7 @@ internal class ReaderCursor private constructor(
         // more than `published` (a frame being written when we looked), and the producer may
         // have committed it, and the rest, and closed, since.
         if (check(seq) != EMPTY) return true
-        val published = LONGS.getAcquire(region, PUBLISHED_AT) as Long
+        val published = ACCESS.getLongAcquire(region, address, PUBLISHED_AT)
         if (published > seq) {
             throw AbandonedFrameException("frame $seq was claimed by a producer that ended without committing it; ${published - seq - 1} frames committed after it are not delivered")
         }
@@ -396,8 +397,8 @@ internal class ReaderCursor private constructor(
         /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
         const val HEARTBEAT_EVERY = Layout.HEARTBEAT_EVERY
 
-        private val LONGS: VarHandle = MethodHandles.byteBufferViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
-        private val INTS: VarHandle = MethodHandles.byteBufferViewVarHandle(IntArray::class.java, ByteOrder.nativeOrder())
+        /** `VarHandle`s or JNI calls (`-Dringflow.access`, see [Access]): a constant the JIT folds. */
+        private val ACCESS: Access = Access.current
         private const val SPIN_BUDGET_NS = Layout.SPIN_BUDGET_NS
 
         /** How long a reader at a frame not yet there, with later ones published, parks at a time. */

@@ -19,18 +19,15 @@ import java.nio.ByteOrder
  * [frames] is a cold [Flow]: collecting it registers a consumer, cancelling the collector
  * unregisters it. Frames are read in place, with no JNI call and no allocation per frame: the
  * flow reads each slot's stamp with an acquire load and moves its read cursor with a release
- * store, through `VarHandle`s over the buffer. It calls into Rust only to park when there is
+ * store, through `VarHandle`s over the buffer (JNI calls where there is no `VarHandle`: see
+ * docs/KOTLIN.md, "Android"). It calls into Rust only to park when there is
  * nothing to read (after a short spin), on [Dispatchers.IO], never on `Dispatchers.Default`.
  *
  * ### Lifetime and threads
  * A `Ring` may be shared between coroutines. [close] releases it: collections running then end,
  * and every later call throws [IllegalStateException].
  *
- * ```
- * Ring.open("/dev/shm/audio").use { ring ->
- *     ring.frames().take(100).collect { frame -> println("${frame.seq}: ${frame.length} bytes") }
- * }
- * ```
+ * @sample dev.ringflow.samples.ringSample
  */
 class Ring private constructor(internal val handle: Long) : AutoCloseable {
     /** The JNI handle, for the wake-up benchmark's blocking-wait baseline. */
@@ -254,9 +251,11 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     f.lostBefore = 0
                     batch.size = 1
                     batch.lostBefore = cursor.takeLostBefore()
+                    batch.setLive(true)
                     try {
                         emit(batch)
                     } finally {
+                        batch.setLive(false)
                         cursor.noteHandedOut(seq)
                         cursor.release(seq + 1, 1) // R4
                     }
@@ -294,13 +293,16 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 }
                 batch.size = frames
                 batch.lostBefore = cursor.takeLostBefore()
+                batch.setLive(true)
+                val first = batch.slot(0).seq
                 try {
                     emit(batch)
                 } finally {
+                    batch.setLive(false)
                     var torn = 0L
                     for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
                     cursor.noteTorn(torn) // R3
-                    cursor.noteHandedOut(batch.slot(0).seq)
+                    cursor.noteHandedOut(first)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }
             }
@@ -359,7 +361,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      */
     suspend fun produce(source: Source, frames: Long, rate: Double = 0.0): ProduceSummary {
         checkOpen()
-        return produceSummary(nativeCall { Native.callProducer(it, handle, source.code, frames, rate) } as String)
+        return decodeSummary(nativeCall { Native.callProducer(it, handle, source.code, frames, rate) } as String)
     }
 
     /**
@@ -368,7 +370,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      */
     suspend fun importWav(path: String): ProduceSummary {
         checkOpen()
-        return produceSummary(nativeCall { Native.callImportWav(it, handle, path) } as String)
+        return decodeSummary(nativeCall { Native.callImportWav(it, handle, path) } as String)
     }
 
     /**

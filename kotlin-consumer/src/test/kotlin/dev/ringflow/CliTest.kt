@@ -87,6 +87,20 @@ class CliTest {
     }
 
     @Test
+    fun `a native library that does not load is one line on stderr and status 1`() {
+        val path = tempRing()
+        assertEquals(0, rust("create", path, "--slots", "64").waitFor())
+        val java = java.io.File(System.getProperty("java.home"), "bin/java").path
+        val classPath = System.getProperty("surefire.test.class.path") ?: System.getProperty("java.class.path")
+        val cli = ProcessBuilder(java, "-cp", classPath, "-Dringflow.lib=${dir.resolve("missing.so")}", "dev.ringflow.cli.MainKt", "consume", path).start()
+        assertTrue(cli.waitFor(60, TimeUnit.SECONDS))
+        val err = cli.errorStream.bufferedReader().readText().lines().filter { it.isNotEmpty() }
+        assertEquals(1, cli.exitValue(), "$err")
+        assertEquals(1, err.size, "$err")
+        assertTrue(err.single().startsWith("ringflow-kotlin: ") && "missing.so" in err.single(), "$err")
+    }
+
+    @Test
     fun `SIGINT and SIGTERM print the summary, unregister the reader and exit 0`() {
         for (signal in listOf("INT", "TERM")) {
             val path = tempRing()

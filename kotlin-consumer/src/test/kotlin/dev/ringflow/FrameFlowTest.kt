@@ -75,6 +75,28 @@ class FrameFlowTest {
     }
 
     @Test
+    fun `a batch's frame touched after its emit returned throws`() = runBlocking {
+        Ring.create(tempRing(), slots = 64, slotSize = 64).use { ring ->
+            val kept = async(Dispatchers.Default) {
+                val frames = mutableListOf<Frame>()
+                var n = 0
+                ring.batches(max = 16).take(3).collect { b ->
+                    for (i in 0 until b.size) assertTrue(b[i].intact())
+                    frames += b[0]
+                    n += b.size
+                }
+                frames
+            }
+            awaitConsumers(ring, 1)
+            ring.startSeqProducer(1_000, 64)
+            for (view in kept.await()) {
+                val e = assertThrows<IllegalStateException> { view.getLong(0) }
+                assertTrue("copies()" in e.message!!, e.message)
+            }
+        }
+    }
+
+    @Test
     fun `first and single hand back frames that stay valid while the ring moves on`() = runBlocking {
         Ring.create(tempRing(), slots = 16, slotSize = 64).use { ring ->
             val first = async(Dispatchers.Default) { ring.frames().first() }

@@ -36,14 +36,14 @@ import kotlin.system.exitProcess
  * 64th frame (by sequence), where the Rust CLI records every frame.
  *
  * Exit status: 0 success; 1 the job failed, with one line on stderr saying why, the Rust CLI's
- * words (verification failed, fewer than N frames because the ring closed or the producer died,
+ * words (the native library did not load, verification failed, fewer than N frames because the ring closed or the producer died,
  * timeout, evicted by a producer); 2 bad usage or bad input (one line on stderr naming the
  * argument and its value). `--help` prints the usage and exits 0. SIGINT (Ctrl-C) or SIGTERM
  * stops the reader as the Rust CLI's signal handling does: it unregisters, prints the summary
  * (`"end":"cancelled"`) and exits with the status that summary earns (0 unless `--verify` failed).
  *
  * ```
- * java -Dringflow.lib=target/release/libringflow_jni.so -jar kotlin-consumer/target/ringflow-kotlin-cli.jar consume /dev/shm/demo --verify --json
+ * java -jar kotlin-consumer/target/ringflow-kotlin-0.1.0-cli.jar consume /dev/shm/demo --verify --json
  * ```
  */
 fun main(args: Array<String>) {
@@ -122,6 +122,11 @@ fun run(args: Array<String>, out: (String) -> Unit, err: (String) -> Unit, stop:
     } catch (e: RingException) {
         err("ringflow-kotlin: ${e.message}")
         return 2
+    } catch (e: LinkageError) {
+        // The native library did not load (no build for this platform, a bad -Dringflow.lib):
+        // one line naming why, as every other failure, not a stack trace.
+        err("ringflow-kotlin: ${e.message ?: e.toString()}")
+        return 1
     }
     return ring.use { consume(it, options, out, err, stop) }
 }

@@ -25,7 +25,7 @@ private fun ringHandle(ring: Ring): Long = ring.handleForBench
  * frame's producer timestamp. The modes alternate round by round (the VM's placement drifts).
  *
  * ```
- * java -Dringflow.lib=target/release/libringflow_jni.so -cp kotlin-consumer/target/ringflow-kotlin-cli.jar dev.ringflow.cli.WakeBenchKt [rounds] [subscribers]
+ * java -cp kotlin-consumer/target/ringflow-kotlin-0.1.0-cli.jar dev.ringflow.cli.WakeBenchKt [rounds] [subscribers]
  * ```
  */
 fun main(args: Array<String>) = runBlocking {

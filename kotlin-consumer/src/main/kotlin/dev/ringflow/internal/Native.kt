@@ -19,6 +19,17 @@ internal object Native {
     @JvmStatic external fun create(path: String, slots: Int, slotSize: Int, consumers: Int): Long
     @JvmStatic external fun buffer(ring: Long): ByteBuffer
     @JvmStatic external fun layout(): String
+
+    // The JNI access path (Access.kt, jni-glue/src/jvm/access_calls.rs): one atomic access of the
+    // named ordering on the word at address `at` of a mapped region.
+    @JvmStatic external fun regionAddress(ring: Long): Long
+    @JvmStatic external fun loadLongAcquire(at: Long): Long
+    @JvmStatic external fun loadLongOpaque(at: Long): Long
+    @JvmStatic external fun storeLongOpaque(at: Long, value: Long)
+    @JvmStatic external fun storeLongRelease(at: Long, value: Long)
+    @JvmStatic external fun loadIntOpaque(at: Long): Int
+    @JvmStatic external fun acquireFence()
+    @JvmStatic external fun fullFence()
     /** [startKind] and [startSeq] encode a [dev.ringflow.Start] (its `kind` and `seq`). */
     @JvmStatic external fun register(ring: Long, lossy: Boolean, startKind: Int, startSeq: Long): Long
     @JvmStatic external fun consumerIndex(consumer: Long): Int
