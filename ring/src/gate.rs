@@ -212,6 +212,10 @@ pub(crate) enum NamedRefusal {
 /// How long a taker waits for another process's naming.
 const NAMING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long a taker of an ownerless name looks again while a producer holds the block's lock
+/// deciding whether to evict it (microseconds, in practice).
+const TAKE_PATIENCE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Takes a free consumer block (or one whose process died), and returns it with the sequence the
 /// consumer starts reading at. `None` if every block belongs to a live consumer.
 pub(crate) fn register<M: RingMem>(mem: &M, policy: u32, pid: u32) -> Option<Registration> {
@@ -362,11 +366,26 @@ fn register_named_locked<M: RingMem>(
     };
     let block = mem.consumer(index);
     let who = Attachment::Consumer(index);
-    // Relaxed: the pid is for the error message; the lock decides.
-    let owner = block.pid.load(Ordering::Relaxed);
-    if mem.alive(who, owner) || !mem.take_lock(who) {
-        return Err(NamedRefusal::Taken { pid: owner });
+    // A producer deciding whether to evict the ownerless block (`evict_ownerless`) holds its
+    // lock for a moment, which looks like a live owner: with exact liveness, look again for a
+    // little while before refusing (with pid liveness the lock is not what says alive).
+    let patience = if mem.exact_liveness() {
+        mem.now_ns() + TAKE_PATIENCE.as_nanos() as u64
+    } else {
+        0
+    };
+    loop {
+        // Relaxed: the pid is for the error message; the lock decides.
+        let owner = block.pid.load(Ordering::Relaxed);
+        if !mem.alive(who, owner) && mem.take_lock(who) {
+            break;
+        }
+        if mem.now_ns() >= patience {
+            return Err(NamedRefusal::Taken { pid: owner });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
+    let owner = block.pid.load(Ordering::Relaxed);
     // Ours now: no producer evicts it while we hold its lock (`evict_ownerless`). Relaxed
     // stores: the pid and clocks are liveness hints read by producers under this same lock (or
     // compared by age); the generation is read only by this block's own handle.
