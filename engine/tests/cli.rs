@@ -95,7 +95,7 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
     assert_usage_error(&["produce", &ring, "--wav", "x.wav"], "--source audio");
     assert_usage_error(
         &["produce", &ring, "--source", "audio", "--frames", "1"],
-        "not audio",
+        "--source audio writes audio frames",
     );
     assert_usage_error(
         &["consume", &ring, "--wav", &p("out.wav"), "--frames", "1"],

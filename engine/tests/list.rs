@@ -75,7 +75,7 @@ fn list_shows_rings_and_skips_the_rest() {
 
     let table = String::from_utf8(ringflow(&["list", d.to_str().unwrap()]).stdout).unwrap();
     assert!(table.contains("1 consumer"), "{table}");
-    assert!(table.contains("audio: 48000 Hz"), "{table}");
+    assert!(table.contains("audio (48000 Hz"), "{table}");
     assert!(!table.contains("text"), "{table}");
 }
 

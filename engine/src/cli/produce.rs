@@ -1,7 +1,7 @@
 //! `ringflow produce`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -12,8 +12,11 @@ use ringflow_engine::source::{
 };
 use ringflow_engine::task::ProduceOptions;
 
+use super::inspect::schema_words;
 use super::report::{finish_progress, join_all, progress, report};
-use super::ring_args::{ring_config, schema_of, RingArgs};
+use super::ring_args::{
+    check_matches, min_slot_size, ring_config, schema_name, schema_of, RingArgs, SchemaArg,
+};
 use super::signals::stop_on_signals;
 use super::Failure;
 
@@ -83,8 +86,14 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         )?),
         None => None,
     };
+    if a.source == SourceArg::Seq && a.ring.schema.is_some_and(|s| s != SchemaArg::Raw) {
+        return Err(Failure::usage(format!(
+            "--schema {}: --source seq writes raw frames",
+            schema_name(schema_of(a.ring.schema))
+        )));
+    }
     let schema = match a.source {
-        SourceArg::Seq => schema_of(a.ring.schema),
+        SourceArg::Seq => Schema::Raw,
         SourceArg::Audio => Schema::Audio(
             wav.as_ref()
                 .map_or(AudioSource::default_format(), |w| w.format()),
@@ -107,6 +116,8 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         }
         Err(e) => return Err(e.into()),
     };
+    check_matches(&a.ring, &ring, &a.path)?;
+    check_source_fits(a.source, &ring, &a.path)?;
     if a.producers > 1 && ring.header().producer_mode != ringflow::layout::producer_mode::MULTI {
         return Err(Failure::usage(format!(
             "{} is a single-producer ring: --producers {} needs one created with --multi-producer",
@@ -129,14 +140,8 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             )));
         }
     }
-    let audio_format = match (a.source, ring.schema()) {
-        (SourceArg::Audio, Schema::Audio(f)) => Some(f),
-        (SourceArg::Audio, other) => {
-            return Err(Failure::usage(format!(
-                "{} holds {other:?} frames, not audio",
-                a.path.display()
-            )));
-        }
+    let audio_format = match ring.schema() {
+        Schema::Audio(f) => Some(f),
         _ => None,
     };
     if let (Some(w), Some(f)) = (&mut wav, audio_format) {
@@ -250,6 +255,42 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Refuses, before the first frame, a source whose frames are not what the ring's header says
+/// its frames are (`seq` frames are raw bytes), or do not fit its slots.
+fn check_source_fits(source: SourceArg, ring: &Ring, path: &Path) -> Result<(), Failure> {
+    let held = ring.schema();
+    let (name, writes, fits) = match source {
+        SourceArg::Seq => ("seq", "raw".to_string(), held == Schema::Raw),
+        SourceArg::Audio => ("audio", "audio".into(), matches!(held, Schema::Audio(_))),
+        SourceArg::Telemetry => (
+            "telemetry",
+            format!("telemetry v{TELEMETRY_SCHEMA_VERSION}"),
+            held == Schema::Telemetry {
+                version: TELEMETRY_SCHEMA_VERSION,
+            },
+        ),
+    };
+    if !fits {
+        return Err(Failure::usage(format!(
+            "{} holds {} frames; --source {name} writes {writes} frames",
+            path.display(),
+            schema_words(held)
+        )));
+    }
+    let need = match source {
+        SourceArg::Seq => ringflow::pattern::TAG_LEN as u64,
+        _ => min_slot_size(held),
+    };
+    if (ring.slot_size() as u64) < need {
+        return Err(Failure::usage(format!(
+            "{}: slots of {} bytes cannot hold a {name} frame ({need} bytes)",
+            path.display(),
+            ring.slot_size()
+        )));
+    }
+    Ok(())
 }
 
 /// Waits until `n` consumers are registered on `ring` (`produce --wait-consumers`), so they see

@@ -1,7 +1,9 @@
 //! The flags that shape a ring (`create`, and `produce` when it creates one).
 
 use clap::{Args, ValueEnum};
-use ringflow::{LayoutError, RingConfig, Schema};
+use std::path::Path;
+
+use ringflow::{LayoutError, Ring, RingConfig, Schema};
 use ringflow_engine::source::{AudioSource, TelemetryEvent, TELEMETRY_SCHEMA_VERSION};
 
 use super::Failure;
@@ -15,15 +17,15 @@ pub(crate) enum SchemaArg {
 
 #[derive(Args, Clone)]
 pub(crate) struct RingArgs {
-    /// Number of slots (a power of two).
-    #[arg(long, default_value_t = 4096)]
-    pub(crate) slots: u32,
+    /// Number of slots (a power of two; default 4096).
+    #[arg(long)]
+    pub(crate) slots: Option<u32>,
     /// Payload bytes per slot (default: 256 raw, 3840 audio, 64 telemetry).
     #[arg(long)]
     pub(crate) slot_size: Option<u32>,
-    /// Consumer blocks.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) consumers: u32,
+    /// Consumer blocks (default 8).
+    #[arg(long)]
+    pub(crate) consumers: Option<u32>,
     /// Allow several producers at once.
     #[arg(long)]
     pub(crate) multi_producer: bool,
@@ -33,6 +35,51 @@ pub(crate) struct RingArgs {
     /// What the frames hold.
     #[arg(long, value_enum)]
     pub(crate) schema: Option<SchemaArg>,
+}
+
+/// Slots of a new ring when `--slots` is not given.
+const DEFAULT_SLOTS: u32 = 4096;
+/// Consumer blocks of a new ring when `--consumers` is not given.
+const DEFAULT_CONSUMERS: u32 = 8;
+
+/// Refuses the ring-shaping flags the user gave that `ring` (which exists already, so they
+/// would shape nothing) does not match: one line naming each flag and what the ring has.
+pub(crate) fn check_matches(args: &RingArgs, ring: &Ring, path: &Path) -> Result<(), Failure> {
+    let h = ring.header();
+    let mut differ = Vec::new();
+    if let Some(n) = args.slots.filter(|&n| n != h.slot_count) {
+        differ.push(format!("--slots {n} (it has {})", h.slot_count));
+    }
+    if let Some(n) = args.slot_size.filter(|&n| n != h.slot_payload) {
+        differ.push(format!("--slot-size {n} (it has {})", h.slot_payload));
+    }
+    if let Some(n) = args.consumers.filter(|&n| n != h.max_consumers) {
+        differ.push(format!("--consumers {n} (it has {})", h.max_consumers));
+    }
+    if args.multi_producer && h.producer_mode != ringflow::layout::producer_mode::MULTI {
+        differ.push("--multi-producer (it is single-producer)".into());
+    }
+    if args.overwritable && !ring.is_overwritable() {
+        differ.push("--overwritable (it is not)".into());
+    }
+    if let Some(s) = args.schema {
+        let asked = schema_of(Some(s));
+        if schema_name(asked) != schema_name(ring.schema()) {
+            differ.push(format!(
+                "--schema {} (it holds {})",
+                schema_name(asked),
+                schema_name(ring.schema())
+            ));
+        }
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{} exists and these flags would change it: {}; leave them out, or make a new ring with `ringflow create --force`",
+        path.display(),
+        differ.join(", ")
+    )))
 }
 
 /// The ring these flags ask for, checked here so that a refusal names the flag and the value the
@@ -52,8 +99,12 @@ pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> Result<RingConfig,
             )));
         }
     }
-    let config = RingConfig::new(args.slots, slot_size)
-        .max_consumers(args.consumers)
+    let (slots, consumers) = (
+        args.slots.unwrap_or(DEFAULT_SLOTS),
+        args.consumers.unwrap_or(DEFAULT_CONSUMERS),
+    );
+    let config = RingConfig::new(slots, slot_size)
+        .max_consumers(consumers)
         .multi_producer(args.multi_producer)
         .overwritable(args.overwritable)
         .schema(schema);
@@ -61,14 +112,13 @@ pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> Result<RingConfig,
         Ok(_) => Ok(config),
         Err(ringflow::Error::Layout(LayoutError::BadField { field, reason, .. })) => {
             Err(Failure::usage(match field {
-                "slot_count" => format!("--slots {}: {reason}", args.slots),
-                "max_consumers" => format!("--consumers {}: {reason}", args.consumers),
+                "slot_count" => format!("--slots {slots}: {reason}"),
+                "max_consumers" => format!("--consumers {consumers}: {reason}"),
                 other => format!("{other}: {reason}"),
             }))
         }
         Err(ringflow::Error::Layout(LayoutError::TooLarge { len })) => Err(Failure::usage(format!(
-            "--slots {} of --slot-size {slot_size}: the ring would take {len} bytes; it must stay below 2^31",
-            args.slots
+            "--slots {slots} of --slot-size {slot_size}: the ring would take {len} bytes; it must stay below 2^31"
         ))),
         Err(e) => Err(e.into()),
     }
