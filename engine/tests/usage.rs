@@ -111,7 +111,7 @@ fn a_second_producer_on_a_single_producer_ring_is_one_line() {
         ringflow(&["create", r, "--slots", "64"]).status.code(),
         Some(0)
     );
-    let mut first = Running::spawn(&["produce", r, "--rate", "100"], &[]);
+    let mut first = Running::spawn(&["produce", r, "--fps", "100"], &[]);
     wait_until("the first producer attached", || {
         common::inspect(&ring)["producers"]
             .as_array()
