@@ -225,7 +225,7 @@ pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> Result<RingConfig,
     if let Some(given) = args.slot_size {
         if u64::from(given) < min {
             return Err(Failure::usage(format!(
-                "--slot-size {given}: a {} frame needs at least {min} bytes",
+                "--slot-size {given}: one {} frame takes {min} bytes",
                 schema_name(schema)
             )));
         }
