@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Command::Produce(a) => cli::produce::produce(a),
         Command::Consume(a) => cli::consume::consume(a),
         Command::Inspect(a) => cli::inspect::inspect(a),
+        Command::List(a) => cli::list::list(a),
+        Command::Rm(a) => cli::rm::rm(a),
         Command::Bench(a) => cli::bench::bench(a),
         Command::Demo(a) => cli::demo::demo(a),
     });

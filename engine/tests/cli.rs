@@ -91,11 +91,11 @@ fn bad_usage_and_bad_input_exit_2_with_a_message() {
         &["produce", &ring, "--producers", "2", "--frames", "1"],
         "single-producer",
     );
-    assert_usage_error(&["produce", &ring, "--rate=-5", "--frames", "1"], "--rate");
+    assert_usage_error(&["produce", &ring, "--fps=-5", "--frames", "1"], "--fps");
     assert_usage_error(&["produce", &ring, "--wav", "x.wav"], "--source audio");
     assert_usage_error(
         &["produce", &ring, "--source", "audio", "--frames", "1"],
-        "not audio",
+        "--source audio writes audio frames",
     );
     assert_usage_error(
         &["consume", &ring, "--wav", &p("out.wav"), "--frames", "1"],
@@ -276,7 +276,7 @@ fn audio_cross_processes_into_a_wav_file_for_every_policy() {
         ]);
         wait_for_consumers(&ring, 1);
         let out = ringflow(&[
-            "produce", r, "--source", "audio", "--frames", "200", "--rate", "2000", "--policy",
+            "produce", r, "--source", "audio", "--frames", "200", "--fps", "2000", "--policy",
             policy, "--json",
         ]);
         assert_eq!(out.status.code(), Some(0), "{policy}");
@@ -340,7 +340,7 @@ fn telemetry_cross_processes_into_json_lines_for_every_policy() {
             "telemetry",
             "--frames",
             "2000",
-            "--rate",
+            "--fps",
             "20000",
             "--policy",
             policy,
@@ -454,7 +454,7 @@ fn produce_creates_the_ring_from_its_source() {
         "telemetry",
         "--frames",
         "10",
-        "--rate",
+        "--fps",
         "10000",
         "--slots",
         "32",
@@ -704,7 +704,7 @@ fn producers_in_two_processes_verify_per_producer() {
     ringflow(&["create", r, "--slots", "256", "--multi-producer"]);
     let consumer = spawn(&["consume", r, "--verify", "--timeout", "60", "--json"]);
     wait_for_consumers(&ring, 1);
-    let anchor = spawn(&["produce", r, "--rate", "10", "--json"]);
+    let anchor = spawn(&["produce", r, "--fps", "10", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while last_json(&ringflow(&["inspect", r, "--json"]).stdout)["published"].as_u64() < Some(1) {
         assert!(Instant::now() < deadline, "the anchor producer never wrote");
@@ -907,7 +907,7 @@ fn create_force_replaces_a_ring_whose_participants_died() {
     );
     let mut reader = spawn(&["consume", ring]);
     wait_for_consumers(&path, 1);
-    let mut writer = spawn(&["produce", ring, "--rate", "100"]);
+    let mut writer = spawn(&["produce", ring, "--fps", "100"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while last_json(&ringflow(&["inspect", ring, "--json"]).stdout)["published"] == 0 {
         assert!(Instant::now() < deadline, "the producer wrote nothing");

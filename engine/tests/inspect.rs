@@ -55,7 +55,7 @@ fn the_table_names_the_schema_and_tells_dead_from_alive() {
     let out = ringflow(&["inspect", r]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.contains("audio: 48000 Hz, 2 channels, f32, 480 samples per frame (10 ms)"),
+        table.contains("audio (48000 Hz, 2 channels, f32, 480 samples per frame = 10 ms)"),
         "{table}"
     );
     let producer_row = format!("{pid}   dead");

@@ -31,10 +31,16 @@ fn one_line(args: &[&str], code: i32, mentions: &str) {
 fn every_bad_invocation_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let (ring, garbage, new) = (p("ring"), p("garbage"), p("new"));
+    let (ring, garbage, new, audio) = (p("ring"), p("garbage"), p("new"), p("audio"));
     std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
     assert_eq!(
         ringflow(&["create", &ring, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        ringflow(&["create", &audio, "--schema", "audio", "--slots", "64"])
+            .status
+            .code(),
         Some(0)
     );
     let d = dir.path().to_str().unwrap();
@@ -59,14 +65,28 @@ fn every_bad_invocation_is_one_line_and_exit_2() {
         (&["inspect", &garbage], "magic"),
         (&["consume", &ring, "--timeout", "1e300"], "--timeout"),
         (&["bench", "--frame-size", "4"], "--frame-size"),
+        // The schema is enforced before the first frame, and flags never reshape a ring.
+        (&["produce", &audio, "--frames", "1"], "--source seq writes raw frames"),
+        (&["produce", &audio, "--source", "telemetry", "--frames", "1"], "holds audio"),
+        (&["produce", &ring, "--source", "telemetry", "--frames", "1"], "holds raw frames"),
+        (&["produce", &ring, "--source", "audio", "--frames", "1"], "--source audio writes audio"),
+        (&["produce", &new, "--schema", "audio", "--frames", "1"], "--schema audio: --source seq"),
+        (&["produce", &ring, "--slots", "128", "--frames", "1"], "--slots 128 (it has 64)"),
+        (&["produce", &ring, "--slot-size", "64", "--frames", "1"], "--slot-size 64 (it has 256)"),
+        (&["produce", &ring, "--multi-producer", "--frames", "1"], "--multi-producer"),
+        (&["produce", &audio, "--source", "audio", "--schema", "telemetry"], "--schema telemetry"),
     ];
     for (args, mentions) in table {
         one_line(args, 2, mentions);
     }
     assert!(
         !std::path::Path::new(&new).exists(),
-        "no refused create left a file"
+        "no refused command left a file"
     );
+    for r in [&ring, &audio] {
+        let v = common::inspect(std::path::Path::new(r));
+        assert_eq!(v["published"], 0, "a refused produce wrote nothing: {v}");
+    }
 }
 
 #[test]
@@ -91,7 +111,7 @@ fn a_second_producer_on_a_single_producer_ring_is_one_line() {
         ringflow(&["create", r, "--slots", "64"]).status.code(),
         Some(0)
     );
-    let mut first = Running::spawn(&["produce", r, "--rate", "100"], &[]);
+    let mut first = Running::spawn(&["produce", r, "--fps", "100"], &[]);
     wait_until("the first producer attached", || {
         common::inspect(&ring)["producers"]
             .as_array()

@@ -188,7 +188,7 @@ fn round_trip(ring: &Path, wav: &Path, out: &Path) -> std::process::Output {
         "audio",
         "--wav",
         wav.to_str().unwrap(),
-        "--rate",
+        "--fps",
         "2000",
         "--slots",
         "64",

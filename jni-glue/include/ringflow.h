@@ -132,6 +132,15 @@ int32_t rf_ring_open(const char *path, uint64_t *out_ring);
 // Each pointer is null or valid for what this says it reads or writes.
 int32_t rf_ring_create(const char *path, uint32_t slots, uint32_t slot_size, uint32_t max_consumers, uint64_t *out_ring);
 
+// Removes the ring file at `path` (NUL-terminated UTF-8): unlinks it after checking that it is
+// a ring. Processes that map it keep it until they let go; nothing new can open it. `RF_IO` if
+// there is no such file, `RF_CORRUPT` if the file is not a ring (it is left alone). Ring
+// handles of it stay valid (release them with `rf_ring_close`). Thread-safe.
+//
+// # Safety
+// `path` is null or a NUL-terminated string.
+int32_t rf_ring_remove(const char *path);
+
 // Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 // (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
 // `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers

@@ -286,6 +286,18 @@ pub unsafe extern "C" fn rf_ring_create(
     })
 }
 
+/// Removes the ring file at `path` (NUL-terminated UTF-8): unlinks it after checking that it is
+/// a ring. Processes that map it keep it until they let go; nothing new can open it. `RF_IO` if
+/// there is no such file, `RF_CORRUPT` if the file is not a ring (it is left alone). Ring
+/// handles of it stay valid (release them with `rf_ring_close`). Thread-safe.
+///
+/// # Safety
+/// `path` is null or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_ring_remove(path: *const c_char) -> i32 {
+    ffi(|| Ok(Ring::remove(path_arg(path)?)?))
+}
+
 /// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 /// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
 /// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers

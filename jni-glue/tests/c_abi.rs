@@ -281,3 +281,72 @@ fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
         "statuses in ringflow.h vs tests/c/layout.c"
     );
 }
+
+/// The fenced block after `marker` in docs/BINDINGS.md.
+fn doc_block(doc: &str, marker: &str) -> String {
+    let at = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in BINDINGS.md"));
+    let open = at + doc[at..].find("```").unwrap();
+    let body = open + doc[open..].find('\n').unwrap() + 1;
+    let close = body + doc[body..].find("```").unwrap();
+    doc[body..close].to_string()
+}
+
+/// BINDINGS.md's C program, built with its `cc` line exactly as written (run where the
+/// repository's `jni-glue/include` and `target/release` are, here through links to them), runs
+/// without `LD_LIBRARY_PATH` and reads every frame.
+#[test]
+fn the_c_program_in_bindings_md_builds_as_written_and_runs() {
+    let doc = std::fs::read_to_string(manifest_dir().join("../docs/BINDINGS.md")).unwrap();
+    let program = doc_block(&doc, "A whole program, `app.c`");
+    let build = doc_block(&doc, "Build it from the repository root");
+    let cc_line = build
+        .lines()
+        .find(|l| l.starts_with("cc "))
+        .expect("a cc line");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.c"), program).unwrap();
+    std::fs::create_dir(dir.path().join("jni-glue")).unwrap();
+    std::os::unix::fs::symlink(
+        manifest_dir().join("include"),
+        dir.path().join("jni-glue/include"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("target")).unwrap();
+    std::os::unix::fs::symlink(
+        library().parent().unwrap(),
+        dir.path().join("target/release"),
+    )
+    .unwrap();
+    let status = Command::new("sh")
+        .args(["-c", cc_line])
+        .current_dir(dir.path())
+        .env("PWD", dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{cc_line}");
+
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(64, 32)).unwrap();
+    let mut app = Command::new(dir.path().join("app"));
+    app.arg(&path).env_remove("LD_LIBRARY_PATH");
+    let child = app.stdout(Stdio::piped()).spawn().unwrap();
+    // The program registers, then reads until the ring closes: wait for its consumer first.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ring.stats().consumers.is_empty() {
+        assert!(Instant::now() < deadline, "the C program never registered");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    for _ in 0..1000 {
+        producer.push(&[7u8; 32]).unwrap();
+    }
+    drop(producer);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "read 1000 frames, 32000 bytes\n"
+    );
+}

@@ -792,6 +792,59 @@ impl Ring {
         })
     }
 
+    /// Removes the ring file at `path` (unlinks it), after checking that it is a ring: a file
+    /// that is not one is left alone ([`Error::Layout`]), a missing one is [`Error::Io`].
+    /// Processes that map the ring keep it until they let go of it; nothing new can open it.
+    /// To spare a ring that live processes use, see [`Ring::remove_idle`].
+    ///
+    /// ```
+    /// use ringflow::{Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// Ring::create(&path, &RingConfig::new(4, 16))?;
+    /// Ring::remove(&path)?;
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remove(path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        crate::RingView::open(path)?;
+        std::fs::remove_file(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Like [`Ring::remove`], but refuses with [`Error::InUse`] (naming them) if live processes
+    /// are attached to the ring as producers or registered as consumers. A snapshot, as for
+    /// [`Ring::create_or_replace_idle`].
+    ///
+    /// ```
+    /// use ringflow::{Error, Ring, RingConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring");
+    /// let ring = Ring::create(&path, &RingConfig::new(4, 16))?;
+    /// let consumer = ring.consumer()?;
+    /// assert!(matches!(Ring::remove_idle(&path), Err(Error::InUse { .. })));
+    /// drop(consumer);
+    /// Ring::remove_idle(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remove_idle(path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let participants = crate::RingView::open(path)?.live_participants();
+        if !participants.is_empty() {
+            return Err(Error::InUse {
+                path: path.to_path_buf(),
+                participants,
+            });
+        }
+        std::fs::remove_file(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     /// Creates a ring in `/dev/shm/NAME`.
     pub fn create_shm(name: &str, config: &RingConfig) -> Result<Ring> {
         Self::create(shm_path(name)?, config)

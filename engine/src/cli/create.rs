@@ -6,7 +6,7 @@ use clap::Args;
 use ringflow::Ring;
 use ringflow_engine::stats;
 
-use super::ring_args::{ring_config, schema_of, RingArgs};
+use super::ring_args::{ring_config, RingArgs};
 use super::Failure;
 
 #[derive(Args)]
@@ -27,7 +27,7 @@ pub(crate) struct CreateArgs {
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<u8, Failure> {
-    let config = ring_config(&a.ring, schema_of(a.ring.schema))?;
+    let config = ring_config(&a.ring, a.ring.schema()?)?;
     if a.path.is_dir() {
         return Err(Failure::usage(format!(
             "{} is a directory: give the path of a ring file",

@@ -103,7 +103,7 @@ pub(crate) fn schema_words(schema: Schema) -> String {
         Schema::Raw => "raw".into(),
         Schema::Telemetry { version } => format!("telemetry v{version}"),
         Schema::Audio(a) => format!(
-            "audio: {} Hz, {} channel{}, {}, {} samples per frame ({} ms)",
+            "audio ({} Hz, {} channel{}, {}, {} samples per frame = {} ms)",
             a.sample_rate,
             a.channels,
             if a.channels == 1 { "" } else { "s" },

@@ -7,9 +7,11 @@ pub(crate) mod create;
 pub(crate) mod demo;
 pub(crate) mod failure;
 pub(crate) mod inspect;
+pub(crate) mod list;
 pub(crate) mod produce;
 pub(crate) mod report;
 pub(crate) mod ring_args;
+pub(crate) mod rm;
 pub(crate) mod signals;
 pub(crate) mod usage;
 
@@ -38,6 +40,10 @@ pub(crate) enum Command {
     Consume(consume::ConsumeArgs),
     /// Print a ring's header, cursors, lag and counters.
     Inspect(inspect::InspectArgs),
+    /// List the rings in a directory (/dev/shm by default).
+    List(list::ListArgs),
+    /// Remove rings (refusing one that live processes use, unless --force).
+    Rm(rm::RmArgs),
     /// Measure throughput through an in-process ring.
     Bench(bench::BenchArgs),
     /// Stream audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.

@@ -1,7 +1,7 @@
 //! `ringflow produce`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -12,8 +12,11 @@ use ringflow_engine::source::{
 };
 use ringflow_engine::task::ProduceOptions;
 
+use super::inspect::schema_words;
 use super::report::{finish_progress, join_all, progress, report};
-use super::ring_args::{ring_config, schema_of, RingArgs};
+use super::ring_args::{
+    check_matches, min_slot_size, ring_config, schema_name, schema_of, RingArgs, SchemaArg,
+};
 use super::signals::stop_on_signals;
 use super::Failure;
 
@@ -22,6 +25,14 @@ pub(crate) enum SourceArg {
     Seq,
     Audio,
     Telemetry,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WaveArg {
+    Sine,
+    Chirp,
+    Noise,
+    Silence,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,9 +51,20 @@ pub(crate) struct ProduceArgs {
     /// Frames in all (absent: until Ctrl-C, or the end of --wav).
     #[arg(long)]
     pub(crate) frames: Option<u64>,
-    /// Frames per second of each producer (default: seq unpaced, audio real time, telemetry 1000).
-    #[arg(long)]
-    pub(crate) rate: Option<f64>,
+    /// Frames per second of each producer (default: seq unpaced, audio real time, telemetry
+    /// 1000). `--rate` is an audio ring's sample rate.
+    #[arg(long, value_name = "FPS")]
+    pub(crate) fps: Option<f64>,
+    /// Audio: what the generator plays.
+    #[arg(long, value_enum, default_value_t = WaveArg::Sine)]
+    pub(crate) wave: WaveArg,
+    /// Audio: the sine's frequency, or where the chirp starts (it sweeps up two octaves each
+    /// second), in Hz.
+    #[arg(long, value_name = "HZ", default_value_t = 440.0)]
+    pub(crate) freq: f64,
+    /// Audio: the generator's peak level in dBFS (0 is full scale).
+    #[arg(long, value_name = "DBFS", default_value_t = -6.0, allow_negative_numbers = true)]
+    pub(crate) level: f64,
     /// What to do when the ring is full.
     #[arg(long, value_enum, default_value_t = PolicyArg::Block)]
     pub(crate) policy: PolicyArg,
@@ -73,8 +95,22 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     if a.wav.is_some() && a.producers > 1 {
         return Err(Failure::usage("--wav plays one file: use one producer"));
     }
-    if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(Failure::usage("--rate must be a positive number"));
+    if let Some(fps) = a.fps.filter(|r| !(*r > 0.0 && r.is_finite())) {
+        return Err(Failure::usage(format!(
+            "--fps {fps}: must be a positive number"
+        )));
+    }
+    if !(a.level <= 0.0 && a.level.is_finite()) {
+        return Err(Failure::usage(format!(
+            "--level {}: must be a finite number of dBFS, at most 0",
+            a.level
+        )));
+    }
+    if !(a.freq > 0.0 && a.freq.is_finite()) {
+        return Err(Failure::usage(format!(
+            "--freq {}: must be a positive number of Hz",
+            a.freq
+        )));
     }
     let mut wav = match &a.wav {
         Some(p) => Some(AudioSource::wav(
@@ -83,16 +119,29 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         )?),
         None => None,
     };
+    if a.source == SourceArg::Seq && a.ring.schema.is_some_and(|s| s != SchemaArg::Raw) {
+        return Err(Failure::usage(format!(
+            "--schema {}: --source seq writes raw frames",
+            schema_name(schema_of(a.ring.schema))
+        )));
+    }
     let schema = match a.source {
-        SourceArg::Seq => schema_of(a.ring.schema),
+        SourceArg::Seq => Schema::Raw,
+        // A ring made for a WAV file takes its rate, channels and samples; flags shape the rest.
         SourceArg::Audio => Schema::Audio(
-            wav.as_ref()
-                .map_or(AudioSource::default_format(), |w| w.format()),
+            a.ring.audio_format(
+                wav.as_ref()
+                    .map_or(AudioSource::default_format(), |w| w.format()),
+            )?,
         ),
         SourceArg::Telemetry => Schema::Telemetry {
             version: TELEMETRY_SCHEMA_VERSION,
         },
     };
+    if a.source != SourceArg::Audio {
+        // --rate and the other audio flags are refused for any other schema.
+        a.ring.schema()?;
+    }
     let ring = match Ring::open(&a.path) {
         Ok(ring) => ring,
         Err(ringflow::Error::Io { source, .. })
@@ -107,6 +156,8 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         }
         Err(e) => return Err(e.into()),
     };
+    check_matches(&a.ring, &ring, &a.path)?;
+    check_source_fits(a.source, &ring, &a.path)?;
     if a.producers > 1 && ring.header().producer_mode != ringflow::layout::producer_mode::MULTI {
         return Err(Failure::usage(format!(
             "{} is a single-producer ring: --producers {} needs one created with --multi-producer",
@@ -129,14 +180,8 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             )));
         }
     }
-    let audio_format = match (a.source, ring.schema()) {
-        (SourceArg::Audio, Schema::Audio(f)) => Some(f),
-        (SourceArg::Audio, other) => {
-            return Err(Failure::usage(format!(
-                "{} holds {other:?} frames, not audio",
-                a.path.display()
-            )));
-        }
+    let audio_format = match ring.schema() {
+        Schema::Audio(f) => Some(f),
         _ => None,
     };
     if let (Some(w), Some(f)) = (&mut wav, audio_format) {
@@ -178,17 +223,29 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             SourceArg::Seq => Box::new(SeqSource::per_producer(ring.slot_size())),
             SourceArg::Audio => match wav.take() {
                 Some(w) => Box::new(w),
-                None => Box::new(AudioSource::generator(
-                    audio_format.expect("checked"),
-                    Waveform::Sine(440.0),
-                )?),
+                None => {
+                    let waveform = match a.wave {
+                        WaveArg::Sine => Waveform::Sine(a.freq),
+                        WaveArg::Chirp => Waveform::Chirp {
+                            from: a.freq,
+                            to: a.freq * 4.0,
+                            seconds: 1.0,
+                        },
+                        WaveArg::Noise => Waveform::Noise,
+                        WaveArg::Silence => Waveform::Silence,
+                    };
+                    Box::new(
+                        AudioSource::generator(audio_format.expect("checked"), waveform)?
+                            .level(a.level)?,
+                    )
+                }
             },
-            SourceArg::Telemetry => Box::new(TelemetrySource::new(a.rate.unwrap_or(1000.0), 64)),
+            SourceArg::Telemetry => Box::new(TelemetrySource::new(a.fps.unwrap_or(1000.0), 64)),
         };
         let rate = if a.source == SourceArg::Telemetry {
             None
         } else {
-            a.rate
+            a.fps
         };
         handles.push(registry.spawn_producer(
             ring_h,
@@ -250,6 +307,42 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Refuses, before the first frame, a source whose frames are not what the ring's header says
+/// its frames are (`seq` frames are raw bytes), or do not fit its slots.
+fn check_source_fits(source: SourceArg, ring: &Ring, path: &Path) -> Result<(), Failure> {
+    let held = ring.schema();
+    let (name, writes, fits) = match source {
+        SourceArg::Seq => ("seq", "raw".to_string(), held == Schema::Raw),
+        SourceArg::Audio => ("audio", "audio".into(), matches!(held, Schema::Audio(_))),
+        SourceArg::Telemetry => (
+            "telemetry",
+            format!("telemetry v{TELEMETRY_SCHEMA_VERSION}"),
+            held == Schema::Telemetry {
+                version: TELEMETRY_SCHEMA_VERSION,
+            },
+        ),
+    };
+    if !fits {
+        return Err(Failure::usage(format!(
+            "{} holds {} frames; --source {name} writes {writes} frames",
+            path.display(),
+            schema_words(held)
+        )));
+    }
+    let need = match source {
+        SourceArg::Seq => ringflow::pattern::TAG_LEN as u64,
+        _ => min_slot_size(held),
+    };
+    if (ring.slot_size() as u64) < need {
+        return Err(Failure::usage(format!(
+            "{}: slots of {} bytes cannot hold a {name} frame ({need} bytes)",
+            path.display(),
+            ring.slot_size()
+        )));
+    }
+    Ok(())
 }
 
 /// Waits until `n` consumers are registered on `ring` (`produce --wait-consumers`), so they see

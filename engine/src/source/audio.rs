@@ -1,5 +1,6 @@
 //! `audio`: PCM frames paced in real time (48 kHz stereo f32, 480 samples per frame = 10 ms by
-//! default), from a sine, a chirp or a WAV file (played exactly in the ring's sample format, or
+//! default, or any rate, channel count, f32/i16/i32 and frame length), from a sine, a chirp,
+//! white noise, silence or a WAV file (played exactly in the ring's sample format, or
 //! refused: [`WavFile`]).
 
 use std::f64::consts::TAU;
@@ -25,6 +26,10 @@ pub enum Waveform {
         /// Sweep length.
         seconds: f64,
     },
+    /// White noise (uniform samples).
+    Noise,
+    /// Silence (all samples zero).
+    Silence,
 }
 
 enum Input {
@@ -32,6 +37,10 @@ enum Input {
         waveform: Waveform,
         phase: f64,
         t: f64,
+        /// Peak amplitude, full scale = 1.
+        amplitude: f64,
+        /// State of the noise generator.
+        noise: u64,
     },
     File {
         wav: WavFile,
@@ -40,7 +49,7 @@ enum Input {
     },
 }
 
-/// Real-time paced PCM frames in `f32`.
+/// Real-time paced PCM frames in the ring's sample format.
 pub struct AudioSource {
     format: AudioFormat,
     input: Input,
@@ -57,21 +66,47 @@ impl AudioSource {
         }
     }
 
-    /// A generator of `waveform` in `format` (which must be f32).
+    /// A generator of `waveform` in `format` (any sample format), at half scale unless
+    /// [`level`](Self::level) says otherwise.
     pub fn generator(format: AudioFormat, waveform: Waveform) -> Result<Self> {
-        if format.format != SampleFormat::F32 {
-            return Err(EngineError::InvalidArgument(
-                "the audio source writes f32 samples".into(),
-            ));
-        }
         Ok(AudioSource {
             format,
             input: Input::Wave {
                 waveform,
                 phase: 0.0,
                 t: 0.0,
+                amplitude: DEFAULT_AMPLITUDE,
+                noise: NOISE_SEED,
             },
         })
+    }
+
+    /// Sets a generator's peak level in dBFS (0 is full scale; the default is -6.02, half
+    /// scale). Refused above 0 (it would clip) or not finite, and for a WAV file's source.
+    ///
+    /// ```
+    /// use ringflow_engine::source::{AudioSource, Waveform};
+    /// let source = AudioSource::generator(AudioSource::default_format(), Waveform::Silence)?;
+    /// assert!(source.level(-12.0).is_ok());
+    /// let source = AudioSource::generator(AudioSource::default_format(), Waveform::Silence)?;
+    /// assert!(source.level(3.0).is_err());
+    /// # Ok::<(), ringflow_engine::EngineError>(())
+    /// ```
+    pub fn level(mut self, dbfs: f64) -> Result<Self> {
+        if !(dbfs <= 0.0 && dbfs.is_finite()) {
+            return Err(EngineError::InvalidArgument(format!(
+                "--level {dbfs}: must be a finite number of dBFS, at most 0"
+            )));
+        }
+        match &mut self.input {
+            Input::Wave { amplitude, .. } => *amplitude = 10f64.powf(dbfs / 20.0),
+            Input::File { .. } => {
+                return Err(EngineError::InvalidArgument(
+                    "--level sets a generator's level, not a WAV file's".into(),
+                ))
+            }
+        }
+        Ok(self)
     }
 
     /// Plays a WAV file in its [natural](WavFile::natural_format) ring format (f32 for
@@ -163,19 +198,41 @@ impl Source for AudioSource {
         }
         let rate = f64::from(self.format.sample_rate);
         match &mut self.input {
-            Input::Wave { waveform, phase, t } => {
-                for frame in buf[..bytes].chunks_exact_mut(4 * channels) {
-                    let freq = match *waveform {
-                        Waveform::Sine(f) => f,
-                        Waveform::Chirp { from, to, seconds } => {
-                            from + (to - from) * ((*t % seconds) / seconds)
+            Input::Wave {
+                waveform,
+                phase,
+                t,
+                amplitude,
+                noise,
+            } => {
+                let width = self.format.format.bytes() as usize;
+                for frame in buf[..bytes].chunks_exact_mut(width * channels) {
+                    let x = match *waveform {
+                        Waveform::Sine(_) | Waveform::Chirp { .. } => {
+                            let freq = match *waveform {
+                                Waveform::Chirp { from, to, seconds } => {
+                                    from + (to - from) * ((*t % seconds) / seconds)
+                                }
+                                Waveform::Sine(f) => f,
+                                _ => 0.0,
+                            };
+                            *phase = (*phase + TAU * freq / rate) % TAU;
+                            phase.sin()
                         }
+                        Waveform::Noise => {
+                            // xorshift64: a uniform sample per frame without a dependency or an
+                            // allocation; statistical quality is beside the point for a test tone.
+                            *noise ^= *noise << 13;
+                            *noise ^= *noise >> 7;
+                            *noise ^= *noise << 17;
+                            (*noise >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+                        }
+                        Waveform::Silence => 0.0,
                     };
-                    *phase = (*phase + TAU * freq / rate) % TAU;
                     *t += 1.0 / rate;
-                    let sample = (0.5 * phase.sin()) as f32;
-                    for ch in frame.chunks_exact_mut(4) {
-                        ch.copy_from_slice(&sample.to_ne_bytes());
+                    let x = *amplitude * x;
+                    for ch in frame.chunks_exact_mut(width) {
+                        encode(x, self.format.format, ch);
                     }
                 }
                 Some(bytes)
@@ -195,6 +252,26 @@ impl Source for AudioSource {
         Some(Duration::from_secs_f64(
             f64::from(self.format.samples_per_frame) / f64::from(self.format.sample_rate),
         ))
+    }
+}
+
+/// Peak amplitude of a generator unless [`AudioSource::level`] sets one (half scale, -6.02 dBFS).
+const DEFAULT_AMPLITUDE: f64 = 0.5;
+
+/// Any nonzero start for the noise generator: the same noise every run.
+const NOISE_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Writes `x` (full scale = 1) as one sample of `format` into `out`, native-endian: integers are
+/// `x` times the largest positive value, rounded.
+pub(crate) fn encode(x: f64, format: SampleFormat, out: &mut [u8]) {
+    match format {
+        SampleFormat::F32 => out.copy_from_slice(&(x as f32).to_ne_bytes()),
+        SampleFormat::I16 => {
+            out.copy_from_slice(&((x * f64::from(i16::MAX)).round() as i16).to_ne_bytes())
+        }
+        SampleFormat::I32 => {
+            out.copy_from_slice(&((x * f64::from(i32::MAX)).round() as i32).to_ne_bytes())
+        }
     }
 }
 

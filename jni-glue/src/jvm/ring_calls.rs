@@ -53,6 +53,16 @@ pub fn create<'l>(
     })
 }
 
+/// `Native.remove(path)`: unlinks the ring file at `path` after checking that it is a ring
+/// ([`Ring::remove`]).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn remove<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, path: JString<'l>) {
+    run(&mut env, |env| {
+        let path = string(env, &path)?;
+        Ok(Ring::remove(path)?)
+    })
+}
+
 /// `Native.buffer(ring): ByteBuffer`: the whole region as one direct buffer (big-endian as the
 /// JVM makes it: Kotlin switches it to native order).
 #[jni_mangle("dev.ringflow.internal.Native")]

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHECK(call, want)                                                                   \
     do {                                                                                    \
@@ -199,6 +200,23 @@ static int run_self(const char *path, uint64_t frames, uint32_t size) {
     CHECK(rf_ring_close(ring), RF_UNKNOWN_HANDLE);
     CHECK(rf_consumer_unregister(consumer), RF_OK);
     CHECK(rf_consumer_unregister(consumer), RF_UNKNOWN_HANDLE);
+    /* The ring file goes; a second remove finds nothing, and a file that is no ring stays. */
+    CHECK(rf_ring_remove(path), RF_OK);
+    if (access(path, F_OK) == 0) {
+        fprintf(stderr, "rf_ring_remove left %s\n", path);
+        return 1;
+    }
+    CHECK(rf_ring_remove(path), RF_IO);
+    CHECK(rf_ring_remove(NULL), RF_BAD_ARGUMENT);
+    FILE *not_a_ring = fopen(path, "w");
+    if (!not_a_ring || fputs("not a ring, long enough to hold a header? no.", not_a_ring) < 0) return 1;
+    fclose(not_a_ring);
+    CHECK(rf_ring_remove(path), RF_CORRUPT);
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "rf_ring_remove removed a file that is no ring\n");
+        return 1;
+    }
+    remove(path);
     printf("ok self %llu frames, version %s\n", (unsigned long long)n, rf_version());
     return 0;
 }

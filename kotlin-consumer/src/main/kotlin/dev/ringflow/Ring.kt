@@ -441,6 +441,14 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             return Ring(Native.create(path, slots, slotSize, consumers))
         }
 
+        /**
+         * Removes (unlinks) the ring file at [path] after checking that it is a ring. Processes
+         * that map it keep it until they close it; nothing new can open it. Throws
+         * [RingIoException] if there is no such file and [RingCorruptException] if the file is not
+         * a ring (it is left alone). Thread-safe; an open [Ring] of it stays usable.
+         */
+        fun remove(path: String) = Native.remove(path)
+
         /** Makes the native side panic, for tests: the panic must arrive as an exception. */
         internal fun panicForTest(message: String) = Native.panicForTest(message)
 

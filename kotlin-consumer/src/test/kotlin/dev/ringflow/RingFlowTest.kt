@@ -155,4 +155,19 @@ class RingFlowTest {
         ring.close() // idempotent
         assertThrows<IllegalStateException> { ring.statsJson() }
     }
+
+    @Test
+    fun `remove unlinks a ring and leaves other files alone`() {
+        val path = tempRing()
+        Ring.create(path, slots = 8, slotSize = 16).use { ring ->
+            Ring.remove(path)
+            assertTrue(!Files.exists(Path.of(path)))
+            assertTrue(ring.statsJson().contains("\"published\":0")) // still mapped after the unlink
+        }
+        assertThrows<RingIoException> { Ring.remove(path) }
+        val garbage = dir.resolve("not-a-ring.bin")
+        Files.write(garbage, ByteArray(4096) { 0x5a })
+        assertThrows<RingCorruptException> { Ring.remove(garbage.toString()) }
+        assertTrue(Files.exists(garbage))
+    }
 }
