@@ -55,16 +55,16 @@ pub(crate) struct ProduceArgs {
     /// 1000). `--rate` is an audio ring's sample rate.
     #[arg(long, value_name = "FPS")]
     pub(crate) fps: Option<f64>,
-    /// Audio: what the generator plays.
-    #[arg(long, value_enum, default_value_t = WaveArg::Sine)]
-    pub(crate) wave: WaveArg,
+    /// Audio: what the generator plays (default sine).
+    #[arg(long, value_enum)]
+    pub(crate) wave: Option<WaveArg>,
     /// Audio: the sine's frequency, or where the chirp starts (it sweeps up two octaves each
-    /// second), in Hz.
-    #[arg(long, value_name = "HZ", default_value_t = 440.0)]
-    pub(crate) freq: f64,
-    /// Audio: the generator's peak level in dBFS (0 is full scale).
-    #[arg(long, value_name = "DBFS", default_value_t = -6.0, allow_negative_numbers = true)]
-    pub(crate) level: f64,
+    /// second), in Hz (default 440).
+    #[arg(long, value_name = "HZ")]
+    pub(crate) freq: Option<f64>,
+    /// Audio: the generator's peak level in dBFS (0 is full scale; default -6).
+    #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
+    pub(crate) level: Option<f64>,
     /// What to do when the ring is full.
     #[arg(long, value_enum, default_value_t = PolicyArg::Block)]
     pub(crate) policy: PolicyArg,
@@ -85,6 +85,11 @@ pub(crate) struct ProduceArgs {
     pub(crate) json: bool,
 }
 
+/// The generator's frequency when `--freq` is not given (Hz).
+const DEFAULT_FREQ: f64 = 440.0;
+/// The generator's peak level when `--level` is not given (dBFS).
+const DEFAULT_LEVEL: f64 = -6.0;
+
 pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     if a.producers == 0 {
         return Err(Failure::usage("--producers must be at least 1"));
@@ -100,16 +105,25 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             "--fps {fps}: must be a positive number"
         )));
     }
-    if !(a.level <= 0.0 && a.level.is_finite()) {
+    let generator_flags = a.wave.is_some() || a.freq.is_some() || a.level.is_some();
+    if generator_flags && (a.source != SourceArg::Audio || a.wav.is_some()) {
+        return Err(Failure::usage(
+            "--wave, --freq and --level shape the audio generator: give --source audio, without --wav",
+        ));
+    }
+    let (wave, freq, level) = (
+        a.wave.unwrap_or(WaveArg::Sine),
+        a.freq.unwrap_or(DEFAULT_FREQ),
+        a.level.unwrap_or(DEFAULT_LEVEL),
+    );
+    if !(level <= 0.0 && level.is_finite()) {
         return Err(Failure::usage(format!(
-            "--level {}: must be a finite number of dBFS, at most 0",
-            a.level
+            "--level {level}: must be a finite number of dBFS, at most 0"
         )));
     }
-    if !(a.freq > 0.0 && a.freq.is_finite()) {
+    if !(freq > 0.0 && freq.is_finite()) {
         return Err(Failure::usage(format!(
-            "--freq {}: must be a positive number of Hz",
-            a.freq
+            "--freq {freq}: must be a positive number of Hz"
         )));
     }
     let mut wav = match &a.wav {
@@ -224,11 +238,11 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
             SourceArg::Audio => match wav.take() {
                 Some(w) => Box::new(w),
                 None => {
-                    let waveform = match a.wave {
-                        WaveArg::Sine => Waveform::Sine(a.freq),
+                    let waveform = match wave {
+                        WaveArg::Sine => Waveform::Sine(freq),
                         WaveArg::Chirp => Waveform::Chirp {
-                            from: a.freq,
-                            to: a.freq * 4.0,
+                            from: freq,
+                            to: freq * 4.0,
                             seconds: 1.0,
                         },
                         WaveArg::Noise => Waveform::Noise,
@@ -236,7 +250,7 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
                     };
                     Box::new(
                         AudioSource::generator(audio_format.expect("checked"), waveform)?
-                            .level(a.level)?,
+                            .level(level)?,
                     )
                 }
             },
