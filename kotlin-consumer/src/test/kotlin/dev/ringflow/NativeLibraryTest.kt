@@ -23,6 +23,7 @@ class NativeLibraryTest {
         assertEquals("linux-x86_64", NativeLibrary.platform("Linux", "amd64", false))
         assertEquals("linux-aarch64", NativeLibrary.platform("Linux", "aarch64", false))
         assertEquals("android-arm64-v8a", NativeLibrary.platform("Linux", "aarch64", true))
+        assertEquals("android-x86_64", NativeLibrary.platform("Linux", "x86_64", true))
         assertEquals("darwin-aarch64", NativeLibrary.platform("Mac OS X", "aarch64", false))
         assertEquals("darwin-x86_64", NativeLibrary.platform("Mac OS X", "x86_64", false))
         assertNull(NativeLibrary.platform("Linux", "riscv64", false))

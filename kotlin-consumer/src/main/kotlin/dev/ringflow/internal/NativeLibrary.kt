@@ -16,8 +16,9 @@ import java.security.MessageDigest
  * Finds and loads the JNI library (`jni-glue`), as JVM libraries with native code do
  * (sqlite-jdbc, zstd-jni): the jar carries one build per platform under
  * `native/<platform>/<library file>`, for example `native/linux-x86_64/libringflow_jni.so`
- * (`linux-aarch64`, `android-arm64-v8a`, `darwin-x86_64`, `darwin-aarch64` are the other names
- * this loader knows).
+ * (`linux-aarch64`, `darwin-x86_64`, `darwin-aarch64`, `android-arm64-v8a` and `android-x86_64`
+ * are the other names [platform] returns; on Android the APK holds the library instead and
+ * `System.loadLibrary` loads it).
  *
  * ### Order
  * 1. `-Dringflow.lib=/path/to/libringflow_jni.so`: that file, and nothing else.
