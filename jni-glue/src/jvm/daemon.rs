@@ -12,18 +12,47 @@
 //! one is inside a callback, the JVM blocks that thread until the process exits, which is what it
 //! does to its own daemon threads.
 //!
-//! The runtime's `on_thread_stop` hook ([`detach_current`]) detaches a thread this module
-//! attached; a thread attached by someone else is left alone.
+//! A thread this module attached holds an [`Attached`] guard in a thread-local, whose `Drop`
+//! detaches it: the runtime's `on_thread_stop` hook ([`detach_current`]) drops it as the thread
+//! stops, and if nothing called that hook (the runtime was built before `JNI_OnLoad` could
+//! install it, or the thread is not a runtime thread at all), the thread-local's destructor drops
+//! it as the thread exits. The JNI specification forbids a native thread to exit attached (and
+//! the JVM would keep its `Thread` object for ever). A thread attached by someone else is left
+//! alone.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jni::sys::{jint, JavaVMAttachArgs, JNI_VERSION_1_8};
 use jni::{Env, JavaVM};
 
 thread_local! {
-    /// Whether this module attached the current thread (and so must detach it).
-    static ATTACHED_HERE: Cell<bool> = const { Cell::new(false) };
+    /// The attachment this module made on the current thread, if any (and so must undo).
+    static ATTACHED_HERE: RefCell<Option<Attached>> = const { RefCell::new(None) };
+}
+
+/// The current thread's attachment by [`attach_daemon`]; dropping it detaches the thread.
+///
+/// Lives only in [`ATTACHED_HERE`], so it is dropped on the thread that attached, the only thread
+/// `DetachCurrentThread` can detach. Written by hand: jni 0.22's own attach guard attaches
+/// non-daemon threads only, and its thread-exit detach can panic while logging (jni-rs issue
+/// 835); this one does nothing but the detach.
+struct Attached {
+    /// The JVM's invocation interface, valid for the life of the process (`JNI_OnLoad`'s).
+    vm: *mut jni::sys::JavaVM,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        // SAFETY: `vm` is the JVM's own invocation interface pointer; this runs on the thread
+        // `attach_daemon` attached (the guard never leaves its thread-local), either from
+        // `on_thread_stop` or as the thread exits, when no callback is running and so no JNI
+        // frame or local reference of this attachment is live (every callback ran in a local
+        // frame that has been popped). DetachCurrentThread takes only that pointer.
+        let _ = unsafe { ((*(*self.vm)).v1_1.DetachCurrentThread)(self.vm) };
+        // Relaxed: see `attach_daemon`.
+        ATTACHED.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Threads this module attached and has not detached (for tests).
@@ -63,25 +92,24 @@ fn attach_daemon(vm: &JavaVM) -> jni::errors::Result<()> {
         ((*(*raw)).v1_4.AttachCurrentThreadAsDaemon)(raw, &mut env, (&raw mut args).cast())
     };
     jni::errors::jni_error_code_to_result(code)?;
-    ATTACHED_HERE.with(|a| a.set(true));
     // Relaxed: a count read only by tests, which wait for it (nothing is published through it).
     ATTACHED.fetch_add(1, Ordering::Relaxed);
+    let guard = Attached { vm: raw };
+    // The thread-local is gone only while this thread exits: then the guard drops at once and
+    // detaches, and the callback fails on an unattached thread rather than leave it attached.
+    let _ = ATTACHED_HERE.try_with(|a| *a.borrow_mut() = Some(guard));
     Ok(())
 }
 
-/// Detaches the current thread if [`with_env`] attached it (the runtime's `on_thread_stop`).
+/// Detaches the current thread if [`with_env`] attached it (the runtime's `on_thread_stop`);
+/// without this hook, the thread detaches as it exits.
 pub(super) fn detach_current() {
-    if !ATTACHED_HERE.with(|a| a.replace(false)) {
-        return;
-    }
-    let Ok(vm) = JavaVM::singleton() else { return };
-    let raw = vm.get_raw();
-    // SAFETY: this thread was attached by `attach_daemon` and holds no JNI frame or reference
-    // now (every callback ran in a local frame that has been popped); DetachCurrentThread takes
-    // the JVM's own pointer.
-    let _ = unsafe { ((*(*raw)).v1_1.DetachCurrentThread)(raw) };
-    // Relaxed: see `attach_daemon`.
-    ATTACHED.fetch_sub(1, Ordering::Relaxed);
+    // Taken out first and dropped after the borrow ends: the guard's drop detaches.
+    let guard = ATTACHED_HERE
+        .try_with(|a| a.borrow_mut().take())
+        .ok()
+        .flatten();
+    drop(guard);
 }
 
 /// Runtime threads attached to the JVM now (for tests).

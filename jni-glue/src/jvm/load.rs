@@ -64,7 +64,7 @@ pub unsafe extern "system" fn JNI_OnLoad(
         });
         // Runtime threads attach (as daemons) when they first resume a Kotlin call; detach them
         // as they stop. Fails only if this process built the runtime before loading the
-        // library: then its threads stay attached, as daemons, which keeps no JVM alive.
+        // library: then each attached thread detaches as it exits (`daemon::Attached`).
         let _ = ringflow_engine::runtime::init(ringflow_engine::runtime::RuntimeConfig {
             on_thread_stop: Some(std::sync::Arc::new(daemon::detach_current)),
             ..Default::default()

@@ -144,7 +144,7 @@ pub(crate) const JNI_VALUES: [(&str, u64); 6] = [
 ];
 
 /// Values at the head of `statsValues`, before the consumers.
-const STATS_HEADER_LEN: usize = 7;
+const STATS_HEADER_LEN: usize = 8;
 /// Values per consumer in `statsValues`.
 const STATS_CONSUMER_LEN: usize = 9;
 
@@ -158,8 +158,8 @@ fn layout_dump() -> String {
 }
 
 /// `Native.statsValues(ring): LongArray`: `[published, dropped, closed (0/1), dataWakes,
-/// spaceWakes, abandoned, consumers, then per consumer: index, lossy (0/1), evicted (0/1), read, lag,
-/// delivered, lost, lapped, torn]`.
+/// spaceWakes, abandoned, evicted (consumers evicted ever), consumers, then per consumer: index,
+/// lossy (0/1), evicted (0/1), read, lag, delivered, lost, lapped, torn]`.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn stats_values<'l>(
     mut env: EnvUnowned<'l>,
@@ -175,6 +175,7 @@ pub fn stats_values<'l>(
             s.data_wakes as i64,
             s.space_wakes as i64,
             s.abandoned as i64,
+            s.evicted as i64,
             s.consumers.len() as i64,
         ];
         debug_assert_eq!(v.len(), STATS_HEADER_LEN);

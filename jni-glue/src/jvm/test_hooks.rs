@@ -103,6 +103,35 @@ pub fn attached_threads<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint
     run(&mut env, |_| Ok(super::daemon::attached_count() as jint))
 }
 
+/// `Native.attachedThreadForTest(): Thread`: the JVM's `Thread` object for a Rust thread (not
+/// a runtime thread, so no `on_thread_stop` hook runs on it) that attached through
+/// [`super::daemon::with_env`] and then exited. It must have detached as it exited: the returned
+/// `Thread` is then terminated.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn attached_thread_for_test<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> JObject<'l> {
+    run(&mut env, |env| {
+        let fail = |e: String| EngineError::InvalidArgument(e);
+        let vm = jni::JavaVM::singleton().map_err(|e| fail(e.to_string()))?;
+        let thread = std::thread::spawn(move || {
+            super::daemon::with_env(&vm, |env| {
+                let me = env
+                    .call_static_method(
+                        jni::jni_str!("java/lang/Thread"),
+                        jni::jni_str!("currentThread"),
+                        jni::jni_sig!("()Ljava/lang/Thread;"),
+                        &[],
+                    )?
+                    .l()?;
+                env.new_global_ref(me)
+            })
+        })
+        .join()
+        .map_err(|_| fail("the attaching thread panicked".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+        env.new_local_ref(&thread).map_err(|e| fail(e.to_string()))
+    })
+}
+
 /// `Native.setCallJitterForTest(maxUs)`: a random delay of up to `maxUs` before each call's
 /// delivery, to widen the resume/cancel race in tests.
 #[jni_mangle("dev.ringflow.internal.Native")]

@@ -151,6 +151,6 @@ object Layout {
     const val SOURCE_AUDIO: Long = 1
     const val SOURCE_TELEMETRY: Long = 2
     const val SOURCE_FILL: Long = 3
-    const val STATS_HEADER_LEN: Long = 7
+    const val STATS_HEADER_LEN: Long = 8
     const val STATS_CONSUMER_LEN: Long = 9
 }

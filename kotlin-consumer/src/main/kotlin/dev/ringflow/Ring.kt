@@ -400,7 +400,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             val o = (Layout.STATS_HEADER_LEN + i * Layout.STATS_CONSUMER_LEN).toInt()
             ConsumerStats(v[o].toInt(), v[o + 1] != 0L, v[o + 2] != 0L, v[o + 3], v[o + 4], v[o + 5], v[o + 6], v[o + 7], v[o + 8])
         }
-        return RingStats(v[0], v[1], v[2] != 0L, v[3], v[4], v[5], consumers)
+        return RingStats(v[0], v[1], v[2] != 0L, v[3], v[4], v[5], v[6], consumers)
     }
 
     /** Cancels a task started on this ring. */

@@ -54,7 +54,9 @@ data class ConsumerStats(
  * A snapshot of a ring's cursors and counters, from [Ring.stats]: frames [published] (one past the
  * highest committed sequence), [dropped] by the `fail` policy, whether the last producer detached
  * ([closed]), futex wake calls for consumers and producers, frames [abandoned] (claimed by a
- * producer that ended without committing them, published as skip frames), and each consumer.
+ * producer that ended without committing them, published as skip frames), consumers [evicted] by
+ * producers ever (dead, stale, or ownerless past their grace; the Rust `RingStats::evicted`), and
+ * each consumer.
  */
 data class RingStats(
     val published: Long,
@@ -63,6 +65,7 @@ data class RingStats(
     val dataWakes: Long,
     val spaceWakes: Long,
     val abandoned: Long,
+    val evicted: Long,
     val consumers: List<ConsumerStats>,
 )
 

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
+import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
 
@@ -84,6 +85,26 @@ class CliTest {
         return ProcessBuilder(
             listOf("python3", "-c", shim, java, "-cp", classPath, "-Dringflow.lib=${System.getProperty("ringflow.lib")}", "dev.ringflow.cli.MainKt") + args,
         ).start()
+    }
+
+    @Test
+    fun `an unexpected error, such as a Rust panic, is one line on stderr and status 1, and the status is set`() {
+        val status = CompletableFuture<Int>()
+        val err = mutableListOf<String>()
+        val code = dev.ringflow.cli.runToStatus(status, { err += it }) {
+            Ring.panicForTest("boom from Rust")
+            0
+        }
+        assertEquals(1, code)
+        // The shutdown hook waits on this: it must be set, not left for the hook's grace period.
+        assertEquals(1, status.getNow(null), "the status the shutdown hook waits for")
+        assertEquals(1, err.size, "$err")
+        // (jni 0.22 keeps only a `&str` panic payload's text, so the message may not reach here.)
+        assertTrue(err.single().startsWith("ringflow-kotlin: ") && "RuntimeException" in err.single(), "$err")
+        val ok = CompletableFuture<Int>()
+        assertEquals(0, dev.ringflow.cli.runToStatus(ok, { err += it }) { 0 })
+        assertEquals(0, ok.getNow(null))
+        assertEquals(1, err.size, "nothing more on stderr: $err")
     }
 
     @Test

@@ -1,6 +1,8 @@
 package dev.ringflow
 
+import dev.ringflow.internal.Native
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
@@ -14,7 +16,10 @@ import javax.sound.sampled.AudioFormat
 import javax.sound.sampled.AudioInputStream
 import javax.sound.sampled.AudioSystem
 
-/** A JVM whose `main` made suspend calls and returned exits on its own (`exit/ExitMain.kt`). */
+/**
+ * A JVM whose `main` made suspend calls and returned exits on its own (`exit/ExitMain.kt`), and
+ * Rust threads that attached detach.
+ */
 class JvmExitTest {
     @field:TempDir
     lateinit var dir: Path
@@ -42,6 +47,17 @@ class JvmExitTest {
         assertTrue("main returned" in out, "main did not finish: $out")
         assertTrue(exited, "the JVM did not exit after main returned: $out")
         assertEquals(0, child.exitValue(), out)
+    }
+
+    @Test
+    fun `a Rust thread no runtime hook detaches still detaches as it exits`() {
+        // As a runtime built before JNI_OnLoad, whose threads the `on_thread_stop` hook misses:
+        // a Rust thread attaches for a callback and exits. The JNI spec forbids it to exit
+        // attached; the JVM would then keep its Thread alive for ever.
+        val thread = Native.attachedThreadForTest()
+        assertTrue(thread.isDaemon, "attached as a daemon")
+        thread.join(10_000)
+        assertFalse(thread.isAlive, "the exited Rust thread is still attached: ${thread.name}, ${thread.state}")
     }
 
     /** 50 frames (of 480 samples per channel) of 16-bit stereo at 48 kHz, the audio ring's format. */

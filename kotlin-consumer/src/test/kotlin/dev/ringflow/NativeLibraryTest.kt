@@ -9,8 +9,10 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.IOException
+import java.nio.file.AccessDeniedException
 import java.nio.file.Files
 import java.nio.file.Path
+import java.nio.file.Paths
 import java.nio.file.attribute.PosixFilePermissions
 
 /** How `NativeLibrary` names platforms and extracts the jar's library (`CliJarIT` loads it). */
@@ -23,6 +25,7 @@ class NativeLibraryTest {
         assertEquals("linux-x86_64", NativeLibrary.platform("Linux", "amd64", false))
         assertEquals("linux-aarch64", NativeLibrary.platform("Linux", "aarch64", false))
         assertEquals("android-arm64-v8a", NativeLibrary.platform("Linux", "aarch64", true))
+        assertEquals("android-x86_64", NativeLibrary.platform("Linux", "x86_64", true))
         assertEquals("darwin-aarch64", NativeLibrary.platform("Mac OS X", "aarch64", false))
         assertEquals("darwin-x86_64", NativeLibrary.platform("Mac OS X", "x86_64", false))
         assertNull(NativeLibrary.platform("Linux", "riscv64", false))
@@ -65,5 +68,47 @@ class NativeLibraryTest {
         assertThrows<IOException> { NativeLibrary.privateDir(open) }
         val link = Files.createSymbolicLink(dir.resolve("link"), NativeLibrary.privateDir(dir.resolve("real")))
         assertThrows<IOException> { NativeLibrary.privateDir(link) }
+    }
+
+    @Test
+    fun `a parent others may write to is refused unless sticky, as a pre-created shared one would be`() {
+        // Another user who could write to the parent could rename the private directory away
+        // and put their own in its place between the hash check and System.load.
+        val shared = Files.createDirectory(dir.resolve("shared"))
+        Files.setAttribute(shared, "unix:mode", 0x1ff) // 0777
+        val e = assertThrows<AccessDeniedException> { NativeLibrary.privateDir(shared.resolve("native")) }
+        assertTrue("not sticky" in e.message!!, e.message)
+        // Below it, too: every parent up to the root is checked.
+        assertThrows<AccessDeniedException> { NativeLibrary.privateDir(shared.resolve("a").resolve("native")) }
+        Files.setAttribute(shared, "unix:mode", 0x3ff) // 01777, as /tmp
+        val ok = NativeLibrary.privateDir(shared.resolve("sticky"))
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(ok)))
+    }
+
+    @Test
+    fun `owners are compared by uid, so a uid with no passwd entry (user name ?) still loads`() {
+        val name = System.getProperty("user.name")
+        System.setProperty("user.name", "?")
+        try {
+            NativeLibrary.privateDir(dir.resolve("nameless"))
+        } finally {
+            System.setProperty("user.name", name)
+        }
+        // Both ways of finding this process's uid agree (the second is what macOS uses).
+        assertEquals(NativeLibrary.processUid(), NativeLibrary.uidOfNewFile(dir))
+        assertEquals(listOf<Path>(), Files.list(dir).use { s -> s.filter { it.fileName.toString().startsWith(".ringflow-uid-") }.toList() })
+    }
+
+    @Test
+    fun `a directory another uid owns is refused`() {
+        val foreign = if (NativeLibrary.processUid() == 0L) {
+            // As root: a directory handed to another uid (nobody's).
+            Files.createDirectory(dir.resolve("foreign"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")))
+                .also { Files.setAttribute(it, "unix:uid", 65534) }
+        } else {
+            Paths.get("/") // root's
+        }
+        val e = assertThrows<AccessDeniedException> { NativeLibrary.privateDir(foreign) }
+        assertTrue("owned by uid" in e.message!!, e.message)
     }
 }

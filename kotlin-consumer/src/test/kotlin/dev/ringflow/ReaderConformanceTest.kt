@@ -55,6 +55,8 @@ class ReaderConformanceTest {
         val lost: Long,
         val problems: List<String>,
         val block: ConsumerStats?,
+        /** The ring's count of consumers evicted ever ([RingStats.evicted]), after the reader ended. */
+        val evictions: Long = -1,
     )
 
     private fun scenarios(): List<Scenario> {
@@ -92,6 +94,7 @@ class ReaderConformanceTest {
     private fun assertOutcome(s: Scenario, o: Outcome) {
         assertEquals(emptyList<String>(), o.problems, "${s.name}: $o")
         val error = s.expect["error"]
+        assertEquals(if (error == "EvictedException") 1L else 0L, o.evictions, "${s.name}: the ring's count of evictions: $o")
         if (error != null) {
             assertEquals(error, o.error, "${s.name}: $o")
             assertEquals(s.expect.getValue("after").toLong(), o.frames, "${s.name}: frames read before the error: $o")
@@ -109,7 +112,7 @@ class ReaderConformanceTest {
 
     private fun withRing(s: Scenario, body: (Ring, Harness) -> Outcome): Outcome =
         Ring.create(dir.resolve("ring${rings++}").toString(), slots = s.slots, slotSize = 32).use { ring ->
-            Harness(ring, s).use { h -> body(ring, h) }
+            Harness(ring, s).use { h -> body(ring, h) }.copy(evictions = ring.stats().evicted)
         }
 
     /** The producer side and the steps that are not reads. */

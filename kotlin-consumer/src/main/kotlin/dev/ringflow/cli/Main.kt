@@ -36,9 +36,10 @@ import kotlin.system.exitProcess
  * 64th frame (by sequence), where the Rust CLI records every frame.
  *
  * Exit status: 0 success; 1 the job failed, with one line on stderr saying why, the Rust CLI's
- * words (the native library did not load, verification failed, fewer than N frames because the ring closed or the producer died,
- * timeout, evicted by a producer); 2 bad usage or bad input (one line on stderr naming the
- * argument and its value). `--help` prints the usage and exits 0. SIGINT (Ctrl-C) or SIGTERM
+ * words (the native library did not load, verification failed, fewer than N frames because the
+ * ring closed or the producer died, timeout, evicted by a producer; also an unexpected error,
+ * such as a Rust panic, which reaches the JVM as a `RuntimeException`); 2 bad usage or bad input
+ * (one line on stderr naming the argument and its value). `--help` prints the usage and exits 0. SIGINT (Ctrl-C) or SIGTERM
  * stops the reader as the Rust CLI's signal handling does: it unregisters, prints the summary
  * (`"end":"cancelled"`) and exits with the status that summary earns (0 unless `--verify` failed).
  *
@@ -62,8 +63,7 @@ fun main(args: Array<String>) {
         Runtime.getRuntime().halt(code)
     }
     Runtime.getRuntime().addShutdownHook(hook)
-    val code = run(args, System.out::println, System.err::println, stop)
-    status.complete(code)
+    val code = runToStatus(status, System.err::println) { run(args, System.out::println, System.err::println, stop) }
     try {
         Runtime.getRuntime().removeShutdownHook(hook)
     } catch (_: IllegalStateException) {
@@ -71,6 +71,24 @@ fun main(args: Array<String>) {
         Thread.sleep(Long.MAX_VALUE)
     }
     exitProcess(code)
+}
+
+/**
+ * Runs [body] and completes [status] with the exit status it returns, whatever happens: an
+ * exception that is not a usage or ring error (a Rust panic arrives as a `RuntimeException`)
+ * becomes one line on [err] and status 1. Without this, a throwing `run` would leave the shutdown
+ * hook waiting [STOP_GRACE_S] for a status that never comes, and then blame a signal nobody sent.
+ */
+internal fun runToStatus(status: CompletableFuture<Int>, err: (String) -> Unit, body: () -> Int): Int {
+    var code = 1
+    try {
+        code = body()
+    } catch (e: Throwable) {
+        err("ringflow-kotlin: unexpected error: $e")
+    } finally {
+        status.complete(code)
+    }
+    return code
 }
 
 /** How long the shutdown hook waits for the stopped reader's summary. */

@@ -75,5 +75,6 @@ internal object Native {
     @JvmStatic external fun pendingCalls(): Int
     @JvmStatic external fun liveHandles(): Int
     @JvmStatic external fun attachedThreads(): Int
+    @JvmStatic external fun attachedThreadForTest(): Thread
     @JvmStatic external fun setCallJitterForTest(maxUs: Long)
 }

@@ -16,8 +16,9 @@ import java.security.MessageDigest
  * Finds and loads the JNI library (`jni-glue`), as JVM libraries with native code do
  * (sqlite-jdbc, zstd-jni): the jar carries one build per platform under
  * `native/<platform>/<library file>`, for example `native/linux-x86_64/libringflow_jni.so`
- * (`linux-aarch64`, `android-arm64-v8a`, `darwin-x86_64`, `darwin-aarch64` are the other names
- * this loader knows).
+ * (`linux-aarch64`, `darwin-x86_64`, `darwin-aarch64`, `android-arm64-v8a` and `android-x86_64`
+ * are the other names [platform] returns; on Android the APK holds the library instead and
+ * `System.loadLibrary` loads it).
  *
  * ### Order
  * 1. `-Dringflow.lib=/path/to/libringflow_jni.so`: that file, and nothing else.
@@ -27,8 +28,13 @@ import java.security.MessageDigest
  *
  * ### The extracted file
  * `$XDG_CACHE_HOME/ringflow/native` (else `~/.cache/ringflow/native`, else
- * `java.io.tmpdir/ringflow-<user>/native`), a directory this user owns with mode 0700 (refused
- * otherwise: another user could swap the library), holding `libringflow_jni-<sha-256 prefix>.so`.
+ * `java.io.tmpdir/ringflow-<uid>`), a directory this process's uid owns with mode 0700, under
+ * parents no other user can change: each is owned by this uid or root, and one that others may
+ * write to must be sticky (as `/tmp` is), so no one else can rename the directory away and put
+ * their own in its place. A candidate that fails is skipped (the next one is tried): another user
+ * could swap the library between the hash check and `System.load`. The directory holds
+ * `libringflow_jni-<sha-256 prefix>.so`. Owners are compared by uid, not by name: a uid with no
+ * passwd entry (common in containers) has `user.name` `?`.
  * The name is the content's hash, so two versions never overwrite each other and a file is never
  * rewritten in place: a new one is written to a temporary file in the same directory and renamed
  * over atomically, and an existing file is hashed again before it is loaded.
@@ -110,7 +116,9 @@ internal object NativeLibrary {
         val candidates = listOfNotNull(
             xdg?.let { Paths.get(it, "ringflow", "native") },
             home?.let { Paths.get(it, ".cache", "ringflow", "native") },
-            Paths.get(System.getProperty("java.io.tmpdir"), "ringflow-${System.getProperty("user.name")}", "native"),
+            // Directly the private directory: a parent of ours in a shared directory would be one
+            // more thing to check.
+            Paths.get(System.getProperty("java.io.tmpdir"), "ringflow-${processUid()}"),
         )
         var last: IOException? = null
         for (dir in candidates) {
@@ -125,7 +133,8 @@ internal object NativeLibrary {
 
     /**
      * [dir], created with mode 0700 if missing; an existing one must be a directory (not a link)
-     * this user owns with no access for others.
+     * this process's uid owns with no access for others, and every parent must be one no other
+     * user can change ([checkParent]).
      */
     fun privateDir(dir: Path): Path {
         val owner = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))
@@ -138,13 +147,69 @@ internal object NativeLibrary {
             }
         }
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) throw IOException("$dir is not a directory")
-        val me = System.getProperty("user.name")
-        val fileOwner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).name
-        if (fileOwner != me) throw AccessDeniedException("$dir", null, "owned by $fileOwner, not $me")
+        val me = processUid()
+        val uid = uidOf(dir)
+        if (uid != me) throw AccessDeniedException("$dir", null, "owned by uid $uid, not this process's uid $me")
         val perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)
         val others = perms - setOf(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE)
         if (others.isNotEmpty()) throw AccessDeniedException("$dir", null, "open to others: ${PosixFilePermissions.toString(perms)}")
+        // The parents as the kernel resolves them (a link to a parent is followed, as a lookup would).
+        var parent: Path? = dir.toAbsolutePath().parent?.toRealPath()
+        while (parent != null) {
+            checkParent(parent, me)
+            parent = parent.parent
+        }
         return dir
+    }
+
+    /**
+     * Throws unless no user but [me] and root can rename or replace entries of [parent]: it is
+     * owned by one of them, and if its group or others may write to it, it is sticky (only an
+     * entry's owner may then rename or delete it, as in `/tmp`).
+     */
+    private fun checkParent(parent: Path, me: Long) {
+        val uid = uidOf(parent)
+        if (uid != me && uid != 0L) throw AccessDeniedException("$parent", null, "a parent owned by uid $uid, neither this process's uid $me nor root")
+        val mode = Files.getAttribute(parent, "unix:mode", LinkOption.NOFOLLOW_LINKS) as Int
+        if ((mode and (S_IWGRP or S_IWOTH)) != 0 && (mode and S_ISVTX) == 0) {
+            throw AccessDeniedException("$parent", null, "a parent others may write to and not sticky (mode ${Integer.toOctalString(mode and 0xfff)})")
+        }
+    }
+
+    private const val S_IWGRP = 0x10 // 0o020
+    private const val S_IWOTH = 0x2 // 0o002
+    private const val S_ISVTX = 0x200 // 0o1000
+
+    private fun uidOf(path: Path): Long = (Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS) as Number).toLong()
+
+    /**
+     * This process's (effective) uid: the owner of `/proc/self` on Linux, else of a file this
+     * process creates (and deletes) in `java.io.tmpdir`. Not `user.name`: a uid with no passwd entry has
+     * none.
+     */
+    fun processUid(): Long = cachedUid ?: run {
+        // `/proc/self` is a link to `/proc/<pid>`, which the process's effective uid owns: follow it.
+        val proc = Paths.get("/proc/self")
+        val found = if (Files.isDirectory(proc)) {
+            (Files.getAttribute(proc, "unix:uid") as Number).toLong()
+        } else {
+            uidOfNewFile(Paths.get(System.getProperty("java.io.tmpdir")))
+        }
+        cachedUid = found
+        found
+    }
+
+    @Volatile
+    private var cachedUid: Long? = null
+
+    /** The owner of a file created now in [tmp] (deleted before this returns). */
+    fun uidOfNewFile(tmp: Path): Long {
+        val file = Files.createTempFile(tmp, ".ringflow-uid-", ".tmp")
+        try {
+            return uidOf(file)
+        } finally {
+            Files.deleteIfExists(file)
+        }
     }
 
     /**
