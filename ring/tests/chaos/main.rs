@@ -1,0 +1,643 @@
+//! The chaos test (issue #13): one multi-producer ring in `/dev/shm`, 3 producer processes, 2
+//! lossless and 2 lossy reader processes, and for the whole run a random participant killed with
+//! SIGKILL every 100-400 ms and replaced at once. Then the survivors finish and every frame is
+//! accounted for.
+//!
+//! ## What is random, and how to replay it
+//! One seed (printed first; `RINGFLOW_CHAOS_SEED=N` replays it) draws the kill times, the victims
+//! and each child's seed (batch sizes 1-4, frame lengths, which claims it holds open for a while).
+//! One kill in six is aimed at the participant just started, 0-3 ms after its start, so it dies
+//! while attaching or registering. Producers hold one claim in 64 open for 0.5 ms before
+//! committing it, so a kill often lands between claim and commit: a hole the ring must repair.
+//! The operating system's scheduling is not replayed: a seed gives the same decisions, not the
+//! same interleaving.
+//!
+//! ## What the children say
+//! `ringflow-stream chaos-produce` / `chaos-consume` (`ring/src/bin/ringflow-stream/chaos.rs`)
+//! print a line per event and flush it, so what a child said before a SIGKILL reaches the test:
+//! producers their table entry, progress (frames committed, ring seq of the last) and a clean
+//! end; readers their start, every exact range of skip frames, progress (every seq below `next` is
+//! accounted for), each failed check as an `error` line, and an end line with their accounting
+//! and, per producer, the first and last counter seen.
+//!
+//! ## The checks (each can fail; the seed is in the message)
+//! - **No torn, duplicated or reordered frame per producer**: every reader checks every byte of
+//!   every frame (`pattern::check`) and that each producer's counter only goes up (lossless: by
+//!   exactly one); lossy readers' `lost_before` must fit in the gap of ring seqs it explains.
+//!   Every `error` line of any reader, killed or not, fails the test.
+//! - **No stall longer than 1 s**: while producers run, the ring's `published` must move at least
+//!   once a second; a reader that reported reading up to `next` while `published` was past it must
+//!   report progress within 1 s.
+//! - **Every sequence accounted for**: each reader that survives ends with `next` equal to the
+//!   ring's final `published` (nothing left unread) and `closed` or `producer_gone`; a lossless
+//!   one lost nothing, tore nothing, and its delivered frames plus skip frames are every seq from
+//!   its start (`Start::Next`, which the registration handshake protects, so no frame after it can
+//!   be gone: a replacement reader's accounting is complete from its own start, which is why no
+//!   `--from` start is used). Against the producers: a producer that ended cleanly after committing
+//!   seq `L >= start` with `N` frames must have been seen to its last counter `N - 1` (and from
+//!   counter 0 with all `N` frames if its first seq was past the start); a killed producer whose
+//!   last progress said `N` frames up to seq `L >= start` must have been seen at least to `N - 1`.
+//! - **abandoned = skip frames seen**: the skip seqs every reader saw (killed ones included, up to
+//!   their last line) are distinct frames the ring published as skips, so their count `seen` is a
+//!   lower bound of the ring's `abandoned`; seqs that no lossless reader accounted for (a gap in
+//!   coverage, when both were killed close together) may hold skips nobody saw, so `abandoned <=
+//!   seen + uncovered`; with full coverage that is equality. Each skip comes from a killed
+//!   producer's claim: `abandoned <= producer kills * 4` (the largest batch).
+//! - **No leaked consumer block**: when the kills stop, the ring's live consumers and producers are
+//!   exactly the running children; at the very end no participant is alive, and every consumer
+//!   block can be registered again (`max_consumers` registrations succeed: blocks left ACTIVE,
+//!   EVICTED or CLAIMING by killed readers are reclaimed by exact liveness).
+//!
+//! ## Length
+//! `RINGFLOW_CHAOS_SECS` (default 30) of kills, and at least `RINGFLOW_CHAOS_FRAMES` frames
+//! published (default 0): `make chaos` runs 10^7 frames in release mode.
+
+mod children;
+mod ranges;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use children::{Event, Participant, Role};
+use ranges::Ranges;
+use ringflow::{Ring, RingConfig};
+
+const PRODUCERS: usize = 3;
+const LOSSLESS: usize = 2;
+const LOSSY: usize = 2;
+const SLOTS: u32 = 512;
+const SLOT_SIZE: u32 = 96;
+const MAX_CONSUMERS: u32 = 8;
+const MAX_BATCH: u64 = 4;
+const HOLD_EVERY: u64 = 64;
+const HOLD_US: u64 = 500;
+const PROGRESS_MS: u64 = 100;
+const KILL_EVERY_MS: (u64, u64) = (100, 400);
+const STALL: Duration = Duration::from_secs(1);
+/// Guards against a hang, not speed checks.
+const REGISTER_LIMIT: Duration = Duration::from_secs(20);
+const FINISH_LIMIT: Duration = Duration::from_secs(120);
+
+/// splitmix64, so a seed replays the test's decisions; written out (ten lines) rather than a
+/// dependency of the ring crate's tests.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let raw = std::env::var(name).ok()?;
+    Some(
+        raw.parse()
+            .unwrap_or_else(|_| panic!("{name}: cannot parse {raw:?}")),
+    )
+}
+
+/// The ring file: created under a unique name in /dev/shm, removed when dropped (a failing test
+/// included).
+struct ShmRing {
+    path: PathBuf,
+    ring: Ring,
+}
+
+impl ShmRing {
+    fn create() -> ShmRing {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("ringflow-chaos-{}-{nanos}", std::process::id());
+        let path = ringflow::shm_path(&name).unwrap();
+        let config = RingConfig::new(SLOTS, SLOT_SIZE)
+            .multi_producer(true)
+            .max_consumers(MAX_CONSUMERS);
+        let ring = Ring::create(&path, &config).unwrap();
+        ShmRing { path, ring }
+    }
+}
+
+impl Drop for ShmRing {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+struct Run {
+    seed: u64,
+    rng: SplitMix,
+    path: String,
+    // Declared before the participants' `Vec`: nothing here needs the children alive.
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    parts: Vec<Participant>,
+    kills: BTreeMap<Role, u64>,
+    kill_log: Vec<String>,
+    failures: Vec<String>,
+    skips: Ranges,
+    started: Instant,
+    last_published: u64,
+    published_moved_at: Instant,
+    ring_stall_reported: bool,
+}
+
+impl Run {
+    fn fail(&mut self, what: String) {
+        eprintln!("chaos: FAIL {what}");
+        self.failures.push(what);
+    }
+
+    fn spawn(&mut self, role: Role) -> usize {
+        let id = self.parts.len();
+        let mut args: Vec<String> = match role {
+            Role::Producer => vec![
+                "chaos-produce".into(),
+                self.path.clone(),
+                "--id".into(),
+                id.to_string(),
+                "--seed".into(),
+                self.rng.next().to_string(),
+                "--batch".into(),
+                MAX_BATCH.to_string(),
+                "--hold-every".into(),
+                HOLD_EVERY.to_string(),
+                "--hold-us".into(),
+                HOLD_US.to_string(),
+            ],
+            Role::Lossless | Role::Lossy => vec!["chaos-consume".into(), self.path.clone()],
+        };
+        if role == Role::Lossy {
+            args.push("--lossy".into());
+        }
+        args.extend(["--progress-ms".into(), PROGRESS_MS.to_string()]);
+        let part = Participant::spawn(id, role, &args, &self.sender);
+        self.parts.push(part);
+        id
+    }
+
+    fn handle(&mut self, event: Event) {
+        let part = &mut self.parts[event.id];
+        match event.line {
+            None => part.stdout_closed = true,
+            Some(line) => {
+                if line.starts_with("skip ") {
+                    if let (Some(from), Some(to)) =
+                        (children::num(&line, "from"), children::num(&line, "to"))
+                    {
+                        self.skips.add(from, to);
+                    }
+                }
+                part.take(&line, event.at);
+            }
+        }
+    }
+
+    /// Takes the children's lines for up to `wait`, then looks for stalls.
+    fn pump(&mut self, ring: &Ring, wait: Duration, producers_running: bool) {
+        if let Ok(event) = self.events.recv_timeout(wait) {
+            self.handle(event);
+            while let Ok(event) = self.events.try_recv() {
+                self.handle(event);
+            }
+        }
+        let now = Instant::now();
+        let published = ring.published();
+        if published != self.last_published {
+            self.last_published = published;
+            self.published_moved_at = now;
+        }
+        if producers_running
+            && published > 0
+            && now - self.published_moved_at > STALL
+            && !self.ring_stall_reported
+        {
+            self.ring_stall_reported = true;
+            let stats = ring.stats();
+            self.fail(format!(
+                "the ring stalled: published stuck at {published} for {:?} (producers {:?}, consumers {:?})",
+                now - self.published_moved_at,
+                stats.producers,
+                stats.consumers
+            ));
+        }
+        let mut stalled = Vec::new();
+        for part in self.parts.iter_mut().filter(|p| p.role.is_reader()) {
+            let (Some(next), true) = (part.next, part.running()) else {
+                continue;
+            };
+            if published <= next {
+                part.behind_since = None;
+                continue;
+            }
+            let since = *part.behind_since.get_or_insert(now);
+            if now - since > STALL {
+                stalled.push(format!(
+                    "{:?} reader {} (pid {}) stalled: at seq {next} for {:?} while {published} were published",
+                    part.role,
+                    part.id,
+                    part.pid,
+                    now - part.moved_at
+                ));
+                // Reported once per stall.
+                part.behind_since = Some(now + Duration::from_secs(3600));
+            }
+        }
+        for s in stalled {
+            self.fail(s);
+        }
+        for part in &mut self.parts {
+            part.poll_exit();
+        }
+    }
+
+    fn running(&self) -> impl Iterator<Item = &Participant> {
+        self.parts.iter().filter(|p| p.running())
+    }
+
+    /// Kills `victim` and starts a replacement; returns the replacement's id.
+    fn kill_and_replace(&mut self, victim: usize) -> usize {
+        let at = self.started.elapsed();
+        let part = &mut self.parts[victim];
+        let role = part.role;
+        part.kill();
+        let line = format!(
+            "{:.3}s kill {role:?} {} pid {} (age {:?})",
+            at.as_secs_f64(),
+            part.id,
+            part.pid,
+            part.spawned.elapsed()
+        );
+        self.kill_log.push(line);
+        *self.kills.entry(role).or_default() += 1;
+        self.spawn(role)
+    }
+
+    /// The kills, until the configured time is up and enough frames were published.
+    fn chaos(&mut self, ring: &Ring, secs: f64, frames: u64) {
+        let mut next_kill = Instant::now()
+            + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
+        let mut aimed: Option<usize> = None;
+        loop {
+            self.pump(ring, Duration::from_millis(5), true);
+            if self.started.elapsed().as_secs_f64() >= secs && ring.published() >= frames {
+                return;
+            }
+            if Instant::now() < next_kill {
+                continue;
+            }
+            let victim = match aimed.take() {
+                Some(id) if self.parts[id].running() => id,
+                _ => {
+                    let live: Vec<usize> = self.running().map(|p| p.id).collect();
+                    live[self.rng.next() as usize % live.len()]
+                }
+            };
+            let replacement = self.kill_and_replace(victim);
+            if self.rng.next() % 6 == 0 {
+                // Kill the newcomer while it attaches or registers.
+                aimed = Some(replacement);
+                next_kill = Instant::now() + Duration::from_micros(self.rng.between(0, 3000));
+            } else {
+                next_kill = Instant::now()
+                    + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
+            }
+        }
+    }
+
+    /// Waits until every running child said it attached or registered.
+    fn settle(&mut self, ring: &Ring) {
+        let deadline = Instant::now() + REGISTER_LIMIT;
+        loop {
+            let pending = self
+                .running()
+                .filter(|p| match p.role {
+                    Role::Producer => p.entry.is_none(),
+                    _ => p.start.is_none(),
+                })
+                .count();
+            if pending == 0 {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail(format!("{pending} children never attached or registered"));
+                return;
+            }
+            self.pump(ring, Duration::from_millis(5), true);
+        }
+    }
+
+    /// With the kills stopped: the ring's live participants are exactly the running children.
+    fn check_live_participants(&mut self, ring: &Ring) {
+        let mut seen: Vec<(bool, u32)> = ring
+            .live_participants()
+            .iter()
+            .map(|p| (p.role == ringflow::Role::Consumer, p.pid))
+            .collect();
+        let mut expected: Vec<(bool, u32)> = self
+            .running()
+            .map(|p| (p.role.is_reader(), p.pid))
+            .collect();
+        seen.sort_unstable();
+        expected.sort_unstable();
+        if seen != expected {
+            self.fail(format!(
+                "live participants (is consumer, pid) {seen:?}, but the running children are {expected:?}"
+            ));
+        }
+    }
+
+    /// Stops the producers cleanly and waits for every child to end.
+    fn finish(&mut self, ring: &Ring) {
+        for part in self.parts.iter_mut().filter(|p| p.role == Role::Producer) {
+            part.stop();
+        }
+        let deadline = Instant::now() + FINISH_LIMIT;
+        while self.parts.iter().any(|p| p.running() || !p.stdout_closed) {
+            if Instant::now() > deadline {
+                let hung: Vec<String> = self
+                    .running()
+                    .map(|p| format!("{:?} {} pid {} at {:?}", p.role, p.id, p.pid, p.next))
+                    .collect();
+                self.fail(format!(
+                    "children still running after {FINISH_LIMIT:?}: {hung:?}"
+                ));
+                for part in &mut self.parts {
+                    part.kill();
+                }
+                return;
+            }
+            // Producers are stopping: `published` may stand still now; readers may not.
+            self.pump(ring, Duration::from_millis(5), false);
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.handle(event);
+        }
+    }
+}
+
+#[test]
+fn chaos_kills_participants_and_every_frame_is_accounted_for() {
+    let seed: u64 = env("RINGFLOW_CHAOS_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    });
+    let secs: f64 = env("RINGFLOW_CHAOS_SECS").unwrap_or(30.0);
+    let frames: u64 = env("RINGFLOW_CHAOS_FRAMES").unwrap_or(0);
+    println!("chaos: seed {seed} (replay with RINGFLOW_CHAOS_SEED={seed}), {secs} s, at least {frames} frames");
+    let shm = ShmRing::create();
+    let ring = &shm.ring;
+    let (sender, events) = channel();
+    let mut run = Run {
+        seed,
+        rng: SplitMix(seed),
+        path: shm.path.to_str().unwrap().to_owned(),
+        events,
+        sender,
+        parts: Vec::new(),
+        kills: BTreeMap::new(),
+        kill_log: Vec::new(),
+        failures: Vec::new(),
+        skips: Ranges::default(),
+        started: Instant::now(),
+        last_published: 0,
+        published_moved_at: Instant::now(),
+        ring_stall_reported: false,
+    };
+    for role in [Role::Lossless; LOSSLESS]
+        .into_iter()
+        .chain([Role::Lossy; LOSSY])
+        .chain([Role::Producer; PRODUCERS])
+    {
+        run.spawn(role);
+    }
+    run.chaos(ring, secs, frames);
+    let chaos_took = run.started.elapsed();
+    run.settle(ring);
+    run.check_live_participants(ring);
+    run.finish(ring);
+    let took = run.started.elapsed();
+    check(&mut run, ring);
+    let stats = ring.stats();
+    println!(
+        "chaos: {:.1} s ({:.1} s of kills), {} frames, kills {:?}, abandoned {}, seed {}",
+        took.as_secs_f64(),
+        chaos_took.as_secs_f64(),
+        stats.published,
+        run.kills,
+        stats.abandoned,
+        run.seed
+    );
+    if !run.failures.is_empty() {
+        let tail = run.kill_log.len().saturating_sub(15);
+        panic!(
+            "chaos failed with seed {seed} (replay: RINGFLOW_CHAOS_SEED={seed}):\n  {}\nlast kills:\n  {}",
+            run.failures.join("\n  "),
+            run.kill_log[tail..].join("\n  ")
+        );
+    }
+}
+
+/// The checks after the end (see the module docs).
+fn check(run: &mut Run, ring: &Ring) {
+    let stats = ring.stats();
+    let published = stats.published;
+    let mut failures = Vec::new();
+    for part in &run.parts {
+        for e in &part.errors {
+            failures.push(format!(
+                "{:?} {} (pid {}, killed {}): {e}",
+                part.role, part.id, part.pid, part.killed
+            ));
+        }
+        if part.killed {
+            continue;
+        }
+        let ok = part.exited.is_some_and(|s| s.success());
+        if !ok {
+            failures.push(format!(
+                "{:?} {} (pid {}) ended with {:?}",
+                part.role, part.id, part.pid, part.exited
+            ));
+        }
+    }
+    // Readers that survived: nothing unread, every seq accounted for.
+    let survivors: Vec<&Participant> = run
+        .parts
+        .iter()
+        .filter(|p| p.role.is_reader() && !p.killed)
+        .collect();
+    if survivors.len() != LOSSLESS + LOSSY {
+        failures.push(format!(
+            "{} readers survived, not {}",
+            survivors.len(),
+            LOSSLESS + LOSSY
+        ));
+    }
+    let mut pairs_checked = 0;
+    for r in &survivors {
+        let Some(end) = &r.end_reader else {
+            failures.push(format!("{:?} reader {} printed no end line", r.role, r.id));
+            continue;
+        };
+        let who = format!("{:?} reader {} (pid {})", r.role, r.id, r.pid);
+        if end.how != "closed" && end.how != "producer_gone" {
+            failures.push(format!("{who} ended {}", end.how));
+        }
+        if end.next != published {
+            failures.push(format!(
+                "{who} ended at seq {} of {published} published",
+                end.next
+            ));
+        }
+        if r.start
+            .map(|(s, p)| s != p || s != end.start)
+            .unwrap_or(true)
+        {
+            failures.push(format!(
+                "{who}: start {:?}, end line says {}",
+                r.start, end.start
+            ));
+        }
+        if end.delivered + end.lost + end.skips != end.next - end.start {
+            failures.push(format!(
+                "{who}: {} delivered + {} lost + {} skips != seqs {}..{}",
+                end.delivered, end.lost, end.skips, end.start, end.next
+            ));
+        }
+        if r.role != Role::Lossless {
+            continue;
+        }
+        if end.lost != 0 || end.torn != 0 {
+            failures.push(format!(
+                "{who} lost {} and tore {} frames",
+                end.lost, end.torn
+            ));
+        }
+        for p in run.parts.iter().filter(|p| p.role == Role::Producer) {
+            let seen = end.producers.iter().find(|s| s.0 as usize == p.id);
+            if let Some((sent, first_seq, Some(last_seq))) = p.end_producer.filter(|_| !p.killed) {
+                if last_seq < end.start {
+                    continue;
+                }
+                pairs_checked += 1;
+                let whole = first_seq.is_some_and(|f| f >= end.start);
+                match seen {
+                    Some(&(_, first, last, count))
+                        if last + 1 == sent && (!whole || (first == 0 && count == sent)) => {}
+                    _ => failures.push(format!(
+                        "{who} saw producer {} as (id, first, last, frames) {seen:?}, but it committed {sent} frames, seqs {first_seq:?}..={last_seq}", p.id
+                    )),
+                }
+            } else if let Some(progress) = p.progress.filter(|_| p.killed) {
+                if progress.sent == 0 || progress.last_seq < end.start {
+                    continue;
+                }
+                pairs_checked += 1;
+                if !seen.is_some_and(|s| s.2 + 1 >= progress.sent) {
+                    failures.push(format!(
+                        "{who} saw killed producer {} as {seen:?}, but it had committed {} frames up to seq {}",
+                        p.id, progress.sent, progress.last_seq
+                    ));
+                }
+            }
+        }
+        for s in &end.producers {
+            if run
+                .parts
+                .get(s.0 as usize)
+                .is_none_or(|p| p.role != Role::Producer)
+            {
+                failures.push(format!(
+                    "{who} saw frames of producer {} the test never started",
+                    s.0
+                ));
+            }
+        }
+    }
+    if pairs_checked == 0 {
+        failures.push("no producer could be held against a surviving lossless reader".into());
+    }
+    // abandoned against the skip frames seen.
+    let mut covered = Ranges::default();
+    for r in run.parts.iter().filter(|p| p.role == Role::Lossless) {
+        if let (Some((start, _)), Some(next)) = (r.start, r.next) {
+            covered.add(start, next);
+        }
+    }
+    let seen = run.skips.len();
+    let uncovered = published - covered.union(&run.skips).len();
+    let producer_kills = run.kills.get(&Role::Producer).copied().unwrap_or(0);
+    if run.skips.max().is_some_and(|m| m > published) {
+        failures.push(format!(
+            "skip frames seen up to seq {:?}, past {published} published",
+            run.skips.max()
+        ));
+    }
+    if stats.abandoned < seen || stats.abandoned > seen + uncovered {
+        failures.push(format!(
+            "abandoned {} but readers saw {seen} skip frames, and {uncovered} seqs no lossless reader accounted for",
+            stats.abandoned
+        ));
+    }
+    if stats.abandoned > producer_kills * MAX_BATCH {
+        failures.push(format!(
+            "abandoned {} after only {producer_kills} producer kills",
+            stats.abandoned
+        ));
+    }
+    println!("chaos: skip frames seen {seen}, seqs no lossless reader accounted for {uncovered}");
+    // No leaked consumer block.
+    let live = ring.live_participants();
+    if !live.is_empty() {
+        failures.push(format!(
+            "participants alive after every child ended: {live:?}"
+        ));
+    }
+    let pids: Vec<u32> = run.parts.iter().map(|p| p.pid).collect();
+    for c in &stats.consumers {
+        if !pids.contains(&c.pid) {
+            failures.push(format!(
+                "consumer block {} owned by pid {}, no child of the test",
+                c.index, c.pid
+            ));
+        }
+    }
+    let again: Vec<_> = (0..MAX_CONSUMERS).map(|_| ring.consumer()).collect();
+    let refused = again.iter().filter(|c| c.is_err()).count();
+    if refused > 0 {
+        failures.push(format!(
+            "{refused} of {MAX_CONSUMERS} consumer blocks could not be registered again: leaked"
+        ));
+    }
+    drop(again);
+    if !ring.stats().consumers.is_empty() {
+        failures.push(format!(
+            "consumer blocks not free after their consumers dropped: {:?}",
+            ring.stats().consumers
+        ));
+    }
+    for role in [Role::Producer, Role::Lossless, Role::Lossy] {
+        if run.kills.get(&role).copied().unwrap_or(0) == 0 {
+            failures.push(format!(
+                "no {role:?} was killed: the run proves nothing about it"
+            ));
+        }
+    }
+    for f in failures {
+        run.fail(f);
+    }
+}
