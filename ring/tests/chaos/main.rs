@@ -1,11 +1,11 @@
 //! The chaos test (issue #13): one multi-producer ring in `/dev/shm`, 3 producer processes, 2
 //! lossless and 2 lossy reader processes, and for the whole run a random participant killed with
-//! SIGKILL every 100-400 ms and replaced at once. Then the survivors finish and every frame is
-//! accounted for.
+//! SIGKILL every 100-400 ms and a replacement started within 1.5 s (`Run::chaos` says why not at
+//! once). Then the survivors finish and every frame is accounted for.
 //!
 //! ## What is random, and how to replay it
-//! One seed (printed first; `RINGFLOW_CHAOS_SEED=N` replays it) draws the kill times, the victims
-//! and each child's seed (batch sizes 1-4, frame lengths, which claims it holds open for a while).
+//! One seed (printed first; `RINGFLOW_CHAOS_SEED=N` replays it) draws the kill times, the victims,
+//! the replacements' delays and each child's seed (batch sizes 1-4, frame lengths, which claims it holds open for a while).
 //! One kill in six is aimed at the participant just started, 0-3 ms after its start, so it dies
 //! while attaching or registering. Producers hold one claim in 64 open for 0.5 ms before
 //! committing it, so a kill often lands between claim and commit: a hole the ring must repair.
@@ -75,6 +75,9 @@ const HOLD_EVERY: u64 = 64;
 const HOLD_US: u64 = 500;
 const PROGRESS_MS: u64 = 100;
 const KILL_EVERY_MS: (u64, u64) = (100, 400);
+/// A victim's replacement starts within this (see `Run::chaos`): longer than `STALL`, so a
+/// recovery that waits for the replacement fails the stall check.
+const REPLACE_WITHIN_MS: u64 = 1500;
 const STALL: Duration = Duration::from_secs(1);
 /// Guards against a hang, not speed checks.
 const REGISTER_LIMIT: Duration = Duration::from_secs(20);
@@ -266,37 +269,67 @@ impl Run {
         self.parts.iter().filter(|p| p.running())
     }
 
-    /// Kills `victim` and starts a replacement; returns the replacement's id.
-    fn kill_and_replace(&mut self, victim: usize) -> usize {
+    /// Kills `victim` (SIGKILL, then reaped).
+    fn kill(&mut self, victim: usize) -> Role {
         let at = self.started.elapsed();
         let part = &mut self.parts[victim];
-        let role = part.role;
         part.kill();
         let line = format!(
-            "{:.3}s kill {role:?} {} pid {} (age {:?})",
+            "{:.3}s kill {:?} {} pid {} (age {:?})",
             at.as_secs_f64(),
+            part.role,
             part.id,
             part.pid,
             part.spawned.elapsed()
         );
         self.kill_log.push(line);
-        *self.kills.entry(role).or_default() += 1;
-        self.spawn(role)
+        *self.kills.entry(part.role).or_default() += 1;
+        part.role
+    }
+
+    /// Running children of `role`.
+    fn count(&self, role: Role) -> usize {
+        self.running().filter(|p| p.role == role).count()
     }
 
     /// The kills, until the configured time is up and enough frames were published.
+    ///
+    /// A victim's replacement starts after a random delay of up to `REPLACE_WITHIN`, not at once:
+    /// a replacement attaching over a dead producer's table entry repairs its claim, and one
+    /// registering over a dead reader's block frees it, so immediate replacements would hide
+    /// whether the other participants recover on their own (readers and producers repairing
+    /// holes, producers evicting dead readers) within the stall limit. A victim is chosen only
+    /// from a role with two or more running, so every role keeps one participant: with no
+    /// producer attached the readers would rightly end (`producer_gone`).
     fn chaos(&mut self, ring: &Ring, secs: f64, frames: u64) {
         let mut next_kill = Instant::now()
             + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
         let mut aimed: Option<usize> = None;
+        let mut pending: Vec<(Instant, Role)> = Vec::new();
         loop {
-            self.pump(ring, Duration::from_millis(5), true);
+            self.pump(ring, Duration::from_millis(2), true);
+            let now = Instant::now();
             if self.started.elapsed().as_secs_f64() >= secs && ring.published() >= frames {
+                // The survivors: every replacement still owed starts now.
+                for (_, role) in pending {
+                    self.spawn(role);
+                }
                 return;
             }
-            if Instant::now() < next_kill {
+            while let Some(i) = pending.iter().position(|(at, _)| *at <= now) {
+                let (_, role) = pending.swap_remove(i);
+                let id = self.spawn(role);
+                if aimed.is_none() && self.rng.next() % 6 == 0 {
+                    // Kill the newcomer while it attaches or registers.
+                    aimed = Some(id);
+                    next_kill = now + Duration::from_micros(self.rng.between(0, 3000));
+                }
+            }
+            if now < next_kill {
                 continue;
             }
+            next_kill =
+                now + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
             let victim = match aimed.take() {
                 Some(id) if self.parts[id].running() => id,
                 _ => {
@@ -304,15 +337,12 @@ impl Run {
                     live[self.rng.next() as usize % live.len()]
                 }
             };
-            let replacement = self.kill_and_replace(victim);
-            if self.rng.next() % 6 == 0 {
-                // Kill the newcomer while it attaches or registers.
-                aimed = Some(replacement);
-                next_kill = Instant::now() + Duration::from_micros(self.rng.between(0, 3000));
-            } else {
-                next_kill = Instant::now()
-                    + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
+            if self.count(self.parts[victim].role) < 2 {
+                continue;
             }
+            let role = self.kill(victim);
+            let delay = Duration::from_millis(self.rng.between(0, REPLACE_WITHIN_MS));
+            pending.push((now + delay, role));
         }
     }
 
