@@ -577,7 +577,7 @@ fn check(run: &mut Run, ring: &Ring) {
                     continue;
                 }
                 pairs_checked += 1;
-                if !seen.is_some_and(|s| s.2 + 1 >= progress.sent) {
+                if seen.is_none_or(|s| s.2 + 1 < progress.sent) {
                     failures.push(format!(
                         "{who} saw killed producer {} as {seen:?}, but it had committed {} frames up to seq {}",
                         p.id, progress.sent, progress.last_seq
