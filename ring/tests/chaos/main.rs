@@ -462,8 +462,13 @@ fn chaos_kills_participants_and_every_frame_is_accounted_for() {
     let took = run.started.elapsed();
     check(&mut run, ring);
     let stats = ring.stats();
+    let ends: Vec<&str> = run
+        .parts
+        .iter()
+        .filter_map(|p| p.end_reader.as_ref().map(|e| e.how.as_str()))
+        .collect();
     println!(
-        "chaos: {:.1} s ({:.1} s of kills), {} frames, kills {:?}, abandoned {}, seed {}",
+        "chaos: {:.1} s ({:.1} s of kills), {} frames, kills {:?}, abandoned {}, readers ended {ends:?}, seed {}",
         took.as_secs_f64(),
         chaos_took.as_secs_f64(),
         stats.published,
