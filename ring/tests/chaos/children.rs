@@ -54,6 +54,8 @@ pub struct ReaderEnd {
     pub lost: u64,
     pub skips: u64,
     pub torn: u64,
+    /// Failed checks, counted (the first ones also came as `error` lines).
+    pub errors: u64,
     /// Producer id -> (first counter, last counter, frames).
     pub producers: Vec<(u32, u64, u64, u64)>,
 }
@@ -245,6 +247,7 @@ fn parse_reader_end(line: &str) -> Option<ReaderEnd> {
         lost: num(line, "lost")?,
         skips: num(line, "skips")?,
         torn: num(line, "torn")?,
+        errors: num(line, "errors")?,
         producers,
     })
 }

@@ -529,6 +529,9 @@ fn check(run: &mut Run, ring: &Ring) {
             continue;
         };
         let who = format!("{:?} reader {} (pid {})", r.role, r.id, r.pid);
+        if end.errors as usize != r.errors.len() {
+            failures.push(format!("{who} counted {} failed checks in all", end.errors));
+        }
         if end.how != "closed" && end.how != "producer_gone" {
             failures.push(format!("{who} ended {}", end.how));
         }

@@ -24,7 +24,8 @@
 //!           skip from=A to=B                      ring seqs A..B were skip frames (exact)
 //!           progress next=N delivered=D lost=L    every MS; every seq below N is accounted for
 //!           error TEXT                            a check failed (also makes the exit status 1)
-//!           end how=H next=N start=S delivered=D lost=L skips=K torn=T producers=ID:FIRST:LAST:COUNT,...
+//!           end how=H next=N start=S delivered=D lost=L skips=K torn=T errors=E
+//!               producers=ID:FIRST:LAST:COUNT,...       (one line)
 //! ```
 //!
 //! A reader accounts for every ring sequence from its start: each is a frame it delivered, a skip
@@ -148,6 +149,9 @@ pub(crate) fn produce(mut args: Args) -> Result<u8, String> {
     Ok(0)
 }
 
+/// Failed checks a reader prints before it only counts them.
+const MAX_ERROR_LINES: u64 = 100;
+
 /// What one reader saw of one producer's counter.
 struct Seen {
     first: u64,
@@ -170,8 +174,13 @@ struct Tally<W: Write> {
 }
 
 impl<W: Write> Tally<W> {
+    /// Reports a failed check; after `MAX_ERROR_LINES` only counts them (a systematic fault
+    /// would fail every frame), and the end line's `errors` gives the total.
     fn error(&mut self, what: std::fmt::Arguments<'_>) -> Result<(), String> {
         self.errors += 1;
+        if self.errors > MAX_ERROR_LINES {
+            return Ok(());
+        }
         say(&mut self.out, format_args!("error {what}"))
     }
 
@@ -234,7 +243,8 @@ impl<W: Write> Tally<W> {
                 } else {
                     None
                 };
-                if problem.is_none() {
+                // A gap is reported once: the counter goes on from the frame after it.
+                if counter > last {
                     seen.last = counter;
                     seen.count += 1;
                 }
@@ -343,10 +353,11 @@ pub(crate) fn consume(mut args: Args) -> Result<u8, String> {
     say(
         &mut tally.out,
         format_args!(
-            "end how={how} next={next} start={start} delivered={} lost={lost} skips={} torn={} producers={producers}",
+            "end how={how} next={next} start={start} delivered={} lost={lost} skips={} torn={} errors={} producers={producers}",
             tally.delivered,
             tally.skips,
-            consumer.torn()
+            consumer.torn(),
+            tally.errors
         ),
     )?;
     Ok(if tally.errors > 0 { 1 } else { 0 })
