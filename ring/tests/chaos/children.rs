@@ -146,6 +146,14 @@ impl Participant {
         }
     }
 
+    /// Whether it said it attached (producer) or registered (reader).
+    pub fn announced(&self) -> bool {
+        match self.role {
+            Role::Producer => self.entry.is_some(),
+            Role::Lossless | Role::Lossy => self.start.is_some(),
+        }
+    }
+
     pub fn running(&self) -> bool {
         self.exited.is_none()
     }

@@ -4,10 +4,10 @@
 //! once). Then the survivors finish and every frame is accounted for.
 //!
 //! ## What is random, and how to replay it
-//! One seed (printed first; `RINGFLOW_CHAOS_SEED=N` replays it) draws the kill times, the victims,
-//! the replacements' delays and each child's seed (batch sizes 1-4, frame lengths, which claims it holds open for a while).
-//! One kill in six is aimed at the participant just started, 0-3 ms after its start, so it dies
-//! while attaching or registering. Producers hold one claim in 64 open for 0.5 ms before
+//! One seed (printed first; `RINGFLOW_CHAOS_SEED=N` replays it) draws the kill times, the
+//! victims, the replacements' delays and each child's seed (batch sizes 1-4, frame lengths, which
+//! claims it holds open for a while). After one replacement start in six, the next kill is aimed
+//! at the newcomer 0-3 ms later, so it dies while attaching or registering. Producers hold one claim in 64 open for 0.5 ms before
 //! committing it, so a kill often lands between claim and commit: a hole the ring must repair.
 //! The operating system's scheduling is not replayed: a seed gives the same decisions, not the
 //! same interleaving.
@@ -39,9 +39,11 @@
 //!   last progress said `N` frames up to seq `L >= start` must have been seen at least to `N - 1`.
 //! - **abandoned = skip frames seen**: the skip seqs every reader saw (killed ones included, up to
 //!   their last line) are distinct frames the ring published as skips, so their count `seen` is a
-//!   lower bound of the ring's `abandoned`; seqs that no lossless reader accounted for (a gap in
-//!   coverage, when both were killed close together) may hold skips nobody saw, so `abandoned <=
-//!   seen + uncovered`; with full coverage that is equality. Each skip comes from a killed
+//!   lower bound of the ring's `abandoned`; seqs that no lossless reader accounted for may hold
+//!   skips nobody saw, so `abandoned <= seen + uncovered`; with full coverage that is equality.
+//!   (Coverage has gaps: a killed reader's ends at its last progress line, up to 100 ms before
+//!   its death, and its replacement starts at the newest frame when it registers; if the other
+//!   lossless reader is killed before passing that point, the seqs between are no one's.) Each skip comes from a killed
 //!   producer's claim: `abandoned <= producer kills * 4` (the largest batch).
 //! - **No leaked consumer block**: when the kills stop, the ring's live consumers and producers are
 //!   exactly the running children; at the very end no participant is alive, and every consumer
@@ -50,7 +52,7 @@
 //!
 //! ## Length
 //! `RINGFLOW_CHAOS_SECS` (default 30) of kills, and at least `RINGFLOW_CHAOS_FRAMES` frames
-//! published (default 0): `make chaos` runs 10^7 frames in release mode.
+//! published (default 0): `make chaos` runs 10^8 frames in release mode.
 
 mod checks;
 mod children;
@@ -159,7 +161,9 @@ struct Run {
 
 impl Run {
     fn fail(&mut self, what: String) {
-        eprintln!("chaos: FAIL {what}");
+        if self.failures.len() < 30 {
+            eprintln!("chaos: FAIL {what}");
+        }
         self.failures.push(what);
     }
 
@@ -261,8 +265,19 @@ impl Run {
         for s in stalled {
             self.fail(s);
         }
+        let mut quit = Vec::new();
         for part in &mut self.parts {
+            let was_running = part.running();
             part.poll_exit();
+            if was_running && !part.running() && producers_running {
+                quit.push(format!(
+                    "{:?} {} (pid {}) ended on its own during the kills ({:?}, at {:?})",
+                    part.role, part.id, part.pid, part.exited, part.next
+                ));
+            }
+        }
+        for q in quit {
+            self.fail(q);
         }
     }
 
@@ -288,9 +303,14 @@ impl Run {
         part.role
     }
 
-    /// Running children of `role`.
-    fn count(&self, role: Role) -> usize {
-        self.running().filter(|p| p.role == role).count()
+    /// Whether another running child of `victim`'s role has attached or registered: killing
+    /// `victim` then leaves its role a live participant on the ring. (A child that is only
+    /// running may not have attached yet: with every attached producer dead, readers rightly end
+    /// with `producer_gone`, which a first version of this test caused in a 10^8-frame run.)
+    fn another_of_its_role(&self, victim: usize) -> bool {
+        let role = self.parts[victim].role;
+        self.running()
+            .any(|p| p.id != victim && p.role == role && p.announced())
     }
 
     /// The kills, until the configured time is up and enough frames were published.
@@ -299,9 +319,10 @@ impl Run {
     /// a replacement attaching over a dead producer's table entry repairs its claim, and one
     /// registering over a dead reader's block frees it, so immediate replacements would hide
     /// whether the other participants recover on their own (readers and producers repairing
-    /// holes, producers evicting dead readers) within the stall limit. A victim is chosen only
-    /// from a role with two or more running, so every role keeps one participant: with no
-    /// producer attached the readers would rightly end (`producer_gone`).
+    /// holes, producers evicting dead readers) within the stall limit. A victim is killed only
+    /// if another participant of its role has attached or registered (`another_of_its_role`), so
+    /// every role keeps one on the ring: with no producer attached the readers would rightly end
+    /// (`producer_gone`), and any child that ends on its own during the kills fails the test.
     fn chaos(&mut self, ring: &Ring, secs: f64, frames: u64) {
         let mut next_kill = Instant::now()
             + Duration::from_millis(self.rng.between(KILL_EVERY_MS.0, KILL_EVERY_MS.1));
@@ -338,7 +359,7 @@ impl Run {
                     live[self.rng.next() as usize % live.len()]
                 }
             };
-            if self.count(self.parts[victim].role) < 2 {
+            if !self.another_of_its_role(victim) {
                 continue;
             }
             let role = self.kill(victim);
@@ -479,9 +500,11 @@ fn chaos_kills_participants_and_every_frame_is_accounted_for() {
     );
     if !run.failures.is_empty() {
         let tail = run.kill_log.len().saturating_sub(15);
+        let shown = run.failures.len().min(30);
         panic!(
-            "chaos failed with seed {seed} (replay: RINGFLOW_CHAOS_SEED={seed}):\n  {}\nlast kills:\n  {}",
-            run.failures.join("\n  "),
+            "chaos failed with seed {seed} (replay: RINGFLOW_CHAOS_SEED={seed}), {} failures:\n  {}\nlast kills:\n  {}",
+            run.failures.len(),
+            run.failures[..shown].join("\n  "),
             run.kill_log[tail..].join("\n  ")
         );
     }
