@@ -4,8 +4,10 @@ CARGO ?= cargo
 # loom builds with other RUSTFLAGS: keep its artifacts apart so the two builds don't evict each other.
 LOOM_TARGET := target/loom
 FUZZ_SECONDS ?= 600
+# The chaos test's long run publishes at least this many frames (CONTRIBUTING.md, "Chaos test").
+CHAOS_FRAMES ?= 100000000
 
-.PHONY: setup test lint loom ci demo fuzz ir clean
+.PHONY: setup test lint loom ci chaos demo fuzz ir clean
 
 # Everything the tests need, from the toolchain's own components and crates.io.
 setup:
@@ -38,6 +40,12 @@ loom: setup
 		--target-dir $(LOOM_TARGET) loom_models
 
 ci: test lint loom
+
+# The chaos test's long run: producers and readers killed at random until CHAOS_FRAMES frames
+# were published (`make test` runs the same test for 30 s). Prints its seed and a summary.
+chaos: setup
+	RINGFLOW_CHAOS_FRAMES=$(CHAOS_FRAMES) RINGFLOW_CHAOS_SECS=0 $(CARGO) test -p ringflow --release \
+		--locked --test chaos -- --nocapture
 
 # The main job: audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.
 demo:

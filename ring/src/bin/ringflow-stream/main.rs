@@ -11,6 +11,8 @@
 //! ringflow-stream consume PATH [--frames N] [--lossy] [--verify] [--timeout SECS]
 //!                         [--liveness-ms MS] [--name NAME [--grace SECS] [--log FILE]]
 //! ringflow-stream layout
+//! ringflow-stream chaos-produce PATH --id ID ...     (the chaos test's children: see chaos.rs)
+//! ringflow-stream chaos-consume PATH [--lossy] ...
 //! ```
 //!
 //! Exit status: 0 success; 1 frames failed verification (or a lossless reader lost frames);
@@ -18,6 +20,8 @@
 //!
 //! Arguments are parsed by hand: the `ringflow` library crate keeps its dependency list to what
 //! the ring needs, and this program has a dozen flags.
+
+mod chaos;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() || argv[0] == "--help" || argv[0] == "-h" {
         eprintln!(
-            "usage: ringflow-stream demo|produce|consume|layout ... (see the source's header)"
+            "usage: ringflow-stream demo|produce|consume|layout|chaos-produce|chaos-consume ... (see the source's header)"
         );
         return ExitCode::from(if argv.is_empty() { 2 } else { 0 });
     }
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         "produce" => produce(args),
         "consume" => consume(args),
         "demo" => demo(args),
+        "chaos-produce" => chaos::produce(args),
+        "chaos-consume" => chaos::consume(args),
         "layout" => args.done().map(|()| {
             print!("{}", ringflow::layout::layout_dump());
             0
