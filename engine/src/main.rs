@@ -45,6 +45,9 @@ enum Command {
     Bench(BenchArgs),
     /// Stream audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.
     Demo(DemoArgs),
+    /// Carry a ring's frames over NATS JetStream (push) and back into a ring (pull).
+    #[command(subcommand)]
+    Bridge(ringflow_engine::bridge::cli::BridgeCommand),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -271,6 +274,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect(a),
         Command::Bench(a) => bench(a),
         Command::Demo(a) => demo(a),
+        Command::Bridge(b) => Ok(ringflow_engine::bridge::cli::run(b)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
