@@ -460,3 +460,43 @@ fn a_lossy_push_with_the_server_stopped_never_holds_the_producer_back_and_counts
     );
     assert_eq!(rig.a.stats().dropped, 0);
 }
+
+/// The Python example of docs/BRIDGE.md reads what the push bridge wrote with nothing but
+/// nats-py, and checks every frame (`make setup` installs nats-py).
+#[test]
+fn a_plain_python_client_reads_and_checks_the_stream() {
+    const N: u64 = 5_000;
+    let rig = Rig::new(1024, 100);
+    let servers = one_server(rig.dir.path());
+    let url = servers[0].url();
+    let push = rig.push(&url, &[]);
+    rig.wait_push_registered();
+    assert_eq!(
+        rig.produce(N, FullPolicy::Block { timeout: None })
+            .join()
+            .unwrap(),
+        0
+    );
+    let (code, out) = finish(push);
+    assert_eq!(code, 0, "{out}");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/read_bridge_stream.py"
+    );
+    let out = Command::new("python3")
+        .args([script, &url, "S", &N.to_string()])
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{} (nats-py missing? run `make setup`)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["frames"], N);
+    assert_eq!(v["bad"], 0);
+    assert_eq!(v["lost"], 0);
+    assert_eq!(v["schema"]["schema"], "raw");
+    assert_eq!(v["schema"]["slot_size"], 100);
+}
