@@ -18,6 +18,8 @@ setup:
 	@command -v cc >/dev/null || { echo "cc not found: the C ABI's tests build a C program (Debian: apt-get install gcc)"; exit 1; }
 	@command -v python3 >/dev/null || { echo "python3 not found: the C ABI's tests run a ctypes consumer (Debian: apt-get install python3)"; exit 1; }
 	@command -v valgrind >/dev/null || { command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; } || { echo "valgrind not found: the instruction-count check runs callgrind (Debian: apt-get install valgrind)"; exit 1; }
+	@command -v nats-server >/dev/null || { command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q nats-server >/dev/null; } || { echo "nats-server not found: the bridge tests start their own servers (Debian: apt-get install nats-server; elsewhere a nats-server 2.9+ binary on PATH)"; exit 1; }
+	@python3 -c 'import nats' 2>/dev/null || python3 -m pip install -q nats-py || python3 -m pip install -q --break-system-packages nats-py || { echo "nats-py not found: the bridge's Python example is tested (pip install nats-py)"; exit 1; }
 	$(CARGO) fetch --locked
 
 # Unit, integration (including the cross-process tests), proptest and doc tests of the workspace,

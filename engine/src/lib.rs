@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod error;
 pub mod jobs;
 pub mod registry;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Rm(a) => cli::rm::rm(a),
         Command::Bench(a) => cli::bench::bench(a),
         Command::Demo(a) => cli::demo::demo(a),
+        Command::Bridge(b) => Ok(ringflow_engine::bridge::cli::run(b)),
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -48,4 +48,7 @@ pub(crate) enum Command {
     Bench(bench::BenchArgs),
     /// Stream audio and telemetry to a WAV recorder, a level meter and a JSON Lines log.
     Demo(demo::DemoArgs),
+    /// Carry a ring's frames over NATS JetStream (push) and back into a ring (pull).
+    #[command(subcommand)]
+    Bridge(ringflow_engine::bridge::cli::BridgeCommand),
 }

@@ -1,0 +1,94 @@
+//! `ringflow consume --name`: a durable named reader resumes where the last run released.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ringflow::Ring;
+
+fn ringflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringflow"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!("{text}{}", String::from_utf8_lossy(&out.stderr));
+        });
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn a_named_consume_resumes_where_the_last_one_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r");
+    let p = path.to_str().unwrap();
+    assert!(
+        ringflow(&["create", p, "--slots", "64", "--slot-size", "64"])
+            .status
+            .success()
+    );
+    let first = std::thread::spawn({
+        let p = p.to_owned();
+        move || {
+            ringflow(&[
+                "consume", &p, "--name", "n", "--grace", "30", "--frames", "10", "--json",
+            ])
+        }
+    });
+    let ring = Ring::open(&path).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ring.stats().consumers.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the named reader never registered"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(ringflow(&["produce", p, "--frames", "30"]).status.success());
+    let out = first.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["frames"], 10);
+    let stats = ring.stats();
+    let c = &stats.consumers[0];
+    assert_eq!(
+        (c.name.as_deref(), c.ownerless, c.read),
+        (Some("n"), true, 10)
+    );
+    let out = ringflow(&[
+        "consume",
+        p,
+        "--name",
+        "n",
+        "--frames",
+        "20",
+        "--verify",
+        "--timeout",
+        "5",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(
+        (v["start_seq"].as_u64(), v["frames"].as_u64()),
+        (Some(10), Some(20))
+    );
+    assert_eq!(v["verified"], true);
+    // --grace without --name is refused as bad usage.
+    let out = ringflow(&["consume", p, "--grace", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+}
