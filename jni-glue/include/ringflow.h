@@ -168,7 +168,9 @@ int32_t rf_ring_wait(uint64_t ring, uint64_t seen, int64_t timeout_ms, uint64_t 
 
 // Writes the ring's statistics as NUL-terminated JSON into `buf` (`cap` bytes) and its length
 // (without the NUL) to `out_len`. `RF_BUFFER_TOO_SMALL` (with the length needed) if it does
-// not fit; `buf` may be null with `cap` 0 to ask for the length.
+// not fit; `buf` may be null with `cap` 0 to ask for the length. Each call takes a new snapshot
+// (heartbeat ages among its values), so the length can change between two calls: on
+// `RF_BUFFER_TOO_SMALL`, call again with the length it gave (some slack saves a round).
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.

@@ -135,11 +135,18 @@ static int run_self(const char *path, uint64_t frames, uint32_t size) {
         return 1;
     }
 
-    /* Stats as JSON: ask for the length, then read. */
+    /* Stats as JSON: ask for the length, then read; a live snapshot (heartbeat ages) can grow
+     * between the two calls, so a caller asks again with the length it was just told. */
     size_t len = 0;
     CHECK(rf_ring_stats_json(ring, NULL, 0, &len), RF_BUFFER_TOO_SMALL);
-    char *stats = malloc(len + 1);
-    CHECK(rf_ring_stats_json(ring, stats, len + 1, &len), RF_OK);
+    char *stats = NULL;
+    int32_t status = RF_BUFFER_TOO_SMALL;
+    for (int tries = 0; status == RF_BUFFER_TOO_SMALL && tries < 10; tries++) {
+        free(stats);
+        stats = malloc(len + 64);
+        status = rf_ring_stats_json(ring, stats, len + 64, &len);
+    }
+    CHECK(status, RF_OK);
     if (strlen(stats) != len || !strstr(stats, "\"published\"")) {
         fprintf(stderr, "stats: %s\n", stats);
         return 1;
