@@ -269,7 +269,12 @@ fn a_named_reader_killed_mid_stream_resumes_with_nothing_lost_or_repeated() {
     // What the first reader logged from the cursor on was logged again by the second.
     let mut seen: Vec<u64> = before.iter().copied().filter(|&s| s < read).collect();
     seen.extend_from_slice(&all[before.len()..]);
-    assert_eq!(seen, (0..FRAMES).collect::<Vec<_>>());
+    assert!(
+        seen.iter().copied().eq(0..FRAMES),
+        "{} frames seen, first wrong at {:?}",
+        seen.len(),
+        seen.iter().enumerate().find(|&(i, &s)| s != i as u64)
+    );
     assert_eq!(ring.stats().evicted, 0);
 }
 
