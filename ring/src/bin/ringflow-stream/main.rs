@@ -285,7 +285,10 @@ fn consume(mut args: Args) -> Result<u8, String> {
             Ok((len, ts, seq)) => {
                 if let Some(log) = &mut log {
                     use std::io::Write;
-                    writeln!(log, "{seq}").map_err(|e| e.to_string())?;
+                    // One write call per line: a kill never leaves half a line for the next run
+                    // to append to (`writeln!` may write the number and the newline apart).
+                    log.write_all(format!("{seq}\n").as_bytes())
+                        .map_err(|e| e.to_string())?;
                 }
                 if name.is_some() {
                     consumer.commit(seq + 1);
