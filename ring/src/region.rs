@@ -436,10 +436,15 @@ impl Shared {
         }
         .map_err(io)?;
         let base = map.as_ptr();
-        // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned.
-        let magic = unsafe { AtomicU64::from_ptr(base.cast_mut().cast::<u64>()) };
-        // Acquire: pairs with the Release store of the magic in `init`.
-        let found = magic.load(Ordering::Acquire);
+        // SAFETY: the mapping holds at least HEADER_LEN bytes and its base is page-aligned. It
+        // may be mapped read-only (`RingView`): Rust allows a shared reference to an atomic in
+        // read-only memory and a Relaxed load no wider than a register from it (the atomic
+        // module's "Atomic accesses to read-only memory"), which is all this does.
+        let magic = unsafe { &*base.cast::<std::sync::atomic::AtomicU64>() };
+        // Relaxed, then an Acquire fence: pairs with the Release store of the magic in `init`
+        // (an Acquire load itself is not among what read-only memory allows).
+        let found = magic.load(Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Acquire);
         if found != MAGIC {
             return Err(LayoutError::BadMagic { found }.into());
         }
