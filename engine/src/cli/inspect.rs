@@ -167,11 +167,12 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
     let _ = writeln!(out, "state      {state}");
     let _ = writeln!(
         out,
-        "published  {}{}   refused {}   abandoned {}   wakes: data {} space {}",
+        "published  {}{}   refused {}   abandoned {}   evicted {}   wakes: data {} space {}",
         s.published,
         rate.map_or(String::new(), |r| format!(" ({r:.0} frames/s)")),
         s.dropped,
         s.abandoned,
+        s.evicted,
         s.data_wakes,
         s.space_wakes
     );
@@ -221,9 +222,25 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
                 c.lost,
                 c.lapped,
                 age(&j["heartbeat_age_s"]),
-                if c.evicted { "  evicted" } else { "" }
+                consumer_notes(c)
             );
         }
     }
     out
+}
+
+/// What the consumer table adds after a row: a durable consumer's name (and whether no process
+/// owns it now, so its dead pid is expected), and an eviction.
+fn consumer_notes(c: &ringflow::ConsumerStats) -> String {
+    let mut notes = String::new();
+    if let Some(name) = &c.name {
+        notes.push_str(&format!("  name {name}"));
+        if c.ownerless {
+            notes.push_str(" (ownerless: kept for its next owner)");
+        }
+    }
+    if c.evicted {
+        notes.push_str("  evicted");
+    }
+    notes
 }
