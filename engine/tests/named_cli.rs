@@ -65,6 +65,13 @@ fn a_named_consume_resumes_where_the_last_one_released() {
         (c.name.as_deref(), c.ownerless, c.read),
         (Some("n"), true, 10)
     );
+    // inspect's table says the dead pid is an ownerless durable consumer's.
+    let table = ringflow(&["inspect", p]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("name n (ownerless: kept for its next owner)"),
+        "{table}"
+    );
     let out = ringflow(&[
         "consume",
         p,
