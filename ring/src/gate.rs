@@ -229,7 +229,6 @@ fn register_locked<M: RingMem>(
     pid: u32,
     name: Option<&Naming>,
 ) -> Option<Registration> {
-    let cursor = &mem.producer().cursor;
     for index in 0..mem.max_consumers() {
         let block = mem.consumer(index);
         let who = Attachment::Consumer(index);
@@ -289,21 +288,7 @@ fn register_locked<M: RingMem>(
             .generation
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
-        // Acquire: pairs with the Release store of `published` by the producer's commit; we start
-        // after frames that are already there.
-        let published = cursor.published.load(Ordering::Acquire);
-        block.read.store(published, Ordering::Relaxed);
-        // Release: pairs with the Acquire load of `state` in `scan`.
-        block.state.store(consumer_state::ACTIVE, Ordering::Release);
-        // SeqCst: pairs with the fence in `scan` (see the module docs).
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered by the fence above.
-        let scanned = cursor.scan.load(Ordering::Relaxed);
-        let start = published.max(scanned);
-        if start != published {
-            // Release: pairs with the Acquire load of `read` in `scan`.
-            block.read.store(start, Ordering::Release);
-        }
+        let start = join(mem, block);
         return Some(Registration {
             index,
             start,
@@ -312,6 +297,29 @@ fn register_locked<M: RingMem>(
         });
     }
     None
+}
+
+/// The registration handshake's last steps, for a block its taker holds in `CLAIMING` with its
+/// fields written: starts it after the frames already published, makes it `ACTIVE`, and moves
+/// its start past a scan that may have missed it (see the module docs). Returns the start the
+/// handshake protects.
+fn join<M: RingMem>(mem: &M, block: &ConsumerLine) -> u64 {
+    let cursor = &mem.producer().cursor;
+    // Acquire: pairs with the Release store of `published` by the producer's commit; we start
+    // after frames that are already there.
+    let published = cursor.published.load(Ordering::Acquire);
+    block.read.store(published, Ordering::Relaxed);
+    // Release: pairs with the Acquire load of `state` in `scan`; publishes the block's fields.
+    block.state.store(consumer_state::ACTIVE, Ordering::Release);
+    // SeqCst: pairs with the fence in `scan` (see the module docs).
+    fence(Ordering::SeqCst);
+    // Relaxed: ordered by the fence above.
+    let start = published.max(cursor.scan.load(Ordering::Relaxed));
+    if start != published {
+        // Release: pairs with the Acquire load of `read` in `scan`.
+        block.read.store(start, Ordering::Release);
+    }
+    start
 }
 
 /// Takes the consumer block named `naming.words`, or, if no block has that name, a free one
@@ -435,19 +443,7 @@ fn register_named_locked<M: RingMem>(
         return Err(NamedRefusal::Taken { pid: owner });
     }
     block.policy.store(policy, Ordering::Relaxed);
-    // Acquire: as in `register_locked`.
-    let published = mem.producer().cursor.published.load(Ordering::Acquire);
-    block.read.store(published, Ordering::Relaxed);
-    // Release: pairs with the Acquire load of `state` in `scan`.
-    block.state.store(consumer_state::ACTIVE, Ordering::Release);
-    // SeqCst: pairs with the fence in `scan` (the registration handshake).
-    fence(Ordering::SeqCst);
-    // Relaxed: ordered by the fence above.
-    let start = published.max(mem.producer().cursor.scan.load(Ordering::Relaxed));
-    if start != published {
-        // Release: pairs with the Acquire load of `read` in `scan`.
-        block.read.store(start, Ordering::Release);
-    }
+    let start = join(mem, block);
     Ok(Registration {
         index,
         start,
