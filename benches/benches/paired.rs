@@ -30,6 +30,10 @@ struct Rounds {
     title: String,
     unit: &'static str,
     rounds: Vec<(f64, Vec<(&'static str, f64)>)>,
+    /// The placement probe taken just before each contestant's run, in the order of `rounds`:
+    /// the host moves the vCPUs every few seconds, so a round's first probe does not say where
+    /// its later runs ran.
+    probes: Vec<Vec<f64>>,
 }
 
 impl Rounds {
@@ -40,6 +44,15 @@ impl Rounds {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| *v)
             .unwrap()
+    }
+
+    fn probe(&self, round: usize, name: &str) -> f64 {
+        let k = self.rounds[round]
+            .1
+            .iter()
+            .position(|(n, _)| *n == name)
+            .unwrap();
+        self.probes[round][k]
     }
 
     fn names(&self) -> Vec<&'static str> {
@@ -81,18 +94,40 @@ impl Rounds {
         );
     }
 
-    /// Prints the median (and range) of per-round ratios `ours / theirs`.
+    /// Prints the median (and range) of per-round ratios `ours / theirs`, over all rounds and
+    /// split by where both runs of the pair ran: near (both probes below [`NEAR_NS`]), far (both
+    /// above), or mixed (the host moved the vCPUs between the two runs; such a ratio says little).
     fn ratios(&self, pairs: &[(&str, &str)]) {
-        println!("\n| ratio (same round) | median | min .. max |");
-        println!("|---|---:|---:|");
+        println!(
+            "\n| ratio (same round) | median | min .. max | near: median (n) | far: median (n) | mixed (n) |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
         for (ours, theirs) in pairs {
-            let mut r: Vec<f64> = (0..self.rounds.len())
-                .map(|k| self.get(k, ours) / self.get(k, theirs))
-                .collect();
-            let (lo, hi) = min_max(&r);
+            let mut all = Vec::new();
+            let (mut near, mut far, mut mixed) = (Vec::new(), Vec::new(), 0);
+            for k in 0..self.rounds.len() {
+                let ratio = self.get(k, ours) / self.get(k, theirs);
+                all.push(ratio);
+                let (a, b) = (self.probe(k, ours), self.probe(k, theirs));
+                match (a < NEAR_NS, b < NEAR_NS) {
+                    (true, true) => near.push(ratio),
+                    (false, false) => far.push(ratio),
+                    _ => mixed += 1,
+                }
+            }
+            let (lo, hi) = min_max(&all);
+            let class = |v: &mut Vec<f64>| {
+                if v.is_empty() {
+                    "- (0)".to_string()
+                } else {
+                    format!("{:.2} ({})", median(v), v.len())
+                }
+            };
             println!(
-                "| {ours} / {theirs} | {:.2} | {lo:.2} .. {hi:.2} |",
-                median(&mut r)
+                "| {ours} / {theirs} | {:.2} | {lo:.2} .. {hi:.2} | {} | {} | {mixed} |",
+                median(&mut all),
+                class(&mut near),
+                class(&mut far)
             );
         }
     }
@@ -119,19 +154,24 @@ fn rounds<T: Copy>(
         black_box(measure(*c)); // warm-up
     }
     let mut out = Vec::new();
+    let mut probes = Vec::new();
     for round in 0..rounds {
         let placement = placement_ns();
         let mut this = Vec::new();
+        let mut probed = Vec::new();
         for k in 0..contestants.len() {
             let (name, c) = contestants[(round + k) % contestants.len()];
+            probed.push(if k == 0 { placement } else { placement_ns() });
             this.push((name, measure(c)));
         }
         out.push((placement, this));
+        probes.push(probed);
     }
     Rounds {
         title,
         unit,
         rounds: out,
+        probes,
     }
 }
 
