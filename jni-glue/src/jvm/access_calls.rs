@@ -98,3 +98,97 @@ pub fn full_fence<'l>(_env: EnvUnowned<'l>, _class: JClass<'l>) {
     // SeqCst: the sleeper protocol's fence (`ReaderCursor.release`, `ring/src/sleep.rs`).
     fence(Ordering::SeqCst)
 }
+
+/// `Native.countCommitted(descs, descStride, mask, from, max): Int`: R2 for a run of frames, in
+/// one call. How many frames from `from` on, at most `max`, hold their committed stamp in a row;
+/// frame `s`'s stamp is the word at `descs + (s & mask) * descStride`.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn count_committed<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    descs: jlong,
+    desc_stride: jlong,
+    mask: jlong,
+    from: jlong,
+    max: jint,
+) -> jint {
+    let mut n: jint = 0;
+    while n < max {
+        let s = from.wrapping_add(jlong::from(n));
+        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // SAFETY: `descs` is the address of descriptor 0 of a mapped region, `mask` its
+        // `slot_count - 1` and `desc_stride` its stride (Kotlin passes them from the validated
+        // header), so `at` is an aligned stamp inside the mapping (module docs).
+        // Acquire: pairs with the producer's Release store of `committed(s)` (R2), so the
+        // caller's plain reads of the frame after this call see what the producer wrote.
+        let stamp = unsafe { long_at(at) }.load(Ordering::Acquire);
+        if stamp != s.wrapping_mul(2).wrapping_add(2) {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// `Native.countGone(descs, descStride, mask, from, n): Int`: R3 for a run of frames, in one
+/// call. An acquire fence, then how many of the `n` frames from `from` on no longer hold their
+/// committed stamp.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn count_gone<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    descs: jlong,
+    desc_stride: jlong,
+    mask: jlong,
+    from: jlong,
+    n: jint,
+) -> jint {
+    // Acquire: pairs with the Release fence after a producer's `writing` stamp (R3): if a read
+    // before this call saw a later frame's byte, the loads below see that stamp.
+    fence(Ordering::Acquire);
+    let mut gone: jint = 0;
+    for i in 0..n.max(0) {
+        let s = from.wrapping_add(jlong::from(i));
+        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // SAFETY: as in `count_committed`.
+        // Relaxed: ordered by the fence above.
+        if unsafe { long_at(at) }.load(Ordering::Relaxed) != s.wrapping_mul(2).wrapping_add(2) {
+            gone += 1;
+        }
+    }
+    gone
+}
+
+/// `Native.release(address, deliveredAt, delivered, readAt, next, spaceFutexAt): Int`: R4 in one
+/// call. Stores `delivered`, then `read = next`; for a lossless reader (`spaceFutexAt >= 0`) a
+/// full fence and the load of the space futex word, which it returns (0 for a lossy reader).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn release<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    address: jlong,
+    delivered_at: jint,
+    delivered: jlong,
+    read_at: jint,
+    next: jlong,
+    space_futex_at: jint,
+) -> jint {
+    // SAFETY: `address` is a mapped region's and the offsets are its reader's block words and
+    // the producer block's space futex (module docs), aligned to their size.
+    unsafe {
+        // Relaxed: a statistic (R7).
+        long_at(address.wrapping_add(jlong::from(delivered_at)))
+            .store(delivered, Ordering::Relaxed);
+        // Release: pairs with the Acquire load of `read` in a producer's scan (R4).
+        long_at(address.wrapping_add(jlong::from(read_at))).store(next, Ordering::Release);
+        if space_futex_at < 0 {
+            return 0;
+        }
+        // SeqCst: the sleeper protocol's notify fence (`ring/src/sleep.rs`).
+        fence(Ordering::SeqCst);
+        let word =
+            AtomicI32::from_ptr(address.wrapping_add(jlong::from(space_futex_at)) as *mut i32);
+        // Relaxed: ordered by the fence.
+        word.load(Ordering::Relaxed)
+    }
+}

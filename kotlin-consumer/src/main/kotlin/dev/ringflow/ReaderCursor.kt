@@ -163,6 +163,16 @@ internal class ReaderCursor private constructor(
     }
 
     /**
+     * R2 for a run: how many frames from [s] on, at most [max], are committed in a row (Acquire
+     * loads, as [check]'s; one JNI call on the JNI access path). 0 if frame [s] is not ready:
+     * then [check] says why.
+     */
+    fun readyRun(s: Long, max: Int): Int = ACCESS.countCommitted(region, address, descsOffset, descStride, mask, s, max)
+
+    /** R3 for a run: how many of the [n] frames from [s] on were overwritten since (see [stillThere]). */
+    fun goneOf(s: Long, n: Int): Int = ACCESS.countGone(region, address, descsOffset, descStride, mask, s, n)
+
+    /**
      * R4, release: done with every frame below [next], [frames] of them handed to the
      * collector. Stores `delivered` (opaque, a statistic), then `read` with Release: pairs with
      * the Acquire load of `read` in the producer's scan (`gate::scan`), so the collector's reads
@@ -174,16 +184,12 @@ internal class ReaderCursor private constructor(
     fun release(next: Long, frames: Long) {
         seq = next
         delivered += frames
-        ACCESS.setLongOpaque(region, address, deliveredAt, delivered)
-        ACCESS.setLongRelease(region, address, readAt, next)
+        val space = ACCESS.release(region, address, deliveredAt, delivered, readAt, next, if (lossless) SPACE_FUTEX_AT else -1)
         if (next >= heartbeatMark) {
             heartbeat()
             heartbeatMark = next + HEARTBEAT_EVERY
         }
-        if (lossless) {
-            ACCESS.fullFence()
-            if (ACCESS.getIntOpaque(region, address, SPACE_FUTEX_AT) and ARMED != 0) notifyProducers()
-        }
+        if (space and ARMED != 0) notifyProducers()
         spins = 0
         idleSince = -1
     }

@@ -151,6 +151,10 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             // overwritable ring; a lossless reader's frames below its protected start) are copied
             // into this buffer, and the stamp is checked after the copy.
             val copy: ByteBuffer? = if (cursor.mayCopy) ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder()) else null
+            // R2 stays per frame, at the time each frame is read: a stamp seen earlier, for a run,
+            // would let a reader evicted meanwhile hand out a frame a producer has rewritten (the
+            // conformance scenario `stalled-reader-is-evicted` catches it). `batches()` reads a
+            // run at once by design, and makes its JNI calls per batch.
             while (!closed) {
                 val seq = cursor.seq
                 when (cursor.check(seq)) { // R2
@@ -280,12 +284,13 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     }
                     continue
                 }
-                // Gather the run of committed frames from `seq`, up to `max`.
+                // Gather the run of committed frames from `seq`, up to `max`: R2 for the whole
+                // run at once (one JNI call on the JNI access path).
+                val run = cursor.readyRun(seq, max)
                 var n = 0L
                 var frames = 0
-                while (n < max) {
+                while (n < run) {
                     val s = seq + n
-                    if (n > 0 && cursor.check(s) != ReaderCursor.READY) break
                     val desc = cursor.descAt(s)
                     val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
                     val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
@@ -318,9 +323,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     emit(batch)
                 } finally {
                     batch.setLive(false)
-                    var torn = 0L
-                    for (i in 0 until n) if (!cursor.stillThere(seq + i)) torn++
-                    cursor.noteTorn(torn) // R3
+                    cursor.noteTorn(cursor.goneOf(seq, n.toInt()).toLong()) // R3, for the run
                     cursor.noteHandedOut(first)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }

@@ -1,12 +1,15 @@
 package dev.ringflow
 
 import dev.ringflow.internal.Access
+import dev.ringflow.internal.JniAccess
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
@@ -35,6 +38,60 @@ class AccessTest {
             withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) }
             ring.startSeqProducer(10_000, 64)
             assertEquals(0, reader.await())
+        }
+    }
+
+    /**
+     * On the JNI access path a `batches()` reader makes a few JNI calls per batch (R2, R3 and R4
+     * each once for the run), not per frame, and `frames()` four per frame (its R2, R3 and R4
+     * stay per frame, R4 in one call). Counted, not timed: the ring is filled
+     * while the first emission waits, so every later batch is a full run. With `VarHandle`s no
+     * JNI call is made at all.
+     */
+    @Test
+    fun `the JNI access path makes its calls per batch, not per frame`() = runBlocking {
+        val n = 4096L
+        for (batched in listOf(true, false)) {
+            Ring.create(dir.resolve("calls-$batched").toString(), slots = n.toInt(), slotSize = 64).use { ring ->
+                var callsAfterFirst = 0L
+                var framesAfterFirst = 0L
+                var bad = 0
+                val reader = async(Dispatchers.Default) {
+                    var seen = 0L
+                    suspend fun first() {
+                        withTimeout(30_000) { while (ring.stats().published < n) delay(1) }
+                        callsAfterFirst = JniAccess.calls
+                    }
+                    if (batched) {
+                        ring.batches(256).takeWhile { b ->
+                            for (i in 0 until b.size) if (b[i].getLong(0) != b[i].seq) bad++
+                            if (seen == 0L) first() else framesAfterFirst += b.size
+                            seen += b.size
+                            seen < n
+                        }.collect {}
+                    } else {
+                        ring.frames().take(n.toInt()).collect { f ->
+                            if (f.getLong(0) != f.seq) bad++
+                            if (seen == 0L) first() else framesAfterFirst++
+                            seen++
+                        }
+                    }
+                }
+                withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) }
+                ring.startSeqProducer(n, 64)
+                reader.await()
+                val calls = JniAccess.calls - callsAfterFirst
+                val perFrame = calls.toDouble() / framesAfterFirst
+                println("access ${Access.current.name}, ${if (batched) "batches(256)" else "frames()"}: $calls JNI calls over $framesAfterFirst frames ($perFrame per frame)")
+                assertEquals(0, bad)
+                assertTrue(framesAfterFirst >= n / 2, "$framesAfterFirst")
+                if (Access.current.name == "jni") {
+                    if (batched) assertTrue(perFrame < 0.1, "$perFrame JNI calls per frame in batches")
+                    else assertTrue(perFrame < 4.5, "$perFrame JNI calls per frame in frames()")
+                } else {
+                    assertEquals(0L, calls)
+                }
+            }
         }
     }
 }

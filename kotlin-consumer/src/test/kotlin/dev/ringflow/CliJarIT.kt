@@ -48,4 +48,19 @@ class CliJarIT {
         assertTrue(extracted.single().matches(Regex("libringflow_jni-[0-9a-f]{16}\\.so")), "$extracted")
         assertEquals(emptyList<String>(), work.list()!!.toList(), "nothing written to the working directory")
     }
+
+    /** The javadoc jar `mvn install` attaches holds the KDoc of the public API as HTML (dokka). */
+    @Test
+    fun `the javadoc jar documents the public API`() {
+        val jar = File(System.getProperty("ringflow.cliJar").replace("-cli.jar", "-javadoc.jar"))
+        assertTrue(jar.isFile, "no javadoc jar at $jar")
+        java.util.zip.ZipFile(jar).use { zip ->
+            for (page in listOf("dev/ringflow/Ring.html", "dev/ringflow/Frame.html", "dev/ringflow/FrameBatch.html")) {
+                val entry = zip.getEntry(page)
+                assertTrue(entry != null, "$page missing from $jar")
+                val html = zip.getInputStream(entry).bufferedReader().readText()
+                assertTrue(html.length > 1000, "$page is nearly empty")
+            }
+        }
+    }
 }

@@ -12,10 +12,12 @@ import java.nio.ByteOrder
  * - [VarHandleAccess]: `MethodHandles.byteBufferViewVarHandle` over the region's direct buffer,
  *   about 2 ns an access, inlined by the JIT. Needs `java.lang.invoke.VarHandle`: JDK 9+,
  *   Android API 33+.
- * - [JniAccess]: one JNI call per access (`jni-glue/src/jvm/access_calls.rs`, the same orderings
- *   as Rust atomics on the region's address), for JVMs without `VarHandle`, such as Android below
- *   API 33. An empty JNI call costs about 6 ns here, and a frame takes four to five accesses.
- *   The payload is still read in place from the direct buffer.
+ * - [JniAccess]: JNI calls (`jni-glue/src/jvm/access_calls.rs`, the same orderings as Rust
+ *   atomics on the region's address), for JVMs without `VarHandle`, such as Android below API 33.
+ *   An empty JNI call costs about 6 ns here, so the steps a reader repeats per frame have batch
+ *   forms that make one call for a run of frames: [countCommitted] (R2 for a run), [countGone]
+ *   (R3 for a run) and [release] (R4 with its notify check). A `batches()` reader makes a few
+ *   calls per batch, not per frame; the payload is still read in place from the direct buffer.
  *
  * `-Dringflow.access=varhandle|jni` selects one; without it, `VarHandle` if the class exists,
  * else JNI. Each method names the Java access mode it has; the call sites (`ReaderCursor`) name
@@ -47,6 +49,52 @@ internal sealed class Access(val name: String) {
 
     /** Whether the JNI path needs the region's address (else 0 is passed). */
     abstract val needsAddress: Boolean
+
+    /**
+     * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
+     * Frame `s`'s stamp is the `Long` at `descs + (s and mask) * descStride`, loaded with
+     * Acquire (the partner: the producer's Release store of `committed(s)`), compared with
+     * `2 s + 2`; the count stops at the first that differs.
+     */
+    open fun countCommitted(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int {
+        var n = 0
+        while (n < max) {
+            val s = from + n
+            if (getLongAcquire(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) break
+            n++
+        }
+        return n
+    }
+
+    /**
+     * R3 for a run: an acquire fence (the partner: the Release fence after a producer's
+     * `writing` stamp), then how many of the [n] frames from [from] on no longer hold their
+     * committed stamp (opaque loads).
+     */
+    open fun countGone(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        acquireFence()
+        var gone = 0
+        for (i in 0 until n) {
+            val s = from + i
+            if (getLongOpaque(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) gone++
+        }
+        return gone
+    }
+
+    /**
+     * R4: an opaque store of [delivered] at [deliveredAt], then a Release store of [next] at
+     * [readAt] (the partner: the Acquire load of `read` in a producer's scan); then, if
+     * [spaceFutexAt] is not negative (a lossless reader), a full fence and an opaque load of the
+     * space futex word there (the sleeper protocol's notify, `ring/src/sleep.rs`). Returns that
+     * word (0 for a lossy reader).
+     */
+    open fun release(region: ByteBuffer, address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int {
+        setLongOpaque(region, address, deliveredAt, delivered)
+        setLongRelease(region, address, readAt, next)
+        if (spaceFutexAt < 0) return 0
+        fullFence()
+        return getIntOpaque(region, address, spaceFutexAt)
+    }
 
     companion object {
         /** The system property that selects the access path. */
@@ -96,17 +144,57 @@ internal object VarHandleAccess : Access("varhandle") {
 internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
 
-    override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = Native.loadLongAcquire(address + at)
+    /** JNI calls made through this path (for the tests that count them; not thread-safe). */
+    @JvmField
+    var calls = 0L
 
-    override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = Native.loadLongOpaque(address + at)
+    override fun countCommitted(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int {
+        calls++
+        return Native.countCommitted(address + descs, descStride, mask, from, max)
+    }
 
-    override fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long) = Native.storeLongOpaque(address + at, value)
+    override fun countGone(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        calls++
+        return Native.countGone(address + descs, descStride, mask, from, n)
+    }
 
-    override fun setLongRelease(region: ByteBuffer, address: Long, at: Int, value: Long) = Native.storeLongRelease(address + at, value)
+    override fun release(region: ByteBuffer, address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int {
+        calls++
+        return Native.release(address, deliveredAt, delivered, readAt, next, spaceFutexAt)
+    }
 
-    override fun getIntOpaque(region: ByteBuffer, address: Long, at: Int): Int = Native.loadIntOpaque(address + at)
+    override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long {
+        calls++
+        return Native.loadLongAcquire(address + at)
+    }
 
-    override fun acquireFence() = Native.acquireFence()
+    override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long {
+        calls++
+        return Native.loadLongOpaque(address + at)
+    }
 
-    override fun fullFence() = Native.fullFence()
+    override fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long) {
+        calls++
+        Native.storeLongOpaque(address + at, value)
+    }
+
+    override fun setLongRelease(region: ByteBuffer, address: Long, at: Int, value: Long) {
+        calls++
+        Native.storeLongRelease(address + at, value)
+    }
+
+    override fun getIntOpaque(region: ByteBuffer, address: Long, at: Int): Int {
+        calls++
+        return Native.loadIntOpaque(address + at)
+    }
+
+    override fun acquireFence() {
+        calls++
+        Native.acquireFence()
+    }
+
+    override fun fullFence() {
+        calls++
+        Native.fullFence()
+    }
 }

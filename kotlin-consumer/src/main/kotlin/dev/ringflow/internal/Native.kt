@@ -30,6 +30,9 @@ internal object Native {
     @JvmStatic external fun loadIntOpaque(at: Long): Int
     @JvmStatic external fun acquireFence()
     @JvmStatic external fun fullFence()
+    @JvmStatic external fun countCommitted(descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int
+    @JvmStatic external fun countGone(descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int
+    @JvmStatic external fun release(address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int
     /** [startKind] and [startSeq] encode a [dev.ringflow.Start] (its `kind` and `seq`). */
     @JvmStatic external fun register(ring: Long, lossy: Boolean, startKind: Int, startSeq: Long): Long
     @JvmStatic external fun consumerIndex(consumer: Long): Int
