@@ -90,6 +90,7 @@ pub(crate) fn consume_json(
         "missed_at_start": s.missed_at_start,
         "lost": s.lost,
         "lapped": s.lapped,
+        "dropped_by_producers": s.dropped_by_producers,
         "gaps": v.gaps,
         "duplicated": v.duplicated,
         "reordered": v.reordered,
