@@ -110,6 +110,7 @@ pub fn sample_format_name(f: SampleFormat) -> &'static str {
         SampleFormat::F32 => "f32",
         SampleFormat::I16 => "i16",
         SampleFormat::I32 => "i32",
+        SampleFormat::I24 => "i24",
     }
 }
 
