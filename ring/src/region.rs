@@ -422,7 +422,21 @@ impl Shared {
             path: path.to_path_buf(),
             source,
         };
-        let len = file.metadata().map_err(io)?.len();
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            // A directory cannot be mapped (ENODEV) and a FIFO or a device has no length to
+            // validate: say what the path is rather than what mmap or the length check says.
+            let what = if meta.is_dir() {
+                "is a directory, not a ring file"
+            } else {
+                "is not a regular file (a FIFO, socket or device), so not a ring file"
+            };
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                what,
+            )));
+        }
+        let len = meta.len();
         if len < HEADER_LEN as u64 {
             return Err(LayoutError::Truncated {
                 actual: len,

@@ -10,7 +10,7 @@
 //! The layout is [`super::format`]'s, shared with the reader.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::time::{Duration, Instant};
 
 use ringflow::{AudioFormat, SampleFormat};
@@ -66,6 +66,15 @@ impl WavWriter {
                     format.channels
                 ))
             })?;
+        // A recording rewrites its header sizes at every checkpoint, so it needs a file it can
+        // seek in: refused before opening, since opening a FIFO waits for its reader.
+        if std::fs::metadata(path)
+            .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "{path}: is a pipe or socket; a WAV recording rewrites its header every second, so it needs a regular file"
+            )));
+        }
         let encoding = match format.format {
             SampleFormat::F32 => Encoding::F32,
             SampleFormat::I16 => Encoding::Int {
