@@ -70,8 +70,8 @@ pub fn ring_json(ring: &Ring) -> serde_json::Value {
 }
 
 /// A ring opened read-only, as JSON (what `ringflow inspect --json` prints): `path`, `header`
-/// (sizes, modes, `schema` as an object), `published`, `dropped` (claims the `fail` policy
-/// refused), `abandoned`, `closed`, `replaced_by`, wake counters, and `producers` and
+/// (sizes, modes, `schema` as an object), `published`, `dropped` (frames the ring refused to
+/// `fail` producers, each dropped by its producer), `abandoned`, `closed`, `replaced_by`, wake counters, and `producers` and
 /// `consumers`, each with `pid`, `alive` and `heartbeat_age_s` (seconds since its last sign of
 /// life). `s` is a snapshot of `view` ([`RingView::stats`]).
 pub fn view_json(view: &RingView, s: &RingStats) -> serde_json::Value {
@@ -110,6 +110,7 @@ pub fn sample_format_name(f: SampleFormat) -> &'static str {
         SampleFormat::F32 => "f32",
         SampleFormat::I16 => "i16",
         SampleFormat::I32 => "i32",
+        SampleFormat::I24 => "i24",
     }
 }
 

@@ -46,12 +46,16 @@ impl Default for ProduceOptions {
 /// What a producer task did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct ProduceSummary {
-    /// Frames committed.
+    /// Frames committed: the frames the ring took.
     pub frames: u64,
     /// Payload bytes committed.
     pub bytes: u64,
-    /// Claims refused by the `fail` policy.
+    /// Frames the ring did not take: under the `fail` policy a frame whose claim the full ring
+    /// refused is made by the source, dropped and counted here, never retried (the ring counts
+    /// the same refusal in its own `dropped`). Always 0 under `block` and `overwrite`.
     pub dropped: u64,
+    /// Frames the source made: `frames + dropped`.
+    pub generated: u64,
     /// Seconds from the first claim to the end.
     pub elapsed_s: f64,
     /// `frames / elapsed_s`.
@@ -61,6 +65,8 @@ pub struct ProduceSummary {
 }
 
 /// Runs `source` into `ring` until the frame count, the end of the source, or cancellation.
+/// The frame count (`options.frames`) counts the frames the source makes: under the `fail`
+/// policy some of them may be dropped ([`ProduceSummary::dropped`]).
 pub fn run_producer(
     ring: &Ring,
     mut source: Box<dyn Source>,
@@ -91,7 +97,13 @@ pub fn run_producer(
     let mut blocked_since: Option<Instant> = None;
     let mut progress_at = PROGRESS_EVERY;
     let batch_max = source.batch().clamp(1, MAX_BATCH).min(ring.capacity());
-    while summary.frames < limit {
+    // Where a `fail` producer makes each frame before it claims a slot: allocated once, before
+    // the first frame.
+    let mut scratch = match policy {
+        FullPolicy::Fail => vec![0u8; ring.slot_size()],
+        _ => Vec::new(),
+    };
+    while summary.frames + summary.dropped < limit {
         if token.is_cancelled() {
             summary.cancelled = true;
             break;
@@ -106,10 +118,40 @@ pub fn run_producer(
                 continue;
             }
         }
-        if !paced && batch_max > 1 && !matches!(policy, FullPolicy::Fail) {
+        if matches!(policy, FullPolicy::Fail) {
+            // `fail`: a frame the full ring refuses is dropped, not retried, as a publisher
+            // drops a back-pressured offer (Aeron) or a failed `tryPublish` (Disruptor). The
+            // frame is made first, so a refused one is a frame the source made (what follows is
+            // the stream's next frame: audio keeps its time, a `seq` reader sees the gap), and a
+            // source that runs dry ends the loop before a claim: the ring's own `dropped`, which
+            // counts refused claims, stays equal to the frames counted here.
+            let Some(len) = source.next_frame(&mut scratch) else {
+                break;
+            };
+            match producer.claim() {
+                Ok(mut slot) => {
+                    slot.set_kind(source.kind());
+                    slot.payload_mut()[..len].copy_from_slice(&scratch[..len]);
+                    slot.commit(len);
+                    summary.frames += 1;
+                    summary.bytes += len as u64;
+                }
+                Err(ClaimError::Full) => summary.dropped += 1,
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(p) = fixed_period.or(source.period()) {
+                deadline += p;
+            }
+            if summary.frames + summary.dropped >= progress_at {
+                progress(summary.frames);
+                progress_at = summary.frames + summary.dropped + PROGRESS_EVERY;
+            }
+            continue;
+        }
+        if !paced && batch_max > 1 {
             // Unpaced, and the source allows it: a batch per claim, one commit (and one clock
-            // reading) for all of it. The `fail` policy stays per frame: its refusals are
-            // counted per frame.
+            // reading) for all of it. (The `fail` policy stays per frame, above: it drops and
+            // counts per frame.)
             let n = (batch_max as u64).min(limit - summary.frames) as usize;
             let mut batch = match producer.claim_batch(n) {
                 Ok(batch) => batch,
@@ -145,16 +187,6 @@ pub fn run_producer(
         }
         let mut slot = match producer.claim() {
             Ok(slot) => slot,
-            Err(ClaimError::Full) => {
-                summary.dropped += 1;
-                if fixed_period.is_none() && source.period().is_none() {
-                    std::thread::yield_now(); // unpaced: retry the same frame
-                } else {
-                    deadline += fixed_period.or(source.period()).unwrap_or_default();
-                    // paced: skip the tick
-                }
-                continue;
-            }
             Err(ClaimError::Timeout) => {
                 still_blocked(&mut blocked_since, user_timeout)?;
                 continue;
@@ -177,6 +209,7 @@ pub fn run_producer(
             progress_at = summary.frames + PROGRESS_EVERY;
         }
     }
+    summary.generated = summary.frames + summary.dropped;
     summary.elapsed_s = start.elapsed().as_secs_f64();
     summary.frames_per_s = summary.frames as f64 / summary.elapsed_s.max(1e-9);
     Ok(summary)
@@ -276,6 +309,11 @@ pub struct ConsumeSummary {
     pub lost: u64,
     /// Times it was lapped.
     pub lapped: u64,
+    /// Frames producers under the `fail` policy dropped while this reader was registered (the
+    /// ring's `dropped` counter, at the end less at registration): a `seq` reader sees them as
+    /// gaps in the payloads that no reader lost.
+    #[serde(default)]
+    pub dropped_by_producers: u64,
     /// With verification: the verdict.
     pub verify: Option<Verdict>,
     /// Producer timestamp to receipt.
@@ -318,10 +356,13 @@ impl ConsumeSummary {
                 self.lost
             ));
         }
-        if v.gaps != self.lost {
+        // Every gap is a frame this reader lost or one a `fail` producer dropped; every frame
+        // it lost is a gap.
+        if v.gaps < self.lost || v.gaps > self.lost + self.dropped_by_producers {
             return Some(format!(
-                "the payloads show {} missing frames but the reader counted {} lost",
-                v.gaps, self.lost
+                "the payloads show {} missing frames but the reader counted {} lost and producers \
+                 dropped {} while it read",
+                v.gaps, self.lost, self.dropped_by_producers
             ));
         }
         None
@@ -355,6 +396,7 @@ pub fn run_consumer_with(
     // Every producer's frames are expected from its first (number 0) only if the reader asked for
     // the ring from sequence 0 exactly; an `oldest` or `next` start begins wherever it is.
     let exact_start = matches!(options.start, Start::Seq(_));
+    let dropped_at_start = ring.stats().dropped;
     let mut verifier = options
         .verify
         .then(|| SeqVerifier::new(exact_start && consumer.start_seq() == 0));
@@ -469,6 +511,7 @@ pub fn run_consumer_with(
         exact_start,
         lost: consumer.lost(),
         lapped: consumer.lapped(),
+        dropped_by_producers: ring.stats().dropped.saturating_sub(dropped_at_start),
         verify: verifier.map(|v| v.verdict()),
         latency_ns: latency.summary(),
     })

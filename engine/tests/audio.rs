@@ -6,11 +6,17 @@ mod common;
 
 use common::{inspect, ringflow, wait_until, Running};
 
-/// Rate, channels, frame length in the header; the WAV file in the ring's format holding
-/// exactly the sine the generator was asked for (frequency and level), every channel alike.
+/// Rate, channels, frame length in the header; the WAV file in the ring's format (i24 packed in
+/// 3 bytes) holding exactly the sine the generator was asked for (frequency and level), every
+/// channel alike.
 #[test]
 fn each_sample_format_round_trips_into_a_wav_file() {
-    for (format, bits, float) in [("f32", 32, true), ("i16", 16, false), ("i32", 32, false)] {
+    for (format, bits, float) in [
+        ("f32", 32, true),
+        ("i16", 16, false),
+        ("i24", 24, false),
+        ("i32", 32, false),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("audio");
         let wav = dir.path().join("out.wav");
@@ -47,6 +53,13 @@ fn each_sample_format_round_trips_into_a_wav_file() {
             ),
             (&44100.into(), &3.into(), &format.into(), &221.into()),
             "{schema}"
+        );
+        let table = String::from_utf8_lossy(&ringflow(&["inspect", r]).stdout).into_owned();
+        assert!(
+            table.contains(&format!(
+                "audio (44100 Hz, 3 channels, {format}, 221 samples"
+            )),
+            "{table}"
         );
         let reader = Running::spawn(
             &[
@@ -97,8 +110,16 @@ fn each_sample_format_round_trips_into_a_wav_file() {
             float,
             "{format}"
         );
+        // Packed: a sample frame of 3 channels is 3 samples of bits / 8 bytes, nothing between.
+        let file_len = std::fs::metadata(dir.path().join("out.wav")).unwrap().len();
+        assert_eq!(
+            u64::from(wav.len()) * u64::from(bits / 8),
+            file_len - common::wav_sizes(&std::fs::read(dir.path().join("out.wav")).unwrap()).1,
+            "{format}: the data chunk holds packed samples only"
+        );
         let full_scale = match format {
             "i16" => f64::from(i16::MAX),
+            "i24" => f64::from((1 << 23) - 1),
             "i32" => f64::from(i32::MAX),
             _ => 1.0,
         };
@@ -230,7 +251,7 @@ fn noise_silence_and_bad_audio_flags() {
         (&["create", "x", "--rate", "44100"], "give --schema audio"),
         (
             &["create", "x", "--schema", "audio", "--format", "u8"],
-            "one of: f32, i16, i32",
+            "one of: f32, i16, i24, i32",
         ),
         (
             &["produce", r, "--source", "audio", "--level", "3"],

@@ -175,9 +175,27 @@ fn seq_frames_cross_processes_verified_for_every_policy() {
             String::from_utf8_lossy(&out.stderr)
         );
         let produced = last_json(&out.stdout);
-        assert_eq!(produced["frames"], 300_000);
-        for key in ["frames", "bytes", "elapsed_s", "frames_per_s"] {
+        for key in [
+            "frames",
+            "bytes",
+            "dropped",
+            "generated",
+            "elapsed_s",
+            "frames_per_s",
+        ] {
             assert!(produced[key].is_number(), "{key}");
+        }
+        // `fail` drops what the full ring refused (none under `block` or `overwrite`).
+        let (sent, dropped) = (
+            produced["frames"].as_u64().unwrap(),
+            produced["dropped"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            (sent + dropped, produced["generated"].as_u64()),
+            (300_000, Some(300_000))
+        );
+        if policy != "fail" {
+            assert_eq!(dropped, 0, "{policy}");
         }
         let out = finish(consumer, Duration::from_secs(60));
         let got = last_json(&out.stdout);
@@ -187,12 +205,14 @@ fn seq_frames_cross_processes_verified_for_every_policy() {
         for key in ["corrupt", "duplicated", "reordered"] {
             assert_eq!(got[key], 0, "{policy} {key}: {got}");
         }
-        // A lossy reader's loss count is exact: what it read plus what it lost is everything.
+        // A lossy reader's loss count is exact: what it read plus what it lost is everything
+        // the ring took.
         let (frames, lost) = (
             got["frames"].as_u64().unwrap(),
             got["lost"].as_u64().unwrap(),
         );
-        assert_eq!(frames + lost, 300_000, "{policy}: {got}");
+        assert_eq!(frames + lost, sent, "{policy}: {got}");
+        assert_eq!(got["dropped_by_producers"], dropped, "{policy}: {got}");
         if delivery == "lossless" {
             assert_eq!(lost, 0);
         }
@@ -200,6 +220,90 @@ fn seq_frames_cross_processes_verified_for_every_policy() {
             assert!(got["latency_ns"][key].is_u64(), "{key}");
         }
     }
+}
+
+/// Sends SIGSTOP to a process, and SIGCONT when dropped (also when a test fails), so a stopped
+/// reader is never left behind.
+struct Stopped(i32);
+
+impl Stopped {
+    fn new(child: &Child) -> Stopped {
+        let pid = child.id() as i32;
+        // SAFETY: kill(2) on a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+/// `--policy fail` drops what the ring refused: with a lossless reader stopped (SIGSTOP) while a
+/// paced producer writes, frames are dropped, `frames + dropped == generated == --frames` (in the
+/// JSON and in words), the ring's own `dropped` agrees, and the reader, continued, delivers exactly the frames the ring
+/// took, every one verified, the drops showing as gaps no reader lost.
+#[test]
+fn a_failing_producer_drops_what_a_slow_reader_leaves_no_room_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring");
+    let r = ring.to_str().unwrap();
+    let out = ringflow(&["create", r, "--slots", "16", "--slot-size", "64"]);
+    assert_eq!(out.status.code(), Some(0));
+    let consumer = spawn(&["consume", r, "--verify", "--timeout", "30", "--json"]);
+    wait_for_consumers(&ring, 1);
+    let producer = {
+        let stopped = Stopped::new(&consumer);
+        let producer = spawn(&[
+            "produce", r, "--frames", "600", "--fps", "2000", "--policy", "fail",
+        ]);
+        // Stopped until the ring has refused frames: then some surely were dropped.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while last_json(&ringflow(&["inspect", r, "--json"]).stdout)["dropped"] == 0 {
+            assert!(Instant::now() < deadline, "nothing dropped");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(stopped);
+        producer
+    };
+    let out = finish(producer, Duration::from_secs(60));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let produced = last_json(&out.stdout);
+    let (sent, dropped) = (
+        produced["frames"].as_u64().unwrap(),
+        produced["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(sent + dropped, 600, "{produced}");
+    assert_eq!(produced["generated"], 600, "{produced}");
+    assert!(dropped > 0 && sent >= 16, "{produced}");
+    // The human summary says it in words too (its last line is the same JSON).
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "dropped {dropped} of 600 frames (the ring was full"
+        )),
+        "{text}"
+    );
+    let ring_view = last_json(&ringflow(&["inspect", r, "--json"]).stdout);
+    assert_eq!(ring_view["dropped"], dropped, "{ring_view}");
+    let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
+    assert_eq!(got["end"], "closed", "{got}");
+    assert_eq!(got["frames"], sent, "nothing lost silently: {got}");
+    assert_eq!(
+        (got["lost"].as_u64(), got["verified"].as_bool()),
+        (Some(0), Some(true)),
+        "{got}"
+    );
+    assert_eq!(got["dropped_by_producers"], dropped, "{got}");
+    assert!(got["gaps"].as_u64().unwrap() <= dropped, "{got}");
 }
 
 #[test]
@@ -280,12 +384,19 @@ fn audio_cross_processes_into_a_wav_file_for_every_policy() {
             policy, "--json",
         ]);
         assert_eq!(out.status.code(), Some(0), "{policy}");
+        let produced = last_json(&out.stdout);
+        let sent = produced["frames"].as_u64().unwrap();
+        assert_eq!(
+            sent + produced["dropped"].as_u64().unwrap(),
+            200,
+            "{produced}"
+        );
         let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
         let (frames, lost) = (
             got["frames"].as_u64().unwrap(),
             got["lost"].as_u64().unwrap(),
         );
-        assert_eq!(frames + lost, 200, "{policy}: {got}");
+        assert_eq!(frames + lost, sent, "{policy}: {got}");
         if delivery == "lossless" {
             assert_eq!(lost, 0, "{policy}: {got}");
         }
@@ -300,7 +411,8 @@ fn audio_cross_processes_into_a_wav_file_for_every_policy() {
 }
 
 /// Telemetry through every policy into JSON Lines: events decoded, ticks in order, and every tick
-/// present for a lossless reader (a refused claim under `fail` skips a tick's slot, not a tick).
+/// the ring took present for a lossless reader (a frame the ring refused under `fail` is a
+/// dropped tick, counted in the producer's `dropped`).
 #[test]
 fn telemetry_cross_processes_into_json_lines_for_every_policy() {
     for (policy, delivery) in [
@@ -347,11 +459,17 @@ fn telemetry_cross_processes_into_json_lines_for_every_policy() {
             "--json",
         ]);
         assert_eq!(out.status.code(), Some(0), "{policy}");
+        let produced = last_json(&out.stdout);
+        let (sent, dropped) = (
+            produced["frames"].as_u64().unwrap(),
+            produced["dropped"].as_u64().unwrap(),
+        );
+        assert_eq!(sent + dropped, 2000, "{produced}");
         let got = last_json(&finish(consumer, Duration::from_secs(60)).stdout);
         let lost = got["lost"].as_u64().unwrap();
         assert_eq!(
             got["frames"].as_u64().unwrap() + lost,
-            2000,
+            sent,
             "{policy}: {got}"
         );
         let lines = std::fs::read_to_string(&jsonl).unwrap();
@@ -368,7 +486,10 @@ fn telemetry_cross_processes_into_json_lines_for_every_policy() {
             "{policy}: ticks out of order"
         );
         if delivery == "lossless" {
-            assert_eq!(ticks, (0..2000).collect::<Vec<_>>(), "{policy}");
+            assert_eq!(ticks.len() as u64, sent, "{policy}");
+            if dropped == 0 {
+                assert_eq!(ticks, (0..2000).collect::<Vec<_>>(), "{policy}");
+            }
         }
     }
 }

@@ -107,3 +107,62 @@ fn a_ring_smaller_than_a_batch_still_streams() {
         .collect();
     assert_eq!(got, expected);
 }
+
+/// `fail`: a frame the full ring refuses is made, dropped and counted, never retried. A reader
+/// that reads nothing until the producer is done gets exactly the frames that fitted, the first
+/// `capacity` the source made; the rest are `dropped`, and the ring counted the same refusals.
+#[test]
+fn a_failing_producer_drops_and_counts_what_the_ring_refused() {
+    let ring = Ring::anonymous(&RingConfig::new(16, 64)).unwrap();
+    let mut consumer = ring.consumer().unwrap();
+    let summary = run_producer(
+        &ring,
+        Box::new(Dries {
+            left: u64::MAX,
+            next: 0,
+        }),
+        ProduceOptions {
+            policy: ringflow::FullPolicy::Fail,
+            frames: Some(1000),
+            rate: None,
+        },
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.frames, summary.dropped, summary.generated),
+        (16, 984, 1000)
+    );
+    assert_eq!(ring.stats().dropped, summary.dropped);
+    let mut got = Vec::new();
+    while let Ok(frame) = consumer.recv(Some(std::time::Duration::ZERO)) {
+        got.push(u64::from_le_bytes(frame.payload()[..8].try_into().unwrap()));
+    }
+    assert_eq!(got, (0..16).collect::<Vec<_>>());
+}
+
+/// A source that runs dry while its frames are being dropped ends the producer before another
+/// claim: neither the summary nor the ring counts a frame it did not make.
+#[test]
+fn a_failing_producer_counts_only_frames_its_source_made() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 64)).unwrap();
+    let _consumer = ring.consumer().unwrap();
+    let summary = run_producer(
+        &ring,
+        Box::new(Dries { left: 10, next: 0 }),
+        ProduceOptions {
+            policy: ringflow::FullPolicy::Fail,
+            frames: None,
+            rate: None,
+        },
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.frames, summary.dropped, summary.generated),
+        (4, 6, 10)
+    );
+    assert_eq!(ring.stats().dropped, summary.dropped);
+}

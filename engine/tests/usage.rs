@@ -124,3 +124,96 @@ fn a_second_producer_on_a_single_producer_ring_is_one_line() {
     );
     assert!(first.is_running());
 }
+
+/// What a stranger points the command at instead of a ring: a directory, an empty file, a
+/// truncated ring, a ring of another layout version, `/dev/null`, a FIFO. Each is one line and
+/// exit 2, at once: nothing waits on a FIFO for a writer or reader that never comes, and
+/// `create --force` never replaces a FIFO or a device.
+#[test]
+fn odd_files_are_one_line_and_exit_2_at_once() {
+    use std::os::unix::fs::FileTypeExt;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (ring, empty, cut, v9, fifo, sub) = (
+        p("ring"),
+        p("empty"),
+        p("cut"),
+        p("v9"),
+        p("fifo"),
+        p("sub"),
+    );
+    assert_eq!(
+        ringflow(&["create", &ring, "--slots", "16"]).status.code(),
+        Some(0)
+    );
+    let bytes = std::fs::read(&ring).unwrap();
+    std::fs::write(&empty, b"").unwrap();
+    std::fs::write(&cut, &bytes[..1000]).unwrap();
+    let mut other = bytes.clone();
+    other[8..12].copy_from_slice(&9u32.to_le_bytes()); // the header's `version`
+    std::fs::write(&v9, other).unwrap();
+    std::fs::create_dir(&sub).unwrap();
+    let c_fifo = std::ffi::CString::new(fifo.clone()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+
+    // Bounded: a command that waits on the FIFO fails the test instead of hanging it.
+    let within = |args: &[&str], mentions: &str| {
+        let out = Running::spawn(args, &[]).finish(Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(
+            stderr.contains(mentions),
+            "{args:?}: {stderr:?} should mention {mentions:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    };
+    let not_regular = "is not a regular file (a FIFO, socket or device)";
+    #[rustfmt::skip]
+    let cases: &[(&str, &str)] = &[
+        (&empty, "region is 0 bytes but 256 are required"),
+        (&cut, "region is 1000 bytes but"),
+        (&v9, "unsupported layout version 9"),
+        (&fifo, not_regular),
+        ("/dev/null", not_regular),
+    ];
+    for (path, mentions) in cases {
+        for command in ["inspect", "consume", "produce"] {
+            within(
+                &[command, path, "--frames", "1"][..if command == "inspect" { 2 } else { 4 }],
+                mentions,
+            );
+        }
+    }
+    within(&["inspect", &sub], "is a directory, not a ring file");
+    within(&["rm", &sub], "is a directory, not a ring file");
+    within(&["rm", &fifo], not_regular);
+    within(&["create", &fifo, "--force"], not_regular);
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+    within(
+        &["consume", &ring, "--wav", &p("out.wav")],
+        "--wav records an audio ring; ",
+    );
+    within(
+        &["consume", &ring, "--wav", &p("out.wav")],
+        "ring holds raw frames",
+    );
+    let audio = p("audio");
+    assert_eq!(
+        ringflow(&["create", &audio, "--schema", "audio", "--slots", "16"])
+            .status
+            .code(),
+        Some(0)
+    );
+    within(
+        &["consume", &audio, "--wav", &fifo, "--frames", "1"],
+        "is a pipe or socket; a WAV recording",
+    );
+    within(&["list", &empty], "Not a directory");
+}

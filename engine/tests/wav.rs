@@ -168,7 +168,7 @@ fn read_back(path: &Path) -> (hound::WavSpec, Vec<f64>) {
         (hound::SampleFormat::Float, 32) => {
             r.samples::<f32>().map(|s| f64::from(s.unwrap())).collect()
         }
-        (hound::SampleFormat::Int, bits @ (16 | 32)) => r
+        (hound::SampleFormat::Int, bits @ (16 | 24 | 32)) => r
             .samples::<i32>()
             .map(|s| f64::from(s.unwrap()) / 2f64.powi(i32::from(bits) - 1))
             .collect(),
@@ -240,9 +240,10 @@ fn every_kind_round_trips_exactly_through_a_ring_made_from_it() {
         (Kind::U8, 2, 22_050, SampleFormat::F32),
         (Kind::I16, 2, 44_100, SampleFormat::F32),
         (Kind::I16, 8, 48_000, SampleFormat::F32),
-        (Kind::I24, 6, 96_000, SampleFormat::F32),
-        (Kind::I24In32, 2, 48_000, SampleFormat::F32),
-        (Kind::I24In32, 3, 192_000, SampleFormat::F32),
+        (Kind::I24, 6, 96_000, SampleFormat::I24),
+        (Kind::I24, 1, 44_100, SampleFormat::I24),
+        (Kind::I24In32, 2, 48_000, SampleFormat::I24),
+        (Kind::I24In32, 3, 192_000, SampleFormat::I24),
         (Kind::I32, 4, 32_000, SampleFormat::I32),
         (Kind::I32, 1, 16_000, SampleFormat::I32),
         (Kind::F32, 2, 48_000, SampleFormat::F32),
@@ -269,10 +270,17 @@ fn every_kind_round_trips_exactly_through_a_ring_made_from_it() {
             "{case}"
         );
         let want = match ring_format {
-            SampleFormat::F32 => hound::SampleFormat::Float,
-            _ => hound::SampleFormat::Int,
+            SampleFormat::F32 => (hound::SampleFormat::Float, 32),
+            SampleFormat::I16 => (hound::SampleFormat::Int, 16),
+            SampleFormat::I24 => (hound::SampleFormat::Int, 24),
+            SampleFormat::I32 => (hound::SampleFormat::Int, 32),
         };
-        assert_eq!(spec.sample_format, want, "{case}");
+        assert_eq!((spec.sample_format, spec.bits_per_sample), want, "{case}");
+        assert_eq!(
+            inspect(&ring)["header"]["schema"]["format"],
+            format!("{ring_format:?}").to_lowercase(),
+            "{case}: the ring made from the file"
+        );
         assert_eq!(got.len(), samples.len(), "{case}");
         for (k, (a, b)) in samples.iter().zip(&got).enumerate() {
             assert!(
@@ -286,12 +294,26 @@ fn every_kind_round_trips_exactly_through_a_ring_made_from_it() {
 #[test]
 fn an_existing_ring_takes_what_it_holds_exactly_and_refuses_the_rest_in_one_line() {
     // (kind, ring's sample format, None: round-trips, Some(words): refused with them)
-    let cases: [(Kind, SampleFormat, Option<&str>); 9] = [
+    let cases: [(Kind, SampleFormat, Option<&str>); 15] = [
         (Kind::U8, SampleFormat::I16, None),
         (Kind::I16, SampleFormat::I16, None),
         (Kind::I16, SampleFormat::I32, None),
         (Kind::I24In32, SampleFormat::I32, None),
         (Kind::I24, SampleFormat::F32, None),
+        (Kind::I24, SampleFormat::I24, None),
+        (Kind::I24In32, SampleFormat::I24, None),
+        (Kind::I16, SampleFormat::I24, None),
+        (Kind::U8, SampleFormat::I24, None),
+        (
+            Kind::I32,
+            SampleFormat::I24,
+            Some("32-bit integer samples do not all fit the ring's i24"),
+        ),
+        (
+            Kind::F32,
+            SampleFormat::I24,
+            Some("32-bit float samples do not all fit the ring's i24"),
+        ),
         (
             Kind::I24,
             SampleFormat::I16,

@@ -106,6 +106,13 @@ pub mod sample_format {
     pub const I16: u32 = 2;
     /// 32-bit signed integer, interleaved.
     pub const I32: u32 = 3;
+    /// 24-bit signed integer packed in 3 bytes, little-endian, interleaved. A value added after
+    /// the others without a new layout version: readers from before it refuse a header that
+    /// holds it (every value above the last one they know is refused on open), so none reads
+    /// these samples as another format.
+    pub const I24: u32 = 4;
+    /// The highest value defined; a header with a higher one is refused on open.
+    pub const LAST: u32 = I24;
 }
 
 /// Values of [`WaitLine::state`]: the life of the ring as the producers see it.
@@ -880,11 +887,11 @@ impl Geometry {
                 "must be 0 (raw), 1 (audio) or 2 (telemetry)",
             ));
         }
-        if header.audio_sample_format > sample_format::I32 {
+        if header.audio_sample_format > sample_format::LAST {
             return Err(bad(
                 "audio_sample_format",
                 header.audio_sample_format.into(),
-                "must be 0 ..= 3",
+                "must be 0 ..= 4 (none, f32, i16, i32, i24)",
             ));
         }
         Ok(g)
@@ -1000,6 +1007,7 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
         ("SAMPLE_FORMAT_F32", sample_format::F32.into()),
         ("SAMPLE_FORMAT_I16", sample_format::I16.into()),
         ("SAMPLE_FORMAT_I32", sample_format::I32.into()),
+        ("SAMPLE_FORMAT_I24", sample_format::I24.into()),
         ("PRODUCER_OFFSET", PRODUCER_OFFSET as u64),
         ("CONSUMERS_OFFSET", CONSUMERS_OFFSET as u64),
         ("CONSUMER_BLOCK_LEN", CONSUMER_BLOCK_LEN as u64),

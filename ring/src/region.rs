@@ -34,6 +34,8 @@ pub enum SampleFormat {
     I16,
     /// 32-bit signed integer.
     I32,
+    /// 24-bit signed integer, packed in 3 bytes, little-endian.
+    I24,
 }
 
 impl SampleFormat {
@@ -41,6 +43,7 @@ impl SampleFormat {
     pub fn bytes(self) -> u32 {
         match self {
             SampleFormat::I16 => 2,
+            SampleFormat::I24 => 3,
             SampleFormat::F32 | SampleFormat::I32 => 4,
         }
     }
@@ -50,6 +53,7 @@ impl SampleFormat {
             SampleFormat::F32 => sample_format::F32,
             SampleFormat::I16 => sample_format::I16,
             SampleFormat::I32 => sample_format::I32,
+            SampleFormat::I24 => sample_format::I24,
         }
     }
 }
@@ -101,6 +105,8 @@ impl Schema {
                 format: match h.audio_sample_format {
                     sample_format::I16 => SampleFormat::I16,
                     sample_format::I32 => SampleFormat::I32,
+                    sample_format::I24 => SampleFormat::I24,
+                    // F32; open refused every other value before this runs.
                     _ => SampleFormat::F32,
                 },
                 samples_per_frame: h.audio_samples_per_frame,
@@ -463,7 +469,21 @@ impl Shared {
             path: path.to_path_buf(),
             source,
         };
-        let len = file.metadata().map_err(io)?.len();
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            // A directory cannot be mapped (ENODEV) and a FIFO or a device has no length to
+            // validate: say what the path is rather than what mmap or the length check says.
+            let what = if meta.is_dir() {
+                "is a directory, not a ring file"
+            } else {
+                "is not a regular file (a FIFO, socket or device), so not a ring file"
+            };
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                what,
+            )));
+        }
+        let len = meta.len();
         if len < HEADER_LEN as u64 {
             return Err(LayoutError::Truncated {
                 actual: len,

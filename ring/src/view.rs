@@ -1,7 +1,8 @@
 //! A look at a ring without the right to change it: what `inspect` and `list` need, for any user
 //! who may read the file.
 
-use std::fs::File;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -47,10 +48,17 @@ impl RingView {
     /// [`Ring::open`](crate::Ring::open) does before anything else is read.
     pub fn open(path: impl AsRef<Path>) -> Result<RingView> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // Non-blocking: opening a FIFO for reading would otherwise wait for a writer for ever;
+        // opened at once, it is then refused as not a regular file. (The flag changes nothing
+        // for a regular file's mapping or locks.)
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(RingView {
             shared: std::sync::Arc::new(Shared::open_file(&file, path, Access::ReadOnly)?),
         })

@@ -88,6 +88,11 @@ fn a_bad_header_field_is_named() {
             "audio_sample_format",
         ),
         (
+            "the first sample format after i24",
+            |h| h.audio_sample_format = 5,
+            "audio_sample_format",
+        ),
+        (
             "payload grown past the stride",
             |h| h.slot_payload = 1000,
             "slot_stride",

@@ -120,6 +120,7 @@ impl StreamSchema {
                         SampleFormat::F32 => "f32",
                         SampleFormat::I16 => "i16",
                         SampleFormat::I32 => "i32",
+                        SampleFormat::I24 => "i24",
                     }
                     .into(),
                     samples_per_frame: a.samples_per_frame,
@@ -151,6 +152,7 @@ impl StreamSchema {
                     "f32" => SampleFormat::F32,
                     "i16" => SampleFormat::I16,
                     "i32" => SampleFormat::I32,
+                    "i24" => SampleFormat::I24,
                     other => return Err(format!("unknown sample format {other:?}")),
                 },
                 samples_per_frame: a.samples_per_frame,

@@ -90,6 +90,7 @@ pub(crate) fn consume_json(
         "missed_at_start": s.missed_at_start,
         "lost": s.lost,
         "lapped": s.lapped,
+        "dropped_by_producers": s.dropped_by_producers,
         "gaps": v.gaps,
         "duplicated": v.duplicated,
         "reordered": v.reordered,
@@ -117,9 +118,9 @@ pub(crate) fn consume(a: ConsumeArgs) -> Result<u8, Failure> {
     if let Some(p) = &a.wav {
         let Schema::Audio(format) = ring.schema() else {
             return Err(Failure::usage(format!(
-                "--wav needs an audio ring; {} holds {:?}",
+                "--wav records an audio ring; {} holds {} frames",
                 a.path.display(),
-                ring.schema()
+                super::inspect::schema_words(ring.schema())
             )));
         };
         sinks.push(Box::new(WavSink::create(&p.to_string_lossy(), format)?));

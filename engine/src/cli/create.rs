@@ -34,6 +34,14 @@ pub(crate) fn create(a: CreateArgs) -> Result<u8, Failure> {
             a.path.display()
         )));
     }
+    // `--force` replaces a file (a ring, or what is left of one); a FIFO, socket or device at
+    // the path (`/dev/null` run as root, say) is never a ring, and is never replaced.
+    if std::fs::metadata(&a.path).is_ok_and(|m| !m.is_file()) {
+        return Err(Failure::usage(format!(
+            "{} is not a regular file (a FIFO, socket or device): give the path of a ring file",
+            a.path.display()
+        )));
+    }
     let ring = match (a.force, a.replace_live) {
         (0, false) => Ring::create(&a.path, &config).map_err(|e| match e {
             ringflow::Error::AlreadyExists { path } => Failure::usage(format!(

@@ -167,7 +167,7 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
     let _ = writeln!(out, "state      {state}");
     let _ = writeln!(
         out,
-        "published  {}{}   refused {}   abandoned {}   evicted {}   wakes: data {} space {}",
+        "published  {}{}   dropped {}   abandoned {}   evicted {}   wakes: data {} space {}",
         s.published,
         rate.map_or(String::new(), |r| format!(" ({r:.0} frames/s)")),
         s.dropped,

@@ -37,8 +37,11 @@ pub(crate) enum WaveArg {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum PolicyArg {
+    /// Wait for room; never drop a frame.
     Block,
+    /// Drop (never retry) and count a frame the full ring refuses.
     Fail,
+    /// Write over the oldest frame (a ring created with --overwritable).
     Overwrite,
 }
 
@@ -48,7 +51,8 @@ pub(crate) struct ProduceArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = SourceArg::Seq)]
     pub(crate) source: SourceArg,
-    /// Frames in all (absent: until Ctrl-C, or the end of --wav).
+    /// Frames in all, counting those --policy fail drops (absent: until Ctrl-C, or the end of
+    /// --wav).
     #[arg(long)]
     pub(crate) frames: Option<u64>,
     /// Frames per second of each producer (default: seq unpaced, audio real time, telemetry
@@ -277,22 +281,19 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
     drop(hold_open);
     finish_progress(bar);
     let _ = registry.release(ring_h);
-    let mut total =
-        serde_json::json!({"frames": 0u64, "bytes": 0u64, "refused": 0u64, "elapsed_s": 0.0});
+    let mut total = serde_json::json!({
+        "frames": 0u64, "bytes": 0u64, "dropped": 0u64, "generated": 0u64, "elapsed_s": 0.0
+    });
     let mut failed = None;
     for s in &states {
         match s {
             TaskState::Done(v) => {
-                for key in ["frames", "bytes"] {
+                // `frames` the ring took, `dropped` the frames it refused under `--policy
+                // fail` (made, never written, never retried), `generated` both.
+                for key in ["frames", "bytes", "dropped", "generated"] {
                     total[key] =
                         (total[key].as_u64().unwrap_or(0) + v[key].as_u64().unwrap_or(0)).into();
                 }
-                // The task's `dropped` counts claims the ring refused under `--policy fail`;
-                // the task retries the same frame, so every frame counted in `frames` got in
-                // and none was dropped: the summary calls them what they are.
-                total["refused"] = (total["refused"].as_u64().unwrap_or(0)
-                    + v["dropped"].as_u64().unwrap_or(0))
-                .into();
                 let e = v["elapsed_s"]
                     .as_f64()
                     .unwrap_or(0.0)
@@ -309,15 +310,25 @@ pub(crate) fn produce(a: ProduceArgs) -> Result<u8, Failure> {
         .into();
     total["producers"] = a.producers.into();
     total["published"] = ring.published().into();
+    let print_summary = || {
+        if !a.json && a.policy == PolicyArg::Fail {
+            // A `fail` producer's frames may not all be in: said in words first.
+            println!(
+                "dropped {} of {} frames (the ring was full: --policy fail drops, never retries)",
+                total["dropped"], total["generated"]
+            );
+        }
+        report(a.json, "produced", &total);
+    };
     match failed {
         // Nothing written: the error is the whole story, one line.
         Some(m) if total["frames"] == 0 => Err(Failure::job(m)),
         Some(m) => {
-            report(a.json, "produced", &total);
+            print_summary();
             Err(Failure::job(m))
         }
         None => {
-            report(a.json, "produced", &total);
+            print_summary();
             Ok(0)
         }
     }

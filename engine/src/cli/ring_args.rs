@@ -54,8 +54,13 @@ pub(crate) struct RingArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FormatArg {
+    /// 32-bit float.
     F32,
+    /// 16-bit signed integer.
     I16,
+    /// 24-bit signed integer, packed in 3 bytes (little-endian).
+    I24,
+    /// 32-bit signed integer.
     I32,
 }
 
@@ -107,6 +112,7 @@ impl RingArgs {
             Some(FormatArg::F32) => SampleFormat::F32,
             Some(FormatArg::I16) => SampleFormat::I16,
             Some(FormatArg::I32) => SampleFormat::I32,
+            Some(FormatArg::I24) => SampleFormat::I24,
         };
         Ok(AudioFormat {
             sample_rate,

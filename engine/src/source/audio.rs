@@ -1,5 +1,5 @@
 //! `audio`: PCM frames paced in real time (48 kHz stereo f32, 480 samples per frame = 10 ms by
-//! default, or any rate, channel count, f32/i16/i32 and frame length), from a sine, a chirp,
+//! default, or any rate, channel count, f32/i16/i24/i32 and frame length), from a sine, a chirp,
 //! white noise, silence or a WAV file (played exactly in the ring's sample format, or
 //! refused: [`WavFile`]).
 
@@ -110,7 +110,7 @@ impl AudioSource {
     }
 
     /// Plays a WAV file in its [natural](WavFile::natural_format) ring format (f32 for
-    /// integers of up to 24 bits and for floats, i32 for wider integers), or says in one line
+    /// integers of up to 16 bits and for floats, i24 for 17 to 24 bits, i32 for wider integers), or says in one line
     /// why no ring format holds its samples exactly. [`fit`](Self::fit) moves it to a given ring.
     pub fn wav(path: &str, samples_per_frame: u32) -> Result<Self> {
         let wav = WavFile::open(path)?;
@@ -258,11 +258,14 @@ impl Source for AudioSource {
 /// Peak amplitude of a generator unless [`AudioSource::level`] sets one (half scale, -6.02 dBFS).
 const DEFAULT_AMPLITUDE: f64 = 0.5;
 
+/// The largest 24-bit signed integer.
+const I24_MAX: i32 = (1 << 23) - 1;
+
 /// Any nonzero start for the noise generator: the same noise every run.
 const NOISE_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// Writes `x` (full scale = 1) as one sample of `format` into `out`, native-endian: integers are
-/// `x` times the largest positive value, rounded.
+/// Writes `x` (full scale = 1) as one sample of `format` into `out`, native-endian (packed i24
+/// little-endian): integers are `x` times the largest positive value, rounded.
 pub(crate) fn encode(x: f64, format: SampleFormat, out: &mut [u8]) {
     match format {
         SampleFormat::F32 => out.copy_from_slice(&(x as f32).to_ne_bytes()),
@@ -271,6 +274,10 @@ pub(crate) fn encode(x: f64, format: SampleFormat, out: &mut [u8]) {
         }
         SampleFormat::I32 => {
             out.copy_from_slice(&((x * f64::from(i32::MAX)).round() as i32).to_ne_bytes())
+        }
+        SampleFormat::I24 => {
+            let v = (x * f64::from(I24_MAX)).round() as i32;
+            out.copy_from_slice(&v.to_le_bytes()[..3]);
         }
     }
 }

@@ -147,11 +147,12 @@ impl WavFile {
     }
 
     /// The ring sample format that holds every file of this encoding exactly: f32 for integers
-    /// of up to 24 bits and for floats (64-bit floats are then checked sample by sample), i32
-    /// for wider integers.
+    /// of up to 16 bits and for floats (64-bit floats are then checked sample by sample), i24
+    /// for integers of 17 to 24 bits (packed or in 32-bit containers), i32 for wider integers.
     pub fn natural_format(&self) -> SampleFormat {
         match self.format.encoding {
             Encoding::Int { valid, .. } if valid > 24 => SampleFormat::I32,
+            Encoding::Int { valid, .. } if valid > 16 => SampleFormat::I24,
             _ => SampleFormat::F32,
         }
     }
@@ -171,7 +172,7 @@ impl WavFile {
                     sample_format_name(to),
                     i / channels,
                     i % channels,
-                    if matches!(to, SampleFormat::I16 | SampleFormat::I32) && !(-1.0..1.0).contains(&v) {
+                    if to != SampleFormat::F32 && !(-1.0..1.0).contains(&v) {
                         ", outside the integer range"
                     } else {
                         ""
@@ -182,7 +183,8 @@ impl WavFile {
         Ok(())
     }
 
-    /// Writes samples `from..` in `to` (native-endian, as frames in a ring are) into `dst`
+    /// Writes samples `from..` in `to` (as frames in a ring are: native-endian, packed i24
+    /// little-endian) into `dst`
     /// until it or the file ends; returns how many. Call [`check`](Self::check) first: a sample
     /// with no exact value in `to` is written as 0 (and panics in debug builds).
     pub fn encode_into(&self, from: usize, to: SampleFormat, dst: &mut [u8]) -> usize {
@@ -204,10 +206,12 @@ pub fn sample_format_name(f: SampleFormat) -> &'static str {
         SampleFormat::F32 => "f32",
         SampleFormat::I16 => "i16",
         SampleFormat::I32 => "i32",
+        SampleFormat::I24 => "i24",
     }
 }
 
-/// `v` in `to`, native-endian (the first `to.bytes()` bytes), if `to` holds it exactly.
+/// `v` in `to` (the first `to.bytes()` bytes: native-endian, packed i24 little-endian), if `to`
+/// holds it exactly.
 fn encode(v: f64, to: SampleFormat) -> Option<[u8; 4]> {
     // An integer of `bits` bits scaled by 2^-(bits-1), as `Encoding::decode` scales them.
     let int = |bits: i32| {
@@ -227,6 +231,7 @@ fn encode(v: f64, to: SampleFormat) -> Option<[u8; 4]> {
         }
         SampleFormat::I16 => out[..2].copy_from_slice(&(int(16)? as i16).to_ne_bytes()),
         SampleFormat::I32 => out.copy_from_slice(&(int(32)? as i32).to_ne_bytes()),
+        SampleFormat::I24 => out[..3].copy_from_slice(&(int(24)? as i32).to_le_bytes()[..3]),
     }
     Some(out)
 }
@@ -245,6 +250,20 @@ mod tests {
             "below the last bit"
         );
         assert!(encode(2f64.powi(-16), SampleFormat::I32).is_some());
+        // i24: packed little-endian, the last bit 2^-23, range [-1, 1).
+        assert_eq!(
+            encode(-2f64.powi(-23), SampleFormat::I24).map(|b| b[..3].to_vec()),
+            Some(vec![0xff, 0xff, 0xff])
+        );
+        assert_eq!(
+            encode(-1.0, SampleFormat::I24).map(|b| b[..3].to_vec()),
+            Some(vec![0x00, 0x00, 0x80])
+        );
+        assert!(encode(1.0, SampleFormat::I24).is_none(), "out of range");
+        assert!(
+            encode(2f64.powi(-24), SampleFormat::I24).is_none(),
+            "below the last bit"
+        );
         assert!(encode(0.1, SampleFormat::F32).is_none());
         assert!(encode(f64::from(0.1f32), SampleFormat::F32).is_some());
         assert!(encode(f64::NAN, SampleFormat::F32).is_none());

@@ -10,7 +10,7 @@
 //! The layout is [`super::format`]'s, shared with the reader.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::time::{Duration, Instant};
 
 use ringflow::{AudioFormat, SampleFormat};
@@ -33,6 +33,9 @@ pub struct WavWriter {
     /// Bytes of one sample and of one sample frame.
     sample_bytes: usize,
     block_align: usize,
+    /// Whether the ring holds samples native-endian (all formats but packed i24), so a
+    /// big-endian host swaps them for the file.
+    native_order: bool,
     /// Sample bytes (little-endian) not yet in the file.
     pending: Vec<u8>,
     /// Sample bytes in the file, all counted by the header after the last checkpoint.
@@ -44,8 +47,8 @@ pub struct WavWriter {
 }
 
 impl WavWriter {
-    /// Creates (or truncates) `path` for frames of `format`: 32-bit float, 16-bit or 32-bit
-    /// integer samples as the ring holds them.
+    /// Creates (or truncates) `path` for frames of `format`: 32-bit float, 16-, 24- (packed) or
+    /// 32-bit integer samples as the ring holds them.
     pub fn create(path: &str, format: AudioFormat) -> Result<WavWriter> {
         let io = |source| EngineError::Io {
             path: path.into(),
@@ -63,6 +66,15 @@ impl WavWriter {
                     format.channels
                 ))
             })?;
+        // A recording rewrites its header sizes at every checkpoint, so it needs a file it can
+        // seek in: refused before opening, since opening a FIFO waits for its reader.
+        if std::fs::metadata(path)
+            .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "{path}: is a pipe or socket; a WAV recording rewrites its header every second, so it needs a regular file"
+            )));
+        }
         let encoding = match format.format {
             SampleFormat::F32 => Encoding::F32,
             SampleFormat::I16 => Encoding::Int {
@@ -72,6 +84,10 @@ impl WavWriter {
             SampleFormat::I32 => Encoding::Int {
                 bytes: 4,
                 valid: 32,
+            },
+            SampleFormat::I24 => Encoding::Int {
+                bytes: 3,
+                valid: 24,
             },
         };
         let wav = WavFormat {
@@ -89,6 +105,8 @@ impl WavWriter {
             data_offset: header.len() as u64,
             data_size_offset: data_size_offset as u64,
             sample_bytes: encoding.bytes(),
+            // Packed i24 is little-endian in the ring already, as in the file.
+            native_order: format.format != SampleFormat::I24,
             block_align,
             pending: Vec::new(),
             written: 0,
@@ -98,10 +116,10 @@ impl WavWriter {
     }
 
     /// Appends the whole sample frames at the start of `samples` (native-endian, as a ring frame
-    /// holds them); a trailing part of a sample frame is dropped. Checkpoints when one is due.
+    /// holds them; packed i24 little-endian); a trailing part of a sample frame is dropped. Checkpoints when one is due.
     pub fn write(&mut self, samples: &[u8]) -> Result<()> {
         let whole = samples.len() - samples.len() % self.block_align;
-        if cfg!(target_endian = "little") {
+        if cfg!(target_endian = "little") || !self.native_order {
             self.pending.extend_from_slice(&samples[..whole]);
         } else {
             for s in samples[..whole].chunks_exact(self.sample_bytes) {

@@ -62,9 +62,15 @@ data class BenchReport(
 /** What an engine producer did ([Ring.produce], [Ring.importWav]). */
 @Serializable
 data class ProduceSummary(
+    /** Frames the ring took (committed). */
     val frames: Long,
+    /** Payload bytes committed. */
     val bytes: Long,
-    /** Claims refused by the `fail` policy. */
+    /**
+     * Frames the ring did not take: under the `fail` policy a frame the full ring refused is
+     * dropped, never retried, and counted here. [Ring.produce] and [Ring.importWav] run the
+     * `block` policy, which waits and never drops, so for them it is always 0.
+     */
     val dropped: Long,
     /** Seconds the producer ran. */
     @SerialName("elapsed_s") val elapsedS: Double,

@@ -110,6 +110,7 @@ object Layout {
     const val SAMPLE_FORMAT_F32: Long = 1
     const val SAMPLE_FORMAT_I16: Long = 2
     const val SAMPLE_FORMAT_I32: Long = 3
+    const val SAMPLE_FORMAT_I24: Long = 4
 
     /** The producer block's other words, and the producer table's entries. */
     const val CLAIM_OFFSET: Long = 8

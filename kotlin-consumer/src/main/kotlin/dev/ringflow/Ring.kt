@@ -75,6 +75,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             format = when (region.getInt(Layout.HEADER_AUDIO_SAMPLE_FORMAT_OFFSET.toInt()).toLong()) {
                 Layout.SAMPLE_FORMAT_I16 -> SampleFormat.I16
                 Layout.SAMPLE_FORMAT_I32 -> SampleFormat.I32
+                Layout.SAMPLE_FORMAT_I24 -> SampleFormat.I24
+                // F32: opening the ring (in Rust) refused any value it does not define.
                 else -> SampleFormat.F32
             },
             samplesPerFrame = region.getInt(Layout.HEADER_AUDIO_SAMPLES_PER_FRAME_OFFSET.toInt()),

@@ -15,8 +15,11 @@ sealed class Schema {
     data class Telemetry(val version: Int) : Schema()
 }
 
-/** Audio sample encodings. */
-enum class SampleFormat { F32, I16, I32 }
+/**
+ * Audio sample encodings: 32-bit float, 16- and 32-bit signed integers (native order), and
+ * [I24], 24-bit signed integers packed in 3 bytes, little-endian.
+ */
+enum class SampleFormat { F32, I16, I32, I24 }
 
 /** Sample [index] (interleaved: frame `i` channel `c` is `i * channels + c`) of an f32 audio frame, read in place. */
 fun Frame.sample(index: Int): Float = getFloat(index * 4)

@@ -267,6 +267,9 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
     // More than 2^63 - 1 frames never end by count: read until the ring closes.
     val limit = o.frames?.takeIf { it <= Long.MAX_VALUE.toULong() }?.toLong() ?: Long.MAX_VALUE
     var failed: RingException? = null
+    // The ring's count of frames `fail` producers dropped, before the reader registers: those
+    // dropped while it reads show as gaps in the payloads that it did not lose.
+    val droppedAtStart = ring.stats().dropped
     // The reading runs as a child job, so a stop request cancels it alone: the flow unregisters
     // its reader as it unwinds, and the summary below reports what was read.
     val reading = launch {
@@ -317,13 +320,15 @@ private fun consume(ring: Ring, o: Options, out: (String) -> Unit, err: (String)
         // The reader's own counts, as its consumer block showed them (what `ringflow consume` reports).
         counts = counts,
         verifier = verifier.takeIf { o.verify },
+        droppedByProducers = maxOf(0L, ring.stats().dropped - droppedAtStart),
     )
     val why = summary.verifyFailure()
     val line = "{\"end\":\"$end\",\"frames\":$frames,\"bytes\":$bytes,\"elapsed_s\":$elapsed," +
         "\"frames_per_s\":${Math.round(frames / maxOf(elapsed, 1e-9)).toDouble()}," +
         "\"start_seq\":${counts.startSeq},\"first_seq\":${counts.firstSeq}," +
         "\"unseen_before\":${summary.unseenBefore},\"missed_at_start\":${counts.missedAtStart}," +
-        "\"lost\":${counts.lost},\"lapped\":${counts.lapped},\"gaps\":${verifier.gaps}," +
+        "\"lost\":${counts.lost},\"lapped\":${counts.lapped}," +
+        "\"dropped_by_producers\":${summary.droppedByProducers},\"gaps\":${verifier.gaps}," +
         "\"duplicated\":${verifier.duplicated},\"reordered\":${verifier.reordered},\"corrupt\":${verifier.corrupt}," +
         "\"verified\":${if (o.verify) (why == null).toString() else "null"}," +
         "\"latency_ns\":{\"p50\":${pct(0.5)},\"p99\":${pct(0.99)},\"p999\":${pct(0.999)},\"max\":${latencies.lastOrNull() ?: 0}}}"
@@ -353,6 +358,8 @@ private class Summary(
     val exactStart: Boolean,
     val counts: ReaderCounts,
     val verifier: Verifier?,
+    /** Frames `fail` producers dropped while the reader was registered (the ring's `dropped`). */
+    val droppedByProducers: Long,
 ) {
     /** Frames before the first one read (or, with none read, before where it stopped) that it did not see. */
     val unseenBefore: Long get() = counts.firstSeq ?: counts.nextSeq
@@ -361,7 +368,8 @@ private class Summary(
      * Why verification failed, in one line (the Rust `ConsumeSummary::verify_failure`'s words, in
      * its order), or null if it passed or nothing was verified: every frame whole, none
      * duplicated or reordered, for an exact start no frame it asked for gone before it began, no
-     * loss for a lossless reader, and the payloads' gaps equal to the reader's loss count.
+     * loss for a lossless reader, and the payloads' gaps at least the reader's loss count and at
+     * most that plus the frames producers dropped while it read.
      */
     fun verifyFailure(): String? {
         val v = verifier ?: return null
@@ -374,7 +382,9 @@ private class Summary(
                     "(its first frame was ${counts.firstSeq ?: "none"}); start with --from next or --from oldest to " +
                     "accept a late start, or start the reader first (produce --wait-consumers)"
             delivery == Delivery.Lossless && lost > 0 -> "a lossless reader lost $lost frames (overwritten before it read them)"
-            v.gaps != lost -> "the payloads show ${v.gaps} missing frames but the reader counted $lost lost"
+            v.gaps < lost || v.gaps > lost + droppedByProducers ->
+                "the payloads show ${v.gaps} missing frames but the reader counted $lost lost and producers " +
+                    "dropped $droppedByProducers while it read"
             else -> null
         }
     }
