@@ -135,3 +135,44 @@ fn watch_json_prints_json_lines_until_a_signal() {
         assert_eq!(v["published"], 0);
     }
 }
+
+/// `create --no-timestamps` makes 16-byte slot descriptors (layout version 5), which inspect
+/// reports, and a flag that would change an existing ring is refused; the consumer table has a
+/// per-reader `wakes` column, which a reader that waited for frames raises.
+#[test]
+fn a_ring_without_timestamps_and_the_readers_wakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("lean");
+    let r = ring.to_str().unwrap();
+    let out = ringflow(&["create", r, "--slots", "64", "--no-timestamps"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = inspect(&ring);
+    assert_eq!(v["header"]["timestamps"], false, "{v}");
+    assert_eq!(v["header"]["desc_stride"], 16, "{v}");
+    // A timestamped ring's descriptors are twice as large.
+    let stamped = dir.path().join("stamped");
+    let s = stamped.to_str().unwrap();
+    assert_eq!(
+        ringflow(&["create", s, "--slots", "64"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(inspect(&stamped)["header"]["desc_stride"], 32);
+    let out = ringflow(&["produce", s, "--no-timestamps", "--frames", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--no-timestamps"),
+        "{out:?}"
+    );
+    // A reader that waits (nothing is produced for a while) sleeps and counts it.
+    let _reader = Running::spawn(&["consume", r, "--timeout", "60"], &[]);
+    wait_until("the reader slept", || {
+        inspect(&ring)["consumers"][0]["wakes"].as_u64() >= Some(1)
+    });
+    let table = String::from_utf8_lossy(&ringflow(&["inspect", r]).stdout).into_owned();
+    assert!(table.contains("wakes"), "{table}");
+    assert!(!table.contains("timestamps"), "{table}");
+    assert!(
+        String::from_utf8_lossy(&ringflow(&["inspect", s]).stdout).contains(", timestamps"),
+        "the timestamped ring says so"
+    );
+}

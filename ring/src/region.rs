@@ -1193,6 +1193,11 @@ impl Ring {
         self.shared.overwritable()
     }
 
+    /// Whether frames carry their producer's timestamp ([`RingConfig::timestamps`]).
+    pub fn has_timestamps(&self) -> bool {
+        self.shared.timestamps()
+    }
+
     /// Payload bytes one slot holds.
     pub fn slot_size(&self) -> usize {
         self.shared.geometry.slot_payload as usize

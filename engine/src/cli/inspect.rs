@@ -148,7 +148,7 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
     let _ = writeln!(out, "schema     {}", schema_words(view.schema()));
     let _ = writeln!(
         out,
-        "slots      {} of {} bytes, {} consumer blocks, {} producer{}, {} bytes",
+        "slots      {} of {} bytes, {} consumer blocks, {} producer{}{}, {} bytes",
         h.slot_count,
         h.slot_payload,
         h.max_consumers,
@@ -159,6 +159,11 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
         },
         if view.is_overwritable() {
             ", overwritable"
+        } else {
+            ""
+        },
+        if h.flags & ringflow::layout::ring_flags::TIMESTAMPS != 0 {
+            ", timestamps"
         } else {
             ""
         },

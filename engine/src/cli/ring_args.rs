@@ -32,6 +32,10 @@ pub(crate) struct RingArgs {
     /// Allow `--policy overwrite` producers (readers then copy and check every frame).
     #[arg(long)]
     pub(crate) overwritable: bool,
+    /// Frames carry no producer timestamp: 16-byte slot descriptors instead of 32, no clock
+    /// read per commit; readers and latency figures see none.
+    #[arg(long)]
+    pub(crate) no_timestamps: bool,
     /// What the frames hold.
     #[arg(long, value_enum)]
     pub(crate) schema: Option<SchemaArg>,
@@ -168,6 +172,9 @@ pub(crate) fn check_matches(args: &RingArgs, ring: &Ring, path: &Path) -> Result
     if args.overwritable && !ring.is_overwritable() {
         differ.push("--overwritable (it is not)".into());
     }
+    if args.no_timestamps && ring.has_timestamps() {
+        differ.push("--no-timestamps (it keeps timestamps)".into());
+    }
     if let (Schema::Audio(has), true) = (ring.schema(), args.audio_flags()) {
         let asked = args.audio_format(has)?;
         if asked != has {
@@ -244,6 +251,7 @@ pub(crate) fn ring_config(args: &RingArgs, schema: Schema) -> Result<RingConfig,
         .max_consumers(consumers)
         .multi_producer(args.multi_producer)
         .overwritable(args.overwritable)
+        .timestamps(!args.no_timestamps)
         .schema(schema);
     match config.geometry() {
         Ok(_) => Ok(config),
