@@ -1,0 +1,69 @@
+//! Producers attached through the C ABI (`rf_producer_*`), in a table of generation-checked
+//! handles (`handles.rs`) of their own: a stale, made-up or consumer handle is
+//! [`EngineError::UnknownHandle`], never a producer.
+//!
+//! Each entry owns a [`HeldProducer`]: its claims are tokens, kept in the entry between
+//! `rf_producer_claim` and `rf_producer_commit`. The entry's lock is taken with `try_lock`: a
+//! producer is used by one thread at a time, and a second thread that calls in while the first
+//! is inside a call (a claim waiting for space, say) is told so (`RF_BUSY`) instead of waiting
+//! behind it.
+
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use ringflow::{HeldClaim, HeldProducer, ProducerOptions};
+use ringflow_engine::registry::Handle;
+use ringflow_engine::EngineError;
+
+use crate::handles::{HandleTable, TableKind};
+use crate::rings;
+
+/// One attached producer.
+pub(crate) struct ProducerEntry {
+    pub(crate) producer: HeldProducer,
+    /// The claim handed out by `rf_producer_claim` or `rf_producer_claim_batch` and not yet
+    /// committed.
+    pub(crate) claim: Option<HeldClaim>,
+}
+
+/// Every attached producer, by handle.
+static PRODUCERS: HandleTable<Mutex<ProducerEntry>> = HandleTable::new(TableKind::Producers);
+
+/// Attaches a producer to a ring handle's ring; returns the producer's handle. The producer
+/// keeps the mapping alive: closing the ring handle does not detach it.
+pub(crate) fn attach(ring: Handle, options: ProducerOptions) -> Result<u64, EngineError> {
+    let (r, _gate) = rings::get(ring)?;
+    let producer = r.producer(options)?.into_held();
+    PRODUCERS.insert(Mutex::new(ProducerEntry {
+        producer,
+        claim: None,
+    }))
+}
+
+/// The entry of a live producer handle.
+pub(crate) fn get(handle: u64) -> Result<Arc<Mutex<ProducerEntry>>, EngineError> {
+    PRODUCERS.get(handle)
+}
+
+/// Locks an entry unless another thread is inside a call on it (`None` then). A poisoned entry
+/// is taken as it is: every call leaves the entry consistent before it can panic.
+pub(crate) fn try_lock(entry: &Mutex<ProducerEntry>) -> Option<MutexGuard<'_, ProducerEntry>> {
+    match entry.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// Detaches a producer: its handle is stale from now on. An open claim is published as frames
+/// readers pass over, and the last producer to detach closes the ring, once no call is using
+/// the entry any more (a call in progress on another thread finishes first).
+pub(crate) fn close(handle: u64) -> Result<(), EngineError> {
+    // Dropping the producer (with the last `Arc` of the entry) publishes its open claim.
+    PRODUCERS.remove(handle).map(drop)
+}
+
+/// Producers attached and not yet closed (for leak tests).
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+pub(crate) fn live() -> usize {
+    PRODUCERS.len()
+}
