@@ -26,9 +26,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use ringflow::{
-    ClaimError, Error as RingError, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig,
-};
+use ringflow::{ClaimError, Error as RingError, ProducerOptions, RecvError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
@@ -614,18 +612,7 @@ pub unsafe extern "C" fn rf_producer_attach(
         if out_producer.is_null() {
             return Err(bad("out_producer is null"));
         }
-        let policy = match policy {
-            RF_POLICY_BLOCK => FullPolicy::Block {
-                timeout: u64::try_from(timeout_ms).ok().map(Duration::from_millis),
-            },
-            RF_POLICY_FAIL => FullPolicy::Fail,
-            RF_POLICY_OVERWRITE => FullPolicy::Overwrite,
-            other => {
-                return Err(bad(format!(
-                    "policy {other}: must be RF_POLICY_BLOCK, RF_POLICY_FAIL or RF_POLICY_OVERWRITE"
-                )))
-            }
-        };
+        let policy = producers::policy_of(policy, timeout_ms)?;
         let handle = producers::attach(Handle(ring), ProducerOptions::new(policy))?;
         put(out_producer, handle, "out_producer")
     })

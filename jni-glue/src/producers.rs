@@ -10,10 +10,13 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use ringflow::{HeldClaim, HeldProducer, ProducerOptions};
+use std::time::Duration;
+
+use ringflow::{FullPolicy, HeldClaim, HeldProducer, ProducerOptions};
 use ringflow_engine::registry::Handle;
 use ringflow_engine::EngineError;
 
+use crate::capi::{RF_POLICY_BLOCK, RF_POLICY_FAIL, RF_POLICY_OVERWRITE};
 use crate::handles::{HandleTable, TableKind};
 use crate::rings;
 
@@ -27,6 +30,22 @@ pub(crate) struct ProducerEntry {
 
 /// Every attached producer, by handle.
 static PRODUCERS: HandleTable<Mutex<ProducerEntry>> = HandleTable::new(TableKind::Producers);
+
+/// The [`FullPolicy`] a policy code and a block timeout (negative: none) encode; an unknown code
+/// is refused, naming it. The codes are the C header's (`RF_POLICY_*`), which Kotlin's
+/// `ProducerPolicy` passes too (held against them by the layout dump).
+pub(crate) fn policy_of(code: i32, timeout_ms: i64) -> Result<FullPolicy, EngineError> {
+    match code {
+        RF_POLICY_BLOCK => Ok(FullPolicy::Block {
+            timeout: u64::try_from(timeout_ms).ok().map(Duration::from_millis),
+        }),
+        RF_POLICY_FAIL => Ok(FullPolicy::Fail),
+        RF_POLICY_OVERWRITE => Ok(FullPolicy::Overwrite),
+        other => Err(EngineError::InvalidArgument(format!(
+            "policy {other}: must be 0 (block), 1 (fail) or 2 (overwrite)"
+        ))),
+    }
+}
 
 /// Attaches a producer to a ring handle's ring; returns the producer's handle. The producer
 /// keeps the mapping alive: closing the ring handle does not detach it.
