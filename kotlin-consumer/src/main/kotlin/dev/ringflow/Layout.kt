@@ -146,11 +146,14 @@ object Layout {
     /** The bits of a slot's `kind` the user owns. */
     const val KIND_USER_MASK: Long = 65535
 
-    /** The JNI boundary's own codes (appended to the dump by `jni-glue`): engine sources by number, and the positional layout of `Native.statsValues`. */
+    /** The JNI boundary's own codes (appended to the dump by `jni-glue`): engine sources by number, the positional layout of `Native.statsValues`, and producer policies (`RF_POLICY_*`). */
     const val SOURCE_SEQ: Long = 0
     const val SOURCE_AUDIO: Long = 1
     const val SOURCE_TELEMETRY: Long = 2
     const val SOURCE_FILL: Long = 3
     const val STATS_HEADER_LEN: Long = 8
     const val STATS_CONSUMER_LEN: Long = 9
+    const val POLICY_BLOCK: Long = 0
+    const val POLICY_FAIL: Long = 1
+    const val POLICY_OVERWRITE: Long = 2
 }

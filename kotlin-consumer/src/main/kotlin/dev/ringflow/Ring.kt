@@ -48,6 +48,21 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     internal val stride: Long = region.getInt(Layout.HEADER_SLOT_STRIDE_OFFSET.toInt()).toLong()
     internal val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
 
+    /** Offset in [region] of the payload of frame [seq]'s slot (the reader's `slotAt`, plus the payload's offset in a slot). */
+    internal fun payloadOffset(seq: Long): Int =
+        (slotsOffset + (seq and (slotCount - 1).toLong()) * stride + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+
+    /**
+     * Attaches a producer with [policy]: frames written in place from Kotlin (see [RingProducer]).
+     * A single-producer ring takes one producer at a time ([RingBusyException] while another, in
+     * any process, is attached); a multi-producer ring up to 8. [ProducerPolicy.Overwrite] needs a
+     * ring created overwritable ([BadArgumentException] otherwise).
+     */
+    fun producer(policy: ProducerPolicy = ProducerPolicy.Block()): RingProducer {
+        checkOpen()
+        return RingProducer(this, Native.producerAttach(handle, policy.code, policy.blockMs))
+    }
+
     /** What the frames hold, from the header. */
     val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt()).toLong()) {
         Layout.SCHEMA_AUDIO -> Schema.Audio(

@@ -1,0 +1,163 @@
+package dev.ringflow
+
+import dev.ringflow.internal.Native
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.yield
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.nio.ByteBuffer
+import java.nio.file.Path
+import java.util.concurrent.TimeUnit
+
+/**
+ * [RingProducer]: frames written from Kotlin in place are what a Rust reader in another process
+ * verifies; the policies refuse as the Rust producer's do; close ends the readers; misuse fails
+ * loudly.
+ */
+class ProducerTest {
+    @field:TempDir
+    lateinit var dir: Path
+
+    private val ringflow = System.getProperty("ringflow.cli")
+    private var rings = 0
+
+    private fun tempRing() = dir.resolve("ring${rings++}").toString()
+
+    /** Writes pattern frame [seq] of producer 0 (`ring/src/pattern.rs`), [length] bytes, into [b] from 0. */
+    private fun fillPattern(b: ByteBuffer, seq: Long, length: Int) {
+        b.order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        b.putLong(0, seq)
+        b.putInt(8, 0)
+        b.putInt(12, length)
+        val key = seq * -0x61c8864680b583ebL // 0x9E3779B97F4A7C15; producer 0
+        for (i in 16 until length) b.put(i, ((key ushr ((i % 8) * 8)).toInt() xor (i / 8)).toByte())
+    }
+
+    private fun frameLength(seq: Long, slotSize: Int) = 16 + (seq % (slotSize - 15)).toInt()
+
+    private fun awaitConsumers(ring: Ring, n: Int) = runBlocking {
+        withTimeout(30_000) { while (ring.stats().consumers.size < n) yield() }
+    }
+
+    @Test
+    fun `a Rust reader in another process verifies every frame Kotlin writes, one by one and in batches`() {
+        val frames = 200_000L
+        val path = tempRing()
+        Ring.create(path, slots = 256, slotSize = 64).use { ring ->
+            val reader = ProcessBuilder(ringflow, "consume", path, "--frames", "$frames", "--verify", "--json", "--timeout", "60")
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start()
+            awaitConsumers(ring, 1)
+            ring.producer(ProducerPolicy.Block()).use { producer ->
+                var seq = 0L
+                while (seq < frames / 2) {
+                    val slot = producer.claim()
+                    assertEquals(seq, slot.seq)
+                    val length = frameLength(seq, producer.slotSize)
+                    fillPattern(slot.buffer, seq, length)
+                    slot.commit(length, kind = (seq and 0xffff).toInt())
+                    seq++
+                }
+                while (seq < frames) {
+                    val batch = producer.claimBatch(32)
+                    assertEquals(seq, batch.firstSeq)
+                    val count = minOf(32L, frames - seq).toInt()
+                    for (i in 0 until count) {
+                        val length = frameLength(seq + i, producer.slotSize)
+                        fillPattern(batch.buffer(i), seq + i, length)
+                        batch.setFrame(i, length)
+                    }
+                    batch.commit(count) // the last batch short: its tail is passed over
+                    seq += count
+                }
+            }
+            assertTrue(reader.waitFor(120, TimeUnit.SECONDS), "the Rust reader did not end")
+            val out = reader.inputStream.bufferedReader().readText()
+            assertEquals(0, reader.exitValue(), out)
+            assertTrue(out.contains("\"verified\":true"), out)
+            assertTrue(out.contains("\"frames\":$frames"), out)
+        }
+    }
+
+    @Test
+    fun `fail throws RingFullException and block times out on a full ring`() {
+        Ring.create(tempRing(), slots = 8, slotSize = 32).use { ring ->
+            val lagging = Native.register(ring.handle, false, 0, 0) // lossless, reads nothing
+            try {
+                ring.producer(ProducerPolicy.Fail).use { producer ->
+                    repeat(8) { producer.claim().commit(0) }
+                    assertThrows<RingFullException> { producer.claim() }
+                    assertThrows<RingFullException> { producer.claimBatch(1) }
+                }
+                ring.producer(ProducerPolicy.Block(timeoutMs = 100)).use { producer ->
+                    val started = System.nanoTime()
+                    assertThrows<RingTimeoutException> { producer.claim() }
+                    assertTrue(System.nanoTime() - started >= 90_000_000L, "returned before its timeout")
+                }
+                assertEquals(8L, ring.stats().published)
+            } finally {
+                Native.unregister(lagging)
+            }
+        }
+    }
+
+    @Test
+    fun `closing the last producer ends a parked reader after the last frame`() = runBlocking {
+        Ring.create(tempRing(), slots = 16, slotSize = 32).use { ring ->
+            val reader = async(Dispatchers.Default) {
+                val seen = mutableListOf<Long>()
+                ring.frames().collect { seen += it.seq }
+                seen
+            }
+            awaitConsumers(ring, 1)
+            val producer = ring.producer()
+            val batch = producer.claimBatch(4)
+            batch.setFrame(0, 1)
+            batch.setFrame(1, 2)
+            batch.commit(2) // frames 2 and 3 claimed, passed over
+            producer.claim() // left open: the close publishes it as a frame readers pass over
+            Thread.sleep(200) // the reader parks (it spins first)
+            producer.close()
+            assertEquals(listOf(0L, 1L), withTimeout(10_000) { reader.await() })
+            assertTrue(ring.stats().closed)
+        }
+    }
+
+    @Test
+    fun `misuse fails loudly and refusals name the problem`() {
+        Ring.create(tempRing(), slots = 8, slotSize = 32).use { ring ->
+            val producer = ring.producer(ProducerPolicy.Fail)
+            assertThrows<RingBusyException> { ring.producer() } // one producer on this ring
+            assertThrows<BadArgumentException> { ring.producer(ProducerPolicy.Overwrite) }
+            val slot = producer.claim()
+            assertThrows<IllegalStateException> { producer.claim() }
+            assertThrows<IllegalStateException> { producer.claimBatch(2) }
+            assertThrows<IllegalArgumentException> { slot.commit(33) }
+            assertThrows<IllegalArgumentException> { slot.commit(1, kind = 65536) }
+            slot.commit(0)
+            assertThrows<IllegalStateException> { slot.commit(0) } // committed: no claim open
+            assertThrows<IllegalStateException> { slot.buffer }
+            assertThrows<IllegalArgumentException> { producer.claimBatch(0) }
+            assertThrows<IllegalArgumentException> { producer.claimBatch(9) }
+            val batch = producer.claimBatch(2)
+            assertThrows<IllegalArgumentException> { batch.buffer(2) }
+            assertThrows<IllegalArgumentException> { batch.setFrame(0, 33) }
+            assertThrows<IllegalArgumentException> { batch.commit(3) }
+            batch.commit()
+            assertThrows<IllegalStateException> { batch.commit() }
+            assertThrows<IllegalArgumentException> { ProducerPolicy.Block(-1) }
+            producer.close()
+            producer.close() // once; later calls do nothing
+            assertThrows<IllegalStateException> { producer.claim() }
+            // Detached: the ring takes a producer again.
+            ring.producer().use { it.claim().commit(0) }
+            assertEquals(4L, ring.stats().published)
+        }
+        assertEquals(0, Native.liveProducers(), "every producer handle was released")
+    }
+}
