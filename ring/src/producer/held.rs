@@ -41,6 +41,11 @@ static NEXT_TOKEN: StdAtomicU64 = StdAtomicU64::new(1);
 /// assert_eq!(consumer.poll()?.unwrap().payload(), b"a");
 /// # Ok::<(), ringflow::Error>(())
 /// ```
+///
+/// ```compile_fail,E0277
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<ringflow::HeldProducer>();
+/// ```
 pub struct HeldProducer {
     producer: Producer,
     /// The open claim: its first sequence and length.
