@@ -128,6 +128,76 @@ class ProducerTest {
         }
     }
 
+    /** Creates a ring with the Rust CLI (for the options `Ring.create` has not). */
+    private fun createWithCli(vararg options: String): String {
+        val path = tempRing()
+        val created = ProcessBuilder(ringflow, "create", path, *options).redirectErrorStream(true).start()
+        assertEquals(0, created.waitFor(), created.inputStream.bufferedReader().readText())
+        return path
+    }
+
+    @Test
+    fun `two Kotlin producers share a multi-producer ring and a reader gets every frame of each in order`() = runBlocking {
+        val frames = 20_000
+        Ring.open(createWithCli("--slots", "64", "--slot-size", "32", "--multi-producer")).use { ring ->
+            val reader = async(Dispatchers.Default) {
+                val next = IntArray(2)
+                ring.frames().collect { f ->
+                    val writer = f.kind
+                    assertEquals(next[writer].toLong(), f.getLong(0), "writer $writer")
+                    assertEquals(8, f.length)
+                    next[writer]++
+                }
+                next.toList()
+            }
+            awaitConsumers(ring, 1)
+            val keepOpen = ring.producer() // the ring closes only when the last producer leaves
+            val writers = (0..1).map { writer ->
+                async(Dispatchers.IO) {
+                    ring.producer().use { producer ->
+                        var i = 0
+                        while (i < frames) {
+                            if (writer == 0) {
+                                val slot = producer.claim()
+                                slot.buffer.putLong(0, i.toLong())
+                                slot.commit(8, kind = writer)
+                                i++
+                            } else {
+                                val n = minOf(7, frames - i)
+                                val batch = producer.claimBatch(7)
+                                for (k in 0 until n) {
+                                    batch.buffer(k).putLong(0, (i + k).toLong())
+                                    batch.setFrame(k, 8, kind = writer)
+                                }
+                                batch.commit(n)
+                                i += n
+                            }
+                        }
+                    }
+                }
+            }
+            writers.forEach { it.await() }
+            keepOpen.close()
+            assertEquals(listOf(frames, frames), withTimeout(30_000) { reader.await() })
+        }
+    }
+
+    @Test
+    fun `an overwrite producer never waits on a reader that does not read`() {
+        Ring.open(createWithCli("--slots", "8", "--slot-size", "32", "--overwritable")).use { ring ->
+            val lagging = Native.register(ring.handle, false, 0, 0)
+            try {
+                ring.producer(ProducerPolicy.Overwrite).use { producer ->
+                    repeat(100) { producer.claim().commit(0) }
+                    producer.claimBatch(8).commit()
+                }
+                assertEquals(108L, ring.stats().published)
+            } finally {
+                Native.unregister(lagging)
+            }
+        }
+    }
+
     @Test
     fun `misuse fails loudly and refusals name the problem`() {
         Ring.create(tempRing(), slots = 8, slotSize = 32).use { ring ->
