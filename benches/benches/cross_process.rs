@@ -67,7 +67,9 @@ fn shm(tag: &str) -> std::path::PathBuf {
 fn ring(path: &std::path::Path, size: usize) -> Ring {
     Ring::create_or_replace(
         path,
-        &RingConfig::new(CAPACITY as u32, size as u32).max_consumers(1),
+        &RingConfig::new(CAPACITY as u32, size as u32)
+            .timestamps(false)
+            .max_consumers(1),
     )
     .unwrap()
 }

@@ -14,7 +14,12 @@ fn main() {
     const FRAMES: u64 = 1_000_000;
     for round in 0..12 {
         let placement = placement_ns();
-        let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, 64).max_consumers(1)).unwrap();
+        let ring = Ring::anonymous(
+            &RingConfig::new(CAPACITY as u32, 64)
+                .timestamps(false)
+                .max_consumers(1),
+        )
+        .unwrap();
         let mut consumer = ring.consumer().unwrap();
         let mut producer = ring
             .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))

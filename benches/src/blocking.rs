@@ -14,8 +14,12 @@ use crate::{pin, recv_frames, run, write_frames, CAPACITY};
 /// futex wake syscalls issued (commits that found a reader asleep, plus releases that found a
 /// producer asleep).
 pub fn ringflow_blocking<const S: usize>(frames: u64) -> (Duration, u64) {
-    let ring =
-        Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
+    let ring = Ring::anonymous(
+        &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
+            .max_consumers(1),
+    )
+    .unwrap();
     let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))
@@ -74,7 +78,12 @@ pub fn wakers() -> Vec<Waker> {
 }
 
 fn ringflow_wake(frames: u64, gap: Duration) -> Histogram<u64> {
-    let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, 64).max_consumers(1)).unwrap();
+    let ring = Ring::anonymous(
+        &RingConfig::new(CAPACITY as u32, 64)
+            .timestamps(false)
+            .max_consumers(1),
+    )
+    .unwrap();
     let mut c = ring.consumer().unwrap();
     let mut p = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))

@@ -37,6 +37,7 @@ fn options() -> ProducerOptions {
 pub fn ringflow_mp(frames: u64) -> Duration {
     let ring = Ring::anonymous(
         &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
             .max_consumers(1)
             .multi_producer(true),
     )
@@ -59,8 +60,12 @@ pub fn ringflow_mp(frames: u64) -> Duration {
 
 /// ringflow, one producer, `k` lossless consumers.
 pub fn ringflow_broadcast(frames: u64, k: usize) -> Duration {
-    let ring = Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(k as u32))
-        .unwrap();
+    let ring = Ring::anonymous(
+        &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
+            .max_consumers(k as u32),
+    )
+    .unwrap();
     let consumers: Vec<_> = (0..k).map(|_| ring.consumer().unwrap()).collect();
     let mut p = ring.producer(options()).unwrap();
     let start = Instant::now();

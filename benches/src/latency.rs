@@ -78,7 +78,9 @@ pub fn bare(trips: u64) -> Histogram<u64> {
 
 /// Two anonymous ringflow rings; frames written in place and read as views.
 pub fn ringflow(trips: u64) -> Histogram<u64> {
-    let config = RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1);
+    let config = RingConfig::new(CAPACITY as u32, S as u32)
+        .timestamps(false)
+        .max_consumers(1);
     let (a, b) = (
         Ring::anonymous(&config).unwrap(),
         Ring::anonymous(&config).unwrap(),

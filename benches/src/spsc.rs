@@ -38,8 +38,9 @@ pub fn contestants<const S: usize>() -> Vec<Contestant> {
 }
 
 /// Frames of several sizes streamed in batches, ringflow's and rtrb's: how throughput follows
-/// the cache lines a frame takes (a ringflow slot is a 32-byte header plus the payload, rounded
-/// up to whole lines: one line for 32 bytes, two for 64; an rtrb element is its bytes alone).
+/// the cache lines a frame takes (a ringflow frame is its payload, at a 16-byte stride, plus a
+/// 16-byte descriptor packed four to a line, since layout version 5: 1.25 lines for 64 bytes;
+/// an rtrb element is its bytes alone).
 pub fn lines() -> Vec<Contestant> {
     vec![
         ("ringflow batch 32 B", ringflow_batch::<32>),
@@ -52,7 +53,12 @@ pub fn lines() -> Vec<Contestant> {
 }
 
 fn anonymous<const S: usize>() -> Ring {
-    Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap()
+    Ring::anonymous(
+        &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
+            .max_consumers(1),
+    )
+    .unwrap()
 }
 
 /// A ring in a file under /dev/shm (removed at once: the mapping stays).
@@ -66,7 +72,9 @@ fn file_backed<const S: usize>() -> Ring {
     let path = ringflow::shm_path(&path.file_name().unwrap().to_string_lossy()).unwrap_or(path);
     let ring = Ring::create_or_replace(
         &path,
-        &RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1),
+        &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
+            .max_consumers(1),
     )
     .unwrap();
     let _ = std::fs::remove_file(&path);

@@ -136,6 +136,8 @@ fn snapshot_json(
             "slot_count": h.slot_count,
             "slot_payload": h.slot_payload,
             "slot_stride": h.slot_stride,
+            "desc_stride": h.desc_stride,
+            "timestamps": h.flags & ringflow::layout::ring_flags::TIMESTAMPS != 0,
             "max_consumers": h.max_consumers,
             "producer_mode": if h.producer_mode == 1 { "multi" } else { "single" },
             "overwritable": overwritable,
@@ -162,7 +164,7 @@ fn snapshot_json(
             "index": c.index, "name": c.name, "ownerless": c.ownerless, "pid": c.pid,
             "alive": c.alive, "policy": if c.lossy { "lossy" } else { "lossless" },
             "evicted": c.evicted, "read": c.read, "lag": c.lag, "delivered": c.delivered,
-            "lost": c.lost, "lapped": c.lapped, "torn": c.torn, "heartbeat_ns": c.heartbeat_ns,
+            "lost": c.lost, "lapped": c.lapped, "torn": c.torn, "wakes": c.wakes, "heartbeat_ns": c.heartbeat_ns,
             "heartbeat_age_s": age_s(c.heartbeat_ns, now),
         })).collect::<Vec<_>>(),
     })

@@ -32,8 +32,9 @@ pub(crate) struct ProducerEntry {
 static PRODUCERS: HandleTable<Mutex<ProducerEntry>> = HandleTable::new(TableKind::Producers);
 
 /// The [`FullPolicy`] a policy code and a block timeout (negative: none) encode; an unknown code
-/// is refused, naming it. The codes are the C header's (`RF_POLICY_*`), which Kotlin's
-/// `ProducerPolicy` passes too (held against them by the layout dump).
+/// is refused, naming it. The codes are the C header's (`RF_POLICY_*`), equal to the producer
+/// block's `policy` codes (`layout::full_policy`, `Layout.FULL_POLICY_*` in Kotlin, which
+/// `ProducerPolicy` passes; a unit test below holds them equal).
 pub(crate) fn policy_of(code: i32, timeout_ms: i64) -> Result<FullPolicy, EngineError> {
     match code {
         RF_POLICY_BLOCK => Ok(FullPolicy::Block {
@@ -85,4 +86,34 @@ pub(crate) fn close(handle: u64) -> Result<(), EngineError> {
 #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
 pub(crate) fn live() -> usize {
     PRODUCERS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringflow::layout::full_policy;
+
+    #[test]
+    fn policy_codes_are_the_layouts_and_unknown_ones_are_refused() {
+        for (code, layout) in [
+            (RF_POLICY_BLOCK, full_policy::BLOCK),
+            (RF_POLICY_FAIL, full_policy::FAIL),
+            (RF_POLICY_OVERWRITE, full_policy::OVERWRITE),
+        ] {
+            assert_eq!(code as u32, layout);
+        }
+        assert_eq!(
+            policy_of(RF_POLICY_BLOCK, 250).unwrap(),
+            FullPolicy::Block {
+                timeout: Some(Duration::from_millis(250))
+            }
+        );
+        assert_eq!(
+            policy_of(RF_POLICY_BLOCK, -1).unwrap(),
+            FullPolicy::Block { timeout: None }
+        );
+        assert_eq!(policy_of(RF_POLICY_FAIL, 9).unwrap(), FullPolicy::Fail);
+        let e = policy_of(3, 0).unwrap_err().to_string();
+        assert!(e.contains("policy 3"), "{e}");
+    }
 }

@@ -189,11 +189,10 @@ impl Harness {
                     other => panic!("unknown corruption {other}"),
                 };
                 let g = *self.ring.geometry();
-                let offset = g.slots_offset
-                    + (next & u64::from(g.slot_count - 1)) * u64::from(g.slot_stride);
+                let offset = g.desc_offset(next) as u64;
                 assert!(offset + 8 <= self.ring.region_len() as u64);
-                // SAFETY: the stamp word of a slot inside the mapping, 8-byte aligned (slots and
-                // strides are); written as the atomic the readers load it as.
+                // SAFETY: the stamp word of a slot's descriptor inside the mapping, 8-byte aligned
+                // (the descriptor array and its stride are); written as the atomic the readers load it as.
                 let word = unsafe {
                     &*self
                         .ring

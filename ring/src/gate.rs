@@ -273,7 +273,13 @@ fn register_locked<M: RingMem>(
         block.pid.store(pid, Ordering::Relaxed);
         block.policy.store(policy, Ordering::Relaxed);
         block.heartbeat_ns.store(mem.now_ns(), Ordering::Relaxed);
-        for counter in [&block.delivered, &block.lost, &block.lapped, &block.torn] {
+        for counter in [
+            &block.delivered,
+            &block.lost,
+            &block.lapped,
+            &block.torn,
+            &block.wakes,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
         let words = name.map_or([0; consumer_name::WORDS], |n| n.words);

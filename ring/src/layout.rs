@@ -17,9 +17,11 @@
 //!  640      +------------------------------+
 //!           | ConsumerBlock x max_consumers|  one 128-byte line each
 //!           +------------------------------+  (aligned up to 128)
-//!           | Slot x slot_count            |  slot_stride bytes each (a multiple of 64)
-//!           |   SlotHeader (32 bytes)      |
-//!           |   payload (slot_payload)     |
+//!           | Descriptor x slot_count      |  desc_stride bytes each (16, or 32 with
+//!           |   stamp, len, kind [, ts]    |  timestamps), several to a line, apart
+//!           +------------------------------+  from the payloads (aligned up to 128)
+//!           | Payload x slot_count         |  slot_stride bytes each (slot_payload
+//!           |                              |  rounded up to 16)
 //!  total    +------------------------------+
 //! ```
 //!
@@ -38,8 +40,12 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"RINGFLOW");
 /// out views an `overwrite` producer may be rewriting, so it must refuse the file. Version 4:
 /// named consumer blocks ([`ConsumerLine::name`]) outlive their owner and gate producers for
 /// their `grace` once ownerless; a version-3 participant would take such a block as free, or
-/// evict it at once, so it must refuse the file.
-pub const VERSION: u32 = 4;
+/// evict it at once, so it must refuse the file. Version 5: each slot's stamp, length and kind
+/// (and timestamp, on rings that keep them) move out of the payload's lines into a descriptor
+/// array ([`Descriptor`]), and payload strides shrink from multiples of 64 to multiples of 16: a
+/// 64-byte frame moves a quarter of a descriptor line and one payload line instead of two lines.
+/// Every offset past the consumer blocks moved, so a version-4 participant must refuse the file.
+pub const VERSION: u32 = 5;
 /// Bytes of the region header.
 pub const HEADER_LEN: usize = 256;
 /// One control line: the unit of false-sharing isolation. Fixed at 128 bytes (two 64-byte lines,
@@ -49,10 +55,13 @@ pub const LINE: usize = 128;
 pub const PRODUCER_BLOCK_LEN: usize = 3 * LINE;
 /// Bytes of one consumer control block.
 pub const CONSUMER_BLOCK_LEN: usize = LINE;
-/// Bytes of the header in front of every slot's payload.
-pub const SLOT_HEADER_LEN: usize = 32;
-/// Slot strides are multiples of this, so a slot never shares a cache line with its neighbour.
-pub const SLOT_ALIGN: usize = 64;
+/// Bytes of one slot descriptor on a ring without timestamps (four to a 64-byte line).
+pub const DESC_LEN: usize = 16;
+/// Bytes of one slot descriptor on a ring that keeps timestamps ([`ring_flags::TIMESTAMPS`]).
+pub const DESC_LEN_TIMESTAMPED: usize = 32;
+/// Payload strides are multiples of this: every payload starts 16-byte aligned (what SIMD loads
+/// and the JVM's 8-byte accesses need), and small frames pack as densely as rtrb's elements.
+pub const PAYLOAD_ALIGN: usize = 16;
 /// Producer handles that can be attached at once (entries in the producer table).
 pub const MAX_PRODUCERS: usize = 8;
 /// Upper bound for `max_consumers`.
@@ -151,8 +160,12 @@ pub mod ring_flags {
     /// reader is done with it, so no reader may hand out an unchecked view of a slot. Without
     /// this bit an `overwrite` producer is refused at attach.
     pub const OVERWRITABLE: u64 = 1 << 0;
+    /// Descriptors carry a `timestamp_ns` ([`super::desc::TIMESTAMP_OFFSET`]) and are
+    /// [`super::DESC_LEN_TIMESTAMPED`] bytes; without this bit they are [`super::DESC_LEN`] bytes
+    /// and frames carry no timestamp (readers see 0). Layout version 5.
+    pub const TIMESTAMPS: u64 = 1 << 1;
     /// Every bit this version defines; a header with any other bit set is refused.
-    pub const KNOWN: u64 = OVERWRITABLE;
+    pub const KNOWN: u64 = OVERWRITABLE | TIMESTAMPS;
 }
 
 /// A producer table entry's claim record ([`CursorLine::claims`]): the state in bits 62..64, the
@@ -196,7 +209,7 @@ pub mod claim_record {
     }
 }
 
-/// Bits of [`SlotHeader::kind`] reserved by the ring; the low 16 bits are the user's.
+/// Bits of [`Descriptor::kind`] reserved by the ring; the low 16 bits are the user's.
 pub mod kind_flags {
     /// The slot carries no frame (a claim that was dropped without commit); readers skip it.
     pub const SKIP: u32 = 1 << 31;
@@ -223,7 +236,7 @@ pub struct Header {
     pub slot_count: u32,
     /// Payload capacity of one slot in bytes.
     pub slot_payload: u32,
-    /// Distance between two slots: `SLOT_HEADER_LEN + slot_payload` rounded up to `SLOT_ALIGN`.
+    /// Distance between two payloads: `slot_payload` rounded up to [`PAYLOAD_ALIGN`].
     pub slot_stride: u32,
     /// Number of consumer blocks.
     pub max_consumers: u32,
@@ -251,20 +264,32 @@ pub struct Header {
     pub producer_offset: u64,
     /// Offset of the first consumer block ([`CONSUMERS_OFFSET`]).
     pub consumers_offset: u64,
-    /// Offset of slot 0.
+    /// Offset of slot 0's payload (the payload array).
     pub slots_offset: u64,
     /// [`ring_flags`].
     pub flags: u64,
+    /// Offset of slot 0's descriptor (the descriptor array). Layout version 5.
+    pub descs_offset: u64,
+    /// Bytes of one descriptor: [`DESC_LEN`], or [`DESC_LEN_TIMESTAMPED`] with
+    /// [`ring_flags::TIMESTAMPS`]. Layout version 5.
+    pub desc_stride: u32,
+    /// Zero.
+    pub reserved32: u32,
     /// Zero; room for later fields.
-    pub reserved: [u64; 17],
+    pub reserved: [u64; 15],
 }
 
-/// The header in front of every slot's payload.
+/// A slot's descriptor: its seqlock stamp and what the frame in it is, kept apart from the
+/// payload (as the Disruptor keeps its availability array apart from its entries), so that a
+/// reader polls a line that holds several slots' stamps and a producer's commit dirties no
+/// payload line. Descriptor `i` is at `descs_offset + i * desc_stride`.
 ///
-/// `stamp` is accessed atomically (see [`Slot`]); this struct is the byte picture of the slot.
+/// `stamp` is accessed atomically; this struct is the byte picture of a descriptor. A ring with
+/// [`ring_flags::TIMESTAMPS`] has 32-byte descriptors: these 16 bytes, then `timestamp_ns: u64`
+/// and 8 zero bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct SlotHeader {
+pub struct Descriptor {
     /// Seqlock stamp: `0` never written, `2 * seq + 1` while frame `seq` is written,
     /// `2 * seq + 2` once frame `seq` is committed. See [`stamp`].
     pub stamp: u64,
@@ -272,29 +297,22 @@ pub struct SlotHeader {
     pub len: u32,
     /// User kind in the low 16 bits, [`kind_flags`] above.
     pub kind: u32,
-    /// Producer's timestamp, `CLOCK_MONOTONIC` nanoseconds.
-    pub timestamp_ns: u64,
-    /// Zero.
-    pub reserved: u64,
 }
 
-/// Offsets of the slot header fields.
-pub mod slot {
+/// Offsets of the descriptor fields.
+pub mod desc {
     /// `stamp: u64`.
     pub const STAMP_OFFSET: usize = 0;
     /// `len: u32`.
     pub const LEN_OFFSET: usize = STAMP_OFFSET + 8;
     /// `kind: u32`.
     pub const KIND_OFFSET: usize = LEN_OFFSET + 4;
-    /// `timestamp_ns: u64`.
+    /// `timestamp_ns: u64`, present only with [`super::ring_flags::TIMESTAMPS`]: the producer's
+    /// `CLOCK_MONOTONIC` nanoseconds at commit.
     pub const TIMESTAMP_OFFSET: usize = KIND_OFFSET + 4;
-    /// `reserved: u64`.
-    pub const RESERVED_OFFSET: usize = TIMESTAMP_OFFSET + 8;
-    /// First payload byte.
-    pub const PAYLOAD_OFFSET: usize = RESERVED_OFFSET + 8;
 }
 
-/// The seqlock stamp encoding of [`SlotHeader::stamp`].
+/// The seqlock stamp encoding of [`Descriptor::stamp`].
 ///
 /// For a slot that holds sequence numbers `i, i + n, i + 2n, ...` the stamps only grow, and
 /// `writing(s) < committed(s) < writing(s + n)`: a reader that expects frame `s` compares the
@@ -458,6 +476,10 @@ pub struct ConsumerLine {
     /// Named blocks: `CLOCK_MONOTONIC` ns at which a producer held back by it first found it
     /// ownerless, 0 while it has an owner (or nobody noticed). Layout version 4.
     pub ownerless_since_ns: AtomicU64,
+    /// Times the reader slept on `data_futex` (each sleep ends woken, timed out, or at a
+    /// liveness slice): a reader that keeps up never sleeps, so this stays near 0. Layout
+    /// version 5, from this line's padding.
+    pub wakes: AtomicU64,
 }
 
 /// The name of a consumer block ([`ConsumerLine::name`]).
@@ -578,6 +600,8 @@ pub mod consumer_block {
     pub const GRACE_OFFSET: usize = offset_of!(ConsumerLine, grace_ns);
     /// `ownerless_since_ns: u64`.
     pub const OWNERLESS_SINCE_OFFSET: usize = offset_of!(ConsumerLine, ownerless_since_ns);
+    /// `wakes: u64`.
+    pub const WAKES_OFFSET: usize = offset_of!(ConsumerLine, wakes);
 }
 
 // The offsets above come from the structs; what is checked here is what the structs must be for
@@ -586,12 +610,14 @@ pub mod consumer_block {
 const _: () = {
     use std::mem::{align_of, size_of};
     assert!(size_of::<Header>() == HEADER_LEN);
-    assert!(size_of::<SlotHeader>() == SLOT_HEADER_LEN);
-    assert!(std::mem::offset_of!(SlotHeader, stamp) == slot::STAMP_OFFSET);
-    assert!(std::mem::offset_of!(SlotHeader, len) == slot::LEN_OFFSET);
-    assert!(std::mem::offset_of!(SlotHeader, kind) == slot::KIND_OFFSET);
-    assert!(std::mem::offset_of!(SlotHeader, timestamp_ns) == slot::TIMESTAMP_OFFSET);
-    assert!(slot::PAYLOAD_OFFSET == SLOT_HEADER_LEN);
+    assert!(size_of::<Descriptor>() == DESC_LEN);
+    assert!(std::mem::offset_of!(Descriptor, stamp) == desc::STAMP_OFFSET);
+    assert!(std::mem::offset_of!(Descriptor, len) == desc::LEN_OFFSET);
+    assert!(std::mem::offset_of!(Descriptor, kind) == desc::KIND_OFFSET);
+    assert!(desc::TIMESTAMP_OFFSET == DESC_LEN && DESC_LEN_TIMESTAMPED == 2 * DESC_LEN);
+    // The new header fields sit in version 4's reserved bytes.
+    assert!(std::mem::offset_of!(Header, descs_offset) == 120);
+    assert!(std::mem::offset_of!(Header, desc_stride) == 128);
     assert!(size_of::<ProducerBlock>() == PRODUCER_BLOCK_LEN);
     assert!(align_of::<ProducerBlock>() == LINE);
     assert!(size_of::<ConsumerBlock>() == CONSUMER_BLOCK_LEN);
@@ -602,6 +628,7 @@ const _: () = {
     assert!(producer_block::EVICTED_OFFSET == 112);
     // The name, grace and ownerless time live in the consumer line's former padding.
     assert!(consumer_block::NAME_OFFSET == 64 && consumer_block::OWNERLESS_SINCE_OFFSET == 104);
+    assert!(consumer_block::WAKES_OFFSET == 112);
     assert!(producer_block::PRODUCERS_OFFSET == 2 * LINE);
     assert!(producer_block::PRODUCER_ENTRY_LEN == 16);
     assert!(CONSUMERS_OFFSET % LINE == 0);
@@ -620,11 +647,17 @@ pub struct Geometry {
     pub slot_count: u32,
     /// Payload capacity of one slot.
     pub slot_payload: u32,
-    /// Distance between slots.
+    /// Distance between payloads.
     pub slot_stride: u32,
     /// Number of consumer blocks.
     pub max_consumers: u32,
-    /// Offset of slot 0.
+    /// Whether descriptors carry timestamps ([`ring_flags::TIMESTAMPS`]).
+    pub timestamps: bool,
+    /// Distance between descriptors ([`DESC_LEN`] or [`DESC_LEN_TIMESTAMPED`]).
+    pub desc_stride: u32,
+    /// Offset of slot 0's descriptor.
+    pub descs_offset: u64,
+    /// Offset of slot 0's payload.
     pub slots_offset: u64,
     /// Bytes of the region.
     pub total_len: u64,
@@ -686,11 +719,13 @@ fn bad(field: &'static str, value: u64, reason: &'static str) -> LayoutError {
 }
 
 impl Geometry {
-    /// Computes the layout for the given sizes, or says which size is out of range.
+    /// Computes the layout for the given sizes (and whether descriptors keep timestamps), or
+    /// says which size is out of range.
     pub fn new(
         slot_count: u32,
         slot_payload: u32,
         max_consumers: u32,
+        timestamps: bool,
     ) -> Result<Self, LayoutError> {
         if !slot_count.is_power_of_two() || !(MIN_SLOTS..=MAX_SLOTS).contains(&slot_count) {
             return Err(bad(
@@ -707,14 +742,20 @@ impl Geometry {
             ));
         }
         // u64 arithmetic throughout: none of it can overflow with u32 inputs.
-        let stride =
-            (SLOT_HEADER_LEN as u64 + u64::from(slot_payload)).next_multiple_of(SLOT_ALIGN as u64);
+        let stride = u64::from(slot_payload).next_multiple_of(PAYLOAD_ALIGN as u64);
         if stride >= MAX_REGION_LEN {
             return Err(LayoutError::TooLarge { len: stride });
         }
-        let slots_offset = (CONSUMERS_OFFSET as u64
+        let desc_stride = if timestamps {
+            DESC_LEN_TIMESTAMPED
+        } else {
+            DESC_LEN
+        } as u64;
+        let descs_offset = (CONSUMERS_OFFSET as u64
             + u64::from(max_consumers) * CONSUMER_BLOCK_LEN as u64)
             .next_multiple_of(LINE as u64);
+        let slots_offset =
+            (descs_offset + desc_stride * u64::from(slot_count)).next_multiple_of(LINE as u64);
         let total_len = slots_offset + stride * u64::from(slot_count);
         if total_len >= MAX_REGION_LEN {
             return Err(LayoutError::TooLarge { len: total_len });
@@ -724,6 +765,9 @@ impl Geometry {
             slot_payload,
             slot_stride: stride as u32,
             max_consumers,
+            timestamps,
+            desc_stride: desc_stride as u32,
+            descs_offset,
             slots_offset,
             total_len,
         })
@@ -746,12 +790,39 @@ impl Geometry {
         if header.header_len as usize != HEADER_LEN {
             return Err(bad("header_len", header.header_len.into(), "must be 256"));
         }
-        let g = Geometry::new(header.slot_count, header.slot_payload, header.max_consumers)?;
+        if header.flags & !ring_flags::KNOWN != 0 {
+            return Err(bad(
+                "flags",
+                header.flags,
+                "has bits this version does not define (only bit 0, overwritable, and bit 1, \
+                 timestamps)",
+            ));
+        }
+        let g = Geometry::new(
+            header.slot_count,
+            header.slot_payload,
+            header.max_consumers,
+            header.flags & ring_flags::TIMESTAMPS != 0,
+        )?;
         if u64::from(header.slot_stride) != u64::from(g.slot_stride) {
             return Err(bad(
                 "slot_stride",
                 header.slot_stride.into(),
-                "must be 32 + slot_payload rounded up to 64",
+                "must be slot_payload rounded up to 16",
+            ));
+        }
+        if header.desc_stride != g.desc_stride {
+            return Err(bad(
+                "desc_stride",
+                header.desc_stride.into(),
+                "must be 16, or 32 on a ring with timestamps",
+            ));
+        }
+        if header.descs_offset != g.descs_offset {
+            return Err(bad(
+                "descs_offset",
+                header.descs_offset,
+                "must follow the consumer blocks, aligned to 128",
             ));
         }
         if header.producer_offset != PRODUCER_OFFSET as u64 {
@@ -772,7 +843,7 @@ impl Geometry {
             return Err(bad(
                 "slots_offset",
                 header.slots_offset,
-                "must follow the consumer blocks, aligned to 128",
+                "must follow the descriptors, aligned to 128",
             ));
         }
         if header.total_len != g.total_len {
@@ -809,13 +880,6 @@ impl Geometry {
                 "must be 0 (raw), 1 (audio) or 2 (telemetry)",
             ));
         }
-        if header.flags & !ring_flags::KNOWN != 0 {
-            return Err(bad(
-                "flags",
-                header.flags,
-                "has bits this version does not define (only bit 0, overwritable)",
-            ));
-        }
         if header.audio_sample_format > sample_format::I32 {
             return Err(bad(
                 "audio_sample_format",
@@ -826,12 +890,20 @@ impl Geometry {
         Ok(g)
     }
 
-    /// Offset of the slot that holds sequence `seq`.
+    /// Offset of the payload of the slot that holds sequence `seq`.
     #[inline]
-    pub fn slot_offset(&self, seq: u64) -> usize {
+    pub fn payload_offset(&self, seq: u64) -> usize {
         let index = seq & u64::from(self.slot_count - 1);
         // Cannot overflow: slots_offset + slot_count * stride < 2^31 (checked in `new`).
         (self.slots_offset + index * u64::from(self.slot_stride)) as usize
+    }
+
+    /// Offset of the descriptor of the slot that holds sequence `seq`.
+    #[inline]
+    pub fn desc_offset(&self, seq: u64) -> usize {
+        let index = seq & u64::from(self.slot_count - 1);
+        // Cannot overflow: it lies below slots_offset (checked in `new`).
+        (self.descs_offset + index * u64::from(self.desc_stride)) as usize
     }
 
     /// Offset of consumer block `index`.
@@ -909,7 +981,16 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
             h(offset_of!(Header, slots_offset)),
         ),
         ("HEADER_FLAGS_OFFSET", h(offset_of!(Header, flags))),
+        (
+            "HEADER_DESCS_OFFSET_OFFSET",
+            h(offset_of!(Header, descs_offset)),
+        ),
+        (
+            "HEADER_DESC_STRIDE_OFFSET",
+            h(offset_of!(Header, desc_stride)),
+        ),
         ("RING_FLAG_OVERWRITABLE", ring_flags::OVERWRITABLE),
+        ("RING_FLAG_TIMESTAMPS", ring_flags::TIMESTAMPS),
         ("PRODUCER_MODE_SINGLE", producer_mode::SINGLE.into()),
         ("PRODUCER_MODE_MULTI", producer_mode::MULTI.into()),
         ("SCHEMA_RAW", schema_id::RAW.into()),
@@ -1001,6 +1082,7 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
             "CONSUMER_OWNERLESS_SINCE_OFFSET",
             h(consumer_block::OWNERLESS_SINCE_OFFSET),
         ),
+        ("CONSUMER_WAKES_OFFSET", h(consumer_block::WAKES_OFFSET)),
         ("CONSUMER_STATE_FREE", consumer_state::FREE.into()),
         ("CONSUMER_STATE_CLAIMING", consumer_state::CLAIMING.into()),
         ("CONSUMER_STATE_ACTIVE", consumer_state::ACTIVE.into()),
@@ -1016,13 +1098,13 @@ pub fn wire_values() -> Vec<(&'static str, u64)> {
             "AFTER_WAKE_BUDGET_NS",
             crate::sync::Backoff::AFTER_WAKE_BUDGET.as_nanos() as u64,
         ),
-        ("SLOT_HEADER_LEN", SLOT_HEADER_LEN as u64),
-        ("SLOT_ALIGN", SLOT_ALIGN as u64),
-        ("SLOT_STAMP_OFFSET", h(slot::STAMP_OFFSET)),
-        ("SLOT_LEN_OFFSET", h(slot::LEN_OFFSET)),
-        ("SLOT_KIND_OFFSET", h(slot::KIND_OFFSET)),
-        ("SLOT_TIMESTAMP_OFFSET", h(slot::TIMESTAMP_OFFSET)),
-        ("SLOT_PAYLOAD_OFFSET", h(slot::PAYLOAD_OFFSET)),
+        ("DESC_LEN", DESC_LEN as u64),
+        ("DESC_LEN_TIMESTAMPED", DESC_LEN_TIMESTAMPED as u64),
+        ("PAYLOAD_ALIGN", PAYLOAD_ALIGN as u64),
+        ("DESC_STAMP_OFFSET", h(desc::STAMP_OFFSET)),
+        ("DESC_LEN_OFFSET", h(desc::LEN_OFFSET)),
+        ("DESC_KIND_OFFSET", h(desc::KIND_OFFSET)),
+        ("DESC_TIMESTAMP_OFFSET", h(desc::TIMESTAMP_OFFSET)),
         ("KIND_SKIP", kind_flags::SKIP.into()),
         ("KIND_USER_MASK", kind_flags::USER_MASK.into()),
         ("MAX_SEQ", stamp::MAX_SEQ),
@@ -1044,47 +1126,65 @@ mod tests {
 
     #[test]
     fn geometry_of_a_small_ring() {
-        let g = Geometry::new(4, 64, 2).unwrap();
-        assert_eq!(g.slot_stride, 128);
-        assert_eq!(g.slots_offset, 640 + 2 * 128);
-        assert_eq!(g.total_len, 896 + 4 * 128);
-        assert_eq!(g.slot_offset(5), 896 + 128);
+        let g = Geometry::new(4, 64, 2, false).unwrap();
+        assert_eq!(g.slot_stride, 64);
+        assert_eq!(g.desc_stride, 16);
+        assert_eq!(g.descs_offset, 640 + 2 * 128);
+        // Four 16-byte descriptors, rounded up to a 128-byte line.
+        assert_eq!(g.slots_offset, 896 + 128);
+        assert_eq!(g.total_len, 1024 + 4 * 64);
+        assert_eq!(g.payload_offset(5), 1024 + 64);
+        assert_eq!(g.desc_offset(5), 896 + 16);
+    }
+
+    #[test]
+    fn timestamps_double_the_descriptor() {
+        let g = Geometry::new(16, 100, 1, true).unwrap();
+        assert_eq!(g.desc_stride, 32);
+        assert_eq!(g.slot_stride, 112);
+        assert_eq!(g.descs_offset, 768);
+        assert_eq!(g.slots_offset, 768 + 16 * 32);
+        assert_eq!(g.desc_offset(17) + desc::TIMESTAMP_OFFSET, 768 + 32 + 16);
     }
 
     #[test]
     fn every_eight_byte_field_is_eight_aligned() {
-        let g = Geometry::new(8, 100, 3).unwrap();
-        assert_eq!(g.slots_offset % 8, 0);
-        assert_eq!(u64::from(g.slot_stride) % 8, 0);
-        assert_eq!((g.slot_offset(3) + slot::TIMESTAMP_OFFSET) % 8, 0);
+        for timestamps in [false, true] {
+            let g = Geometry::new(8, 100, 3, timestamps).unwrap();
+            assert_eq!(g.slots_offset % 128, 0);
+            assert_eq!(g.descs_offset % 128, 0);
+            assert_eq!(u64::from(g.slot_stride) % 16, 0);
+            assert_eq!(g.desc_offset(3) % 8, 0);
+            assert_eq!((g.desc_offset(3) + desc::TIMESTAMP_OFFSET) % 8, 0);
+        }
     }
 
     #[test]
     fn rejects_sizes_out_of_range() {
         assert!(matches!(
-            Geometry::new(3, 64, 1),
+            Geometry::new(3, 64, 1, false),
             Err(LayoutError::BadField {
                 field: "slot_count",
                 ..
             })
         ));
         assert!(matches!(
-            Geometry::new(1 << 25, 64, 1),
+            Geometry::new(1 << 25, 64, 1, false),
             Err(LayoutError::BadField { .. })
         ));
         assert!(matches!(
-            Geometry::new(4, 64, 0),
+            Geometry::new(4, 64, 0, false),
             Err(LayoutError::BadField {
                 field: "max_consumers",
                 ..
             })
         ));
         assert!(matches!(
-            Geometry::new(1 << 20, 4096, 1),
+            Geometry::new(1 << 20, 4096, 1, false),
             Err(LayoutError::TooLarge { .. })
         ));
         assert!(matches!(
-            Geometry::new(2, u32::MAX, 1),
+            Geometry::new(2, u32::MAX, 1, false),
             Err(LayoutError::TooLarge { .. })
         ));
     }
@@ -1092,7 +1192,7 @@ mod tests {
     #[test]
     fn dump_names_every_offset_once() {
         let dump = layout_dump();
-        assert!(dump.contains("SLOT_PAYLOAD_OFFSET=32\n"));
+        assert!(dump.contains("DESC_TIMESTAMP_OFFSET=16\n"));
         assert!(dump.contains("CONSUMERS_OFFSET=640\n"));
         let names: Vec<&str> = dump.lines().map(|l| l.split('=').next().unwrap()).collect();
         let mut unique = names.clone();

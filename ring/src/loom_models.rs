@@ -5,6 +5,10 @@
 //! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" cargo test -p ringflow --lib --release loom_models
 //! ```
 //!
+//! `LoomMem` keeps each slot's stamp (and kind) in arrays apart from the payload words, which is
+//! what layout version 5 does with its descriptor array: the models check the protocol over the
+//! stamps, and where the bytes lie does not enter it.
+//!
 //! A failure prints the schedule; `LOOM_CHECKPOINT_FILE` and `LOOM_LOG` reproduce it (loom's
 //! README).
 

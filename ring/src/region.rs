@@ -133,12 +133,15 @@ pub struct RingConfig {
     /// Whether producers with the `overwrite` policy may attach (recorded in the header; see
     /// [`RingConfig::overwritable`]).
     pub overwritable: bool,
+    /// Whether frames carry a producer timestamp (see [`RingConfig::timestamps`]).
+    pub timestamps: bool,
     /// What the frames hold.
     pub schema: Schema,
 }
 
 impl RingConfig {
-    /// `slots` slots of `slot_size` payload bytes, 8 consumers, single producer, raw frames.
+    /// `slots` slots of `slot_size` payload bytes, 8 consumers, single producer, raw frames
+    /// with timestamps.
     pub fn new(slots: u32, slot_size: u32) -> Self {
         RingConfig {
             slots,
@@ -146,8 +149,28 @@ impl RingConfig {
             max_consumers: 8,
             multi_producer: false,
             overwritable: false,
+            timestamps: true,
             schema: Schema::Raw,
         }
+    }
+
+    /// Whether each frame carries its producer's `CLOCK_MONOTONIC` nanoseconds at commit (on by
+    /// default; the engine's latency figures need them). Off, each slot's descriptor shrinks
+    /// from 32 to 16 bytes, so one 64-byte line holds four slots' descriptors instead of two,
+    /// and a commit reads no clock: the setting for small frames at full speed. Readers of a
+    /// ring without timestamps see 0.
+    ///
+    /// ```
+    /// use ringflow::{ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16).timestamps(false))?;
+    /// let mut consumer = ring.consumer()?;
+    /// ring.producer(ProducerOptions::default())?.push(b"no clock read")?;
+    /// assert_eq!(consumer.poll()?.unwrap().timestamp_ns(), 0);
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn timestamps(mut self, on: bool) -> Self {
+        self.timestamps = on;
+        self
     }
 
     /// Lets producers with [`FullPolicy::Overwrite`](crate::FullPolicy::Overwrite) attach. A
@@ -190,7 +213,12 @@ impl RingConfig {
 
     /// The layout these sizes give, or why they give none.
     pub fn geometry(&self) -> Result<Geometry> {
-        let g = Geometry::new(self.slots, self.slot_size, self.max_consumers)?;
+        let g = Geometry::new(
+            self.slots,
+            self.slot_size,
+            self.max_consumers,
+            self.timestamps,
+        )?;
         if let Schema::Audio(audio) = self.schema {
             if audio.channels == 0 || audio.sample_rate == 0 || audio.samples_per_frame == 0 {
                 return Err(Error::InvalidArgument(format!(
@@ -252,6 +280,11 @@ impl RingConfig {
             yes_no(self.overwritable).into(),
         );
         differ(
+            "timestamps",
+            yes_no(h.flags & ring_flags::TIMESTAMPS != 0).into(),
+            yes_no(self.timestamps).into(),
+        );
+        differ(
             "schema",
             format!("{:?}", ring.schema()),
             format!("{:?}", self.schema),
@@ -290,8 +323,15 @@ impl RingConfig {
                 ring_flags::OVERWRITABLE
             } else {
                 0
+            } | if g.timestamps {
+                ring_flags::TIMESTAMPS
+            } else {
+                0
             },
-            reserved: [0; 17],
+            descs_offset: g.descs_offset,
+            desc_stride: g.desc_stride,
+            reserved32: 0,
+            reserved: [0; 15],
         };
         // Unique enough to tell two creations apart: wall time, pid and the mapping's address.
         h.epoch = h.created_unix_ns
@@ -320,11 +360,15 @@ pub(crate) struct Shared {
     /// Keeps the mapping alive; `base` points into it.
     _map: MmapRaw,
     base: *mut u8,
-    /// The hot path's view of the geometry, precomputed: slot 0, `slot_count - 1`, the stride
-    /// and the payload capacity (a frame's address is one mask, one multiply, one add).
+    /// The hot path's view of the geometry, precomputed: slot 0's payload and descriptor,
+    /// `slot_count - 1`, the payload stride, the descriptor stride as a shift, and the payload
+    /// capacity (a payload's address is one mask, one multiply, one add; a descriptor's one
+    /// mask, one shift, one add).
     slots: *mut u8,
+    descs: *mut u8,
     mask: u64,
     stride: usize,
+    desc_shift: u32,
     payload: usize,
     geometry: Geometry,
     header: Header,
@@ -366,8 +410,11 @@ impl Shared {
             base,
             // SAFETY: `slots_offset` lies inside the mapping (validated with the geometry).
             slots: unsafe { base.add(geometry.slots_offset as usize) },
+            // SAFETY: as for `slots`.
+            descs: unsafe { base.add(geometry.descs_offset as usize) },
             mask: u64::from(geometry.slot_count - 1),
             stride: geometry.slot_stride as usize,
+            desc_shift: geometry.desc_stride.trailing_zeros(),
             payload: geometry.slot_payload as usize,
             geometry,
             header,
@@ -469,38 +516,60 @@ impl Shared {
         )
     }
 
-    /// Pointer to the slot that holds frame `seq` (its `SlotHeader`).
+    /// Pointer to the payload of the slot that holds frame `seq`.
     #[inline]
-    pub(crate) fn slot_ptr(&self, seq: u64) -> *mut u8 {
+    pub(crate) fn payload_ptr(&self, seq: u64) -> *mut u8 {
         // SAFETY: `slots_offset + (seq & mask) * stride` is below
         // `slots_offset + slot_count * slot_stride == total_len`, the mapping's length (validated
-        // when it was created or opened): the `Geometry::slot_offset` computation.
-        let slot = unsafe { self.slots.add((seq & self.mask) as usize * self.stride) };
+        // when it was created or opened): the `Geometry::payload_offset` computation.
+        let payload = unsafe { self.slots.add((seq & self.mask) as usize * self.stride) };
         debug_assert_eq!(
-            slot as usize - self.base as usize,
-            self.geometry.slot_offset(seq)
+            payload as usize - self.base as usize,
+            self.geometry.payload_offset(seq)
         );
-        slot
+        payload
     }
 
-    /// Reads the second cache line of frame `seq`'s slot, if it has one, and ignores the byte.
+    /// Pointer to the descriptor of the slot that holds frame `seq` ([`layout::Descriptor`]).
+    #[inline]
+    pub(crate) fn desc_ptr(&self, seq: u64) -> *mut u8 {
+        // SAFETY: `descs_offset + ((seq & mask) << shift)` is below `descs_offset + slot_count *
+        // desc_stride <= slots_offset`, inside the mapping: `Geometry::desc_offset`.
+        let desc = unsafe {
+            self.descs
+                .add(((seq & self.mask) as usize) << self.desc_shift)
+        };
+        debug_assert_eq!(
+            desc as usize - self.base as usize,
+            self.geometry.desc_offset(seq)
+        );
+        desc
+    }
+
+    /// Whether descriptors carry timestamps ([`ring_flags::TIMESTAMPS`]).
+    #[inline]
+    pub(crate) fn timestamps(&self) -> bool {
+        self.geometry.timestamps
+    }
+
+    /// Reads the first payload line of frame `seq`, if the slot has a payload, and ignores the
+    /// byte.
     ///
     /// A reader that finds its next frame not yet there calls this as it polls again. The
-    /// producer writes that line (payload) just before the first line's stamp; a reader that
-    /// only watched the stamp would fetch the second line after it saw the stamp change, one
-    /// cross-core transfer after the other. Reading both while it waits makes the two transfers
-    /// overlap: a 64-byte frame's round trip between two far cores went from 1.5x to 1.1x the
-    /// bare cache-line round trip, and single-frame throughput did not drop (docs/BENCHMARKS.md;
-    /// watching the producers' `published` cursor instead of the stamp, as rtrb's reader watches
-    /// its tail, was measured too and lost on both). Larger frames' further lines stream, and
-    /// the hardware prefetcher follows them.
+    /// producer writes the payload just before the descriptor's stamp; a reader that only watched
+    /// the stamp would fetch the payload line after it saw the stamp change, one cross-core
+    /// transfer after the other. Reading both while it waits makes the two transfers overlap
+    /// (measured on layout version 4, where the payload's second line followed the slot header:
+    /// a 64-byte frame's round trip between two far cores went from 1.5x to 1.1x the bare
+    /// cache-line round trip, docs/BENCHMARKS.md). Larger frames' further lines stream, and the
+    /// hardware prefetcher follows them.
     #[inline]
     pub(crate) fn touch_tail(&self, seq: u64) {
-        if self.stride > LINE_BYTES {
-            // SAFETY: the slot is longer than one line, so this byte lies inside it, inside the
-            // mapping; a volatile read of a byte another thread may be writing is a read of some
-            // value, which is dropped (a seqlock reader's read, validated or discarded).
-            unsafe { std::ptr::read_volatile(self.slot_ptr(seq).add(LINE_BYTES)) };
+        if self.payload > 0 {
+            // SAFETY: the payload has at least one byte, inside the mapping; a volatile read of
+            // a byte another thread may be writing is a read of some value, which is dropped (a
+            // seqlock reader's read, validated or discarded).
+            unsafe { std::ptr::read_volatile(self.payload_ptr(seq)) };
         }
     }
 
@@ -514,9 +583,6 @@ impl Shared {
         self.scope == Scope::Shared
     }
 }
-
-/// A cache line, as the layout counts it (slots are multiples of it).
-const LINE_BYTES: usize = 64;
 
 impl RingMem for Shared {
     #[inline]
@@ -557,24 +623,27 @@ impl RingMem for Shared {
 
     #[inline]
     fn stamp(&self, seq: u64) -> &AtomicU64 {
-        // SAFETY: the stamp is the first field of the slot (8-aligned: slots_offset and stride are
-        // multiples of 64), inside the mapping, and only ever accessed atomically.
-        unsafe { AtomicU64::from_ptr(self.slot_ptr(seq).cast::<u64>()) }
+        // SAFETY: the stamp is the first field of the descriptor (8-aligned: descs_offset is a
+        // multiple of 128 and the stride 16 or 32), inside the mapping, and only ever accessed
+        // atomically.
+        unsafe { AtomicU64::from_ptr(self.desc_ptr(seq).cast::<u64>()) }
     }
 
     fn mark_skip(&self, seq: u64) {
-        let slot = self.slot_ptr(seq);
-        // SAFETY: LEN, KIND (4-byte aligned) and TIMESTAMP (8-byte aligned: slots are multiples
-        // of 64) lie inside the slot header, inside the mapping. Only a repairer that took the
-        // frame's claim over writes them now (`repair.rs`); readers race these stores only as
-        // seqlock readers, whose stamp check decides.
+        let desc = self.desc_ptr(seq);
+        // SAFETY: LEN, KIND (4-byte aligned) and, on a ring with timestamps, TIMESTAMP (8-byte
+        // aligned: the stride is 32) lie inside the descriptor, inside the mapping. Only a
+        // repairer that took the frame's claim over writes them now (`repair.rs`); readers race
+        // these stores only as seqlock readers, whose stamp check decides.
         unsafe {
-            AtomicU32::from_ptr(slot.add(layout::slot::LEN_OFFSET).cast())
+            AtomicU32::from_ptr(desc.add(layout::desc::LEN_OFFSET).cast())
                 .store(0, Ordering::Relaxed);
-            AtomicU32::from_ptr(slot.add(layout::slot::KIND_OFFSET).cast())
+            AtomicU32::from_ptr(desc.add(layout::desc::KIND_OFFSET).cast())
                 .store(layout::kind_flags::SKIP, Ordering::Relaxed);
-            AtomicU64::from_ptr(slot.add(layout::slot::TIMESTAMP_OFFSET).cast())
-                .store(0, Ordering::Relaxed);
+            if self.timestamps() {
+                AtomicU64::from_ptr(desc.add(layout::desc::TIMESTAMP_OFFSET).cast())
+                    .store(0, Ordering::Relaxed);
+            }
         }
     }
 

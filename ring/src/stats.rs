@@ -48,6 +48,8 @@ pub struct ConsumerStats {
     pub lapped: u64,
     /// Zero-copy views found overwritten at release.
     pub torn: u64,
+    /// Times it slept waiting for a frame ([`ConsumerLine::wakes`](crate::layout::ConsumerLine::wakes)).
+    pub wakes: u64,
     /// `CLOCK_MONOTONIC` nanoseconds of its last sign of life.
     pub heartbeat_ns: u64,
 }
@@ -132,6 +134,7 @@ impl RingStats {
                     lost: c.lost.load(Ordering::Relaxed),
                     lapped: c.lapped.load(Ordering::Relaxed),
                     torn: c.torn.load(Ordering::Relaxed),
+                    wakes: c.wakes.load(Ordering::Relaxed),
                     heartbeat_ns: c.heartbeat_ns.load(Ordering::Relaxed),
                 })
             })

@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use ringflow::layout::{slot, Header, HEADER_LEN, MAGIC};
+use ringflow::layout::{desc, ring_flags, Header, HEADER_LEN, MAGIC};
 use ringflow::{Error, LayoutError, ProducerOptions, RecvError, Ring, RingConfig};
 
 /// A valid ring file of 4 slots of 64 bytes and 2 consumers.
@@ -48,7 +48,7 @@ fn a_bad_header_field_is_named() {
             |h| h.slot_count = 1 << 30,
             "slot_count",
         ),
-        ("stride too small", |h| h.slot_stride = 64, "slot_stride"),
+        ("stride too small", |h| h.slot_stride = 16, "slot_stride"),
         (
             "stride too large",
             |h| h.slot_stride = 1 << 20,
@@ -71,6 +71,13 @@ fn a_bad_header_field_is_named() {
             "consumers_offset",
         ),
         ("slots offset", |h| h.slots_offset = 8, "slots_offset"),
+        ("descs offset", |h| h.descs_offset = 640, "descs_offset"),
+        ("descriptor stride", |h| h.desc_stride = 16, "desc_stride"),
+        (
+            "timestamps flag without its stride",
+            |h| h.flags &= !ring_flags::TIMESTAMPS,
+            "desc_stride",
+        ),
         ("total length", |h| h.total_len = 1 << 40, "total_len"),
         ("producer mode", |h| h.producer_mode = 7, "producer_mode"),
         ("schema", |h| h.schema_id = 9, "schema_id"),
@@ -108,14 +115,22 @@ fn bad_magic_and_version_are_reported_with_the_value_found() {
     // Version 1 had the same offsets but another sleeper protocol: mixing the two could lose
     // wake-ups. Version 2 had no overwritable flag: its readers would hand out views of frames an
     // `overwrite` producer rewrites. Version 3 had no named consumers: its participants would
-    // free or evict an ownerless named block. All are refused like any unknown version.
-    for version in [1, 2, 3, 5] {
+    // free or evict an ownerless named block. Version 4 kept each slot's stamp in front of its
+    // payload: every offset past the consumer blocks differs. All are refused like any unknown
+    // version, with a message that names the file's version and this build's.
+    for version in [1, 2, 3, 4, 6] {
         h.version = version;
         write_header(&path, &h);
-        assert!(matches!(
-            Ring::open(&path),
-            Err(Error::Layout(LayoutError::BadVersion { found })) if found == version
-        ));
+        let err = Ring::open(&path).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(err, Error::Layout(LayoutError::BadVersion { found }) if found == version),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("version {version}")) && message.contains("version 5"),
+            "{message}"
+        );
     }
     h.magic = 0x1234;
     write_header(&path, &h);
@@ -199,7 +214,7 @@ fn a_slot_length_out_of_range_is_corruption_not_trusted() {
     producer.push(b"first").unwrap();
     producer.push(b"second").unwrap();
     // A hostile writer sets frame 0's length past the slot.
-    let offset = ring.geometry().slot_offset(0) + slot::LEN_OFFSET;
+    let offset = ring.geometry().desc_offset(0) + desc::LEN_OFFSET;
     OpenOptions::new()
         .write(true)
         .open(&path)
@@ -276,7 +291,7 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     for seq in 0..4 {
         write_at(
             &path,
-            ring.geometry().slot_offset(seq),
+            ring.geometry().desc_offset(seq),
             &u64::MAX.to_le_bytes(),
         );
     }
@@ -294,11 +309,11 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     let lapper: u64 = 4 * 1000;
     write_at(
         &path,
-        ring.geometry().slot_offset(0),
+        ring.geometry().desc_offset(0),
         &(2 * lapper + 2).to_le_bytes(),
     );
     for seq in 1..4 {
-        write_at(&path, ring.geometry().slot_offset(seq), &0u64.to_le_bytes());
+        write_at(&path, ring.geometry().desc_offset(seq), &0u64.to_le_bytes());
     }
     assert!(consumer.read_into(&mut buf).unwrap().is_none());
     assert_eq!(consumer.lost(), lapper - 3);

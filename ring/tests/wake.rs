@@ -60,3 +60,24 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
     // the bound is loose; a lost wake-up is what the time bound above catches.
     assert!(stats.data_wakes >= frames / 4, "{stats:?}");
 }
+
+/// A reader counts each of its sleeps in its block (`wakes`, R7), which `inspect` shows per
+/// reader; polling never sleeps. Deterministic: with no frame ever coming, every wait sleeps.
+#[test]
+fn a_reader_counts_its_sleeps_and_a_poll_never_sleeps() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut consumer = ring.consumer().unwrap();
+    let _producer = ring.producer(ProducerOptions::default()).unwrap();
+    for _ in 0..100 {
+        assert!(consumer.poll().unwrap().is_none());
+    }
+    assert_eq!(ring.stats().consumers[0].wakes, 0);
+    for n in 1..=3 {
+        assert!(matches!(
+            consumer.recv(Some(Duration::from_millis(20))),
+            Err(RecvError::Timeout)
+        ));
+        let wakes = ring.stats().consumers[0].wakes;
+        assert!(wakes >= n, "{wakes} sleeps after {n} timed-out waits");
+    }
+}

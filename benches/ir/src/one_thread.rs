@@ -28,8 +28,12 @@ pub fn contestants() -> Vec<Loop> {
 }
 
 fn ring_and_ends<const S: usize>() -> (Ring, ringflow::Producer, ringflow::Consumer) {
-    let ring =
-        Ring::anonymous(&RingConfig::new(CAPACITY as u32, S as u32).max_consumers(1)).unwrap();
+    let ring = Ring::anonymous(
+        &RingConfig::new(CAPACITY as u32, S as u32)
+            .timestamps(false)
+            .max_consumers(1),
+    )
+    .unwrap();
     let consumer = ring.consumer().unwrap();
     let producer = ring
         .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }).timestamps(false))

@@ -202,8 +202,17 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
     if !s.consumers.is_empty() {
         let _ = writeln!(
             out,
-            "  {:>5} {:>9} {:>8} {:>6} {:>12} {:>8} {:>8} {:>7} {:>10}",
-            "index", "delivery", "pid", "alive", "position", "lag", "lost", "lapped", "heartbeat"
+            "  {:>5} {:>9} {:>8} {:>6} {:>12} {:>8} {:>8} {:>7} {:>7} {:>10}",
+            "index",
+            "delivery",
+            "pid",
+            "alive",
+            "position",
+            "lag",
+            "lost",
+            "lapped",
+            "wakes",
+            "heartbeat"
         );
         for (c, j) in s
             .consumers
@@ -212,7 +221,7 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
         {
             let _ = writeln!(
                 out,
-                "  {:>5} {:>9} {:>8} {:>6} {:>12} {:>8} {:>8} {:>7} {:>10}{}",
+                "  {:>5} {:>9} {:>8} {:>6} {:>12} {:>8} {:>8} {:>7} {:>7} {:>10}{}",
                 c.index,
                 if c.lossy { "lossy" } else { "lossless" },
                 c.pid,
@@ -221,6 +230,7 @@ fn table(view: &RingView, s: &RingStats, v: &serde_json::Value, rate: Option<f64
                 c.lag,
                 c.lost,
                 c.lapped,
+                c.wakes,
                 age(&j["heartbeat_age_s"]),
                 consumer_notes(c)
             );

@@ -134,16 +134,13 @@ pub fn notify_space<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, ring: jlong
 
 /// Values of this boundary's own that Kotlin uses (`SOURCE_*`: the codes `producer_source`
 /// takes; `STATS_*`: the positional layout of `statsValues`).
-pub(crate) const JNI_VALUES: [(&str, u64); 9] = [
+pub(crate) const JNI_VALUES: [(&str, u64); 6] = [
     ("SOURCE_SEQ", 0),
     ("SOURCE_AUDIO", 1),
     ("SOURCE_TELEMETRY", 2),
     ("SOURCE_FILL", 3),
     ("STATS_HEADER_LEN", STATS_HEADER_LEN as u64),
     ("STATS_CONSUMER_LEN", STATS_CONSUMER_LEN as u64),
-    ("POLICY_BLOCK", crate::capi::RF_POLICY_BLOCK as u64),
-    ("POLICY_FAIL", crate::capi::RF_POLICY_FAIL as u64),
-    ("POLICY_OVERWRITE", crate::capi::RF_POLICY_OVERWRITE as u64),
 ];
 
 /// Values at the head of `statsValues`, before the consumers.

@@ -136,6 +136,8 @@ pub(crate) struct ConsumerCore<M: RingMem> {
     pub(crate) lost: u64,
     pub(crate) lapped: u64,
     pub(crate) torn: u64,
+    /// Sleeps on the data futex (R7's `wakes`).
+    pub(crate) wakes: u64,
     /// Frames lost since the last frame handed out.
     lost_pending: u64,
     /// The sequence the consumer asked to start at (resolved from its [`Start`]).
@@ -295,6 +297,7 @@ impl<M: RingMem> ConsumerCore<M> {
             lost: 0,
             lapped: 0,
             torn: 0,
+            wakes: 0,
             lost_pending: 0,
             heartbeat_at: first + HEARTBEAT_EVERY,
             liveness: Duration::from_millis(50),
@@ -619,13 +622,18 @@ impl<M: RingMem> ConsumerCore<M> {
         let wait = &mem.producer().wait;
         let next = self.next;
         let this = &*self;
-        sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
+        let slept = !sleep::park(mem, &wait.data_futex, &wait.data_sleepers, slice, || {
             // Acquire: as in `producer_status`.
             this.check(next) != Check::Empty
                 || wait.state.load(Ordering::Acquire) == ring_state::CLOSED
                 || mem.replaced_by().is_some()
                 || repair::has_dead_owner(mem, next)
         });
+        if slept {
+            self.wakes += 1;
+            // Relaxed: a statistic (R7).
+            self.block().wakes.store(self.wakes, Ordering::Relaxed);
+        }
         if self.check(self.next) != Check::Empty {
             return Ok(());
         }

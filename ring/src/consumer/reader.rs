@@ -21,7 +21,7 @@ use super::held::{FrameInfo, HeldFrame};
 use super::view::{Batch, Frame};
 use super::Delivery;
 use crate::error::{RecvError, ReleaseError, Result};
-use crate::layout::{kind_flags, slot};
+use crate::layout::{desc, kind_flags};
 use crate::region::Shared;
 use crate::sync::Ordering;
 
@@ -29,22 +29,22 @@ use crate::sync::Ordering;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ready {
     pub(crate) seq: u64,
-    /// The slot's address.
-    pub(crate) slot: *const u8,
+    /// The payload's address.
+    pub(crate) payload: *const u8,
     pub(crate) len: usize,
     pub(crate) kind: u16,
     pub(crate) timestamp_ns: u64,
     pub(crate) lost_before: u64,
 }
 
-// SAFETY: `slot` points into the mapping that the reader handing out the frame keeps alive; a
+// SAFETY: `payload` points into the mapping that the reader handing out the frame keeps alive; a
 // `Ready` moves with its reader or is dropped.
 unsafe impl Send for Ready {}
 
 impl Ready {
     const NONE: Ready = Ready {
         seq: 0,
-        slot: std::ptr::null(),
+        payload: std::ptr::null(),
         len: 0,
         kind: 0,
         timestamp_ns: 0,
@@ -162,8 +162,7 @@ impl Reader {
                 }
                 Check::Lapped => self.core.skip_lapped()?,
                 Check::Ready => {
-                    let slot = self.core.mem.slot_ptr(seq).cast_const();
-                    let (len, kind, timestamp_ns) = read_meta_at(slot);
+                    let (len, kind, timestamp_ns) = read_meta(&self.core.mem, seq);
                     if kind & kind_flags::SKIP != 0 {
                         if self.core.verify(seq) {
                             self.core.release(seq + 1, 0);
@@ -186,7 +185,7 @@ impl Reader {
                     }
                     self.ready = Ready {
                         seq,
-                        slot,
+                        payload: payload_ptr(&self.core.mem, seq),
                         len: len as usize,
                         kind: (kind & kind_flags::USER_MASK) as u16,
                         timestamp_ns,
@@ -214,7 +213,7 @@ impl Reader {
             }
             // SAFETY: `ready.len` is at most the slot size (checked in `next_ready`), so the
             // source lies inside the slot, inside the mapping, and `self.copy` holds a slot.
-            unsafe { racy_copy(payload_at(ready.slot), &mut self.copy[..ready.len]) };
+            unsafe { racy_copy(ready.payload, &mut self.copy[..ready.len]) };
             if self.core.verify(ready.seq) {
                 self.copied = true;
                 return Ok(true);
@@ -233,7 +232,7 @@ impl Reader {
             // SAFETY: `len` is at most the slot size (checked when the frame was found), so the
             // slice lies inside the slot. The frame is protected, or the caller of the `unsafe`
             // view took on the duty of not trusting bytes a producer may rewrite.
-            unsafe { std::slice::from_raw_parts(payload_at(self.ready.slot), self.ready.len) }
+            unsafe { std::slice::from_raw_parts(self.ready.payload, self.ready.len) }
         }
     }
 
@@ -294,7 +293,7 @@ impl Reader {
         let payload = if self.copied {
             self.copy.as_ptr()
         } else {
-            payload_at(ready.slot)
+            ready.payload
         };
         self.held = Some(ready.seq);
         Ok(Some(HeldFrame::new(ready.info(), payload, self.id)))
@@ -338,7 +337,7 @@ impl Reader {
                     ready.len
                 )));
             }
-            let src = payload_at(ready.slot);
+            let src = ready.payload;
             if self.core.unprotected(ready.seq) {
                 // SAFETY: `ready.len` is at most the slot size (checked in `next_ready`), so the
                 // source lies inside the slot, and `buf` holds at least that many bytes. A
@@ -450,43 +449,33 @@ impl Drop for Reader {
     }
 }
 
+/// The length, kind and timestamp (0 on a ring without timestamps) of frame `seq`'s slot.
 #[inline]
 pub(crate) fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
-    read_meta_at(shared.slot_ptr(seq))
-}
-
-/// The length, kind and timestamp of the slot at `slot_ptr` (a slot's address in the mapping).
-#[inline]
-fn read_meta_at(slot_ptr: *const u8) -> (u32, u32, u64) {
     use std::sync::atomic::{AtomicU32, AtomicU64};
-    // SAFETY: the fields lie inside the slot header, aligned to their size. Atomic (Relaxed)
-    // loads because a producer may write them concurrently (an unprotected read), which the
-    // caller detects with the stamp; ordering comes from the stamp's Acquire load before.
+    let d = shared.desc_ptr(seq).cast_const();
+    // SAFETY: the fields lie inside the slot's descriptor, aligned to their size; the timestamp
+    // exists only on rings with timestamps (32-byte descriptors). Atomic (Relaxed) loads because
+    // a producer may write them concurrently (an unprotected read), which the caller detects
+    // with the stamp; ordering comes from the stamp's Acquire load before.
     unsafe {
         (
-            AtomicU32::from_ptr(slot_ptr.add(slot::LEN_OFFSET).cast::<u32>().cast_mut())
+            AtomicU32::from_ptr(d.add(desc::LEN_OFFSET).cast::<u32>().cast_mut())
                 .load(Ordering::Relaxed),
-            AtomicU32::from_ptr(slot_ptr.add(slot::KIND_OFFSET).cast::<u32>().cast_mut())
+            AtomicU32::from_ptr(d.add(desc::KIND_OFFSET).cast::<u32>().cast_mut())
                 .load(Ordering::Relaxed),
-            AtomicU64::from_ptr(
-                slot_ptr
-                    .add(slot::TIMESTAMP_OFFSET)
-                    .cast::<u64>()
-                    .cast_mut(),
-            )
-            .load(Ordering::Relaxed),
+            if shared.timestamps() {
+                AtomicU64::from_ptr(d.add(desc::TIMESTAMP_OFFSET).cast::<u64>().cast_mut())
+                    .load(Ordering::Relaxed)
+            } else {
+                0
+            },
         )
     }
 }
 
+/// The payload of frame `seq`'s slot.
 #[inline]
 pub(crate) fn payload_ptr(shared: &Shared, seq: u64) -> *const u8 {
-    payload_at(shared.slot_ptr(seq))
-}
-
-/// The payload of the slot at `slot_ptr` (a slot's address in the mapping).
-#[inline]
-pub(crate) fn payload_at(slot_ptr: *const u8) -> *const u8 {
-    // SAFETY: the payload starts inside the slot, inside the mapping.
-    unsafe { slot_ptr.add(slot::PAYLOAD_OFFSET) }
+    shared.payload_ptr(seq).cast_const()
 }

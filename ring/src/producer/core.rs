@@ -81,7 +81,9 @@ pub struct ProducerOptions {
     /// How often a blocked producer wakes to look for dead consumers.
     pub liveness_interval: Duration,
     /// Whether commits write a `CLOCK_MONOTONIC` timestamp into each frame (one vDSO clock read
-    /// per commit; off saves ~20 ns per frame).
+    /// per commit; off saves ~20 ns per frame, and frames carry 0). Only rings created with
+    /// [`RingConfig::timestamps`](crate::RingConfig::timestamps) keep timestamps; on others this
+    /// does nothing.
     pub timestamps: bool,
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::core::{ClaimFail, ProducerCore};
 use super::ProducerOptions;
 use crate::error::{ClaimError, PushError, Result};
-use crate::layout::{kind_flags, slot};
+use crate::layout::{desc, kind_flags};
 use crate::mem::RingMem;
 use crate::region::Shared;
 
@@ -207,38 +207,35 @@ impl Drop for Producer {
 /// Writes a slot's length and kind (the slot is claimed by the caller).
 #[inline]
 pub(super) fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
-    write_meta_at(shared.slot_ptr(seq), len, kind);
+    write_meta_at(shared.desc_ptr(seq), len, kind);
 }
 
-/// [`write_meta`] at a slot's address.
+/// [`write_meta`] at a descriptor's address.
 #[inline]
-fn write_meta_at(slot_ptr: *mut u8, len: u32, kind: u32) {
-    // SAFETY: the caller claimed the slot at `slot_ptr`, so no producer writes it; readers of the
-    // previous frame validate their reads with the stamp (seqlock). LEN and KIND lie inside the
-    // slot header, 4-byte aligned.
+fn write_meta_at(desc_ptr: *mut u8, len: u32, kind: u32) {
+    // SAFETY: the caller claimed the slot whose descriptor is at `desc_ptr`, so no producer
+    // writes it; readers of the previous frame validate their reads with the stamp (seqlock).
+    // LEN and KIND lie inside the descriptor, 4-byte aligned.
     unsafe {
-        slot_ptr
-            .add(slot::LEN_OFFSET)
+        desc_ptr
+            .add(desc::LEN_OFFSET)
             .cast::<u32>()
             .write_volatile(len);
-        slot_ptr
-            .add(slot::KIND_OFFSET)
+        desc_ptr
+            .add(desc::KIND_OFFSET)
             .cast::<u32>()
             .write_volatile(kind);
     }
 }
 
+/// Writes a slot's timestamp, on a ring that keeps them (the caller checked).
 #[inline]
-pub(super) fn write_timestamp(shared: &Shared, seq: u64, ns: u64) {
-    write_timestamp_at(shared.slot_ptr(seq), ns);
-}
-
-#[inline]
-fn write_timestamp_at(slot_ptr: *mut u8, ns: u64) {
-    // SAFETY: as in `write_meta_at`; TIMESTAMP lies inside the slot header, 8-byte aligned.
+pub(super) fn write_timestamp_at(desc_ptr: *mut u8, ns: u64) {
+    // SAFETY: as in `write_meta_at`; on a ring with timestamps TIMESTAMP lies inside the
+    // 32-byte descriptor, 8-byte aligned.
     unsafe {
-        slot_ptr
-            .add(slot::TIMESTAMP_OFFSET)
+        desc_ptr
+            .add(desc::TIMESTAMP_OFFSET)
             .cast::<u64>()
             .write_volatile(ns)
     };
@@ -252,20 +249,20 @@ fn write_timestamp_at(slot_ptr: *mut u8, ns: u64) {
 /// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
 pub(super) unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
     // SAFETY: forwarded to the caller.
-    unsafe { payload_mut_at(shared.slot_ptr(seq), shared.slot_payload()) }
+    unsafe { payload_mut_at(shared.payload_ptr(seq), shared.slot_payload()) }
 }
 
 #[inline]
 #[allow(clippy::mut_from_ref)]
-/// The payload of the slot at `slot_ptr`, `len` (the slot's payload capacity) bytes.
+/// The payload at `payload_ptr`, `len` (the slot's payload capacity) bytes.
 ///
 /// # Safety
-/// As for [`payload_mut`]; `slot_ptr` must be a slot's address and `len` its capacity.
-unsafe fn payload_mut_at<'a>(slot_ptr: *mut u8, len: usize) -> &'a mut [u8] {
-    // SAFETY: the payload lies inside the slot (stride >= header + payload), inside the mapping;
-    // the caller owns the slot, so no other handle writes it. Lossy readers may read it at the
-    // same time: they validate what they read with the stamp and never trust a torn copy.
-    unsafe { std::slice::from_raw_parts_mut(slot_ptr.add(slot::PAYLOAD_OFFSET), len) }
+/// As for [`payload_mut`]; `payload_ptr` must be a slot's payload address and `len` its capacity.
+unsafe fn payload_mut_at<'a>(payload_ptr: *mut u8, len: usize) -> &'a mut [u8] {
+    // SAFETY: the payload lies inside its stride (stride >= payload), inside the mapping; the
+    // caller owns the slot, so no other handle writes it. Lossy readers may read it at the same
+    // time: they validate what they read with the stamp and never trust a torn copy.
+    unsafe { std::slice::from_raw_parts_mut(payload_ptr, len) }
 }
 
 /// One claimed slot. Write the payload, then [`commit`](Self::commit). Dropping it uncommitted
@@ -294,25 +291,25 @@ unsafe fn payload_mut_at<'a>(slot_ptr: *mut u8, len: usize) -> &'a mut [u8] {
 /// ```
 pub struct WriteSlot<'a> {
     producer: &'a mut Producer,
-    /// The slot's address, computed once at the claim. The sequence, kind and timestamp are in
-    /// `producer.claim`.
-    slot: *mut u8,
+    /// The slot's payload address, computed once at the claim. The sequence, kind and timestamp
+    /// are in `producer.claim`.
+    payload: *mut u8,
 }
 
-// SAFETY: `slot` points into the mapping the borrowed producer keeps alive, and only this claim
+// SAFETY: `payload` points into the mapping the borrowed producer keeps alive, and only this claim
 // writes it: moving the claim to another thread moves nothing a `&mut Producer` could not.
 unsafe impl Send for WriteSlot<'_> {}
 
 impl<'a> WriteSlot<'a> {
     #[inline]
     fn new(producer: &'a mut Producer, seq: u64) -> Self {
-        let slot = producer.core.mem.slot_ptr(seq);
+        let payload = producer.core.mem.payload_ptr(seq);
         producer.claim = Claim {
             seq,
             kind: 0,
             timestamp: None,
         };
-        WriteSlot { producer, slot }
+        WriteSlot { producer, payload }
     }
 }
 
@@ -325,9 +322,9 @@ impl WriteSlot<'_> {
     /// The whole payload area of the slot ([`Producer::slot_size`] bytes).
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        // SAFETY: we hold the claim on the frame (whose slot `self.slot` is) until commit or
-        // drop, and the slice borrows `self`.
-        unsafe { payload_mut_at(self.slot, self.producer.core.mem.slot_payload()) }
+        // SAFETY: we hold the claim on the frame (whose payload `self.payload` is) until commit
+        // or drop, and the slice borrows `self`.
+        unsafe { payload_mut_at(self.payload, self.producer.core.mem.slot_payload()) }
     }
 
     /// Sets the user kind (16 bits) of the frame.
@@ -360,9 +357,13 @@ impl WriteSlot<'_> {
     #[inline]
     fn finish(&mut self, len: u32, kind: u32) {
         let claim = self.producer.claim;
-        let ts = claim.timestamp.unwrap_or_else(|| self.producer.timestamp());
-        write_meta_at(self.slot, len, kind);
-        write_timestamp_at(self.slot, ts);
+        let mem = &self.producer.core.mem;
+        let desc = mem.desc_ptr(claim.seq);
+        write_meta_at(desc, len, kind);
+        if mem.timestamps() {
+            let ts = claim.timestamp.unwrap_or_else(|| self.producer.timestamp());
+            write_timestamp_at(desc, ts);
+        }
         // False only if a repairer took this producer for dead and published the frame as a skip
         // frame (counted in `abandoned`); with exact liveness that does not happen.
         self.producer.core.commit(claim.seq, claim.seq + 1);
@@ -432,9 +433,12 @@ impl WriteBatch<'_> {
             if !self.marked {
                 self.producer.core.begin_write(seq);
             }
-            let slot = self.producer.core.mem.slot_ptr(seq);
-            write_meta_at(slot, 0, 0);
-            write_timestamp_at(slot, 0);
+            let mem = &self.producer.core.mem;
+            let desc = mem.desc_ptr(seq);
+            write_meta_at(desc, 0, 0);
+            if mem.timestamps() {
+                write_timestamp_at(desc, 0);
+            }
             self.opened += 1;
         }
     }
@@ -458,10 +462,10 @@ impl WriteBatch<'_> {
             "frame length {len} exceeds the slot size"
         );
         let seq = self.open(i);
-        let base = self.producer.core.mem.slot_ptr(seq);
+        let base = self.producer.core.mem.desc_ptr(seq);
         // SAFETY: as in `write_meta`.
         unsafe {
-            base.add(slot::LEN_OFFSET)
+            base.add(desc::LEN_OFFSET)
                 .cast::<u32>()
                 .write_volatile(len as u32)
         };
@@ -470,10 +474,10 @@ impl WriteBatch<'_> {
     /// Sets the user kind of slot `i`.
     pub fn set_kind(&mut self, i: usize, kind: u16) {
         let seq = self.open(i);
-        let base = self.producer.core.mem.slot_ptr(seq);
+        let base = self.producer.core.mem.desc_ptr(seq);
         // SAFETY: as in `write_meta`.
         unsafe {
-            base.add(slot::KIND_OFFSET)
+            base.add(desc::KIND_OFFSET)
                 .cast::<u32>()
                 .write_volatile(u32::from(kind))
         };
@@ -518,10 +522,11 @@ impl WriteBatch<'_> {
         // Every slot goes through the seqlock's writing state before its commit.
         self.open_to(self.n - 1);
         let end = self.first + self.n as u64;
-        if self.producer.timestamps {
-            let ts = crate::liveness::monotonic_ns();
+        let mem = &self.producer.core.mem;
+        if mem.timestamps() {
+            let ts = self.producer.timestamp();
             for seq in self.first..end {
-                write_timestamp(&self.producer.core.mem, seq, ts);
+                write_timestamp_at(mem.desc_ptr(seq), ts);
             }
         }
         self.committed = true;

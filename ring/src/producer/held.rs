@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
-use super::handle::{payload_mut, write_meta, write_timestamp};
+use super::handle::{payload_mut, write_meta, write_timestamp_at};
 use super::Producer;
 use crate::error::ClaimError;
 use crate::layout::kind_flags;
@@ -212,6 +212,7 @@ impl HeldProducer {
         }
         let ts = self.producer.timestamp();
         let shared = &self.producer.core.mem;
+        let timestamps = shared.timestamps();
         for i in 0..claim.n {
             let seq = claim.first + i as u64;
             let (len, kind) = if i < frames {
@@ -221,7 +222,9 @@ impl HeldProducer {
                 (0, kind_flags::SKIP)
             };
             write_meta(shared, seq, len, kind);
-            write_timestamp(shared, seq, ts);
+            if timestamps {
+                write_timestamp_at(shared.desc_ptr(seq), ts);
+            }
         }
         self.open = None;
         // False only if a repairer took this producer for dead (as in `WriteSlot::finish`).
@@ -239,7 +242,9 @@ impl Drop for HeldProducer {
             let shared = &self.producer.core.mem;
             for seq in first..first + n as u64 {
                 write_meta(shared, seq, 0, kind_flags::SKIP);
-                write_timestamp(shared, seq, 0);
+                if shared.timestamps() {
+                    write_timestamp_at(shared.desc_ptr(seq), 0);
+                }
             }
             self.producer.core.commit(first, first + n as u64);
         }

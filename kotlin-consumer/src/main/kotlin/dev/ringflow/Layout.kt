@@ -1,13 +1,13 @@
 package dev.ringflow
 
 /**
- * The binary layout of a ringflow region, version 3: the one place in Kotlin that knows offsets
+ * The binary layout of a ringflow region, version 5: the one place in Kotlin that knows offsets
  * (see `docs/FORMAT.md`). Every constant here is held against the Rust layout by `LayoutTest`,
  * through the `NAME=value` dump the Rust side prints.
  */
 object Layout {
     const val MAGIC: Long = 6291331069187606866L
-    const val VERSION: Long = 4
+    const val VERSION: Long = 5
     const val HEADER_LEN: Long = 256
     const val LINE: Long = 128
 
@@ -26,22 +26,32 @@ object Layout {
     const val HEADER_TELEMETRY_VERSION_OFFSET: Long = 64
     const val HEADER_SLOTS_OFFSET_OFFSET: Long = 104
     const val HEADER_FLAGS_OFFSET: Long = 112
+    /** Offset of slot 0's descriptor, and the bytes of one (layout version 5). */
+    const val HEADER_DESCS_OFFSET_OFFSET: Long = 120
+    const val HEADER_DESC_STRIDE_OFFSET: Long = 128
 
     /** [HEADER_FLAGS_OFFSET] bit: `overwrite` producers may attach; every read must be re-checked. */
     const val RING_FLAG_OVERWRITABLE: Long = 1
+    /** [HEADER_FLAGS_OFFSET] bit: descriptors are 32 bytes and carry the producer's timestamp. */
+    const val RING_FLAG_TIMESTAMPS: Long = 2
 
     const val PRODUCER_OFFSET: Long = 256
     const val CONSUMERS_OFFSET: Long = 640
     const val CONSUMER_BLOCK_LEN: Long = 128
     const val MAX_PRODUCERS: Long = 8
 
-    const val SLOT_HEADER_LEN: Long = 32
-    const val SLOT_ALIGN: Long = 64
-    const val SLOT_STAMP_OFFSET: Long = 0
-    const val SLOT_LEN_OFFSET: Long = 8
-    const val SLOT_KIND_OFFSET: Long = 12
-    const val SLOT_TIMESTAMP_OFFSET: Long = 16
-    const val SLOT_PAYLOAD_OFFSET: Long = 32
+    /**
+     * A slot's descriptor (stamp, length, kind, and the timestamp on rings that keep them), kept
+     * apart from its payload: descriptor `i` at `descsOffset + i * descStride`, payload `i` at
+     * `slotsOffset + i * slotStride` (docs/FORMAT.md, "Slot descriptors" and "Payloads").
+     */
+    const val DESC_LEN: Long = 16
+    const val DESC_LEN_TIMESTAMPED: Long = 32
+    const val PAYLOAD_ALIGN: Long = 16
+    const val DESC_STAMP_OFFSET: Long = 0
+    const val DESC_LEN_OFFSET: Long = 8
+    const val DESC_KIND_OFFSET: Long = 12
+    const val DESC_TIMESTAMP_OFFSET: Long = 16
     const val KIND_SKIP: Long = 2147483648L
 
     /** The futex words' low bit: a sleeper armed the word (the sleeper protocol, ring/src/sleep.rs). */
@@ -75,6 +85,8 @@ object Layout {
     const val CONSUMER_NAME_MAX_LEN: Long = 32
     const val CONSUMER_GRACE_OFFSET: Long = 96
     const val CONSUMER_OWNERLESS_SINCE_OFFSET: Long = 104
+    /** Times the reader slept on the data futex (layout version 5; R7). */
+    const val CONSUMER_WAKES_OFFSET: Long = 112
 
     /** Values of a consumer block's `state` a reader watches (docs/FORMAT.md, R6). */
     const val CONSUMER_STATE_ACTIVE: Long = 2
@@ -146,14 +158,11 @@ object Layout {
     /** The bits of a slot's `kind` the user owns. */
     const val KIND_USER_MASK: Long = 65535
 
-    /** The JNI boundary's own codes (appended to the dump by `jni-glue`): engine sources by number, the positional layout of `Native.statsValues`, and producer policies (`RF_POLICY_*`). */
+    /** The JNI boundary's own codes (appended to the dump by `jni-glue`): engine sources by number, and the positional layout of `Native.statsValues`. */
     const val SOURCE_SEQ: Long = 0
     const val SOURCE_AUDIO: Long = 1
     const val SOURCE_TELEMETRY: Long = 2
     const val SOURCE_FILL: Long = 3
     const val STATS_HEADER_LEN: Long = 8
     const val STATS_CONSUMER_LEN: Long = 9
-    const val POLICY_BLOCK: Long = 0
-    const val POLICY_FAIL: Long = 1
-    const val POLICY_OVERWRITE: Long = 2
 }

@@ -45,6 +45,8 @@ internal class ReaderCursor private constructor(
     private val mask = capacity - 1
     private val stride = ring.stride
     private val slotsOffset = ring.slotsOffset
+    private val descStride = ring.descStride
+    private val descsOffset = ring.descsOffset
 
     /** This reader's consumer block index. */
     val index: Int = Native.consumerIndex(consumer)
@@ -58,6 +60,7 @@ internal class ReaderCursor private constructor(
     private val lostAt = (block + Layout.CONSUMER_LOST_OFFSET).toInt()
     private val lappedAt = (block + Layout.CONSUMER_LAPPED_OFFSET).toInt()
     private val tornAt = (block + Layout.CONSUMER_TORN_OFFSET).toInt()
+    private val wakesAt = (block + Layout.CONSUMER_WAKES_OFFSET).toInt()
 
     /**
      * The generation our registration gave the block (R1). Read right after registering, on the
@@ -100,6 +103,7 @@ internal class ReaderCursor private constructor(
     private var lost = 0L
     private var lapped = 0L
     private var torn = 0L
+    private var wakes = 0L
 
     /** Frames lost since the last frame handed out (R7). */
     private var lostBefore = 0L
@@ -124,8 +128,11 @@ internal class ReaderCursor private constructor(
         if (firstSeq < 0) firstSeq = s
     }
 
-    /** Offset of the slot of frame [s] in the region. */
-    fun slotAt(s: Long): Long = slotsOffset + (s and mask) * stride
+    /** Offset of the descriptor (stamp, length, kind, timestamp) of frame [s]'s slot. */
+    fun descAt(s: Long): Long = descsOffset + (s and mask) * descStride
+
+    /** Offset of the payload of frame [s]'s slot. */
+    fun payloadAt(s: Long): Long = slotsOffset + (s and mask) * stride
 
     /**
      * R2, read: what the slot of frame [s] holds, [READY], [EMPTY] (not yet written, or being
@@ -135,7 +142,7 @@ internal class ReaderCursor private constructor(
      * stamp with its top bit set is a lap (and then corruption, R8), never "not yet written".
      */
     fun check(s: Long): Int {
-        val stamp = ACCESS.getLongAcquire(region, address, slotAt(s).toInt())
+        val stamp = ACCESS.getLongAcquire(region, address, descAt(s).toInt())
         val want = committed(s)
         return when {
             stamp == want -> READY
@@ -152,7 +159,7 @@ internal class ReaderCursor private constructor(
      */
     fun stillThere(s: Long): Boolean {
         ACCESS.acquireFence()
-        return ACCESS.getLongOpaque(region, address, slotAt(s).toInt()) == committed(s)
+        return ACCESS.getLongOpaque(region, address, descAt(s).toInt()) == committed(s)
     }
 
     /**
@@ -259,7 +266,7 @@ internal class ReaderCursor private constructor(
     fun skipLapped() {
         checkEvicted()
         // Opaque: `check` loaded this stamp with Acquire; we only read which frame it names.
-        val found = ACCESS.getLongOpaque(region, address, slotAt(seq).toInt())
+        val found = ACCESS.getLongOpaque(region, address, descAt(seq).toInt())
         // seq_of: (stamp - 1) / 2, unsigned; found > committed(seq) >= 2 here, so found - 1 > 0.
         val lapper = (found - 1) ushr 1
         if (lapper <= seq || lapper >= Layout.MAX_SEQ || (lapper - seq) % capacity != 0L) {
@@ -346,6 +353,9 @@ internal class ReaderCursor private constructor(
         val published = ACCESS.getLongAcquire(region, address, PUBLISHED_AT)
         val seen = if (published > seq) published else seq
         if (published > seq) park = minOf(park, HOLE_SLICE_MS)
+        // R7: a sleep on the data futex (opaque, a statistic).
+        wakes += 1
+        ACCESS.setLongOpaque(region, address, wakesAt, wakes)
         return try {
             when (parking) {
                 Parking.Thread -> ring.parkOnIo(seen, park)

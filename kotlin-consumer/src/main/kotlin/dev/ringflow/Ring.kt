@@ -45,12 +45,27 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     /** Payload bytes one slot holds. */
     val slotSize: Int = region.getInt(Layout.HEADER_SLOT_PAYLOAD_OFFSET.toInt())
 
+    /** Payload stride, payload array and descriptor array (docs/FORMAT.md, layout version 5). */
     internal val stride: Long = region.getInt(Layout.HEADER_SLOT_STRIDE_OFFSET.toInt()).toLong()
     internal val slotsOffset: Long = region.getLong(Layout.HEADER_SLOTS_OFFSET_OFFSET.toInt())
+    internal val descStride: Long = region.getInt(Layout.HEADER_DESC_STRIDE_OFFSET.toInt()).toLong()
+    internal val descsOffset: Long = region.getLong(Layout.HEADER_DESCS_OFFSET_OFFSET.toInt())
 
-    /** Offset in [region] of the payload of frame [seq]'s slot (the reader's `slotAt`, plus the payload's offset in a slot). */
-    internal fun payloadOffset(seq: Long): Int =
-        (slotsOffset + (seq and (slotCount - 1).toLong()) * stride + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+    /** Whether frames carry their producer's timestamp (else [Frame.timestampNs] is 0). */
+    val timestamps: Boolean =
+        region.getLong(Layout.HEADER_FLAGS_OFFSET.toInt()) and Layout.RING_FLAG_TIMESTAMPS != 0L
+
+    private val slotMask: Long = slotCount.toLong() - 1
+
+    /** Offset of the descriptor of frame [s]'s slot in the region. */
+    internal fun descAt(s: Long): Long = descsOffset + (s and slotMask) * descStride
+
+    /** Offset of the payload of frame [s]'s slot in the region. */
+    internal fun payloadAt(s: Long): Long = slotsOffset + (s and slotMask) * stride
+
+    /** The timestamp in the descriptor at [desc], 0 on a ring without timestamps. */
+    internal fun timestampAt(desc: Long): Long =
+        if (timestamps) region.getLong((desc + Layout.DESC_TIMESTAMP_OFFSET).toInt()) else 0L
 
     /**
      * Attaches a producer with [policy]: frames written in place from Kotlin (see [RingProducer]).
@@ -160,9 +175,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                         continue
                     }
                 }
-                val slot = cursor.slotAt(seq)
-                val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
-                val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                val desc = cursor.descAt(seq)
+                val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
+                val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
                 if (kind and Layout.KIND_SKIP != 0L) {
                     // A claim dropped uncommitted: passed over, nothing delivered.
                     if (cursor.stillThere(seq)) cursor.release(seq + 1, 0)
@@ -175,13 +190,13 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 frame.seq = seq
                 frame.length = length
                 frame.kind = (kind and 0xffff).toInt()
-                frame.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                frame.timestampNs = timestampAt(desc)
                 val copied = copy != null && cursor.unprotected(seq)
                 if (!copied) {
                     frame.region = region
-                    frame.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                    frame.offset = cursor.payloadAt(seq).toInt()
                 } else {
-                    copy!!.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                    copy!!.put(0, region, cursor.payloadAt(seq).toInt(), length)
                     // R3: overwritten during the copy: lapped; the next look at the slot counts it lost.
                     if (!cursor.stillThere(seq)) continue
                     frame.region = copy
@@ -242,9 +257,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 if (copy != null && cursor.unprotected(seq)) {
                     // Below the protected start: a producer may rewrite it while held, so a batch
                     // of one checked copy.
-                    val slot = cursor.slotAt(seq)
-                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
-                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                    val desc = cursor.descAt(seq)
+                    val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
+                    val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
                     if (kind and Layout.KIND_SKIP != 0L) {
                         if (cursor.stillThere(seq)) cursor.release(seq + 1, 0)
                         continue
@@ -257,8 +272,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     f.seq = seq
                     f.length = length
                     f.kind = (kind and 0xffff).toInt()
-                    f.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
-                    copy.put(0, region, (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt(), length)
+                    f.timestampNs = timestampAt(desc)
+                    copy.put(0, region, cursor.payloadAt(seq).toInt(), length)
                     // R3: overwritten during the copy: lapped; the next look at the slot counts it.
                     if (!cursor.stillThere(seq)) continue
                     f.region = copy
@@ -282,9 +297,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 while (n < max) {
                     val s = seq + n
                     if (n > 0 && cursor.check(s) != ReaderCursor.READY) break
-                    val slot = cursor.slotAt(s)
-                    val length = region.getInt((slot + Layout.SLOT_LEN_OFFSET).toInt())
-                    val kind = region.getInt((slot + Layout.SLOT_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                    val desc = cursor.descAt(s)
+                    val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
+                    val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
                     if (length < 0 || length > slotSize) {
                         if (n == 0L) cursor.corruptLength(s, length, slotSize) // throws unless overwritten
                         break // a later one is reported when it is first in a batch
@@ -294,9 +309,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                         f.seq = s
                         f.length = length
                         f.kind = (kind and 0xffff).toInt()
-                        f.timestampNs = region.getLong((slot + Layout.SLOT_TIMESTAMP_OFFSET).toInt())
+                        f.timestampNs = timestampAt(desc)
                         f.region = region
-                        f.offset = (slot + Layout.SLOT_PAYLOAD_OFFSET).toInt()
+                        f.offset = cursor.payloadAt(s).toInt()
                         f.lostBefore = 0
                     }
                     n++

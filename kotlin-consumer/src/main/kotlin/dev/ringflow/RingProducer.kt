@@ -66,7 +66,7 @@ class RingProducer internal constructor(private val ring: Ring, private val hand
     internal fun view(seq: Long): ByteBuffer {
         val index = (seq and mask).toInt()
         val view = views[index]
-            ?: ring.region.slice(ring.payloadOffset(seq), slotSize).order(ByteOrder.nativeOrder()).also { views[index] = it }
+            ?: ring.region.slice(ring.payloadAt(seq).toInt(), slotSize).order(ByteOrder.nativeOrder()).also { views[index] = it }
         view.clear().order(ByteOrder.nativeOrder()) // as a fresh view, whatever the last claim did
         return view
     }

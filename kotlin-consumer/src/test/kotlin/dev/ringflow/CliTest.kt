@@ -281,10 +281,10 @@ class CliTest {
             // slot 2 frame 6 (a later frame of that slot: jump to 3), slot 3 frame 3. The stamp
             // of slot 0 goes last, with release: the reader sees the rest once it sees the lap.
             fun put(seq: Long) {
-                val slot = (ring.slotsOffset + (seq and 3) * ring.stride).toInt()
-                ring.region.putInt(slot + Layout.SLOT_LEN_OFFSET.toInt(), 16)
-                ring.region.putLong(slot + Layout.SLOT_PAYLOAD_OFFSET.toInt(), seq)
-                LONGS.setRelease(ring.region, slot, ReaderCursor.committed(seq))
+                val desc = ring.descAt(seq).toInt()
+                ring.region.putInt(desc + Layout.DESC_LEN_OFFSET.toInt(), 16)
+                ring.region.putLong(ring.payloadAt(seq).toInt(), seq)
+                LONGS.setRelease(ring.region, desc, ReaderCursor.committed(seq))
             }
             put(3)
             put(6)

@@ -141,8 +141,7 @@ class ReaderConformanceTest {
                         "all_ones" -> -1L
                         else -> error("unknown corruption ${step[1]}")
                     }
-                    val slot = ring.slotsOffset + (next and (ring.slotCount - 1).toLong()) * ring.stride
-                    LONGS.setRelease(ring.region, slot.toInt(), stamp)
+                    LONGS.setRelease(ring.region, ring.descAt(next).toInt(), stamp)
                 }
                 else -> error("not a harness step: $step")
             }
