@@ -147,6 +147,42 @@ pub fn producer_commit<'l>(
     })
 }
 
+/// `Native.producerGate(producer, first, end): Long`: for a Kotlin writer that keeps the
+/// single-producer writer steps itself (docs/FORMAT.md, "Writer obligations"): waits until
+/// frames `first .. end` fit as a claim would (or throws as a claim would), and returns the gate,
+/// below which frames fit without asking again. Called once per gate used up, not per frame.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn producer_gate<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    producer: jlong,
+    first: jlong,
+    end: jlong,
+) -> jlong {
+    run(&mut env, |_| {
+        with_producer(producer, |e| {
+            let gate = e
+                .producer
+                .external_gate(first as u64, end as u64)
+                .map_err(ringflow::Error::from)?;
+            // The gate can be "no reader": beyond any sequence a Kotlin Long holds.
+            Ok(gate.min(i64::MAX as u64) as jlong)
+        })
+    })
+}
+
+/// `Native.producerNotify(producer)`: wakes the readers parked on the data futex if one armed it
+/// (W5: called by the Kotlin writer only when it saw the armed bit after a commit).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn producer_notify<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, producer: jlong) {
+    run(&mut env, |_| {
+        with_producer(producer, |e| {
+            e.producer.external_notify();
+            Ok(())
+        })
+    })
+}
+
 /// `Native.producerClose(producer)`: detaches the producer (an open claim is published as
 /// frames readers pass over; the last producer closes the ring); the handle is stale from now on.
 #[jni_mangle("dev.ringflow.internal.Native")]

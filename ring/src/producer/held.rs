@@ -51,6 +51,9 @@ pub struct HeldProducer {
     /// The open claim: its first sequence and length.
     open: Option<(u64, usize)>,
     token: u64,
+    /// Whether another runtime writes through [`external_gate`](Self::external_gate): then
+    /// [`claim`](Self::claim) is refused, since `next` is that runtime's.
+    external: bool,
 }
 
 impl std::fmt::Debug for HeldProducer {
@@ -113,6 +116,7 @@ impl Producer {
         HeldProducer {
             producer: self,
             open: None,
+            external: false,
             // Relaxed: a unique number; nothing is ordered by it.
             token: NEXT_TOKEN.fetch_add(1, StdOrdering::Relaxed),
         }
@@ -155,6 +159,12 @@ impl HeldProducer {
                 "a claim of {open} frames from sequence {first} is still open: commit it first"
             )));
         }
+        if self.external {
+            return Err(ClaimError::InvalidArgument(
+                "this producer's writer steps run elsewhere (external_gate): it claims no slot"
+                    .into(),
+            ));
+        }
         // Marks every slot as being written (the seqlock writer's entry) before it returns.
         let first = self.producer.core.claim(n as u64)?;
         self.open = Some((first, n));
@@ -163,6 +173,39 @@ impl HeldProducer {
             n,
             token: self.token,
         })
+    }
+
+    /// For a writer in another runtime that keeps the single-producer writer steps itself
+    /// (docs/FORMAT.md, "Writer obligations"; the Kotlin `RingProducer`): waits until frames
+    /// `first .. end` fit, as [`claim`](Self::claim) would (the policy's wait or refusal,
+    /// evicting dead readers, the heartbeat, the replaced check), and returns the gate: frames
+    /// below it fit without asking again. From the first call on, [`claim`](Self::claim) is
+    /// refused. Refused ([`ClaimError::InvalidArgument`]) on a multi-producer ring, under
+    /// `overwrite` (their claims are not the writer's own to make: they stay in Rust), with a
+    /// claim open, and for an empty range or one longer than the ring.
+    pub fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimError> {
+        let mem = &self.producer.core.mem;
+        if mem.multi_producer() || self.producer.core.policy == super::FullPolicy::Overwrite {
+            return Err(ClaimError::InvalidArgument(
+                "the writer steps run elsewhere only for a single producer that gates (block, fail)"
+                    .into(),
+            ));
+        }
+        if first >= end || end - first > mem.capacity() || self.open.is_some() {
+            return Err(ClaimError::InvalidArgument(format!(
+                "frames {first} .. {end}: must be 1 ..= {} frames, with no claim open",
+                mem.capacity()
+            )));
+        }
+        self.external = true;
+        Ok(self.producer.core.external_gate(first, end)?)
+    }
+
+    /// Wakes the readers parked on the ring's data futex if one armed it: the last step of a
+    /// commit by a writer in another runtime that saw the armed bit (docs/FORMAT.md, W5).
+    /// Returns whether it woke them.
+    pub fn external_notify(&mut self) -> bool {
+        self.producer.core.notify_data()
     }
 
     /// Whether `claim` is this producer's open claim.
@@ -342,6 +385,39 @@ mod tests {
         a.commit(e.claim, 1, |_| (0, 0)).unwrap();
         b.commit(from_b, 1, |_| (0, 0)).unwrap();
         assert_eq!(a.published(), 2);
+    }
+
+    #[test]
+    fn the_external_gate_waits_or_refuses_as_a_claim_does() {
+        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let _lagging = ring.consumer().unwrap();
+        let mut p = ring
+            .producer(ProducerOptions::new(FullPolicy::Fail))
+            .unwrap()
+            .into_held();
+        assert!(p.external_gate(0, 4).unwrap() >= 4);
+        // Nothing was published: the lagging reader still holds frame 0, so 4 .. 5 is refused
+        // as a fifth claim would be.
+        assert!(matches!(p.external_gate(4, 5), Err(ClaimError::Full)));
+        assert!(matches!(
+            p.external_gate(0, 0),
+            Err(ClaimError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            p.external_gate(0, 5),
+            Err(ClaimError::InvalidArgument(_))
+        ));
+        assert!(matches!(p.claim(1), Err(ClaimError::InvalidArgument(_))));
+        assert!(!p.external_notify(), "no reader sleeps");
+        let multi = Ring::anonymous(&RingConfig::new(4, 16).multi_producer(true)).unwrap();
+        let mut m = multi
+            .producer(ProducerOptions::default())
+            .unwrap()
+            .into_held();
+        assert!(matches!(
+            m.external_gate(0, 1),
+            Err(ClaimError::InvalidArgument(_))
+        ));
     }
 
     #[test]
