@@ -75,7 +75,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      */
     fun producer(policy: ProducerPolicy = ProducerPolicy.Block()): RingProducer {
         checkOpen()
-        return RingProducer(this, Native.producerAttach(handle, policy.code, policy.blockMs))
+        return RingProducer(this, Native.producerAttach(handle, policy.code, policy.blockMs), policy)
     }
 
     /** What the frames hold, from the header. */

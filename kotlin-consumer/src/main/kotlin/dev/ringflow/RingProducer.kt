@@ -1,5 +1,6 @@
 package dev.ringflow
 
+import dev.ringflow.internal.Access
 import dev.ringflow.internal.Native
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
@@ -23,26 +24,55 @@ import java.nio.ByteOrder
  * ```
  *
  * ### The protocol
- * Rust does the whole writer side (the producer table, the liveness lock, the gate and the wait
- * for space, the stamps, `published`, waking a sleeping reader): a claim and a commit are one
- * JNI call each, whatever the claim's size, and the payload is written by Kotlin in place. So
- * [claimBatch] costs two JNI calls per batch, [claim] two per frame; docs/KOTLIN.md ("Writing")
- * says why the stamps are not written from Kotlin. No allocation per frame in steady state: the
- * [WriteSlot] and [WriteBatch] objects are reused, and each slot's view is made once, the first
- * time the slot is claimed.
+ * On a single-producer ring with [ProducerPolicy.Block] or [ProducerPolicy.Fail], Kotlin keeps
+ * the writer's steps itself (docs/FORMAT.md, "Writer obligations", W2 to W5): the `writing`
+ * stamps and their release fence at the claim, the payload and descriptor, the `committed`
+ * stamps and `published` with release stores at the commit, then a full fence and a look at the
+ * data futex. It calls into Rust (JNI) only when its cached gate is used up (Rust scans the
+ * readers, evicts dead ones, waits or refuses as the policy says) and to wake a reader that
+ * armed the futex: no JNI call per frame while the readers keep up. A multi-producer ring and
+ * [ProducerPolicy.Overwrite] keep every step in Rust (their claims are a compare-and-swap with
+ * a claim record, or a once-a-lap look at the ring): a claim and a commit are then one JNI call
+ * each, whatever the claim's size, so use [claimBatch] there. docs/KOTLIN.md ("Writing") says
+ * why. No allocation per frame in steady state: the [WriteSlot] and [WriteBatch] objects are
+ * reused, and each slot's view is made once, the first time the slot is claimed.
  *
  * ### Threads and lifetime
- * Not thread-safe: one thread at a time (a call from a second thread while one is inside a call
- * throws [BadArgumentException]). One claim is open at a time: a second claim before the commit
+ * Not thread-safe: one thread at a time (on the JNI path, a call from a second thread while one
+ * is inside a call throws [BadArgumentException]; on the direct path nothing detects it). One claim is open at a time: a second claim before the commit
  * throws [IllegalStateException]. A view ([WriteSlot.buffer], [WriteBatch.buffer]) is valid
  * until its claim is committed: writing through it afterwards writes into a published frame,
  * which nothing can detect. [close] publishes an open claim as frames readers pass over, so no
  * reader waits on it; the last producer to detach closes the ring (its readers end after the last
  * frame). The producer keeps the ring mapped until it is closed, even past [Ring.close].
  */
-class RingProducer internal constructor(private val ring: Ring, private val handle: Long) : AutoCloseable {
+class RingProducer internal constructor(
+    private val ring: Ring,
+    private val handle: Long,
+    policy: ProducerPolicy,
+) : AutoCloseable {
     /** Payload bytes one frame can hold. */
     val slotSize: Int = ring.slotSize
+
+    /**
+     * Whether this producer keeps the writer steps itself (docs/FORMAT.md, "Writer obligations"):
+     * a single producer that gates (block, fail). Else every claim and commit is a JNI call.
+     */
+    internal val direct: Boolean = policy !is ProducerPolicy.Overwrite &&
+        ring.region.getInt(Layout.HEADER_PRODUCER_MODE_OFFSET.toInt()).toLong() == Layout.PRODUCER_MODE_SINGLE
+
+    private val region = ring.region
+    private val address = if (direct && ACCESS.needsAddress) Native.regionAddress(ring.handle) else 0L
+
+    /**
+     * Direct: the next sequence to claim. W1: read once, after the attach, with Acquire (pairs
+     * with the Release store of `published` by a previous producer's commit: this one continues
+     * after its last frame), as the Rust producer's attach does.
+     */
+    private var next: Long = if (direct) ACCESS.getLongAcquire(region, address, PUBLISHED_AT) else 0L
+
+    /** Direct: frames below this fit without asking Rust (the gating cache, W2). */
+    private var gate: Long = 0L
 
     private val mask: Long = ring.slotCount.toLong() - 1
     private val views = arrayOfNulls<ByteBuffer>(ring.slotCount)
@@ -78,7 +108,7 @@ class RingProducer internal constructor(private val ring: Ring, private val hand
      */
     fun claim(): WriteSlot {
         checkUsable()
-        val seq = Native.producerClaim(handle, 1)
+        val seq = if (direct) reserve(1) else Native.producerClaim(handle, 1)
         open = 1
         slot.open(seq, view(seq))
         return slot
@@ -91,7 +121,7 @@ class RingProducer internal constructor(private val ring: Ring, private val hand
     fun claimBatch(n: Int): WriteBatch {
         require(n in 1..ring.slotCount) { "n must be in 1..${ring.slotCount}, but was $n" }
         checkUsable()
-        val first = Native.producerClaim(handle, n)
+        val first = if (direct) reserve(n) else Native.producerClaim(handle, n)
         open = n
         batch.open(first, n)
         return batch
@@ -101,16 +131,84 @@ class RingProducer internal constructor(private val ring: Ring, private val hand
         require(length in 0..slotSize) { "length must be in 0..$slotSize, but was $length" }
         require(kind in 0..0xffff) { "kind must be in 0..65535, but was $kind" }
         check(open == 1) { "no single-slot claim is open" }
-        Native.producerCommitOne(handle, length, kind)
+        if (direct) {
+            val seq = next - 1
+            describe(seq, length, kind.toLong(), if (ring.timestamps) System.nanoTime() else 0L)
+            publish(seq, next)
+        } else {
+            Native.producerCommitOne(handle, length, kind)
+        }
         open = 0
     }
 
     internal fun commitBatch(frames: Int) {
         check(open > 0) { "no claim is open" }
         require(frames in 0..open) { "frames must be in 0..$open, but was $frames" }
-        Native.producerCommit(handle, frames, meta)
+        if (direct) {
+            val first = next - open
+            val now = if (ring.timestamps) System.nanoTime() else 0L
+            for (i in 0 until open) {
+                if (i < frames) {
+                    describe(first + i, meta.getInt(8 * i), meta.getInt(8 * i + 4).toLong(), now)
+                } else {
+                    describe(first + i, 0, Layout.KIND_SKIP, now) // claimed, not written: passed over
+                }
+            }
+            publish(first, next)
+        } else {
+            Native.producerCommit(handle, frames, meta)
+        }
         open = 0
     }
+
+    /**
+     * Direct, W1 and W2: claims frames `next until next + n`: asks Rust for the gate only when
+     * the cached one is used up (it waits or throws as the policy says), then marks each slot
+     * as being written before any byte of it is. Returns the first sequence.
+     */
+    private fun reserve(n: Int): Long {
+        val first = next
+        val end = first + n
+        if (end > gate) gate = Native.producerGate(handle, first, end)
+        for (seq in first until end) {
+            // W2: Opaque; ordered before the payload's stores by the fence below.
+            ACCESS.setLongOpaque(region, address, stampAt(seq), 2 * seq + 1)
+        }
+        // W2: Release fence: a lossy reader that sees a payload store of ours and then fences
+        // with Acquire sees the `writing` stamp (pairs with R3's acquireFence + stamp re-load).
+        ACCESS.releaseFence()
+        next = end
+        return first
+    }
+
+    /** Direct, W3: the frame's length, kind and (on a ring that keeps them) timestamp, plain. */
+    private fun describe(seq: Long, length: Int, kind: Long, timestampNs: Long) {
+        val desc = ring.descAt(seq).toInt()
+        region.putInt(desc + Layout.DESC_LEN_OFFSET.toInt(), length)
+        region.putInt(desc + Layout.DESC_KIND_OFFSET.toInt(), kind.toInt())
+        if (ring.timestamps) region.putLong(desc + Layout.DESC_TIMESTAMP_OFFSET.toInt(), timestampNs)
+    }
+
+    /** Direct, W4 and W5: publishes frames `first until end` and wakes a sleeping reader. */
+    private fun publish(first: Long, end: Long) {
+        for (seq in first until end) {
+            // W4: Release: pairs with R2's Acquire load of the stamp: the frame's bytes and
+            // descriptor are visible to a reader that sees it.
+            ACCESS.setLongRelease(region, address, stampAt(seq), 2 * seq + 2)
+        }
+        // W4: Release: pairs with the Acquire loads of `published` (registration, lap recovery,
+        // the park's re-check).
+        ACCESS.setLongRelease(region, address, PUBLISHED_AT, end)
+        // W5: full fence between the store of `published` and the load of the futex word (pairs
+        // with the parking reader's heavy fence, ring/src/sleep.rs); then Rust wakes the readers
+        // only if one armed the word.
+        ACCESS.fullFence()
+        if (ACCESS.getIntOpaque(region, address, DATA_FUTEX_AT).toLong() and Layout.FUTEX_ARMED != 0L) {
+            Native.producerNotify(handle)
+        }
+    }
+
+    private fun stampAt(seq: Long): Int = (ring.descAt(seq) + Layout.DESC_STAMP_OFFSET).toInt()
 
     /**
      * Detaches (once; later calls do nothing). An open claim is published as frames readers pass
@@ -118,6 +216,11 @@ class RingProducer internal constructor(private val ring: Ring, private val hand
      */
     override fun close() {
         if (closed) return
+        if (direct && open > 0) {
+            // Claimed and never committed: published as frames readers pass over (W6).
+            for (i in 0 until open) meta.putLong(8 * i, 0L)
+            commitBatch(0)
+        }
         closed = true
         open = 0
         slot.live = false
@@ -230,6 +333,10 @@ class WriteBatch internal constructor(private val producer: RingProducer) {
         live = false
     }
 }
+
+private val ACCESS: Access = Access.current
+private val PUBLISHED_AT = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+private val DATA_FUTEX_AT = (Layout.PRODUCER_OFFSET + Layout.DATA_FUTEX_OFFSET).toInt()
 
 private const val STALE_SLOT = "the slot was committed (or its producer closed): claim another"
 private const val STALE_BATCH = "the batch was committed (or its producer closed): claim another"

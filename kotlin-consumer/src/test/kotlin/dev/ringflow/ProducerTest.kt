@@ -54,6 +54,7 @@ class ProducerTest {
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start()
             awaitConsumers(ring, 1)
             ring.producer(ProducerPolicy.Block()).use { producer ->
+                assertTrue(producer.direct, "a single producer that gates writes its steps itself")
                 var seq = 0L
                 while (seq < frames / 2) {
                     val slot = producer.claim()
@@ -81,6 +82,62 @@ class ProducerTest {
             assertEquals(0, reader.exitValue(), out)
             assertTrue(out.contains("\"verified\":true"), out)
             assertTrue(out.contains("\"frames\":$frames"), out)
+        }
+    }
+
+    /**
+     * The writer obligations (docs/FORMAT.md) held against the Rust producer: the same frames
+     * written by each into a ring of its own leave the same descriptors (stamp, length, kind),
+     * payloads and `published`, and timestamps from the same clock.
+     */
+    @Test
+    fun `the Kotlin writer leaves a ring as the Rust producer does`() {
+        val frames = 40L // two and a half laps of 16 slots: every slot rewritten
+        Ring.create(tempRing(), slots = 16, slotSize = 48).use { rust ->
+            Ring.create(tempRing(), slots = 16, slotSize = 48).use { kotlin ->
+                assertTrue(rust.timestamps && kotlin.timestamps)
+                val t0 = System.nanoTime()
+                val p = Native.testProducerAttach(rust.handle, 0)
+                assertEquals(frames, Native.testProducerPush(p, frames))
+                Native.testProducerDetach(p)
+                val t1 = System.nanoTime()
+                kotlin.producer(ProducerPolicy.Fail).use { producer ->
+                    assertTrue(producer.direct)
+                    var seq = 0L
+                    while (seq < 20) {
+                        val slot = producer.claim()
+                        fillPattern(slot.buffer, seq++, 48)
+                        slot.commit(48)
+                    }
+                    while (seq < frames) {
+                        val batch = producer.claimBatch(5)
+                        for (i in 0 until 5) {
+                            fillPattern(batch.buffer(i), seq + i, 48)
+                            batch.setFrame(i, 48)
+                        }
+                        batch.commit()
+                        seq += 5
+                    }
+                }
+                val t2 = System.nanoTime()
+                val published = (Layout.PRODUCER_OFFSET + Layout.PUBLISHED_OFFSET).toInt()
+                assertEquals(frames, rust.region.getLong(published))
+                assertEquals(frames, kotlin.region.getLong(published))
+                for (s in frames - 16 until frames) {
+                    val d = rust.descAt(s).toInt()
+                    assertEquals(kotlin.descAt(s).toInt(), d)
+                    for (field in longArrayOf(Layout.DESC_STAMP_OFFSET, Layout.DESC_LEN_OFFSET)) {
+                        assertEquals(rust.region.getLong(d + field.toInt()), kotlin.region.getLong(d + field.toInt()), "frame $s, descriptor word at $field")
+                    }
+                    val at = rust.payloadAt(s).toInt()
+                    for (i in 0 until 48) assertEquals(rust.region.get(at + i), kotlin.region.get(at + i), "frame $s byte $i")
+                    val rustNs = rust.timestampAt(d.toLong())
+                    val kotlinNs = kotlin.timestampAt(d.toLong())
+                    assertTrue(rustNs in t0..t1, "Rust's timestamp $rustNs in the JVM's nanoTime window $t0..$t1")
+                    assertTrue(kotlinNs in t1..t2, "Kotlin's timestamp $kotlinNs in $t1..$t2")
+                }
+                assertTrue(rust.stats().closed && kotlin.stats().closed, "the last producer closed each")
+            }
         }
     }
 
@@ -155,6 +212,7 @@ class ProducerTest {
             val writers = (0..1).map { writer ->
                 async(Dispatchers.IO) {
                     ring.producer().use { producer ->
+                        assertTrue(!producer.direct, "a multi-producer ring's claims stay in Rust")
                         var i = 0
                         while (i < frames) {
                             if (writer == 0) {
@@ -195,6 +253,39 @@ class ProducerTest {
             } finally {
                 Native.unregister(lagging)
             }
+        }
+    }
+
+    private fun dataSleepers(ring: Ring): Int =
+        Regex("\"data_sleepers\":(\\d+)").find(ring.statsJson())!!.groupValues[1].toInt()
+
+    /**
+     * W5: a commit that finds a reader parked on the data futex wakes it through Rust, counted in
+     * `dataWakes`. A parked reader leaves its futex between timed slices, and a commit that lands
+     * in such a gap rightly wakes nobody, so this tries up to five commits, each after seeing a
+     * parked reader, and needs one counted wake.
+     */
+    @Test
+    fun `a commit wakes a reader parked on the ring`() = runBlocking {
+        Ring.create(tempRing(), slots = 16, slotSize = 32).use { ring ->
+            val seen = java.util.concurrent.atomic.AtomicLong(-1)
+            val reader = async(Dispatchers.Default) { ring.frames().collect { seen.set(it.seq) } }
+            awaitConsumers(ring, 1)
+            ring.producer().use { producer ->
+                assertTrue(producer.direct)
+                var woken = false
+                var seq = 0L
+                while (!woken && seq < 5) {
+                    withTimeout(10_000) { while (dataSleepers(ring) < 1) kotlinx.coroutines.delay(1) }
+                    val wakes = ring.stats().dataWakes
+                    producer.claim().commit(0)
+                    withTimeout(10_000) { while (seen.get() < seq) yield() }
+                    woken = ring.stats().dataWakes > wakes
+                    seq++
+                }
+                assertTrue(woken, "none of $seq commits woke the parked reader")
+            }
+            withTimeout(10_000) { reader.await() }
         }
     }
 

@@ -6,7 +6,9 @@ import java.nio.ByteBuffer
  * The JNI entry points of `jni-glue` (`jni-glue/src/lib.rs`, one Rust function each).
  *
  * Called to open, register, park, wake, start producers and suspend calls, and read stats, never
- * per frame read; and once per claim and once per commit by a [dev.ringflow.RingProducer].
+ * per frame read; by a [dev.ringflow.RingProducer] once per claim and once per commit on a
+ * multi-producer ring or under `Overwrite`, else only when its cached gate is used up and to wake
+ * a sleeping reader.
  * Errors arrive as [dev.ringflow.RingException] subclasses.
  */
 internal object Native {
@@ -46,6 +48,10 @@ internal object Native {
     @JvmStatic external fun producerCommitOne(producer: Long, length: Int, kind: Int)
     @JvmStatic external fun producerCommit(producer: Long, frames: Int, meta: ByteBuffer)
     @JvmStatic external fun producerClose(producer: Long)
+    // A single producer's writer steps in Kotlin (docs/FORMAT.md, "Writer obligations"): the gate
+    // when the cached one is used up, the wake when a reader armed the data futex.
+    @JvmStatic external fun producerGate(producer: Long, first: Long, end: Long): Long
+    @JvmStatic external fun producerNotify(producer: Long)
     @JvmStatic external fun startSeqProducer(ring: Long, frames: Long, frameSize: Int): Long
     @JvmStatic external fun cancel(handle: Long)
     @JvmStatic external fun stats(ring: Long): String
