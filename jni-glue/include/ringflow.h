@@ -76,6 +76,17 @@
 // live ring): nothing more will come through this one.
 #define RF_REPLACED 18
 
+// `rf_producer_attach`'s policy: when the slowest lossless reader is a whole ring behind, a
+// claim waits for space, at most the attach's `timeout_ms` (then `RF_TIMEOUT`).
+#define RF_POLICY_BLOCK 0
+
+// `rf_producer_attach`'s policy: a claim on a full ring returns `RF_FULL` at once.
+#define RF_POLICY_FAIL 1
+
+// `rf_producer_attach`'s policy: a claim never waits and writes over the oldest frame (lagging
+// readers lose frames and are told how many). Only on a ring created overwritable.
+#define RF_POLICY_OVERWRITE 2
+
 // A frame handed out by `rf_consumer_next`; `data` is valid until `rf_consumer_release` on the
 // same consumer. Never torn: a frame no producer may rewrite before the release is shown in
 // place, any other (a lossy consumer's, an overwritable ring's) as a copy checked whole first.
@@ -93,6 +104,18 @@ typedef struct rf_frame {
   // The user kind.
   uint16_t kind;
 } rf_frame;
+
+// A slot handed out by `rf_producer_claim` or `rf_producer_claim_batch`: `capacity` writable
+// payload bytes at `data`, in the shared mapping, owned by the claim until its commit (after
+// the commit, or the producer's close, the pointer must not be used).
+typedef struct rf_slot {
+  // The frame's sequence number.
+  uint64_t seq;
+  // The slot's payload area.
+  uint8_t *data;
+  // Payload bytes the slot holds (the ring's slot size).
+  size_t capacity;
+} rf_slot;
 
 // A completion callback: `status` is an `RF_*` code; `json` is the task's result (its summary
 // as JSON) when `status` is `RF_OK`, else the error message. Both are valid only during the
@@ -210,6 +233,63 @@ int32_t rf_consumer_release(uint64_t consumer_handle, bool *out_intact);
 // Unregisters a consumer (a held frame is released); its handle is stale from now on
 // (`RF_UNKNOWN_HANDLE`, whatever is registered later).
 int32_t rf_consumer_unregister(uint64_t consumer_handle);
+
+// Attaches a producer to `ring` and writes its handle to `out_producer`. `policy` is one of
+// `RF_POLICY_BLOCK` (a claim waits for space at most `timeout_ms`; negative: forever),
+// `RF_POLICY_FAIL` and `RF_POLICY_OVERWRITE` (`timeout_ms` is then ignored). A single-producer
+// ring takes one producer at a time (`RF_BUSY` while another, in any process, is attached); a
+// multi-producer ring up to 8. `RF_BAD_ARGUMENT` for an unknown policy, or `overwrite` on a ring
+// not created overwritable. The producer keeps the ring mapped: `rf_ring_close` on `ring` does
+// not detach it (`rf_producer_close` does). Producer handles are generation-checked, as
+// consumer handles are, and never equal a consumer's.
+//
+// # Safety
+// Each pointer is null or valid for what this says it reads or writes.
+int32_t rf_producer_attach(uint64_t ring, int32_t policy, int64_t timeout_ms, uint64_t *out_producer);
+
+// Claims the next slot: waits for space as the producer's policy says, then describes the slot
+// in `out_slot` (its sequence, and `capacity` writable bytes at `data`, in place in the shared
+// mapping). Write the frame there, then `rf_producer_commit`. `RF_FULL` (policy `fail`),
+// `RF_TIMEOUT` (policy `block` with a timeout), `RF_REPLACED`; `RF_BAD_ARGUMENT` if a claim is
+// still open. A blocked claim is not released by `rf_ring_wake` or `rf_ring_close`: it waits
+// for space, for its timeout, or for the ring's replacement. No allocation and no lock beyond
+// the handle lookup; no syscall unless it waits.
+//
+// # Safety
+// Each pointer is null or valid for what this says it reads or writes.
+int32_t rf_producer_claim(uint64_t producer, struct rf_slot *out_slot);
+
+// Claims `n` consecutive slots at once (`1 ..=` the ring's slot count: one wait for space, one
+// commit for all) and describes them in `out_slots`, an array of `n` `rf_slot`s (slot `i` has
+// sequence `seq` of slot 0 plus `i`; slots are not contiguous in memory). Write the frames, then
+// `rf_producer_commit_batch`. Errors as `rf_producer_claim`, and `RF_BAD_ARGUMENT` for an `n`
+// out of range.
+//
+// # Safety
+// Each pointer is null or valid for what this says it reads or writes (`out_slots`: `n`
+// elements).
+int32_t rf_producer_claim_batch(uint64_t producer, size_t n, struct rf_slot *out_slots);
+
+// Publishes the open claim of `rf_producer_claim` as one frame of `len` payload bytes and user
+// kind `kind`; readers see it from now on. `RF_BAD_ARGUMENT` (and the claim stays open, nothing
+// published) if no claim is open, if the open claim is a batch of more than one slot (use
+// `rf_producer_commit_batch`), or if `len` exceeds the slot's capacity.
+int32_t rf_producer_commit(uint64_t producer, size_t len, uint16_t kind);
+
+// Publishes the open claim: slots `0 .. count` as frames of `lens[i]` bytes and kind `kinds[i]`
+// (`kinds` may be null: kind 0), the rest of the claim (a writer that ran short) as empty frames
+// readers pass over. `RF_BAD_ARGUMENT` (the claim stays open, nothing published) if no claim is
+// open, `count` exceeds it, or a length exceeds the slot capacity.
+//
+// # Safety
+// `lens` holds `count` elements (may be null if `count` is 0); `kinds` is null or holds `count`.
+int32_t rf_producer_commit_batch(uint64_t producer, size_t count, const size_t *lens, const uint16_t *kinds);
+
+// Detaches a producer; its handle is stale from now on (`RF_UNKNOWN_HANDLE`, a second close
+// among them). An open claim is published as empty frames readers pass over, so no reader waits
+// on it. The last producer to detach closes the ring: its readers get `RF_CLOSED` once they
+// have read every frame. A call on the producer in progress on another thread finishes first.
+int32_t rf_producer_close(uint64_t producer);
 
 // Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in
 // the ring's audio format), 2 `telemetry`, 3 `fill`; `frames` negative: until cancelled; `rate` <= 0: the

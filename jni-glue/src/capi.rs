@@ -13,6 +13,10 @@
 //! - No panic crosses the boundary: a Rust panic is `RF_PANIC` (message in `rf_last_error`).
 //! - A consumer is used by one thread at a time. `rf_consumer_next` hands out one frame in place
 //!   (pointer + length into the shared mapping), valid until `rf_consumer_release`.
+//! - A producer (`rf_producer_*`) writes frames in place: `rf_producer_claim` hands out a
+//!   writable slot in the shared mapping, `rf_producer_commit` publishes it. It is used by one
+//!   thread at a time (`RF_BUSY` for a second thread that calls in meanwhile); its misuse (a
+//!   commit with no claim, a second claim before the commit) is `RF_BAD_ARGUMENT`.
 //! - Completions (`rf_produce_async`, `rf_await_data_async`, and the `_post` forms) arrive on one
 //!   of the engine's runtime threads: the callback must not block, and must hand the result to
 //!   its own thread (a Dart port, a Kotlin/Native worker, a dispatch queue) itself.
@@ -22,11 +26,12 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use ringflow::{Error as RingError, RecvError, Ring, RingConfig};
+use ringflow::{ClaimError, Error as RingError, ProducerOptions, RecvError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
 use crate::consumers::{self, ConsumerEntry};
+use crate::producers::{self, ProducerEntry};
 use crate::rings::{self, Interrupted, WATCH_SLICE};
 
 /// Success.
@@ -76,6 +81,25 @@ pub const RF_ABANDONED: i32 = 17;
 /// live ring): nothing more will come through this one.
 pub const RF_REPLACED: i32 = 18;
 
+/// `rf_producer_attach`'s policy: when the slowest lossless reader is a whole ring behind, a
+/// claim waits for space, at most the attach's `timeout_ms` (then `RF_TIMEOUT`).
+pub const RF_POLICY_BLOCK: i32 = 0;
+/// `rf_producer_attach`'s policy: a claim on a full ring returns `RF_FULL` at once.
+pub const RF_POLICY_FAIL: i32 = 1;
+/// `rf_producer_attach`'s policy: a claim never waits and writes over the oldest frame (lagging
+/// readers lose frames and are told how many). Only on a ring created overwritable.
+pub const RF_POLICY_OVERWRITE: i32 = 2;
+
+/// Every policy by its name in `ringflow.h` (as [`statuses`]).
+#[doc(hidden)]
+pub fn policies() -> &'static [(&'static str, i32)] {
+    &[
+        ("RF_POLICY_BLOCK", RF_POLICY_BLOCK),
+        ("RF_POLICY_FAIL", RF_POLICY_FAIL),
+        ("RF_POLICY_OVERWRITE", RF_POLICY_OVERWRITE),
+    ]
+}
+
 /// Every status above by its name in `ringflow.h`, for the tests that hold the header, the C
 /// compiler's view of it and the error table against this file.
 #[doc(hidden)]
@@ -121,6 +145,20 @@ pub struct RfFrame {
     pub len: usize,
     /// The user kind.
     pub kind: u16,
+}
+
+/// A slot handed out by `rf_producer_claim` or `rf_producer_claim_batch`: `capacity` writable
+/// payload bytes at `data`, in the shared mapping, owned by the claim until its commit (after
+/// the commit, or the producer's close, the pointer must not be used).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RfSlot {
+    /// The frame's sequence number.
+    pub seq: u64,
+    /// The slot's payload area.
+    pub data: *mut u8,
+    /// Payload bytes the slot holds (the ring's slot size).
+    pub capacity: usize,
 }
 
 /// A completion callback: `status` is an `RF_*` code; `json` is the task's result (its summary
@@ -171,6 +209,12 @@ impl From<EngineError> for Failure {
 impl From<RingError> for Failure {
     fn from(e: RingError) -> Self {
         EngineError::Ring(e).into()
+    }
+}
+
+impl From<ClaimError> for Failure {
+    fn from(e: ClaimError) -> Self {
+        RingError::from(e).into()
     }
 }
 
@@ -542,6 +586,209 @@ pub unsafe extern "C" fn rf_consumer_release(consumer_handle: u64, out_intact: *
 pub extern "C" fn rf_consumer_unregister(consumer_handle: u64) -> i32 {
     // The entry's `Consumer` gives its block back when dropped.
     ffi(|| Ok(consumers::unregister(consumer_handle)?))
+}
+
+// --- producers -----------------------------------------------------------------------------
+
+/// Attaches a producer to `ring` and writes its handle to `out_producer`. `policy` is one of
+/// `RF_POLICY_BLOCK` (a claim waits for space at most `timeout_ms`; negative: forever),
+/// `RF_POLICY_FAIL` and `RF_POLICY_OVERWRITE` (`timeout_ms` is then ignored). A single-producer
+/// ring takes one producer at a time (`RF_BUSY` while another, in any process, is attached); a
+/// multi-producer ring up to 8. `RF_BAD_ARGUMENT` for an unknown policy, or `overwrite` on a ring
+/// not created overwritable. The producer keeps the ring mapped: `rf_ring_close` on `ring` does
+/// not detach it (`rf_producer_close` does). Producer handles are generation-checked, as
+/// consumer handles are, and never equal a consumer's.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_producer_attach(
+    ring: u64,
+    policy: i32,
+    timeout_ms: i64,
+    out_producer: *mut u64,
+) -> i32 {
+    ffi(|| {
+        if out_producer.is_null() {
+            return Err(bad("out_producer is null"));
+        }
+        let policy = producers::policy_of(policy, timeout_ms)?;
+        let handle = producers::attach(Handle(ring), ProducerOptions::new(policy))?;
+        put(out_producer, handle, "out_producer")
+    })
+}
+
+/// Runs `f` on a live producer, unless another thread is inside a call on it (`RF_BUSY`).
+fn with_producer<T>(
+    handle: u64,
+    f: impl FnOnce(&mut ProducerEntry) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let entry = producers::get(handle)?;
+    let Some(mut entry) = producers::try_lock(&entry) else {
+        return Err(Failure(
+            RF_BUSY,
+            format!("producer {handle} is in use by another thread: a producer is used by one thread at a time"),
+        ));
+    };
+    f(&mut entry)
+}
+
+/// Claims `n` slots (`1 ..= slots`) for `out_slots` (an array of `n`), under the producer's
+/// policy; the claim stays open until a commit.
+fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failure> {
+    with_producer(handle, |e| {
+        if let Some(open) = &e.claim {
+            return Err(bad(format!(
+                "a claim of {} frames from sequence {} is still open: commit it first",
+                open.len(),
+                open.first_seq()
+            )));
+        }
+        let claim = e.producer.claim(n)?;
+        let capacity = e.producer.slot_size();
+        for i in 0..n {
+            let data = e
+                .producer
+                .payload_ptr(&claim, i)
+                .expect("slot i of the claim just made");
+            let slot = RfSlot {
+                seq: claim.first_seq() + i as u64,
+                data,
+                capacity,
+            };
+            // SAFETY: `out_slots` holds `n` slots (the caller's contract; checked not null).
+            unsafe { out_slots.add(i).write(slot) };
+        }
+        e.claim = Some(claim);
+        Ok(())
+    })
+}
+
+/// Claims the next slot: waits for space as the producer's policy says, then describes the slot
+/// in `out_slot` (its sequence, and `capacity` writable bytes at `data`, in place in the shared
+/// mapping). Write the frame there, then `rf_producer_commit`. `RF_FULL` (policy `fail`),
+/// `RF_TIMEOUT` (policy `block` with a timeout), `RF_REPLACED`; `RF_BAD_ARGUMENT` if a claim is
+/// still open. A blocked claim is not released by `rf_ring_wake` or `rf_ring_close`: it waits
+/// for space, for its timeout, or for the ring's replacement. No allocation and no lock beyond
+/// the handle lookup; no syscall unless it waits.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_producer_claim(producer: u64, out_slot: *mut RfSlot) -> i32 {
+    ffi(|| {
+        if out_slot.is_null() {
+            return Err(bad("out_slot is null"));
+        }
+        claim_into(producer, 1, out_slot)
+    })
+}
+
+/// Claims `n` consecutive slots at once (`1 ..=` the ring's slot count: one wait for space, one
+/// commit for all) and describes them in `out_slots`, an array of `n` `rf_slot`s (slot `i` has
+/// sequence `seq` of slot 0 plus `i`; slots are not contiguous in memory). Write the frames, then
+/// `rf_producer_commit_batch`. Errors as `rf_producer_claim`, and `RF_BAD_ARGUMENT` for an `n`
+/// out of range.
+///
+/// # Safety
+/// Each pointer is null or valid for what this says it reads or writes (`out_slots`: `n`
+/// elements).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_producer_claim_batch(
+    producer: u64,
+    n: usize,
+    out_slots: *mut RfSlot,
+) -> i32 {
+    ffi(|| {
+        if out_slots.is_null() {
+            return Err(bad("out_slots is null"));
+        }
+        claim_into(producer, n, out_slots)
+    })
+}
+
+/// Publishes the open claim of `rf_producer_claim` as one frame of `len` payload bytes and user
+/// kind `kind`; readers see it from now on. `RF_BAD_ARGUMENT` (and the claim stays open, nothing
+/// published) if no claim is open, if the open claim is a batch of more than one slot (use
+/// `rf_producer_commit_batch`), or if `len` exceeds the slot's capacity.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_producer_commit(producer: u64, len: usize, kind: u16) -> i32 {
+    ffi(|| {
+        with_producer(producer, |e| {
+            let Some(claim) = e.claim.take() else {
+                return Err(bad("no claim is open: rf_producer_claim first"));
+            };
+            if claim.len() != 1 {
+                let message = format!(
+                    "the open claim is a batch of {} slots: commit it with rf_producer_commit_batch",
+                    claim.len()
+                );
+                e.claim = Some(claim);
+                return Err(bad(message));
+            }
+            commit_open(e, claim, 1, |_| (len, kind))
+        })
+    })
+}
+
+/// Publishes the open claim: slots `0 .. count` as frames of `lens[i]` bytes and kind `kinds[i]`
+/// (`kinds` may be null: kind 0), the rest of the claim (a writer that ran short) as empty frames
+/// readers pass over. `RF_BAD_ARGUMENT` (the claim stays open, nothing published) if no claim is
+/// open, `count` exceeds it, or a length exceeds the slot capacity.
+///
+/// # Safety
+/// `lens` holds `count` elements (may be null if `count` is 0); `kinds` is null or holds `count`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_producer_commit_batch(
+    producer: u64,
+    count: usize,
+    lens: *const usize,
+    kinds: *const u16,
+) -> i32 {
+    ffi(|| {
+        if count > 0 && lens.is_null() {
+            return Err(bad("lens is null"));
+        }
+        with_producer(producer, |e| {
+            let Some(claim) = e.claim.take() else {
+                return Err(bad("no claim is open: rf_producer_claim_batch first"));
+            };
+            commit_open(e, claim, count, |i| {
+                // SAFETY: `i < count` (`HeldProducer::commit` asks only for those), and `lens`
+                // holds `count` elements, `kinds` too unless null (the caller's contract).
+                unsafe {
+                    let kind = if kinds.is_null() { 0 } else { *kinds.add(i) };
+                    (*lens.add(i), kind)
+                }
+            })
+        })
+    })
+}
+
+/// Commits `claim` (taken out of the entry); a refused commit puts it back, still open.
+fn commit_open(
+    e: &mut ProducerEntry,
+    claim: ringflow::HeldClaim,
+    frames: usize,
+    meta: impl Fn(usize) -> (usize, u16),
+) -> Result<(), Failure> {
+    match e.producer.commit(claim, frames, meta) {
+        Ok(()) => Ok(()),
+        Err(refused) => {
+            let message = format!("{refused} (the claim is still open)");
+            e.claim = Some(refused.claim);
+            Err(bad(message))
+        }
+    }
+}
+
+/// Detaches a producer; its handle is stale from now on (`RF_UNKNOWN_HANDLE`, a second close
+/// among them). An open claim is published as empty frames readers pass over, so no reader waits
+/// on it. The last producer to detach closes the ring: its readers get `RF_CLOSED` once they
+/// have read every frame. A call on the producer in progress on another thread finishes first.
+#[unsafe(no_mangle)]
+pub extern "C" fn rf_producer_close(producer: u64) -> i32 {
+    ffi(|| Ok(producers::close(producer)?))
 }
 
 // --- tasks and completions -----------------------------------------------------------------

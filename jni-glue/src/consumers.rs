@@ -12,7 +12,7 @@ use ringflow::{AnyConsumer, Delivery, HeldFrame, Start};
 use ringflow_engine::registry::Handle;
 use ringflow_engine::EngineError;
 
-use crate::handles::HandleTable;
+use crate::handles::{HandleTable, TableKind};
 use crate::rings::{self, RingGate};
 
 /// One registered consumer.
@@ -26,7 +26,7 @@ pub(crate) struct ConsumerEntry {
 }
 
 /// Every registered consumer, by handle.
-static CONSUMERS: HandleTable<Mutex<ConsumerEntry>> = HandleTable::new();
+static CONSUMERS: HandleTable<Mutex<ConsumerEntry>> = HandleTable::new(TableKind::Consumers);
 
 /// Registers a consumer on a ring handle, starting at `start`; returns the consumer's handle.
 pub(crate) fn register(ring: Handle, lossy: bool, start: Start) -> Result<u64, EngineError> {

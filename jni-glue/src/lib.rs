@@ -23,5 +23,6 @@ pub mod capi;
 mod consumers;
 mod handles;
 mod jvm;
+mod producers;
 mod rings;
 mod sources;

@@ -2,7 +2,9 @@
 //! `include/ringflow.h`) and a Python `ctypes` consumer read frames a Rust producer writes, and
 //! verify every byte (and the C program checks the error paths, stale handles among them); a
 //! second C program and a second Python script block readers and check that `rf_ring_wake` and
-//! `rf_ring_close` release them.
+//! `rf_ring_close` release them. A third C program and a third Python script are producers
+//! (`rf_producer_*`): the Rust test process reads and verifies every frame they write, and the C
+//! program checks the producer's refusals.
 //!
 //! Needs `cc` and `python3` on the PATH (both are in the set-up README.md lists).
 
@@ -214,11 +216,11 @@ fn python_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
 }
 
 /// What `ringflow.h` gives a C program, as the C compiler sees it, is what the Rust side has:
-/// every `RF_*` status the header defines (by name and value), and the size, alignment and field
+/// every `RF_*` status and policy the header defines (by name and value), and the size, alignment and field
 /// offsets of `rf_frame` and `rf_cobject` against the `#[repr(C)]` structs.
 #[test]
 fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
-    use ringflow_jni::capi::{statuses, RfCObject, RfFrame};
+    use ringflow_jni::capi::{policies, statuses, RfCObject, RfFrame, RfSlot};
     use std::mem::{align_of, offset_of, size_of};
 
     let dir = tempfile::tempdir().unwrap();
@@ -233,6 +235,7 @@ fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
         .collect();
     let mut expected: Vec<(String, i64)> = statuses()
         .iter()
+        .chain(policies())
         .map(|&(name, v)| (name.to_string(), i64::from(v)))
         .collect();
     let shapes = [
@@ -257,6 +260,11 @@ fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
             "offsetof rf_cobject.as_string",
             offset_of!(RfCObject, as_string),
         ),
+        ("sizeof rf_slot", size_of::<RfSlot>()),
+        ("alignof rf_slot", align_of::<RfSlot>()),
+        ("offsetof rf_slot.seq", offset_of!(RfSlot, seq)),
+        ("offsetof rf_slot.data", offset_of!(RfSlot, data)),
+        ("offsetof rf_slot.capacity", offset_of!(RfSlot, capacity)),
     ];
     expected.extend(shapes.iter().map(|&(n, v)| (n.to_string(), v as i64)));
     assert_eq!(
@@ -264,8 +272,8 @@ fn the_c_compiler_sees_the_values_and_layouts_rust_has() {
         "the C program's view (left) differs from Rust's (right)"
     );
 
-    // Every status the header defines is one the program printed: a status added to the header
-    // and not to tests/c/layout.c (and `capi::statuses`) fails here.
+    // Every status and policy the header defines is one the program printed: one added to the
+    // header and not to tests/c/layout.c (and `capi::statuses` or `capi::policies`) fails here.
     let header = std::fs::read_to_string(manifest_dir().join("include/ringflow.h")).unwrap();
     let defined: Vec<&str> = header
         .lines()
@@ -349,4 +357,177 @@ fn the_c_program_in_bindings_md_builds_as_written_and_runs() {
         String::from_utf8_lossy(&out.stdout),
         "read 1000 frames, 32000 bytes\n"
     );
+}
+
+/// What `tests/c/producer.c` and `tests/python/producer.py` write: frame `i` of writer `tag` is
+/// a pattern frame (`pattern::check` gives back `(tag, i)`) of `16 + i % (capacity - 15)` bytes
+/// and kind `i * 7 + tag`.
+fn expected_frame(i: u64, tag: u32, capacity: usize) -> (usize, u16) {
+    (
+        16 + (i % (capacity as u64 - 15)) as usize,
+        (i.wrapping_mul(7).wrapping_add(u64::from(tag))) as u16,
+    )
+}
+
+/// Reads `consumer` until its ring closes, and checks every frame against what `writers` (tags)
+/// wrote, `frames` each, in order per writer, none lost, torn or duplicated. `in_ring_order`: a
+/// single writer, whose frame `i` is the ring's sequence `i` (the skip frames of a batch
+/// committed short come only after its last frame). Returns the frames read.
+fn verify_written(
+    consumer: &mut ringflow::Consumer,
+    writers: &[u32],
+    frames: u64,
+    capacity: usize,
+    in_ring_order: bool,
+) -> u64 {
+    let mut next: std::collections::HashMap<u32, u64> = writers.iter().map(|&t| (t, 0)).collect();
+    let mut read = 0u64;
+    loop {
+        let frame = match consumer.recv(Some(Duration::from_secs(60))) {
+            Ok(frame) => frame,
+            Err(ringflow::RecvError::Closed) => break,
+            Err(e) => panic!("after {read} frames: {e}"),
+        };
+        let (tag, i) = pattern::check(frame.payload()).unwrap_or_else(|| {
+            panic!("frame {} (read {read}) is not a pattern frame", frame.seq())
+        });
+        let expected = next
+            .get_mut(&tag)
+            .unwrap_or_else(|| panic!("frame {} from unknown writer {tag}", frame.seq()));
+        assert_eq!(
+            i, *expected,
+            "writer {tag}: frame {i} where {expected} was next"
+        );
+        assert_eq!(
+            (frame.payload().len(), frame.kind()),
+            expected_frame(i, tag, capacity),
+            "writer {tag} frame {i}: length and kind"
+        );
+        if in_ring_order {
+            assert_eq!(frame.seq(), i, "ring sequence of writer {tag}'s frame {i}");
+        }
+        *expected += 1;
+        read += 1;
+    }
+    for (tag, n) in next {
+        assert_eq!(n, frames, "writer {tag} delivered {n} of {frames} frames");
+    }
+    read
+}
+
+/// Runs `command` (a writer of `frames` frames) against `consumer`, verifying what it wrote as
+/// it comes; fails if the writer fails or says anything but its `ok` line.
+fn writer_to(
+    mut command: Command,
+    consumer: &mut ringflow::Consumer,
+    tag: u32,
+    frames: u64,
+    capacity: usize,
+    ok: &str,
+) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the writer");
+    let read = verify_written(consumer, &[tag], frames, capacity, true);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), ok);
+    assert_eq!(read, frames);
+}
+
+#[test]
+fn a_c_producer_writes_every_frame_a_rust_consumer_reads_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c(dir.path(), "producer");
+    // One claim and commit per frame, then batches of 16 (the last one committed short).
+    for (frames, batch) in [(100_000u64, 1usize), (100_003, 16)] {
+        let path = dir.path().join(format!("ring-{batch}"));
+        let ring = Ring::create(&path, &RingConfig::new(64, 100)).unwrap();
+        let mut consumer = ring.consumer().unwrap();
+        let mut command = Command::new(&program);
+        command
+            .arg("write")
+            .arg(&path)
+            .args([frames.to_string(), batch.to_string(), "0".into()]);
+        let ok = format!("ok wrote {frames} frames");
+        writer_to(command, &mut consumer, 0, frames, 100, &ok);
+    }
+}
+
+#[test]
+fn two_c_producers_share_a_multi_producer_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c(dir.path(), "producer");
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(64, 64).multi_producer(true)).unwrap();
+    let mut consumer = ring.consumer().unwrap();
+    // Attached for the whole run, writing nothing: the ring must not close between the writers
+    // (it closes when the last producer detaches).
+    let keep_open = ring.producer(ProducerOptions::default()).unwrap();
+    let frames = 50_000u64;
+    let children: Vec<Child> = [(1u32, 1usize), (2, 8)]
+        .iter()
+        .map(|(tag, batch)| {
+            Command::new(&program)
+                .arg("write")
+                .arg(&path)
+                .args([frames.to_string(), batch.to_string(), tag.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let reader =
+        std::thread::spawn(move || verify_written(&mut consumer, &[1, 2], frames, 64, false));
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            format!("ok wrote {frames} frames")
+        );
+    }
+    drop(keep_open); // the last producer: the ring closes
+    assert_eq!(reader.join().unwrap(), 2 * frames);
+}
+
+#[test]
+fn the_c_producer_refuses_misuse_with_typed_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_c(dir.path(), "producer");
+    let mut command = Command::new(&program);
+    command.arg("misuse").arg(dir.path().join("ring"));
+    let stdout = run_bounded(command, dir.path(), BLOCKED_LIMIT);
+    assert_eq!(stdout, "ok misuse\n");
+}
+
+#[test]
+fn a_python_ctypes_producer_writes_every_frame_a_rust_consumer_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    for (frames, batch) in [(5_000u64, 1usize), (20_001, 8)] {
+        let path = dir.path().join(format!("ring-{batch}"));
+        let ring = Ring::create(&path, &RingConfig::new(64, 48)).unwrap();
+        let mut consumer = ring.consumer().unwrap();
+        let mut command = Command::new("python3");
+        command
+            .arg(manifest_dir().join("tests/python/producer.py"))
+            .arg(library())
+            .arg(&path)
+            .args([frames.to_string(), batch.to_string(), "5".into()]);
+        let ok = format!("ok python wrote {frames} frames");
+        writer_to(command, &mut consumer, 5, frames, 48, &ok);
+    }
 }

@@ -97,9 +97,9 @@ pub use consumer::{Delivery, Start};
 pub use error::ReleaseError;
 pub use error::{ClaimError, Error, PushError, RecvError, Result};
 pub use layout::{Geometry, Header, LayoutError};
-pub use producer::{FullPolicy, ProducerOptions};
 #[cfg(not(loom))]
-pub use producer::{Producer, WriteBatch, WriteSlot};
+pub use producer::{CommitHeldError, HeldClaim, HeldProducer, Producer, WriteBatch, WriteSlot};
+pub use producer::{FullPolicy, ProducerOptions};
 #[cfg(not(loom))]
 pub use region::{shm_path, AudioFormat, Ring, RingConfig, SampleFormat, Schema};
 pub use sleep::fence_mode;

@@ -8,6 +8,7 @@
 //! - `run`: how an entry runs (errors thrown as typed Kotlin exceptions, panics caught);
 //! - `ring_calls`: open, create, map, park, wake, stats and close a ring;
 //! - `consumer_calls`: register and unregister consumers (the table shared with the C ABI);
+//! - `producer_calls`: attach, claim, commit and close producers (the table the C ABI shares);
 //! - `engine_calls`: engine producers and the suspend calls (`calls`) in this process;
 //! - `test_hooks`: natives only tests and benches use, built with the `test-hooks` feature.
 //!
@@ -21,6 +22,7 @@ mod consumer_calls;
 mod daemon;
 mod engine_calls;
 mod load;
+mod producer_calls;
 mod ring_calls;
 mod run;
 #[cfg(feature = "test-hooks")]

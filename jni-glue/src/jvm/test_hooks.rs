@@ -149,6 +149,13 @@ pub fn live_consumers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
     run(&mut env, |_| Ok(consumers::live() as jint))
 }
 
+/// `Native.liveProducers(): Int`: producers attached (through JNI or the C ABI: one table) and
+/// not yet closed (for leak tests).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn live_producers<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {
+    run(&mut env, |_| Ok(crate::producers::live() as jint))
+}
+
 /// `Native.cachedExceptionClasses(): Int`: exception classes resolved in `JNI_OnLoad` (for tests).
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn cached_exception_classes<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jint {

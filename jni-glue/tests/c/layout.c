@@ -1,4 +1,4 @@
-/* Prints every value ringflow.h gives a C program, as the C compiler sees it: each status code,
+/* Prints every value ringflow.h gives a C program, as the C compiler sees it: each status code and policy,
  * and the size, alignment and field offsets of each struct. tests/c_abi.rs holds the lines
  * against the Rust side (the constants and `#[repr(C)]` structs of src/capi.rs). */
 #include <stdalign.h>
@@ -31,6 +31,9 @@ int main(void) {
     VALUE(RF_ALREADY_INITIALIZED);
     VALUE(RF_ABANDONED);
     VALUE(RF_REPLACED);
+    VALUE(RF_POLICY_BLOCK);
+    VALUE(RF_POLICY_FAIL);
+    VALUE(RF_POLICY_OVERWRITE);
     SHAPE(rf_frame);
     FIELD(rf_frame, seq);
     FIELD(rf_frame, timestamp_ns);
@@ -41,5 +44,9 @@ int main(void) {
     SHAPE(rf_cobject);
     FIELD(rf_cobject, kind);
     FIELD(rf_cobject, as_string);
+    SHAPE(rf_slot);
+    FIELD(rf_slot, seq);
+    FIELD(rf_slot, data);
+    FIELD(rf_slot, capacity);
     return 0;
 }

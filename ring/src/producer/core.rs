@@ -495,6 +495,32 @@ impl<M: RingMem> ProducerCore<M> {
         self.look_in()
     }
 
+    /// A single producer whose writer steps run in another runtime (docs/FORMAT.md, "Writer
+    /// obligations"): waits until frames `first .. end` fit, as a claim of them would (the
+    /// policy's wait or refusal, the eviction of dead readers, the heartbeat, the replaced
+    /// check), and returns the gate: frames below it fit without asking again. `next` follows
+    /// `first`, since the other runtime moves it.
+    pub(crate) fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimFail> {
+        debug_assert!(!self.multi && self.policy != FullPolicy::Overwrite && first < end);
+        self.next = first;
+        if end > self.gate {
+            self.refresh_gate(first)?;
+            if end > self.gate {
+                self.wait_for_space(first, end)?;
+            }
+        }
+        Ok(self.gate)
+    }
+
+    /// Wakes the readers parked on the data futex if one armed it (the end of a commit, for a
+    /// writer in another runtime that saw the armed bit). Returns whether it woke them.
+    pub(crate) fn notify_data(&mut self) -> bool {
+        let block = self.mem.producer();
+        let woke = sleep::notify(&*self.mem, &block.wait.data_futex, &block.wait.data_wakes);
+        self.woke_peer |= woke;
+        woke
+    }
+
     #[cold]
     fn wait_for_space(&mut self, from: u64, end: u64) -> Result<(), ClaimFail> {
         let timeout = match self.policy {

@@ -24,7 +24,7 @@ use crate::region::Shared;
 /// Dropping the handle detaches it; the last producer to detach closes the ring, and consumers
 /// get [`Error::Closed`] once they have read every frame.
 pub struct Producer {
-    core: ProducerCore<Shared>,
+    pub(super) core: ProducerCore<Shared>,
     timestamps: bool,
     /// The open claim of a [`WriteSlot`], kept here rather than in the slot handle: a handle of
     /// two words travels in registers, while a larger one was copied through the stack with
@@ -189,7 +189,7 @@ impl Producer {
     }
 
     #[inline]
-    fn timestamp(&self) -> u64 {
+    pub(super) fn timestamp(&self) -> u64 {
         if self.timestamps {
             crate::liveness::monotonic_ns()
         } else {
@@ -206,7 +206,7 @@ impl Drop for Producer {
 
 /// Writes a slot's length and kind (the slot is claimed by the caller).
 #[inline]
-fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
+pub(super) fn write_meta(shared: &Shared, seq: u64, len: u32, kind: u32) {
     write_meta_at(shared.desc_ptr(seq), len, kind);
 }
 
@@ -230,7 +230,7 @@ fn write_meta_at(desc_ptr: *mut u8, len: u32, kind: u32) {
 
 /// Writes a slot's timestamp, on a ring that keeps them (the caller checked).
 #[inline]
-fn write_timestamp_at(desc_ptr: *mut u8, ns: u64) {
+pub(super) fn write_timestamp_at(desc_ptr: *mut u8, ns: u64) {
     // SAFETY: as in `write_meta_at`; on a ring with timestamps TIMESTAMP lies inside the
     // 32-byte descriptor, 8-byte aligned.
     unsafe {
@@ -247,7 +247,7 @@ fn write_timestamp_at(desc_ptr: *mut u8, ns: u64) {
 ///
 /// # Safety
 /// The caller must own slot `seq` (claimed, not committed) for the slice's lifetime.
-unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
+pub(super) unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
     // SAFETY: forwarded to the caller.
     unsafe { payload_mut_at(shared.payload_ptr(seq), shared.slot_payload()) }
 }

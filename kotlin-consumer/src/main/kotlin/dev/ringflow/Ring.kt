@@ -67,6 +67,17 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     internal fun timestampAt(desc: Long): Long =
         if (timestamps) region.getLong((desc + Layout.DESC_TIMESTAMP_OFFSET).toInt()) else 0L
 
+    /**
+     * Attaches a producer with [policy]: frames written in place from Kotlin (see [RingProducer]).
+     * A single-producer ring takes one producer at a time ([RingBusyException] while another, in
+     * any process, is attached); a multi-producer ring up to 8. [ProducerPolicy.Overwrite] needs a
+     * ring created overwritable ([BadArgumentException] otherwise).
+     */
+    fun producer(policy: ProducerPolicy = ProducerPolicy.Block()): RingProducer {
+        checkOpen()
+        return RingProducer(this, Native.producerAttach(handle, policy.code, policy.blockMs), policy)
+    }
+
     /** What the frames hold, from the header. */
     val schema: Schema = when (region.getInt(Layout.HEADER_SCHEMA_ID_OFFSET.toInt()).toLong()) {
         Layout.SCHEMA_AUDIO -> Schema.Audio(

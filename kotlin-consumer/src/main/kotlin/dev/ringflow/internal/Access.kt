@@ -6,8 +6,8 @@ import java.nio.ByteBuffer
 import java.nio.ByteOrder
 
 /**
- * The reader's ordered accesses to shared memory (the stamps, the read cursor, the counters,
- * the fences), in one small interface with two implementations:
+ * The reader's and the writer's ordered accesses to shared memory (the stamps, the read cursor,
+ * `published`, the counters, the fences), in one small interface with two implementations:
  *
  * - [VarHandleAccess]: `MethodHandles.byteBufferViewVarHandle` over the region's direct buffer,
  *   about 2 ns an access, inlined by the JIT. Needs `java.lang.invoke.VarHandle`: JDK 9+,
@@ -20,7 +20,7 @@ import java.nio.ByteOrder
  *   calls per batch, not per frame; the payload is still read in place from the direct buffer.
  *
  * `-Dringflow.access=varhandle|jni` selects one; without it, `VarHandle` if the class exists,
- * else JNI. Each method names the Java access mode it has; the call sites (`ReaderCursor`) name
+ * else JNI. Each method names the Java access mode it has; the call sites (`ReaderCursor`, `RingProducer`) name
  * the partner of each.
  *
  * Thread safety: stateless; the caller owns the words' protocol.
@@ -43,6 +43,9 @@ internal sealed class Access(val name: String) {
 
     /** `VarHandle.acquireFence()`. */
     abstract fun acquireFence()
+
+    /** `VarHandle.releaseFence()` (the JNI path makes it a full fence, which is stronger). */
+    abstract fun releaseFence()
 
     /** `VarHandle.fullFence()`. */
     abstract fun fullFence()
@@ -137,6 +140,8 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override fun acquireFence() = VarHandle.acquireFence()
 
+    override fun releaseFence() = VarHandle.releaseFence()
+
     override fun fullFence() = VarHandle.fullFence()
 }
 
@@ -191,6 +196,11 @@ internal object JniAccess : Access("jni") {
     override fun acquireFence() {
         calls++
         Native.acquireFence()
+    }
+
+    override fun releaseFence() {
+        calls++
+        Native.fullFence()
     }
 
     override fun fullFence() {

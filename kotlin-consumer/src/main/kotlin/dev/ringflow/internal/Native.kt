@@ -5,8 +5,10 @@ import java.nio.ByteBuffer
 /**
  * The JNI entry points of `jni-glue` (`jni-glue/src/lib.rs`, one Rust function each).
  *
- * Called only to open, register, park, wake, start producers and suspend calls, and read stats:
- * never per frame.
+ * Called to open, register, park, wake, start producers and suspend calls, and read stats, never
+ * per frame read; by a [dev.ringflow.RingProducer] once per claim and once per commit on a
+ * multi-producer ring or under `Overwrite`, else only when its cached gate is used up and to wake
+ * a sleeping reader.
  * Errors arrive as [dev.ringflow.RingException] subclasses.
  */
 internal object Native {
@@ -42,12 +44,24 @@ internal object Native {
     @JvmStatic external fun waitPublished(ring: Long, seen: Long, timeoutMs: Long): Long
     @JvmStatic external fun wake(ring: Long)
     @JvmStatic external fun notifySpace(ring: Long)
+    // Producers (jni-glue/src/jvm/producer_calls.rs): one call per claim and per commit, the
+    // payloads written in place by Kotlin. `meta`: length and kind per frame, two ints each.
+    @JvmStatic external fun producerAttach(ring: Long, policy: Int, timeoutMs: Long): Long
+    @JvmStatic external fun producerClaim(producer: Long, n: Int): Long
+    @JvmStatic external fun producerCommitOne(producer: Long, length: Int, kind: Int)
+    @JvmStatic external fun producerCommit(producer: Long, frames: Int, meta: ByteBuffer)
+    @JvmStatic external fun producerClose(producer: Long)
+    // A single producer's writer steps in Kotlin (docs/FORMAT.md, "Writer obligations"): the gate
+    // when the cached one is used up, the wake when a reader armed the data futex.
+    @JvmStatic external fun producerGate(producer: Long, first: Long, end: Long): Long
+    @JvmStatic external fun producerNotify(producer: Long)
     @JvmStatic external fun startSeqProducer(ring: Long, frames: Long, frameSize: Int): Long
     @JvmStatic external fun cancel(handle: Long)
     @JvmStatic external fun stats(ring: Long): String
     @JvmStatic external fun close(ring: Long)
     @JvmStatic external fun remove(path: String)
     @JvmStatic external fun liveConsumers(): Int
+    @JvmStatic external fun liveProducers(): Int
     @JvmStatic external fun startProducer(ring: Long, source: Int, frames: Long, rate: Double): Long
     @JvmStatic external fun statsValues(ring: Long): LongArray
     @JvmStatic external fun cachedExceptionClasses(): Int
