@@ -99,7 +99,8 @@ impl RingArgs {
                 let n = (ms * f64::from(sample_rate) / 1000.0).round();
                 if !(n >= 1.0 && n <= f64::from(u32::MAX)) {
                     return Err(Failure::usage(format!(
-                        "--frame-ms {ms}: gives {n} samples at {sample_rate} Hz; a frame needs at least one"
+                        "--frame-ms {ms}: gives {n} samples per frame at {sample_rate} Hz; a frame holds 1 ..= {}",
+                        u32::MAX
                     )));
                 }
                 n as u32

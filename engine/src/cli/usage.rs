@@ -31,6 +31,9 @@ fn one_line(e: &clap::Error) -> String {
             names.join(", ")
         );
     }
+    if let Some(line) = negative_value(e) {
+        return line;
+    }
     let strings = |kind| match e.get(kind) {
         Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.join(", ")),
         Some(ContextValue::String(s)) => Some(s.clone()),
@@ -58,4 +61,29 @@ fn one_line(e: &clap::Error) -> String {
         }
     }
     line
+}
+
+/// clap reads a negative number after a flag that takes a value as a flag of its own and says
+/// "unexpected argument '-1' found", naming neither the flag nor what it takes: the flag it was
+/// meant for, found in the process's arguments, is named instead ("--frames -1: must not be
+/// negative"). Flags that take negative values (`--level`) accept them and never get here.
+fn negative_value(e: &clap::Error) -> Option<String> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // clap names the first short flag it saw in the word ("-0" of "-0.5").
+    let args: Vec<String> = std::env::args().collect();
+    let at = args
+        .iter()
+        .position(|a| a.starts_with(arg.as_str()) && a.parse::<f64>().is_ok())?;
+    let (flag, arg) = (args[..at].last()?.strip_prefix("--")?, &args[at]);
+    let cli = Cli::command();
+    let takes_value = cli
+        .get_subcommands()
+        .flat_map(|c| c.get_arguments())
+        .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values());
+    takes_value.then(|| format!("--{flag} {arg}: must not be negative"))
 }
