@@ -26,6 +26,7 @@ use ringflow::{Delivery, RecvError, Ring};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::progress::{Progress, ProgressSnapshot};
 use super::wire::{self, FrameHeaders, StreamSchema};
 use super::{connect, BridgeError};
 
@@ -115,6 +116,15 @@ struct Uncommitted {
 
 /// Runs the push bridge until its end (see [`PushSummary::end`]).
 pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummary, BridgeError> {
+    push_with(o, token, &Progress::default()).await
+}
+
+/// [`push`], keeping `progress` up to date as frames are acknowledged.
+pub async fn push_with(
+    o: PushOptions,
+    token: CancellationToken,
+    progress: &Progress,
+) -> Result<PushSummary, BridgeError> {
     let ring = Ring::open(&o.ring)?;
     let ring_id = wire::ring_id(&ring);
     let schema = StreamSchema::of(&ring);
@@ -155,6 +165,7 @@ pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummar
         ring_id: &ring_id,
         commit_every,
         token: &token,
+        progress,
     };
     let end = loop {
         if token.is_cancelled() {
@@ -302,6 +313,7 @@ struct Settle<'a> {
     ring_id: &'a str,
     commit_every: usize,
     token: &'a CancellationToken,
+    progress: &'a Progress,
 }
 
 impl Settle<'_> {
@@ -358,6 +370,12 @@ impl Settle<'_> {
         if done.frames >= self.commit_every || pending.is_empty() {
             done.commit(consumer);
         }
+        self.progress.set(ProgressSnapshot {
+            frames: s.frames,
+            bytes: s.bytes,
+            duplicates: s.duplicates,
+            retries: s.retries,
+        });
         Ok(())
     }
 }
