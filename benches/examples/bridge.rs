@@ -208,32 +208,33 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         idle_timeout: None,
     };
     // Ring -> push -> server, seen by a core subscriber (no JetStream consumer in between).
-    let core = rt.block_on(async {
+    let (client, mut sub) = rt.block_on(async {
         let client = async_nats::connect(url).await.unwrap();
-        let mut sub = client.subscribe("LAT").await.unwrap();
+        let sub = client.subscribe("LAT").await.unwrap();
         client.flush().await.unwrap();
-        tokio::spawn(async move {
-            let _client = client;
-            let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-            // The warm-up frame first, then N.
-            for i in 0..=N {
-                let m = sub.next().await.unwrap();
-                let ts: u64 = m
-                    .headers
-                    .as_ref()
-                    .unwrap()
-                    .get(TIMESTAMP)
-                    .unwrap()
-                    .as_str()
-                    .parse()
-                    .unwrap();
-                let now = ringflow::liveness::monotonic_ns();
-                if i > 0 {
-                    hist.record(now.saturating_sub(ts) / 1000).unwrap();
-                }
+        (client, sub)
+    });
+    let core = rt.spawn(async move {
+        let _client = client;
+        let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        // The warm-up frame first, then N.
+        for i in 0..=N {
+            let m = sub.next().await.unwrap();
+            let ts: u64 = m
+                .headers
+                .as_ref()
+                .unwrap()
+                .get(TIMESTAMP)
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
+            let now = ringflow::liveness::monotonic_ns();
+            if i > 0 {
+                hist.record(now.saturating_sub(ts) / 1000).unwrap();
             }
-            hist
-        })
+        }
+        hist
     });
     let pushing = rt.spawn(push(push_o, token.clone()));
     // The stream exists once the push bridge is registered again.
