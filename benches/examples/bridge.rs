@@ -3,7 +3,7 @@
 //! `nats-server`; then end-to-end latency ring -> push -> server -> pull -> ring.
 //!
 //! ```text
-//! cargo run --release -p ringflow-benches --example bridge [FRAMES]
+//! cargo run --release -p ringflow-benches --example bridge [FRAMES [ROUNDS]]
 //! ```
 //! Needs `nats-server` on PATH (`make setup`). Prints one line per case; docs/BENCHMARKS.md
 //! ("NATS bridge") records a run.
@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use ringflow::{Delivery, FullPolicy, ProducerOptions, Ring, RingConfig, Start};
 use ringflow_engine::bridge::pull::{pull, PullOptions};
 use ringflow_engine::bridge::push::{push, PushOptions, WINDOW};
-use ringflow_engine::bridge::wire::FrameHeaders;
+use ringflow_engine::bridge::wire::{FrameHeaders, TIMESTAMP};
 use tokio_util::sync::CancellationToken;
 
 struct Server(Child);
@@ -34,7 +35,13 @@ fn main() {
     let frames: u64 = std::env::args()
         .nth(1)
         .map_or(200_000, |a| a.parse().expect("FRAMES"));
+    let rounds: u32 = std::env::args()
+        .nth(2)
+        .map_or(3, |a| a.parse().expect("ROUNDS"));
     let dir = tempfile::tempdir().unwrap();
+    // The rings live where rings live, in shared memory (tmpfs); a ring file on a disk would
+    // have the kernel write its pages back meanwhile, on the disk the server stores to.
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,26 +65,36 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    for size in [64u32, 256, 3840] {
-        let n = if size == 3840 { frames / 4 } else { frames };
-        let plain = rt.block_on(plain_publisher(&url, size, n));
-        let bridged = bridge_push(&rt, &url, dir.path(), size, n);
-        println!(
-            "push {size:>5} B: bridge {:>9.0} frames/s {:>7.1} MB/s | plain async-nats {:>9.0} frames/s {:>7.1} MB/s | ratio {:.2}",
-            n as f64 / bridged,
-            n as f64 * f64::from(size) / bridged / 1e6,
-            n as f64 / plain,
-            n as f64 * f64::from(size) / plain / 1e6,
-            plain / bridged,
-        );
+    // Paired: each round runs both at every size, alternating which goes first, on the same
+    // server, so a move of the two vCPUs between rounds shows as a round that differs.
+    for round in 0..rounds {
+        for size in [64u32, 256, 3840] {
+            let n = if size == 3840 { frames / 4 } else { frames };
+            let tag = format!("{size}R{round}");
+            let (plain, bridged) = if round % 2 == 0 {
+                let plain = rt.block_on(plain_publisher(&url, &tag, size, n));
+                (plain, bridge_push(&rt, &url, shm.path(), &tag, size, n))
+            } else {
+                let bridged = bridge_push(&rt, &url, shm.path(), &tag, size, n);
+                (rt.block_on(plain_publisher(&url, &tag, size, n)), bridged)
+            };
+            println!(
+                "round {round} push {size:>5} B: bridge {:>9.0} frames/s {:>7.1} MB/s | plain async-nats {:>9.0} frames/s {:>7.1} MB/s | ratio {:.2}",
+                n as f64 / bridged,
+                n as f64 * f64::from(size) / bridged / 1e6,
+                n as f64 / plain,
+                n as f64 * f64::from(size) / plain / 1e6,
+                plain / bridged,
+            );
+        }
     }
-    latency(&rt, &url, dir.path());
+    latency(&rt, &url, shm.path());
 }
 
 /// Seconds to publish `n` messages of `size` bytes with the bridge's batching.
-async fn plain_publisher(url: &str, size: u32, n: u64) -> f64 {
+async fn plain_publisher(url: &str, tag: &str, size: u32, n: u64) -> f64 {
     let js = jetstream::new(async_nats::connect(url).await.unwrap());
-    let name = format!("PLAIN{size}");
+    let name = format!("PLAIN{tag}");
     js.create_stream(stream::Config {
         name: name.clone(),
         subjects: vec![name.clone()],
@@ -99,7 +116,7 @@ async fn plain_publisher(url: &str, size: u32, n: u64) -> f64 {
             timestamp_ns: 0,
             lost_before: 0,
         }
-        .to_map("0000000000000000");
+        .to_map("0000000000000000", seq.checked_sub(1));
         window.push_back(
             js.publish_with_headers(name.clone(), headers, payload.clone())
                 .await
@@ -117,10 +134,11 @@ fn bridge_push(
     rt: &tokio::runtime::Runtime,
     url: &str,
     dir: &std::path::Path,
+    tag: &str,
     size: u32,
     n: u64,
 ) -> f64 {
-    let path = dir.join(format!("push{size}"));
+    let path = dir.join(format!("push{tag}"));
     let ring = Ring::create(&path, &RingConfig::new(4096, size)).unwrap();
     // The bridge's named consumer is registered before the producer writes: it gates it.
     drop(
@@ -137,10 +155,10 @@ fn bridge_push(
         }
     });
     let o = PushOptions {
-        ring: path,
+        ring: path.clone(),
         url: url.into(),
-        stream: format!("BRIDGE{size}"),
-        subject: format!("BRIDGE{size}"),
+        stream: format!("BRIDGE{tag}"),
+        subject: format!("BRIDGE{tag}"),
         name: "bench".into(),
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
@@ -153,11 +171,15 @@ fn bridge_push(
     let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(s.frames, n);
     writer.join().unwrap();
+    std::fs::remove_file(&path).unwrap();
     elapsed
 }
 
 /// Frames one every millisecond, ring -> push -> server -> pull -> ring; prints p50/p99 of the
-/// time from the producer's commit to the far reader's receipt.
+/// time from the producer's commit to the far reader's receipt, and of the time to a plain core
+/// NATS subscriber of the stream's subject (ring -> push -> server only). One warm-up frame goes
+/// through the whole path first and is reported on its own: it waits for the pull bridge to
+/// connect and make its consumer, which is start-up, not latency.
 fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
     const N: u64 = 2000;
     let a = dir.join("lat-a");
@@ -174,7 +196,7 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         .unwrap();
     let token = CancellationToken::new();
     let push_o = PushOptions {
-        ring: a,
+        ring: a.clone(),
         url: url.into(),
         stream: "LAT".into(),
         subject: "LAT".into(),
@@ -182,9 +204,38 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
         replicas: 1,
-        frames: Some(N),
+        frames: Some(N + 1),
         idle_timeout: None,
     };
+    // Ring -> push -> server, seen by a core subscriber (no JetStream consumer in between).
+    let (client, mut sub) = rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let sub = client.subscribe("LAT").await.unwrap();
+        client.flush().await.unwrap();
+        (client, sub)
+    });
+    let core = rt.spawn(async move {
+        let _client = client;
+        let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        // The warm-up frame first, then N.
+        for i in 0..=N {
+            let m = sub.next().await.unwrap();
+            let ts: u64 = m
+                .headers
+                .as_ref()
+                .unwrap()
+                .get(TIMESTAMP)
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
+            let now = ringflow::liveness::monotonic_ns();
+            if i > 0 {
+                hist.record(now.saturating_sub(ts) / 1000).unwrap();
+            }
+        }
+        hist
+    });
     let pushing = rt.spawn(push(push_o, token.clone()));
     // The stream exists once the push bridge is registered again.
     while ring_a.stats().consumers.iter().all(|c| c.ownerless) {
@@ -194,32 +245,51 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         url: url.into(),
         stream: "LAT".into(),
         durable: "lat".into(),
-        ring: b,
-        frames: Some(N),
+        ring: b.clone(),
+        frames: Some(N + 1),
         idle_timeout: None,
     };
     let pulling = rt.spawn(pull(pull_o, token));
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || {
         let mut p = ring_a.producer(ProducerOptions::default()).unwrap();
+        p.push(&[0u8; 64]).unwrap();
+        go_rx.recv().unwrap();
         for _ in 0..N {
             p.push(&[0u8; 64]).unwrap();
             std::thread::sleep(Duration::from_millis(1));
         }
     });
+    let since = |f: &ringflow::Frame<'_>| {
+        ringflow::liveness::monotonic_ns().saturating_sub(f.timestamp_ns()) / 1000
+    };
+    let warm_up = since(&reader.recv(Some(Duration::from_secs(30))).unwrap());
+    go_tx.send(()).unwrap();
     let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
     for _ in 0..N {
         let f = reader.recv(Some(Duration::from_secs(30))).unwrap();
-        let now = ringflow::liveness::monotonic_ns();
-        hist.record(now.saturating_sub(f.timestamp_ns()) / 1000)
-            .unwrap();
+        hist.record(since(&f)).unwrap();
     }
     writer.join().unwrap();
     rt.block_on(pushing).unwrap().unwrap();
     rt.block_on(pulling).unwrap().unwrap();
-    println!(
-        "latency ring -> push -> server -> pull -> ring, 64 B, 1 frame/ms: p50 {} us, p99 {} us, max {} us",
-        hist.value_at_quantile(0.5),
-        hist.value_at_quantile(0.99),
-        hist.max()
-    );
+    let core = rt.block_on(core).unwrap();
+    println!("latency, 64 B, 1 frame/ms, {N} frames after a warm-up frame ({warm_up} us, the pull bridge starting):");
+    for (what, h) in [
+        ("ring -> push -> server -> core subscriber", &core),
+        ("ring -> push -> server -> pull -> ring", &hist),
+    ] {
+        println!(
+            "  {what}: p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max()
+        );
+    }
+    drop(reader);
+    drop(ring_b);
+    for path in [a, b] {
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -500,3 +500,52 @@ fn a_plain_python_client_reads_and_checks_the_stream() {
     assert_eq!(v["schema"]["schema"], "raw");
     assert_eq!(v["schema"]["slot_size"], 100);
 }
+
+#[test]
+fn push_shows_live_progress_on_a_terminal_and_nothing_on_a_pipe() {
+    let rig = Rig::new(1024, 64);
+    let servers = one_server(rig.dir.path());
+    let url = servers[0].url();
+    // The push bridge's consumer (its default name) first, so it sees every frame.
+    drop(
+        rig.a
+            .consumer_named("push-S", Delivery::Lossless, Duration::from_secs(60))
+            .unwrap(),
+    );
+    // A producer that stays attached, so the bridge runs until its idle timeout (a detached
+    // one would close the ring and end it at once).
+    let mut producer = rig
+        .a
+        .producer(ProducerOptions::new(FullPolicy::Fail))
+        .unwrap();
+    for _ in 0..500 {
+        producer.push(&[0u8; 64]).unwrap();
+    }
+    // A terminal: `script` runs the bridge on a pseudo-terminal and copies what it shows. The
+    // idle timeout keeps it running through several updates of the live line.
+    let cmd = format!(
+        "{} bridge push {} --nats {url} --stream S --idle-timeout 1",
+        env!("CARGO_BIN_EXE_ringflow"),
+        rig.path("a")
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs a command on a terminal");
+    let (code, out) = finish(tty);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("pushed 500 frames  ") && out.contains("frames/s"),
+        "no live line on the terminal: {out:?}"
+    );
+    assert!(out.contains("pushed 500 frames (32000 bytes)"), "{out:?}");
+    // A pipe: stderr stays empty and stdout is the summary alone.
+    let (code, out) = finish(rig.push(&url, &["--idle-timeout", "0.5"]));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+    assert!(out.starts_with('{') && !out.contains("frames/s"), "{out:?}");
+    drop(producer);
+}

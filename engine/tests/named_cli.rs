@@ -99,3 +99,58 @@ fn a_named_consume_resumes_where_the_last_one_released() {
     let out = ringflow(&["consume", p, "--grace", "3"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn rm_consumer_forgets_an_ownerless_name_and_refuses_a_live_or_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r");
+    let p = path.to_str().unwrap();
+    let ring = Ring::create(&path, &ringflow::RingConfig::new(64, 64)).unwrap();
+    let live = ring
+        .consumer_named(
+            "live",
+            ringflow::Delivery::Lossless,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    drop(
+        ring.consumer_named(
+            "idle",
+            ringflow::Delivery::Lossless,
+            Duration::from_secs(60),
+        )
+        .unwrap(),
+    );
+    let out = ringflow(&["rm", "--consumer", "live", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"live\" is taken") && err.contains("--force"),
+        "{err}"
+    );
+    let out = ringflow(&["rm", "--consumer", "idle", p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<_> = ring
+        .stats()
+        .consumers
+        .into_iter()
+        .filter_map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["live"]);
+    let out = ringflow(&["rm", "--consumer", "idle", p]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no consumer named \"idle\""));
+    let out = ringflow(&["rm", "--consumer", "live", "--force", p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ring.stats().consumers.iter().all(|c| c.name.is_none()));
+    assert!(path.exists(), "the ring stays");
+    drop(live);
+}

@@ -164,6 +164,18 @@ int32_t rf_ring_create(const char *path, uint32_t slots, uint32_t slot_size, uin
 // `path` is null or a NUL-terminated string.
 int32_t rf_ring_remove(const char *path);
 
+// Forgets the durable named consumer `name` (NUL-terminated UTF-8) of the ring handle's ring
+// (Rust `Ring::forget_consumer`): its consumer block stops holding producers back at once and
+// loses the name, so a later reader of that name starts afresh. Writes 1 to `out_forgotten`
+// if it did, 0 if no consumer of the ring has the name. A name a live process owns is refused
+// with `RF_BUSY` unless `force` is non-zero: then it is evicted (its owner's next read returns
+// `RF_EVICTED`) and its block is free once that owner lets it go. `RF_BAD_ARGUMENT` for a
+// null, non-UTF-8, empty or longer than 32-byte name. Thread-safe.
+//
+// # Safety
+// `name` is null or a NUL-terminated string; `out_forgotten` is null or valid for a write.
+int32_t rf_consumer_forget(uint64_t ring, const char *name, int32_t force, int32_t *out_forgotten);
+
 // Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 // (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
 // `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers

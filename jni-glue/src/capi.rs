@@ -342,6 +342,40 @@ pub unsafe extern "C" fn rf_ring_remove(path: *const c_char) -> i32 {
     ffi(|| Ok(Ring::remove(path_arg(path)?)?))
 }
 
+/// Forgets the durable named consumer `name` (NUL-terminated UTF-8) of the ring handle's ring
+/// (Rust `Ring::forget_consumer`): its consumer block stops holding producers back at once and
+/// loses the name, so a later reader of that name starts afresh. Writes 1 to `out_forgotten`
+/// if it did, 0 if no consumer of the ring has the name. A name a live process owns is refused
+/// with `RF_BUSY` unless `force` is non-zero: then it is evicted (its owner's next read returns
+/// `RF_EVICTED`) and its block is free once that owner lets it go. `RF_BAD_ARGUMENT` for a
+/// null, non-UTF-8, empty or longer than 32-byte name. Thread-safe.
+///
+/// # Safety
+/// `name` is null or a NUL-terminated string; `out_forgotten` is null or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rf_consumer_forget(
+    ring: u64,
+    name: *const c_char,
+    force: i32,
+    out_forgotten: *mut i32,
+) -> i32 {
+    ffi(|| {
+        if name.is_null() {
+            return Err(bad("name is null"));
+        }
+        // SAFETY: not null; the caller passes a NUL-terminated string (the header's contract).
+        let name = unsafe { CStr::from_ptr(name) }
+            .to_str()
+            .map_err(|_| bad("name is not UTF-8"))?;
+        if out_forgotten.is_null() {
+            return Err(bad("out_forgotten is null"));
+        }
+        let (r, _gate) = rings::get(ring_handle(ring)?)?;
+        let forgotten = r.forget_consumer(name, force != 0)?;
+        put(out_forgotten, i32::from(forgotten), "out_forgotten")
+    })
+}
+
 /// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 /// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
 /// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
@@ -996,6 +1030,52 @@ mod tests {
         let message = unsafe { CStr::from_ptr(rf_last_error()) };
         assert!(message.to_str().unwrap().contains("broke on purpose"));
         assert_eq!(ffi(|| Ok(())), RF_OK);
+    }
+
+    /// `rf_consumer_forget` through its C signature: refused (`RF_BUSY`) while the name has a
+    /// live owner, done once it is ownerless (a producer it held back goes on), 0 when no
+    /// consumer has the name, `RF_BAD_ARGUMENT` for a null name.
+    #[test]
+    fn forget_refuses_a_live_name_and_frees_an_ownerless_one() {
+        use std::ffi::CString;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring");
+        let ring = Ring::create(&path, &RingConfig::new(2, 16)).unwrap();
+        let owner = ring
+            .consumer_named(
+                "c-name",
+                ringflow::Delivery::Lossless,
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        let c_path = CString::new(path.to_str().unwrap()).unwrap();
+        let name = CString::new("c-name").unwrap();
+        let mut handle = 0u64;
+        // SAFETY: valid NUL-terminated path and out pointer.
+        assert_eq!(unsafe { rf_ring_open(c_path.as_ptr(), &mut handle) }, RF_OK);
+        let forget = |name: *const c_char| {
+            let mut forgotten = -1i32;
+            // SAFETY: `name` is a valid NUL-terminated string or null, the out pointer a local.
+            let status = unsafe { rf_consumer_forget(handle, name, 0, &mut forgotten) };
+            (status, forgotten)
+        };
+        assert_eq!(forget(name.as_ptr()), (RF_BUSY, -1));
+        drop(owner);
+        let mut producer = ring
+            .producer(ringflow::ProducerOptions::new(ringflow::FullPolicy::Fail))
+            .unwrap();
+        producer.push(b"a").unwrap();
+        producer.push(b"b").unwrap();
+        assert!(
+            producer.push(b"c").is_err(),
+            "held back by the ownerless name"
+        );
+        assert_eq!(forget(name.as_ptr()), (RF_OK, 1));
+        producer.push(b"c").unwrap();
+        assert_eq!(forget(name.as_ptr()), (RF_OK, 0));
+        assert_eq!(forget(std::ptr::null()).0, RF_BAD_ARGUMENT);
+        assert_eq!(rf_ring_close(handle), RF_OK);
     }
 }
 

@@ -363,42 +363,12 @@ fn register_named_locked<M: RingMem>(
     pid: u32,
     naming: Naming,
 ) -> Result<Registration, NamedRefusal> {
-    let found = (0..mem.max_consumers()).find(|&index| {
-        let block = mem.consumer(index);
-        // Acquire: pairs with the Release store of ACTIVE in `register_locked`: the name was
-        // written before it.
-        let state = block.state.load(Ordering::Acquire);
-        // A CLAIMING block with our name is a taker that died re-joining it (exact liveness
-        // only: with pid liveness its pid may not be written yet); anonymous registrants never
-        // take it (`register_locked`), so the name and its cursor survive for us.
-        let rejoin_died = state == consumer_state::CLAIMING && mem.exact_liveness();
-        (state == consumer_state::ACTIVE || state == consumer_state::EVICTED || rejoin_died)
-            && load_name(block) == naming.words
-    });
-    let Some(index) = found else {
+    let Some(index) = find_named(mem, &naming.words) else {
         return register_locked(mem, policy, pid, Some(&naming)).ok_or(NamedRefusal::NoBlock);
     };
     let block = mem.consumer(index);
     let who = Attachment::Consumer(index);
-    // A producer deciding whether to evict the ownerless block (`evict_ownerless`) holds its
-    // lock for a moment, which looks like a live owner: with exact liveness, look again for a
-    // little while before refusing (with pid liveness the lock is not what says alive).
-    let patience = if mem.exact_liveness() {
-        mem.now_ns() + TAKE_PATIENCE.as_nanos() as u64
-    } else {
-        0
-    };
-    loop {
-        // Relaxed: the pid is for the error message; the lock decides.
-        let owner = block.pid.load(Ordering::Relaxed);
-        if !mem.alive(who, owner) && mem.take_lock(who) {
-            break;
-        }
-        if mem.now_ns() >= patience {
-            return Err(NamedRefusal::Taken { pid: owner });
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    take_ownerless(mem, index).map_err(|pid| NamedRefusal::Taken { pid })?;
     let owner = block.pid.load(Ordering::Relaxed);
     // Ours now: no producer evicts it while we hold its lock (`evict_ownerless`). Relaxed
     // stores: the pid and clocks are liveness hints read by producers under this same lock (or
@@ -500,5 +470,162 @@ fn unregister_block<M: RingMem>(mem: &M, index: usize, generation: u32) {
             Ordering::Release,
             Ordering::Relaxed,
         );
+    }
+}
+
+/// What [`forget_named`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Forgotten {
+    /// No block has the name.
+    NoSuchName,
+    /// The ownerless block was freed.
+    Freed { index: usize },
+    /// Forced: the block had a live owner; it was evicted (its owner learns it at its next
+    /// read) and lost its name, and is free once that owner lets it go.
+    Evicted { index: usize },
+}
+
+/// Forgets the durable consumer named `words`: its block stops gating producers and no longer
+/// has the name, so a later taker of the name starts afresh. An ownerless block is freed
+/// (`CLAIMING` first, so nobody takes it half-cleared, then its name and grace cleared, then
+/// `FREE`); one with a live owner is refused unless `force`, which evicts it instead. Wakes
+/// producers waiting for space afterwards: the block may have been what held them.
+///
+/// Under the mapping's registration lock and the ring's naming lock, as a taker of a name
+/// (`register_named`), so a forget and a take of one name are ordered: either the taker owns
+/// the block first (then the forget is refused, `Taken`, or evicts it if forced) or the forget
+/// frees it first (then the taker finds no block with the name and registers a new one).
+pub(crate) fn forget_named<M: RingMem>(
+    mem: &M,
+    words: [u64; consumer_name::WORDS],
+    force: bool,
+) -> Result<Forgotten, NamedRefusal> {
+    let result = mem.registering(|| {
+        let deadline = mem.now_ns() + NAMING_PATIENCE.as_nanos() as u64;
+        while !mem.take_lock(Attachment::Naming) {
+            if mem.now_ns() >= deadline {
+                return Err(NamedRefusal::Busy);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let result = forget_named_locked(mem, words, force);
+        mem.release_lock(Attachment::Naming);
+        result
+    })?;
+    if result != Forgotten::NoSuchName {
+        let wait = &mem.producer().wait;
+        crate::sleep::notify(mem, &wait.space_futex, &wait.space_wakes);
+    }
+    Ok(result)
+}
+
+fn forget_named_locked<M: RingMem>(
+    mem: &M,
+    words: [u64; consumer_name::WORDS],
+    force: bool,
+) -> Result<Forgotten, NamedRefusal> {
+    let Some(index) = find_named(mem, &words) else {
+        return Ok(Forgotten::NoSuchName);
+    };
+    let block = mem.consumer(index);
+    if let Err(pid) = take_ownerless(mem, index) {
+        if !force {
+            return Err(NamedRefusal::Taken { pid });
+        }
+        // Relaxed: as in `evict_dead`; the owner learns it by loading `state`. A block a
+        // producer evicted already (or a re-join that died half-way) stays as it is.
+        let evicted = block
+            .state
+            .compare_exchange(
+                consumer_state::ACTIVE,
+                consumer_state::EVICTED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if evicted {
+            // Relaxed: a statistic.
+            mem.producer()
+                .cursor
+                .evicted
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        // Relaxed: names are read under the naming lock we hold (or for display); the block
+        // is no longer `ACTIVE`, and an unnamed non-`ACTIVE` block is taken by `register` only
+        // once its owner let its lock go.
+        clear_name(block);
+        return Ok(Forgotten::Evicted { index });
+    }
+    // Ours: no producer evicts it and no registrant takes it while we hold its lock. Acquire:
+    // pairs with the Release store of `read` by its last owner, as a taker's load does (its
+    // last writes to the block are done before ours). It stops gating producers here.
+    let mut state = block.state.load(Ordering::Relaxed);
+    while let Err(now) = block.state.compare_exchange(
+        state,
+        consumer_state::CLAIMING,
+        Ordering::Acquire,
+        Ordering::Relaxed,
+    ) {
+        // A producer's stale-heartbeat eviction (`evict_dead`) takes no lock.
+        state = now;
+    }
+    clear_name(block);
+    // Relaxed: published by the Release store of FREE below.
+    block.grace_ns.store(0, Ordering::Relaxed);
+    block.ownerless_since_ns.store(0, Ordering::Relaxed);
+    block.pid.store(0, Ordering::Relaxed);
+    // Release: pairs with the Acquire CAS in `register_locked`: the next registrant sees the
+    // block cleared.
+    block.state.store(consumer_state::FREE, Ordering::Release);
+    mem.release_lock(Attachment::Consumer(index));
+    Ok(Forgotten::Freed { index })
+}
+
+/// The block named `words` (`ACTIVE`, `EVICTED`, or a re-join that died in `CLAIMING`), with
+/// the naming lock held.
+fn find_named<M: RingMem>(mem: &M, words: &[u64; consumer_name::WORDS]) -> Option<usize> {
+    (0..mem.max_consumers()).find(|&index| {
+        let block = mem.consumer(index);
+        // Acquire: pairs with the Release store of ACTIVE in `register_locked`: the name was
+        // written before it.
+        let state = block.state.load(Ordering::Acquire);
+        // A CLAIMING block with our name is a taker that died re-joining it (exact liveness
+        // only: with pid liveness its pid may not be written yet); anonymous registrants never
+        // take it (`register_locked`), so the name and its cursor survive for us.
+        let rejoin_died = state == consumer_state::CLAIMING && mem.exact_liveness();
+        (state == consumer_state::ACTIVE || state == consumer_state::EVICTED || rejoin_died)
+            && load_name(block) == *words
+    })
+}
+
+/// Takes the liveness lock of named block `index` if no live owner holds it; else the owner's
+/// pid. A producer deciding whether to evict the ownerless block (`evict_ownerless`) holds its
+/// lock for a moment, which looks like a live owner: with exact liveness, looks again for a
+/// little while before giving up (with pid liveness the lock is not what says alive).
+fn take_ownerless<M: RingMem>(mem: &M, index: usize) -> Result<(), u32> {
+    let block = mem.consumer(index);
+    let who = Attachment::Consumer(index);
+    let patience = if mem.exact_liveness() {
+        mem.now_ns() + TAKE_PATIENCE.as_nanos() as u64
+    } else {
+        0
+    };
+    loop {
+        // Relaxed: the pid is for the error message; the lock decides.
+        let owner = block.pid.load(Ordering::Relaxed);
+        if !mem.alive(who, owner) && mem.take_lock(who) {
+            return Ok(());
+        }
+        if mem.now_ns() >= patience {
+            return Err(owner);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn clear_name(block: &ConsumerLine) {
+    for word in &block.name {
+        // Relaxed: see the callers.
+        word.store(0, Ordering::Relaxed);
     }
 }

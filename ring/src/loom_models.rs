@@ -842,4 +842,53 @@ fn two_takers_of_one_name() {
     });
 }
 
+/// An ownerless lossless name holds a blocking producer back (a grace it never reaches), while
+/// one thread forgets the name and another registers an anonymous lossy consumer (which may
+/// take the block the forget frees). The producer writes all four frames through two slots:
+/// the forget stops the block gating and wakes the producer (loom reports a deadlock if it
+/// sleeps on). The registrant never sees the old name or grace on its block (the forget clears
+/// them before the Release store of `FREE`), and afterwards no block has the name.
+#[test]
+fn forget_races_a_producer_and_a_registrant() {
+    loom::model(|| {
+        let mem = LoomMem::with_flags(2, 2, false, false);
+        let long = Duration::from_secs(3600);
+        let mut old =
+            ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, long, PID)
+                .unwrap();
+        old.unregister(); // ownerless, cursor at 0
+        let words = crate::layout::consumer_name::encode("n").unwrap();
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, BLOCK);
+                for value in 0..4 {
+                    let seq = p.claim(1).unwrap();
+                    mem.put(seq, value);
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        let forgetter = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || crate::gate::forget_named(&*mem, words, false))
+        };
+        let c =
+            ConsumerCore::register(Arc::clone(&mem), Delivery::Lossy, Start::Next, PID).unwrap();
+        let block = mem.consumer(c.index);
+        assert_eq!(
+            crate::gate::load_name(block),
+            [0; crate::layout::consumer_name::WORDS]
+        );
+        // Relaxed: written before the Release store of ACTIVE our registration saw.
+        assert_eq!(block.grace_ns.load(Ordering::Relaxed), 0);
+        let forgotten = forgetter.join().unwrap();
+        assert_eq!(forgotten, Ok(crate::gate::Forgotten::Freed { index: 0 }));
+        writer.join().unwrap();
+        assert!((0..2).all(|i| crate::gate::load_name(mem.consumer(i)) != words));
+        drop(c);
+    });
+}
+
 const ZERO: Duration = Duration::ZERO;

@@ -1172,6 +1172,51 @@ impl Ring {
         AnyConsumer::register_named(Arc::clone(&self.shared), name, delivery, grace)
     }
 
+    /// Forgets the durable consumer called `name` ([`consumer_named`](Self::consumer_named)):
+    /// its block stops holding producers back at once and no longer has the name (a later
+    /// `consumer_named` with it starts afresh, at the newest frame). Returns `false` if no
+    /// consumer has the name.
+    ///
+    /// A name with a live owner is refused ([`Error::NameTaken`]) unless `force`: then the
+    /// block is evicted (counted in [`RingStats::evicted`]; its owner gets
+    /// [`RecvError::Evicted`](crate::RecvError::Evicted) at its next read) and becomes free
+    /// once that owner drops it. Producers waiting for space are woken. Thread-safe; excludes
+    /// takers of names ring-wide (`docs/FORMAT.md`, "Named consumers").
+    ///
+    /// Errors: [`Error::NameTaken`] (refused, or `pid` 0 if another process held the ring's
+    /// naming lock for 2 s); [`Error::InvalidArgument`] for a name `consumer_named` refuses.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringflow::{Delivery, Error, ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(8, 16))?;
+    /// let bridge = ring.consumer_named("bridge-1", Delivery::Lossless, Duration::from_secs(60))?;
+    /// assert!(matches!(ring.forget_consumer("bridge-1", false), Err(Error::NameTaken { .. })));
+    /// drop(bridge); // ownerless: it would hold producers back for up to 60 s
+    /// assert!(ring.forget_consumer("bridge-1", false)?);
+    /// assert!(!ring.forget_consumer("bridge-1", false)?);
+    /// assert!(ring.stats().consumers.iter().all(|c| c.name.is_none()));
+    /// # Ok::<(), ringflow::Error>(())
+    /// ```
+    pub fn forget_consumer(&self, name: &str, force: bool) -> Result<bool> {
+        let words = layout::consumer_name::encode(name).map_err(Error::InvalidArgument)?;
+        match crate::gate::forget_named(&*self.shared, words, force) {
+            Ok(crate::gate::Forgotten::NoSuchName) => Ok(false),
+            Ok(crate::gate::Forgotten::Freed { .. } | crate::gate::Forgotten::Evicted { .. }) => {
+                Ok(true)
+            }
+            Err(crate::gate::NamedRefusal::Taken { pid }) => Err(Error::NameTaken {
+                name: name.to_string(),
+                pid,
+            }),
+            Err(crate::gate::NamedRefusal::Busy) => Err(Error::NameTaken {
+                name: name.to_string(),
+                pid: 0,
+            }),
+            Err(crate::gate::NamedRefusal::NoBlock) => unreachable!("forgetting takes no block"),
+        }
+    }
+
     /// The validated header.
     pub fn header(&self) -> &Header {
         &self.shared.header

@@ -375,3 +375,85 @@ fn two_processes_racing_for_one_name_one_wins() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("\"frames\":1,"), "{out}");
 }
+
+/// A producer held back by an ownerless name (a grace far longer than the test) goes on as soon
+/// as the name is forgotten from another mapping, and the name is gone: taken again, it is a
+/// new consumer at the newest frame.
+#[test]
+fn a_producer_held_back_by_an_ownerless_name_proceeds_once_it_is_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = ring_at(dir.path(), 4);
+    let grace = Duration::from_secs(3600);
+    drop(
+        ring.consumer_named("gone", Delivery::Lossless, grace)
+            .unwrap(),
+    );
+    let producer = {
+        let ring = ring.clone();
+        std::thread::spawn(move || {
+            let mut p = ring
+                .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }))
+                .unwrap();
+            for seq in 0..10u64 {
+                p.push(&seq.to_le_bytes()).unwrap();
+            }
+        })
+    };
+    // The ring's worth fits; the fifth frame waits for the ownerless name.
+    let deadline = Instant::now() + LONG;
+    while ring.published() < 4 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(ring.published(), 4, "held back by the ownerless name");
+    let other = Ring::open(&path).unwrap();
+    assert!(other.forget_consumer("gone", false).unwrap());
+    producer.join().unwrap();
+    assert_eq!(ring.published(), 10);
+    let stats = ring.stats();
+    assert_eq!(stats.evicted, 0, "forgotten, not evicted");
+    assert!(stats.consumers.iter().all(|c| c.name.is_none()));
+    assert!(
+        !other.forget_consumer("gone", false).unwrap(),
+        "nothing left to forget"
+    );
+    let again = other
+        .consumer_named("gone", Delivery::Lossless, grace)
+        .unwrap();
+    assert_eq!((again.resumed(), again.next_seq()), (None, 10));
+}
+
+/// A name with a live owner (another mapping) is refused with its owner's pid, and keeps its
+/// cursor; forced, it is evicted: its owner learns it at its next read, and the name is gone.
+#[test]
+fn forgetting_a_live_name_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ring, path) = ring_at(dir.path(), 4);
+    let mut owner = ring
+        .consumer_named("live", Delivery::Lossless, LONG)
+        .unwrap();
+    let other = Ring::open(&path).unwrap();
+    match other.forget_consumer("live", false) {
+        Err(Error::NameTaken { name, pid }) => {
+            assert_eq!((name.as_str(), pid), ("live", std::process::id()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ring.stats().consumers[0].name.as_deref(), Some("live"));
+    assert!(owner.poll().unwrap().is_none(), "still its owner's");
+    assert!(other.forget_consumer("live", true).unwrap());
+    assert!(matches!(
+        owner.wait(Some(Duration::from_millis(10))),
+        Err(ringflow::RecvError::Evicted { .. })
+    ));
+    let stats = ring.stats();
+    assert_eq!(stats.evicted, 1);
+    assert!(stats.consumers.iter().all(|c| c.name.is_none()));
+    drop(owner);
+    // Its block is free again once the owner let go.
+    let fresh = other
+        .consumer_named("live", Delivery::Lossless, LONG)
+        .unwrap();
+    assert_eq!(fresh.resumed(), None);
+}

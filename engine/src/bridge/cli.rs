@@ -1,14 +1,18 @@
 //! The `ringflow bridge` subcommands: arguments, a runtime, signals, and the summary.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use ringflow::Delivery;
 use tokio_util::sync::CancellationToken;
 
-use super::pull::{pull, PullOptions};
-use super::push::{push, PushOptions};
+use super::progress::Progress;
+use super::pull::{pull_with, PullOptions};
+use super::push::{push_with, PushOptions};
 use super::BridgeError;
 
 /// `ringflow bridge push|pull`.
@@ -159,7 +163,11 @@ fn run_inner(cmd: BridgeCommand) -> Result<u8, (u8, String)> {
                 frames: a.frames,
                 idle_timeout: seconds("--idle-timeout", a.idle_timeout).map_err(usage)?,
             };
-            let s = runtime.block_on(push(o, token)).map_err(failed)?;
+            let progress = Arc::new(Progress::default());
+            let live = live("pushed", &progress);
+            let s = runtime.block_on(push_with(o, token, &progress));
+            finish(live);
+            let s = s.map_err(failed)?;
             if a.json {
                 println!("{}", serde_json::to_string(&s).expect("plain data"));
             } else {
@@ -179,7 +187,11 @@ fn run_inner(cmd: BridgeCommand) -> Result<u8, (u8, String)> {
                 frames: a.frames,
                 idle_timeout: seconds("--idle-timeout", a.idle_timeout).map_err(usage)?,
             };
-            let s = runtime.block_on(pull(o, token)).map_err(failed)?;
+            let progress = Arc::new(Progress::default());
+            let live = live("pulled", &progress);
+            let s = runtime.block_on(pull_with(o, token, &progress));
+            finish(live);
+            let s = s.map_err(failed)?;
             if a.json {
                 println!("{}", serde_json::to_string(&s).expect("plain data"));
             } else {
@@ -190,6 +202,45 @@ fn run_inner(cmd: BridgeCommand) -> Result<u8, (u8, String)> {
             }
             Ok(0)
         }
+    }
+}
+
+/// A live line on stderr while stderr is a terminal: frames and bytes done, the rate over the
+/// last quarter second, duplicates and retries. Nothing at all otherwise, so what scripts and
+/// tests read on stderr and stdout is the same with or without it. Cleared before the summary.
+fn live(
+    what: &'static str,
+    progress: &Arc<Progress>,
+) -> Option<(ProgressBar, std::thread::JoinHandle<()>)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("template"));
+    let (progress, b) = (Arc::clone(progress), bar.clone());
+    let t = std::thread::spawn(move || {
+        let mut last = (Instant::now(), progress.snapshot());
+        while !b.is_finished() {
+            std::thread::sleep(Duration::from_millis(250));
+            let now = progress.snapshot();
+            let secs = last.0.elapsed().as_secs_f64();
+            let rate = (now.frames - last.1.frames) as f64 / secs;
+            let mb = (now.bytes - last.1.bytes) as f64 / secs / 1e6;
+            last = (Instant::now(), now);
+            b.set_message(format!(
+                "{what} {} frames  {rate:.0} frames/s  {mb:.1} MB/s  {} duplicates  {} retries",
+                now.frames, now.duplicates, now.retries
+            ));
+            b.tick();
+        }
+    });
+    Some((bar, t))
+}
+
+fn finish(live: Option<(ProgressBar, std::thread::JoinHandle<()>)>) {
+    if let Some((bar, t)) = live {
+        bar.finish_and_clear();
+        let _ = t.join();
     }
 }
 

@@ -4,6 +4,7 @@
 //! `wire` and `docs/BRIDGE.md`.
 
 pub mod cli;
+pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod wire;

@@ -17,6 +17,7 @@ use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::progress::{Progress, ProgressSnapshot};
 use super::push::is_not_found;
 use super::wire::{FrameHeaders, StreamSchema};
 use super::{connect, BridgeError};
@@ -96,6 +97,15 @@ fn store_state(path: &Path, state: &PullState) -> Result<(), BridgeError> {
 
 /// Runs the pull bridge until its end (see [`PullSummary::end`]).
 pub async fn pull(o: PullOptions, token: CancellationToken) -> Result<PullSummary, BridgeError> {
+    pull_with(o, token, &Progress::default()).await
+}
+
+/// [`pull`], keeping `progress` up to date as frames are committed.
+pub async fn pull_with(
+    o: PullOptions,
+    token: CancellationToken,
+    progress: &Progress,
+) -> Result<PullSummary, BridgeError> {
     let client = connect(&o.url).await?;
     let js = jetstream::new(client);
     let mut stream = match js.get_stream(&o.stream).await {
@@ -184,6 +194,7 @@ pub async fn pull(o: PullOptions, token: CancellationToken) -> Result<PullSummar
         if last.is_some_and(|l| seq <= l) {
             // Delivered again after a crash or a lost acknowledgement: already in the ring.
             s.duplicates += 1;
+            progress.set(snapshot(&s));
             let _ = msg.ack().await;
             continue;
         }
@@ -227,6 +238,7 @@ pub async fn pull(o: PullOptions, token: CancellationToken) -> Result<PullSummar
         s.bytes += msg.payload.len() as u64;
         s.upstream_lost += h.lost_before;
         s.last_stream_seq = seq;
+        progress.set(snapshot(&s));
         // Acknowledged after the commit; a lost acknowledgement brings the message again,
         // which the check above drops.
         let _ = msg.ack().await;
@@ -234,4 +246,13 @@ pub async fn pull(o: PullOptions, token: CancellationToken) -> Result<PullSummar
     s.end = end.into();
     s.elapsed_s = started.elapsed().as_secs_f64();
     Ok(s)
+}
+
+fn snapshot(s: &PullSummary) -> ProgressSnapshot {
+    ProgressSnapshot {
+        frames: s.frames,
+        bytes: s.bytes,
+        duplicates: s.duplicates,
+        retries: 0,
+    }
 }

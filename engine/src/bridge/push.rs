@@ -2,7 +2,7 @@
 //! JetStream stream and moves its ring cursor only past frames JetStream acknowledged.
 //!
 //! ```text
-//!   ring ──read_into──► window (≤ WINDOW unacknowledged publishes) ──ack──► commit(seq + 1)
+//!   ring ──poll──────► window (≤ WINDOW unacknowledged publishes) ──ack──► commit(seq + 1)
 //!                           │ an ack fails (server gone, timeout): back off, republish the
 //!                           └ whole window; the server drops what it had (Nats-Msg-Id)
 //! ```
@@ -13,21 +13,33 @@
 //! de-duplicates by message id (within the stream's duplicate window).
 
 use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::{self, publish::PublishAck, stream};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use ringflow::{Delivery, RecvError, Ring};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::progress::{Progress, ProgressSnapshot};
 use super::wire::{self, FrameHeaders, StreamSchema};
 use super::{connect, BridgeError};
 
 /// Unacknowledged publishes at most: a batch in flight, and the most a lossless bridge reads
 /// ahead of its committed cursor (capped below the ring's capacity).
 pub const WINDOW: usize = 256;
+
+/// Acknowledged frames at most between two commits of the ring cursor (a quarter of the
+/// window). Each commit may wake a producer waiting for space, a futex syscall on both sides
+/// (FACTS.md: ~10 us in the waker); committing every frame cost the bridge most of its speed
+/// at small frames (docs/BENCHMARKS.md "NATS bridge"). Whatever is acknowledged is committed
+/// at once when nothing else is in flight, so a frame is never held back waiting for others.
+pub const COMMIT_EVERY: usize = WINDOW / 4;
 
 /// What `bridge push` does.
 #[derive(Clone, Debug)]
@@ -81,16 +93,38 @@ pub struct PushSummary {
     pub elapsed_s: f64,
 }
 
+/// An acknowledgement on its way (`PublishAckFuture` turned into a future once, so it can be
+/// polled without waiting for it).
+type Ack = Pin<Box<dyn Future<Output = Result<PublishAck, PublishError>> + Send>>;
+
+/// A frame published and not yet acknowledged: enough to publish it again in the same form.
 struct Pending {
-    seq: u64,
-    len: usize,
-    headers: async_nats::HeaderMap,
+    facts: FrameHeaders,
+    /// The sequence of the frame published before it in this run (its expected last id).
+    prev: Option<u64>,
     payload: Bytes,
-    ack: Option<PublishAckFuture>,
+    ack: Option<Ack>,
+}
+
+/// Acknowledged frames whose ring cursor is not committed yet.
+#[derive(Default)]
+struct Uncommitted {
+    /// One past the last acknowledged frame.
+    upto: u64,
+    frames: usize,
 }
 
 /// Runs the push bridge until its end (see [`PushSummary::end`]).
 pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummary, BridgeError> {
+    push_with(o, token, &Progress::default()).await
+}
+
+/// [`push`], keeping `progress` up to date as frames are acknowledged.
+pub async fn push_with(
+    o: PushOptions,
+    token: CancellationToken,
+    progress: &Progress,
+) -> Result<PushSummary, BridgeError> {
     let ring = Ring::open(&o.ring)?;
     let ring_id = wire::ring_id(&ring);
     let schema = StreamSchema::of(&ring);
@@ -118,21 +152,32 @@ pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummar
         ..Default::default()
     };
     let window = WINDOW.min(ring.capacity().saturating_sub(1)).max(1);
+    let commit_every = COMMIT_EVERY.min(window).max(1);
     let mut pending: VecDeque<Pending> = VecDeque::with_capacity(window);
-    let mut buf = vec![0u8; ring.slot_size()];
+    let mut done = Uncommitted::default();
     let limit = o.frames.unwrap_or(u64::MAX);
     let mut idle_since: Option<Instant> = None;
-    // The message id of the frame published last: the next one must follow it in the stream.
-    let mut last_id: Option<String> = None;
+    // The frame published last: the next one must follow it in the stream.
+    let mut prev: Option<u64> = None;
+    let mut settle = Settle {
+        js: &js,
+        subject: &o.subject,
+        ring_id: &ring_id,
+        commit_every,
+        token: &token,
+        progress,
+    };
     let end = loop {
         if token.is_cancelled() {
             break "cancelled";
         }
-        if s.frames + pending.len() as u64 >= limit {
+        let full = pending.len() >= window || s.frames + pending.len() as u64 >= limit;
+        if full {
             if pending.is_empty() {
                 break "frames";
             }
-            if settle_oldest(&js, &o, &mut pending, &mut consumer, &mut s, &token)
+            if settle
+                .oldest(&mut pending, &mut done, &mut consumer, &mut s)
                 .await
                 .is_err()
             {
@@ -140,46 +185,39 @@ pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummar
             }
             continue;
         }
-        if pending.len() >= window {
-            if settle_oldest(&js, &o, &mut pending, &mut consumer, &mut s, &token)
-                .await
-                .is_err()
-            {
-                break "cancelled";
-            }
-            continue;
-        }
-        match consumer.read_into(&mut buf) {
-            Ok(Some(info)) => {
+        // A view (the slot itself, for a lossless reader) copied once into the message.
+        let next = consumer.poll().map(|f| {
+            f.map(|f| {
+                let facts = FrameHeaders {
+                    seq: f.seq(),
+                    kind: f.kind(),
+                    timestamp_ns: f.timestamp_ns(),
+                    lost_before: f.lost_before(),
+                };
+                (facts, Bytes::copy_from_slice(f.payload()))
+            })
+        });
+        match next {
+            Ok(Some((facts, payload))) => {
                 idle_since = None;
-                let mut headers = FrameHeaders {
-                    seq: info.seq,
-                    kind: info.kind,
-                    timestamp_ns: info.timestamp_ns,
-                    lost_before: info.lost_before,
-                }
-                .to_map(&ring_id);
                 // The stream keeps the ring's order: a message whose predecessor did not make
                 // it (lost with a dying connection while later ones were buffered) is refused,
                 // and the window is republished in order.
-                if let Some(prev) = &last_id {
-                    headers.insert(wire::EXPECTED_LAST_MSG_ID, prev.as_str());
-                }
-                last_id = Some(format!("{ring_id}-{}", info.seq));
-                let payload = Bytes::copy_from_slice(&buf[..info.len]);
-                let ack = publish(&js, &o.subject, headers.clone(), payload.clone()).await;
+                let headers = facts.to_map(&ring_id, prev);
+                let ack = publish(&js, &o.subject, headers, payload.clone()).await;
                 pending.push_back(Pending {
-                    seq: info.seq,
-                    len: info.len,
-                    headers,
+                    facts,
+                    prev,
                     payload,
                     ack,
                 });
+                prev = Some(facts.seq);
             }
             Ok(None) => {
                 // Nothing to read: settle what is in flight first, then wait for the ring.
                 if !pending.is_empty() {
-                    if settle_oldest(&js, &o, &mut pending, &mut consumer, &mut s, &token)
+                    if settle
+                        .oldest(&mut pending, &mut done, &mut consumer, &mut s)
                         .await
                         .is_err()
                     {
@@ -207,7 +245,10 @@ pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummar
     let mut end = end;
     if end != "cancelled" {
         while !pending.is_empty() {
-            match settle_oldest(&js, &o, &mut pending, &mut consumer, &mut s, &token).await {
+            match settle
+                .oldest(&mut pending, &mut done, &mut consumer, &mut s)
+                .await
+            {
                 Ok(()) => {}
                 Err(BridgeError::Cancelled) => {
                     end = "cancelled";
@@ -217,6 +258,8 @@ pub async fn push(o: PushOptions, token: CancellationToken) -> Result<PushSummar
             }
         }
     }
+    // What was acknowledged is the far side's: commit it, however the run ended.
+    done.commit(&mut consumer);
     s.end = end.into();
     s.lost = consumer.lost();
     s.committed = consumer.committed_seq();
@@ -231,15 +274,13 @@ async fn publish(
     subject: &str,
     headers: async_nats::HeaderMap,
     payload: Bytes,
-) -> Option<PublishAckFuture> {
+) -> Option<Ack> {
     js.publish_with_headers(subject.to_string(), headers, payload)
         .await
         .ok()
+        .map(IntoFuture::into_future)
 }
 
-/// Waits for the oldest publish's acknowledgement and commits the ring past it. If it fails,
-/// backs off and republishes the whole window until the oldest is acknowledged (the server
-/// drops the duplicates by `Nats-Msg-Id`), or the run is cancelled.
 /// Whether a failed stream lookup says the stream does not exist.
 pub(crate) fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
     matches!(
@@ -249,39 +290,108 @@ pub(crate) fn is_not_found(e: &jetstream::context::GetStreamError) -> bool {
     )
 }
 
-async fn settle_oldest(
-    js: &jetstream::Context,
-    o: &PushOptions,
-    pending: &mut VecDeque<Pending>,
-    consumer: &mut ringflow::AnyConsumer,
-    s: &mut PushSummary,
-    token: &CancellationToken,
-) -> Result<(), BridgeError> {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        let front = pending.front_mut().expect("a pending publish");
-        let acked = match front.ack.take() {
-            Some(ack) => ack.await.ok(),
-            None => None,
-        };
-        if let Some(ack) = acked {
-            let p = pending.pop_front().expect("the front");
-            s.frames += 1;
-            s.bytes += p.len as u64;
-            s.duplicates += u64::from(ack.duplicate);
-            consumer.commit(p.seq + 1);
-            return Ok(());
-        }
-        if token.is_cancelled() {
-            return Err(BridgeError::Cancelled);
-        }
-        s.retries += 1;
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
-        for p in pending.iter_mut() {
-            p.ack = publish(js, &o.subject, p.headers.clone(), p.payload.clone()).await;
+impl Uncommitted {
+    /// Frame `seq` is acknowledged.
+    fn acked(&mut self, seq: u64) {
+        self.upto = seq + 1;
+        self.frames += 1;
+    }
+
+    /// Moves the ring cursor past every acknowledged frame.
+    fn commit(&mut self, consumer: &mut ringflow::AnyConsumer) {
+        if self.frames > 0 {
+            consumer.commit(self.upto);
+            self.frames = 0;
         }
     }
+}
+
+/// How the window is settled.
+struct Settle<'a> {
+    js: &'a jetstream::Context,
+    subject: &'a str,
+    ring_id: &'a str,
+    commit_every: usize,
+    token: &'a CancellationToken,
+    progress: &'a Progress,
+}
+
+impl Settle<'_> {
+    /// Waits for the oldest publish's acknowledgement, takes every later one that is already
+    /// there, and commits the ring past them once `commit_every` are uncommitted or nothing is
+    /// in flight any more. If the oldest fails, backs off and republishes the whole window until
+    /// it is acknowledged (the server drops the duplicates by `Nats-Msg-Id`), or the run is
+    /// cancelled.
+    async fn oldest(
+        &mut self,
+        pending: &mut VecDeque<Pending>,
+        done: &mut Uncommitted,
+        consumer: &mut ringflow::AnyConsumer,
+        s: &mut PushSummary,
+    ) -> Result<(), BridgeError> {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let front = pending.front_mut().expect("a pending publish");
+            let acked = match front.ack.take() {
+                Some(ack) => ack.await.ok(),
+                None => None,
+            };
+            if let Some(ack) = acked {
+                take(pending, done, s, &ack);
+                break;
+            }
+            if self.token.is_cancelled() {
+                return Err(BridgeError::Cancelled);
+            }
+            s.retries += 1;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+            for p in pending.iter_mut() {
+                let headers = p.facts.to_map(self.ring_id, p.prev);
+                p.ack = publish(self.js, self.subject, headers, p.payload.clone()).await;
+            }
+        }
+        // Acknowledgements come in bursts (one read of the socket): take those already here.
+        while let Some(front) = pending.front_mut() {
+            match front
+                .ack
+                .as_mut()
+                .and_then(|ack| ack.as_mut().now_or_never())
+            {
+                Some(Ok(ack)) => take(pending, done, s, &ack),
+                Some(Err(_)) => {
+                    // Republished by the next call, which finds no future to wait for.
+                    front.ack = None;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if done.frames >= self.commit_every || pending.is_empty() {
+            done.commit(consumer);
+        }
+        self.progress.set(ProgressSnapshot {
+            frames: s.frames,
+            bytes: s.bytes,
+            duplicates: s.duplicates,
+            retries: s.retries,
+        });
+        Ok(())
+    }
+}
+
+/// The oldest pending publish was acknowledged by `ack`.
+fn take(
+    pending: &mut VecDeque<Pending>,
+    done: &mut Uncommitted,
+    s: &mut PushSummary,
+    ack: &PublishAck,
+) {
+    let p = pending.pop_front().expect("the front");
+    s.frames += 1;
+    s.bytes += p.payload.len() as u64;
+    s.duplicates += u64::from(ack.duplicate);
+    done.acked(p.facts.seq);
 }
 
 /// Creates the stream if it is missing, recording the ring's schema in its description; if it

@@ -2,7 +2,7 @@
 //! another language follows): one message per ring frame, the frame's payload as the message
 //! body, its facts in headers, and the ring's schema in the stream's description.
 
-use async_nats::HeaderMap;
+use async_nats::{HeaderMap, HeaderValue};
 use ringflow::{AudioFormat, Ring, SampleFormat, Schema};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,11 @@ pub fn ring_id(ring: &Ring) -> String {
     format!("{:016x}", ring.header().epoch)
 }
 
+/// The `Nats-Msg-Id` of frame `seq` of ring `ring_id`.
+pub fn msg_id(ring_id: &str, seq: u64) -> HeaderValue {
+    HeaderValue::from(format!("{ring_id}-{seq}"))
+}
+
 /// The facts of one frame, as the headers carry them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeaders {
@@ -45,15 +50,19 @@ pub struct FrameHeaders {
 }
 
 impl FrameHeaders {
-    /// The headers of this frame from ring `ring_id`.
-    pub fn to_map(&self, ring_id: &str) -> HeaderMap {
+    /// The headers of this frame from ring `ring_id`; `prev`, the sequence of the frame
+    /// published before it, becomes its expected last message id.
+    pub fn to_map(&self, ring_id: &str, prev: Option<u64>) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(MSG_ID, format!("{ring_id}-{}", self.seq).as_str());
+        h.insert(MSG_ID, msg_id(ring_id, self.seq));
+        if let Some(prev) = prev {
+            h.insert(EXPECTED_LAST_MSG_ID, msg_id(ring_id, prev));
+        }
         h.insert(RING, ring_id);
-        h.insert(SEQ, self.seq.to_string().as_str());
-        h.insert(KIND, self.kind.to_string().as_str());
-        h.insert(TIMESTAMP, self.timestamp_ns.to_string().as_str());
-        h.insert(LOST_BEFORE, self.lost_before.to_string().as_str());
+        h.insert(SEQ, HeaderValue::from(self.seq));
+        h.insert(KIND, HeaderValue::from(self.kind));
+        h.insert(TIMESTAMP, HeaderValue::from(self.timestamp_ns));
+        h.insert(LOST_BEFORE, HeaderValue::from(self.lost_before));
         h
     }
 
@@ -212,8 +221,14 @@ mod tests {
             timestamp_ns: 99,
             lost_before: 2,
         };
-        let map = f.to_map("00000000000000ab");
+        let map = f.to_map("00000000000000ab", None);
         assert_eq!(map.get(MSG_ID).unwrap().as_str(), "00000000000000ab-7");
+        assert!(map.get(EXPECTED_LAST_MSG_ID).is_none());
+        let next = FrameHeaders { seq: 8, ..f }.to_map("00000000000000ab", Some(7));
+        assert_eq!(
+            next.get(EXPECTED_LAST_MSG_ID).unwrap().as_str(),
+            "00000000000000ab-7"
+        );
         assert_eq!(FrameHeaders::from_map(Some(&map)), Ok(f));
         assert!(FrameHeaders::from_map(None)
             .unwrap_err()

@@ -1,5 +1,6 @@
 //! `ringflow rm PATH...`: removes rings, refusing (one line each) a ring that live processes
-//! use unless `--force`, and any file that is not a ring.
+//! use unless `--force`, and any file that is not a ring. `ringflow rm --consumer NAME PATH...`
+//! removes a durable named consumer from each ring instead (`Ring::forget_consumer`).
 
 use std::path::PathBuf;
 
@@ -17,11 +18,19 @@ pub(crate) struct RmArgs {
     /// open it).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Remove the durable named consumer NAME from each ring (the ring stays), so its cursor no
+    /// longer holds producers back; refused while a live process owns it unless --force (which
+    /// evicts it).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) consumer: Option<String>,
 }
 
 /// Removes each ring; the exit code is that of the first refusal (2 for a live ring, a missing
 /// file or a file that is no ring), after trying every path.
 pub(crate) fn rm(a: RmArgs) -> Result<u8, Failure> {
+    if let Some(name) = &a.consumer {
+        return Ok(forget(name, &a));
+    }
     let mut code = 0;
     for path in &a.paths {
         let result = if a.force {
@@ -45,4 +54,27 @@ pub(crate) fn rm(a: RmArgs) -> Result<u8, Failure> {
         }
     }
     Ok(code)
+}
+
+/// Forgets consumer `name` in each ring; the exit code is that of the first refusal (2: no such
+/// consumer, a live owner without `--force`, a bad name or a file that is no ring), after
+/// trying every path.
+fn forget(name: &str, a: &RmArgs) -> u8 {
+    let mut code = 0;
+    for path in &a.paths {
+        let result = Ring::open(path).and_then(|ring| ring.forget_consumer(name, a.force));
+        let refusal: Failure = match result {
+            Ok(true) => continue,
+            Ok(false) => Failure::usage(format!("{}: no consumer named {name:?}", path.display())),
+            Err(e @ ringflow::Error::NameTaken { .. }) => {
+                Failure::usage(format!("{}: {e}; give --force to evict it", path.display()))
+            }
+            Err(e) => e.into(),
+        };
+        eprintln!("ringflow: {}", refusal.message);
+        if code == 0 {
+            code = refusal.code;
+        }
+    }
+    code
 }

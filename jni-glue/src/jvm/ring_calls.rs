@@ -2,7 +2,7 @@
 //! close.
 
 use jni::objects::{JByteBuffer, JClass, JString};
-use jni::sys::{jint, jlong};
+use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, EnvUnowned};
 use ringflow::{Ring, RingConfig};
 use ringflow_engine::registry::{Handle, Registry};
@@ -60,6 +60,23 @@ pub fn remove<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, path: JString<'l>
     run(&mut env, |env| {
         let path = string(env, &path)?;
         Ok(Ring::remove(path)?)
+    })
+}
+
+/// `Native.forgetConsumer(ring, name, force): Boolean`: forgets the durable named consumer
+/// `name` of the ring ([`Ring::forget_consumer`]); false if no consumer has the name.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn forget_consumer<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    ring: jlong,
+    name: JString<'l>,
+    force: jboolean,
+) -> jboolean {
+    run(&mut env, |env| {
+        let name = string(env, &name)?;
+        let ring = registry().ring(Handle(ring as u64))?;
+        Ok(ring.forget_consumer(&name, force)?)
     })
 }
 

@@ -450,6 +450,22 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         return Native.stats(handle)
     }
 
+    /**
+     * Forgets the durable named consumer [name] (one that `ringflow consume --name`, `ringflow
+     * bridge push` or Rust's `Ring::consumer_named` took): its consumer block stops holding
+     * producers back at once and loses the name, so the next reader of that name starts afresh,
+     * at the newest frame. Returns false if no consumer of the ring has the name.
+     *
+     * Throws [RingBusyException] if a live process owns the name, unless [force]: then the
+     * consumer is evicted (its owner's next read fails) and its block is free once that owner
+     * lets it go. Throws [BadArgumentException] for a name Rust refuses (empty, longer than 32
+     * bytes, or holding a NUL). Thread-safe.
+     */
+    fun forgetConsumer(name: String, force: Boolean = false): Boolean {
+        checkOpen()
+        return Native.forgetConsumer(handle, name, force)
+    }
+
     /** Wakes every reader parked on this ring (in any process). */
     fun wakeWaiters() {
         checkOpen()

@@ -6,6 +6,7 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
@@ -71,6 +72,22 @@ class CliTest {
         assertEquals(1, dev.ringflow.cli.run(arrayOf("consume", path, "--timeout", "0.3", "--json"), { out += it }, { err += it }))
         assertEquals("timeout", field(out.last(), "end"))
         assertEquals(listOf("ringflow-kotlin: timed out waiting for frames after 0 frames"), err)
+    }
+
+    @Test
+    fun `forgetConsumer forgets a name a Rust reader left ownerless, once`() {
+        val path = tempRing()
+        assertEquals(0, rust("create", path, "--slots", "64").waitFor())
+        // A durable named reader in a Rust process: it times out and exits, leaving the name.
+        val named = rust("consume", path, "--name", "kotlin-forget", "--timeout", "0.2")
+        assertTrue(named.waitFor(30, TimeUnit.SECONDS))
+        Ring.open(path).use { ring ->
+            assertTrue(ring.stats().consumers.isNotEmpty(), "the ownerless name keeps its block")
+            assertTrue(ring.forgetConsumer("kotlin-forget"))
+            assertTrue(ring.stats().consumers.isEmpty(), "its block is free")
+            assertEquals(false, ring.forgetConsumer("kotlin-forget"))
+            assertThrows<BadArgumentException> { ring.forgetConsumer("") }
+        }
     }
 
     /**

@@ -60,6 +60,7 @@ internal object Native {
     @JvmStatic external fun stats(ring: Long): String
     @JvmStatic external fun close(ring: Long)
     @JvmStatic external fun remove(path: String)
+    @JvmStatic external fun forgetConsumer(ring: Long, name: String, force: Boolean): Boolean
     @JvmStatic external fun liveConsumers(): Int
     @JvmStatic external fun liveProducers(): Int
     @JvmStatic external fun startProducer(ring: Long, source: Int, frames: Long, rate: Double): Long
