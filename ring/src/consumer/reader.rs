@@ -376,7 +376,9 @@ impl Reader {
     pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>, RecvError> {
         self.check_not_held()?;
         loop {
-            if !self.next_ready()? {
+            // The common case inline (`fetch_ready`, in place: the copy below is checked
+            // whatever the frame), then the full look.
+            if !self.fetch_ready(Fetch::InPlace) && !self.next_ready()? {
                 return Ok(None);
             }
             let ready = self.ready;
