@@ -361,21 +361,72 @@ impl RingConfig {
     }
 }
 
-/// The mapping and what was validated about it. Every protocol reaches the region through this.
-pub(crate) struct Shared {
-    /// Keeps the mapping alive; `base` points into it.
-    _map: MmapRaw,
-    base: *mut u8,
-    /// The hot path's view of the geometry, precomputed: slot 0's payload and descriptor,
-    /// `slot_count - 1`, the payload stride, the descriptor stride as a shift, and the payload
-    /// capacity (a payload's address is one mask, one multiply, one add; a descriptor's one
-    /// mask, one shift, one add).
+/// The hot path's view of a ring's geometry, precomputed: slot 0's payload and descriptor,
+/// `slot_count - 1`, the payload stride, the descriptor stride as a shift, the payload capacity
+/// and whether descriptors carry timestamps (a payload's address is one mask, one multiply, one
+/// add; a descriptor's one mask, one shift, one add).
+///
+/// A copy lives in each handle as well as in [`Shared`]: a hot loop then keeps it in registers.
+/// Read through the `Arc<Shared>`, the compiler loads it again after every store to the mapping,
+/// which it cannot tell apart from these fields. Its pointers are addresses only: whoever
+/// dereferences them holds the `Arc<Shared>` it was copied from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotMap {
     slots: *mut u8,
     descs: *mut u8,
     mask: u64,
     stride: usize,
     desc_shift: u32,
     payload: usize,
+    timestamps: bool,
+}
+
+// SAFETY: two addresses and numbers; the addresses are dereferenced only by a holder of the
+// mapping's `Arc<Shared>`, which is itself `Send` and `Sync`.
+unsafe impl Send for SlotMap {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for SlotMap {}
+
+impl SlotMap {
+    /// Address of the payload of the slot that holds frame `seq`.
+    #[inline(always)]
+    pub(crate) fn payload_ptr(&self, seq: u64) -> *mut u8 {
+        // `slots_offset + (seq & mask) * stride` is below `slots_offset + slot_count *
+        // slot_stride == total_len`, the mapping's length (validated when it was created or
+        // opened): the `Geometry::payload_offset` computation.
+        self.slots
+            .wrapping_add((seq & self.mask) as usize * self.stride)
+    }
+
+    /// Address of the descriptor of the slot that holds frame `seq`.
+    #[inline(always)]
+    pub(crate) fn desc_ptr(&self, seq: u64) -> *mut u8 {
+        // `descs_offset + ((seq & mask) << shift)` is below `descs_offset + slot_count *
+        // desc_stride <= slots_offset`, inside the mapping: `Geometry::desc_offset`.
+        self.descs
+            .wrapping_add(((seq & self.mask) as usize) << self.desc_shift)
+    }
+
+    /// Payload bytes one slot holds.
+    #[inline(always)]
+    pub(crate) fn slot_payload(&self) -> usize {
+        self.payload
+    }
+
+    /// Whether descriptors carry timestamps.
+    #[inline(always)]
+    pub(crate) fn timestamps(&self) -> bool {
+        self.timestamps
+    }
+}
+
+/// The mapping and what was validated about it. Every protocol reaches the region through this.
+pub(crate) struct Shared {
+    /// Keeps the mapping alive; `base` points into it.
+    _map: MmapRaw,
+    base: *mut u8,
+    /// The hot path's view of the geometry (see [`SlotMap`]).
+    map: SlotMap,
     geometry: Geometry,
     header: Header,
     scope: Scope,
@@ -414,14 +465,17 @@ impl Shared {
         Ok(Shared {
             _map: map,
             base,
-            // SAFETY: `slots_offset` lies inside the mapping (validated with the geometry).
-            slots: unsafe { base.add(geometry.slots_offset as usize) },
-            // SAFETY: as for `slots`.
-            descs: unsafe { base.add(geometry.descs_offset as usize) },
-            mask: u64::from(geometry.slot_count - 1),
-            stride: geometry.slot_stride as usize,
-            desc_shift: geometry.desc_stride.trailing_zeros(),
-            payload: geometry.slot_payload as usize,
+            map: SlotMap {
+                // SAFETY: `slots_offset` lies inside the mapping (validated with the geometry).
+                slots: unsafe { base.add(geometry.slots_offset as usize) },
+                // SAFETY: as for `slots`.
+                descs: unsafe { base.add(geometry.descs_offset as usize) },
+                mask: u64::from(geometry.slot_count - 1),
+                stride: geometry.slot_stride as usize,
+                desc_shift: geometry.desc_stride.trailing_zeros(),
+                payload: geometry.slot_payload as usize,
+                timestamps: geometry.timestamps,
+            },
             geometry,
             header,
             scope,
@@ -542,7 +596,7 @@ impl Shared {
         // SAFETY: `slots_offset + (seq & mask) * stride` is below
         // `slots_offset + slot_count * slot_stride == total_len`, the mapping's length (validated
         // when it was created or opened): the `Geometry::payload_offset` computation.
-        let payload = unsafe { self.slots.add((seq & self.mask) as usize * self.stride) };
+        let payload = self.map.payload_ptr(seq);
         debug_assert_eq!(
             payload as usize - self.base as usize,
             self.geometry.payload_offset(seq)
@@ -553,12 +607,7 @@ impl Shared {
     /// Pointer to the descriptor of the slot that holds frame `seq` ([`layout::Descriptor`]).
     #[inline]
     pub(crate) fn desc_ptr(&self, seq: u64) -> *mut u8 {
-        // SAFETY: `descs_offset + ((seq & mask) << shift)` is below `descs_offset + slot_count *
-        // desc_stride <= slots_offset`, inside the mapping: `Geometry::desc_offset`.
-        let desc = unsafe {
-            self.descs
-                .add(((seq & self.mask) as usize) << self.desc_shift)
-        };
+        let desc = self.map.desc_ptr(seq);
         debug_assert_eq!(
             desc as usize - self.base as usize,
             self.geometry.desc_offset(seq)
@@ -585,7 +634,7 @@ impl Shared {
     /// hardware prefetcher follows them.
     #[inline]
     pub(crate) fn touch_tail(&self, seq: u64) {
-        if self.payload > 0 {
+        if self.map.payload > 0 {
             // SAFETY: the payload has at least one byte, inside the mapping; a volatile read of
             // a byte another thread may be writing is a read of some value, which is dropped (a
             // seqlock reader's read, validated or discarded).
@@ -596,7 +645,13 @@ impl Shared {
     /// Payload bytes one slot holds.
     #[inline]
     pub(crate) fn slot_payload(&self) -> usize {
-        self.payload
+        self.map.payload
+    }
+
+    /// A copy of the hot path's geometry, for a handle that holds this mapping's `Arc`.
+    #[inline]
+    pub(crate) fn map(&self) -> SlotMap {
+        self.map
     }
 
     pub(crate) fn is_file_backed(&self) -> bool {

@@ -202,6 +202,14 @@ pub(crate) fn notify<M: RingMem>(mem: &M, word: &AtomicU32, wakes: &AtomicU64) -
     if armed & ARMED == 0 {
         return false;
     }
+    wake_armed(mem, word, wakes, armed)
+}
+
+/// The rest of [`notify`], out of line (a notifier that finds the word armed makes a syscall
+/// anyway): moves the word off `armed` and wakes its sleepers; returns whether it did.
+#[cold]
+#[inline(never)]
+fn wake_armed<M: RingMem>(mem: &M, word: &AtomicU32, wakes: &AtomicU64, armed: u32) -> bool {
     // Release: pairs with the Acquire `fetch_or` in `park`, so a waiter that arms the next value
     // sees our change. `armed + 1` clears the bit and moves the epoch on. A failed exchange means
     // another notifier (or `wake`) moved the word off `armed` already, and so woke its sleepers.

@@ -341,20 +341,36 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     /// Done with every frame below `next`; `frames` of them were handed out.
-    #[inline]
+    ///
+    /// Always inlined, its slow parts (a heartbeat once per [`HEARTBEAT_EVERY`] frames, a wake)
+    /// out of line: a release is a few stores and two tests.
+    #[inline(always)]
     pub(crate) fn release(&mut self, next: u64, frames: u64) {
         self.next = next;
         self.delivered += frames;
+        if next >= self.heartbeat_at {
+            self.heartbeat_due(next);
+        }
+        // One look-up of our block for the stores below.
         let block = self.mem.consumer(self.index);
         // Relaxed: a statistic, written only by us.
         block.delivered.store(self.delivered, Ordering::Relaxed);
-        if next >= self.heartbeat_at {
-            self.heartbeat();
-            self.heartbeat_at = next + HEARTBEAT_EVERY;
-        }
         if !self.holding {
-            self.store_read(next);
+            self.committed = next;
+            // Release: pairs with the Acquire load of `read` in gate::scan, as in `store_read`
+            // (written out here so the block is looked up once).
+            block.read.store(next, Ordering::Release);
+            if self.lossless && self.notify_producers() {
+                self.woke_peer = true;
+            }
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn heartbeat_due(&mut self, next: u64) {
+        self.heartbeat();
+        self.heartbeat_at = next + HEARTBEAT_EVERY;
     }
 
     /// A holding consumer's owner is done with every frame below `upto` (at most `next`): moves

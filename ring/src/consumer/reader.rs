@@ -11,7 +11,7 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
-use std::sync::atomic::AtomicU64 as StdAtomicU64;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,8 +21,8 @@ use super::held::{FrameInfo, HeldFrame};
 use super::view::{Batch, Frame};
 use super::Delivery;
 use crate::error::{RecvError, ReleaseError, Result};
-use crate::layout::{desc, kind_flags};
-use crate::region::Shared;
+use crate::layout::{desc, kind_flags, stamp};
+use crate::region::{Shared, SlotMap};
 use crate::sync::Ordering;
 
 /// The header fields of a ready frame.
@@ -72,11 +72,13 @@ pub(crate) enum Fetch {
 }
 
 /// Distinguishes readers, so a held frame cannot be released through another one.
-static NEXT_READER_ID: StdAtomicU64 = StdAtomicU64::new(1);
+static NEXT_READER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The reader state shared by the consumer handles.
 pub(crate) struct Reader {
     pub(crate) core: ConsumerCore<Shared>,
+    /// The ring's geometry, copied so the read loops keep it in registers (see `SlotMap`).
+    pub(crate) map: SlotMap,
     /// The frame `next_ready` found last. Kept here, not in the [`Frame`] handed out: a view of
     /// one word travels in a register, while a larger one was copied through the stack with
     /// mismatched widths, and the stalled store forwarding cost more than the rest of a read.
@@ -126,6 +128,7 @@ impl Reader {
     fn with_core(core: ConsumerCore<Shared>) -> Self {
         let payload = core.mem.slot_payload();
         Reader {
+            map: core.mem.map(),
             core,
             ready: Ready::NONE,
             copied: false,
@@ -238,7 +241,7 @@ impl Reader {
 
     /// Releases the frame in `self.ready` (a view dropped): counts it torn if it was read in
     /// place and a producer rewrote it meanwhile.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn release_ready(&mut self) {
         let seq = self.ready.seq;
         if !self.copied && !self.core.verify(seq) {
@@ -248,8 +251,57 @@ impl Reader {
         self.core.release(seq + 1, 1);
     }
 
-    #[inline]
+    /// The next frame as a view, or `None`: [`fetch_ready`](Self::fetch_ready) inline, then
+    /// the full path for anything else.
+    #[inline(always)]
     pub(crate) fn poll_view(&mut self, how: Fetch) -> Result<Option<Frame<'_>>, RecvError> {
+        if self.held.is_none() && self.fetch_ready(how) {
+            return Ok(Some(Frame { reader: self }));
+        }
+        self.poll_view_full(how)
+    }
+
+    /// The common case of [`fetch`](Self::fetch), small enough to inline into every poll: the
+    /// next frame is committed, is not a skip frame, fits its slot and may be handed out in
+    /// place (protected, or `Fetch::InPlace`). Then it puts the frame in `self.ready` and
+    /// returns true; for anything else it changes nothing and returns false, and the caller
+    /// takes the full path, which looks again from the start.
+    #[inline(always)]
+    fn fetch_ready(&mut self, how: Fetch) -> bool {
+        let seq = self.core.next;
+        if how == Fetch::CopyUnprotected && self.core.unprotected(seq) {
+            return false;
+        }
+        let map = self.map;
+        let at = map.desc_ptr(seq);
+        // SAFETY: the stamp is the first field of the descriptor, 8-aligned, inside the mapping,
+        // and only ever accessed atomically (as in `Shared::stamp`).
+        let stamp_word = unsafe { AtomicU64::from_ptr(at.cast::<u64>()) };
+        // Acquire: pairs with the Release store of committed(seq) in ProducerCore::commit (as in
+        // `ConsumerCore::check`, whose `Ready` case this is).
+        if stamp_word.load(Ordering::Acquire) != stamp::committed(seq) {
+            return false;
+        }
+        let (len, kind, timestamp_ns) = read_meta_at(at, map.timestamps());
+        if kind & kind_flags::SKIP != 0 || len as usize > map.slot_payload() {
+            return false;
+        }
+        self.ready = Ready {
+            seq,
+            payload: map.payload_ptr(seq).cast_const(),
+            len: len as usize,
+            kind: (kind & kind_flags::USER_MASK) as u16,
+            timestamp_ns,
+            lost_before: self.core.take_lost_pending(),
+        };
+        self.copied = false;
+        true
+    }
+
+    /// [`poll_view`](Self::poll_view)'s full path: a held frame, skip frames, laps, corrupt
+    /// slots, checked copies, nothing to read.
+    #[inline(never)]
+    fn poll_view_full(&mut self, how: Fetch) -> Result<Option<Frame<'_>>, RecvError> {
         self.check_not_held()?;
         Ok(if self.fetch(how)? {
             Some(Frame { reader: self })
@@ -324,7 +376,9 @@ impl Reader {
     pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> Result<Option<FrameInfo>, RecvError> {
         self.check_not_held()?;
         loop {
-            if !self.next_ready()? {
+            // The common case inline (`fetch_ready`, in place: the copy below is checked
+            // whatever the frame), then the full look.
+            if !self.fetch_ready(Fetch::InPlace) && !self.next_ready()? {
                 return Ok(None);
             }
             let ready = self.ready;
@@ -416,15 +470,21 @@ impl Reader {
             });
         }
         let head = self.ready;
-        let capacity = self.payload_capacity();
+        let map = self.map;
+        let capacity = map.slot_payload();
         let mut slots = 1u64;
         let mut frames = 1usize;
         while !self.copied && (slots as usize) < max {
             let seq = head.seq + slots;
-            if self.core.check(seq) != Check::Ready {
+            let at = map.desc_ptr(seq);
+            // SAFETY: as in `fetch_ready`.
+            let stamp_word = unsafe { AtomicU64::from_ptr(at.cast::<u64>()) };
+            // Acquire: pairs with the Release store of committed(seq) in ProducerCore::commit
+            // (`ConsumerCore::check`'s `Ready` case, on the batch's own copy of the geometry).
+            if stamp_word.load(Ordering::Acquire) != stamp::committed(seq) {
                 break;
             }
-            let (len, kind, _) = read_meta(&self.core.mem, seq);
+            let (len, kind, _) = read_meta_at(at, map.timestamps());
             if len as usize > capacity {
                 break; // reported by the next poll
             }
@@ -452,8 +512,14 @@ impl Drop for Reader {
 /// The length, kind and timestamp (0 on a ring without timestamps) of frame `seq`'s slot.
 #[inline]
 pub(crate) fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
-    use std::sync::atomic::{AtomicU32, AtomicU64};
-    let d = shared.desc_ptr(seq).cast_const();
+    read_meta_at(shared.desc_ptr(seq), shared.timestamps())
+}
+
+/// [`read_meta`] of the descriptor at `at` (on a ring with timestamps if `timestamps`).
+#[inline(always)]
+pub(crate) fn read_meta_at(at: *mut u8, timestamps: bool) -> (u32, u32, u64) {
+    use std::sync::atomic::AtomicU32;
+    let d = at.cast_const();
     // SAFETY: the fields lie inside the slot's descriptor, aligned to their size; the timestamp
     // exists only on rings with timestamps (32-byte descriptors). Atomic (Relaxed) loads because
     // a producer may write them concurrently (an unprotected read), which the caller detects
@@ -464,7 +530,7 @@ pub(crate) fn read_meta(shared: &Shared, seq: u64) -> (u32, u32, u64) {
                 .load(Ordering::Relaxed),
             AtomicU32::from_ptr(d.add(desc::KIND_OFFSET).cast::<u32>().cast_mut())
                 .load(Ordering::Relaxed),
-            if shared.timestamps() {
+            if timestamps {
                 AtomicU64::from_ptr(d.add(desc::TIMESTAMP_OFFSET).cast::<u64>().cast_mut())
                     .load(Ordering::Relaxed)
             } else {

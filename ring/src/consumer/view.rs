@@ -1,6 +1,6 @@
 //! Views of frames handed out by a consumer: one frame ([`Frame`]) or a run of them ([`Batch`]).
 
-use super::reader::{payload_ptr, read_meta, Reader};
+use super::reader::{read_meta_at, Reader};
 use crate::layout::kind_flags;
 
 /// A view of one frame: in place in the ring, or a checked copy of it.
@@ -79,7 +79,7 @@ impl Frame<'_> {
 }
 
 impl Drop for Frame<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.reader.release_ready();
     }
@@ -139,15 +139,15 @@ impl Batch<'_> {
             timestamp_ns: reader.ready.timestamp_ns,
             payload: reader.ready_payload(),
         });
-        let shared = &*reader.core.mem;
-        let capacity = shared.geometry().slot_payload as usize;
+        let map = reader.map;
+        let capacity = map.slot_payload();
         let in_place = if copied.is_some() {
             0..0
         } else {
             self.first..self.first + self.slots
         };
         copied.into_iter().chain(in_place.filter_map(move |seq| {
-            let (len, kind, timestamp_ns) = read_meta(shared, seq);
+            let (len, kind, timestamp_ns) = read_meta_at(map.desc_ptr(seq), map.timestamps());
             if kind & kind_flags::SKIP != 0 {
                 return None;
             }
@@ -156,7 +156,8 @@ impl Batch<'_> {
             let len = (len as usize).min(capacity);
             // SAFETY: `len` is at most the slot size, so the slice lies inside the slot. The
             // batch is protected, or came from an `unsafe` call whose caller re-checks.
-            let payload = unsafe { std::slice::from_raw_parts(payload_ptr(shared, seq), len) };
+            // The batch borrows the reader, which holds the mapping.
+            let payload = unsafe { std::slice::from_raw_parts(map.payload_ptr(seq), len) };
             Some(BatchFrame {
                 seq,
                 kind: (kind & kind_flags::USER_MASK) as u16,

@@ -292,7 +292,7 @@ impl<M: RingMem> ProducerCore<M> {
 
     /// Claims `n` consecutive slots (`1 ..= capacity`) and marks them as being written. Returns
     /// the first sequence.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn claim(&mut self, n: u64) -> Result<u64, ClaimFail> {
         debug_assert!(n >= 1 && n <= self.mem.capacity());
         if self.multi {
@@ -338,7 +338,7 @@ impl<M: RingMem> ProducerCore<M> {
         fence(Ordering::Release);
     }
 
-    #[inline]
+    #[inline(always)]
     fn claim_single(&mut self, n: u64) -> Result<u64, ClaimFail> {
         let first = self.reserve_single(n)?;
         for seq in first..first + n {
@@ -355,22 +355,39 @@ impl<M: RingMem> ProducerCore<M> {
 
     /// A single producer's claim of `n` sequences: waits for space (unless it overwrites) and
     /// moves `next` past them.
-    #[inline]
+    ///
+    /// Always inlined, with everything but the two comparisons out of line: the claim then costs
+    /// its caller no call (the slow paths are `#[cold]`).
+    #[inline(always)]
     fn reserve_single(&mut self, n: u64) -> Result<u64, ClaimFail> {
         let first = self.next;
         let end = first + n;
         if self.policy == FullPolicy::Overwrite {
-            self.overwrite_check_in(n)?;
-        } else if end > self.gate {
-            self.refresh_gate(first)?;
-            if end > self.gate {
-                self.wait_for_space(first, end)?;
+            if self.check_in >= n {
+                self.check_in -= n;
+            } else {
+                self.overwrite_check_in(n)?;
             }
+        } else if end > self.gate {
+            self.make_room(first, end)?;
         }
         self.next = end;
         Ok(first)
     }
 
+    /// A single gating producer past its cached gate: refreshes it, and waits for space if the
+    /// refreshed gate is still short of `end`.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, first: u64, end: u64) -> Result<(), ClaimFail> {
+        self.refresh_gate(first)?;
+        if end > self.gate {
+            self.wait_for_space(first, end)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
     fn claim_multi(&mut self, n: u64) -> Result<u64, ClaimFail> {
         // Every policy claims by compare-and-swap, after recording the claim it is about to make
         // (`repair.rs`): a producer that dies right after its claim leaves a record of it.
@@ -456,7 +473,7 @@ impl<M: RingMem> ProducerCore<M> {
 
     /// An `overwrite` producer's once-per-lap look at the ring: a heartbeat, and whether the
     /// ring was replaced. One subtraction otherwise.
-    #[inline]
+    #[cold]
     fn overwrite_check_in(&mut self, n: u64) -> Result<(), ClaimFail> {
         if self.check_in < n {
             self.look_in()?;
@@ -588,22 +605,10 @@ impl<M: RingMem> ProducerCore<M> {
     /// Publishes frames `first .. end`, which this producer claimed and wrote. Returns false if
     /// a repairer had taken this producer for dead and published them as skip frames: then it
     /// stores nothing (with exact liveness a live producer is never taken for dead).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn commit(&mut self, first: u64, end: u64) -> bool {
-        if self.multi {
-            self.open_claim = None;
-            let open = claim_record::make(claim_record::OPEN, first);
-            let committing = claim_record::make(claim_record::COMMITTING, first);
-            // Release: pairs with the Acquire swap or load of our record by a repairer: our
-            // writes to the claim's slots happen before it completes this commit. The swap is
-            // the arbiter against a repairer's `OPEN -> REPAIRING` (`repair.rs`).
-            if self
-                .record()
-                .compare_exchange(open, committing, Ordering::Release, Ordering::Relaxed)
-                .is_err()
-            {
-                return false;
-            }
+        if self.multi && !self.close_claim(first) {
+            return false;
         }
         for seq in first..end {
             // Release: pairs with the Acquire load in ConsumerCore::check: the frame's bytes are
@@ -624,6 +629,21 @@ impl<M: RingMem> ProducerCore<M> {
             self.woke_peer = true;
         }
         true
+    }
+
+    /// Multi-producer: moves our claim record from `OPEN` to `COMMITTING` before the claim's
+    /// stamps are committed; false if a repairer took the claim over first.
+    #[inline(never)]
+    fn close_claim(&mut self, first: u64) -> bool {
+        self.open_claim = None;
+        let open = claim_record::make(claim_record::OPEN, first);
+        let committing = claim_record::make(claim_record::COMMITTING, first);
+        // Release: pairs with the Acquire swap or load of our record by a repairer: our
+        // writes to the claim's slots happen before it completes this commit. The swap is
+        // the arbiter against a repairer's `OPEN -> REPAIRING` (`repair.rs`).
+        self.record()
+            .compare_exchange(open, committing, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Multi-producer: publishes a claim left open (a `WriteSlot` that was forgotten) as skip

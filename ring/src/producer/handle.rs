@@ -9,7 +9,7 @@ use super::ProducerOptions;
 use crate::error::{ClaimError, PushError, Result};
 use crate::layout::{desc, kind_flags};
 use crate::mem::RingMem;
-use crate::region::Shared;
+use crate::region::{Shared, SlotMap};
 
 /// A producer handle: writes frames into the ring in place.
 ///
@@ -93,7 +93,7 @@ impl Producer {
     /// slot.commit(3);
     /// # Ok::<(), ringflow::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn claim(&mut self) -> Result<WriteSlot<'_>, ClaimError> {
         let seq = self.core.claim(1)?;
         Ok(WriteSlot::new(self, seq))
@@ -127,6 +127,7 @@ impl Producer {
         // first touched, in order: see `ProducerCore::claim_unmarked`.
         let (first, marked) = self.core.claim_unmarked(n as u64)?;
         let mut batch = WriteBatch {
+            map: self.core.mem.map(),
             first,
             n,
             opened: 0,
@@ -253,11 +254,11 @@ pub(super) unsafe fn payload_mut(shared: &Shared, seq: u64) -> &mut [u8] {
 }
 
 #[inline]
-#[allow(clippy::mut_from_ref)]
-/// The payload at `payload_ptr`, `len` (the slot's payload capacity) bytes.
+/// The payload at `payload_ptr`, `len` (the slot's payload capacity) bytes, as a mutable slice.
 ///
 /// # Safety
-/// As for [`payload_mut`]; `payload_ptr` must be a slot's payload address and `len` its capacity.
+/// The caller must own the slot (claimed, not committed) for the slice's lifetime;
+/// `payload_ptr` must be a slot's payload address and `len` its capacity.
 unsafe fn payload_mut_at<'a>(payload_ptr: *mut u8, len: usize) -> &'a mut [u8] {
     // SAFETY: the payload lies inside its stride (stride >= payload), inside the mapping; the
     // caller owns the slot, so no other handle writes it. Lossy readers may read it at the same
@@ -341,7 +342,7 @@ impl WriteSlot<'_> {
     ///
     /// # Panics
     /// If `len` exceeds [`Producer::slot_size`].
-    #[inline]
+    #[inline(always)]
     pub fn commit(self, len: usize) {
         let capacity = self.producer.core.mem.slot_payload();
         assert!(
@@ -354,7 +355,7 @@ impl WriteSlot<'_> {
         this.finish(len as u32, kind);
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, len: u32, kind: u32) {
         let claim = self.producer.claim;
         let mem = &self.producer.core.mem;
@@ -382,6 +383,8 @@ impl Drop for WriteSlot<'_> {
 /// `n` claimed consecutive slots, committed together.
 pub struct WriteBatch<'a> {
     producer: &'a mut Producer,
+    /// The ring's geometry, copied so the batch's loop keeps it in registers (see `SlotMap`).
+    map: SlotMap,
     first: u64,
     n: usize,
     /// Slots `0..opened` are open: marked as being written, their header reset.
@@ -407,14 +410,14 @@ impl WriteBatch<'_> {
         self.first
     }
 
-    #[inline]
+    #[inline(always)]
     fn seq(&self, i: usize) -> u64 {
         assert!(i < self.n, "slot {i} out of a batch of {}", self.n);
         self.first + i as u64
     }
 
     /// Opens slot `i`, and any before it not yet open, before a byte of it is written.
-    #[inline]
+    #[inline(always)]
     fn open(&mut self, i: usize) -> u64 {
         let seq = self.seq(i);
         if i >= self.opened {
@@ -433,10 +436,9 @@ impl WriteBatch<'_> {
             if !self.marked {
                 self.producer.core.begin_write(seq);
             }
-            let mem = &self.producer.core.mem;
-            let desc = mem.desc_ptr(seq);
+            let desc = self.map.desc_ptr(seq);
             write_meta_at(desc, 0, 0);
-            if mem.timestamps() {
+            if self.map.timestamps() {
                 write_timestamp_at(desc, 0);
             }
             self.opened += 1;
@@ -444,25 +446,26 @@ impl WriteBatch<'_> {
     }
 
     /// The payload area of slot `i`.
-    #[inline]
+    #[inline(always)]
     pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
         let seq = self.open(i);
-        // SAFETY: we hold the claim on the batch until commit or drop; the slice borrows `self`.
-        unsafe { payload_mut(&self.producer.core.mem, seq) }
+        // SAFETY: we hold the claim on the batch until commit or drop (the producer, which we
+        // borrow, holds the mapping); the slice borrows `self`.
+        unsafe { payload_mut_at(self.map.payload_ptr(seq), self.map.slot_payload()) }
     }
 
     /// Sets the frame length of slot `i` (0 until set).
     ///
     /// # Panics
     /// If `len` exceeds the slot size.
-    #[inline]
+    #[inline(always)]
     pub fn set_len(&mut self, i: usize, len: usize) {
         assert!(
-            len <= self.producer.slot_size(),
+            len <= self.map.slot_payload(),
             "frame length {len} exceeds the slot size"
         );
         let seq = self.open(i);
-        let base = self.producer.core.mem.desc_ptr(seq);
+        let base = self.map.desc_ptr(seq);
         // SAFETY: as in `write_meta`.
         unsafe {
             base.add(desc::LEN_OFFSET)
