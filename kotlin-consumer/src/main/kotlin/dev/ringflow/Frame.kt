@@ -47,13 +47,25 @@ class Frame internal constructor(internal var region: ByteBuffer) {
         }
         internal set
 
+    /**
+     * The payload's length and offset as plain fields, for the accessors below: one liveness
+     * check per access instead of one per property they read.
+     */
+    @JvmField
+    internal var len: Int = 0
+
+    @JvmField
+    internal var off: Int = 0
+
     /** Payload bytes. */
-    var length: Int = 0
+    var length: Int
         get() {
             checkLive()
-            return field
+            return len
         }
-        internal set
+        internal set(value) {
+            len = value
+        }
 
     /** User kind (16 bits). */
     var kind: Int = 0
@@ -80,41 +92,48 @@ class Frame internal constructor(internal var region: ByteBuffer) {
         internal set
 
     /** Offset of the payload in the buffer this view reads (the ring's region, or a lossy reader's copy). */
-    var offset: Int = 0
+    var offset: Int
         get() {
             checkLive()
-            return field
+            return off
         }
-        internal set
+        internal set(value) {
+            off = value
+        }
 
     /** Payload byte [index] (`0 until length`), read in place. */
     operator fun get(index: Int): Byte {
-        require(index in 0 until length) { "index must be in 0 until $length, but was $index" }
-        return region.get(offset + index)
+        checkLive()
+        require(index in 0 until len) { "index must be in 0 until $len, but was $index" }
+        return region.get(off + index)
     }
 
     /** The native-order `Int` at payload byte [index], read in place. */
     fun getInt(index: Int): Int {
-        require(index >= 0 && index + 4 <= length) { "index must be in 0..${length - 4}, but was $index" }
-        return region.getInt(offset + index)
+        checkLive()
+        require(index >= 0 && index + 4 <= len) { "index must be in 0..${len - 4}, but was $index" }
+        return region.getInt(off + index)
     }
 
     /** The native-order `Long` at payload byte [index], read in place. */
     fun getLong(index: Int): Long {
-        require(index >= 0 && index + 8 <= length) { "index must be in 0..${length - 8}, but was $index" }
-        return region.getLong(offset + index)
+        checkLive()
+        require(index >= 0 && index + 8 <= len) { "index must be in 0..${len - 8}, but was $index" }
+        return region.getLong(off + index)
     }
 
     /** The native-order `Float` at payload byte [index], read in place. */
     fun getFloat(index: Int): Float {
-        require(index >= 0 && index + 4 <= length) { "index must be in 0..${length - 4}, but was $index" }
-        return region.getFloat(offset + index)
+        checkLive()
+        require(index >= 0 && index + 4 <= len) { "index must be in 0..${len - 4}, but was $index" }
+        return region.getFloat(off + index)
     }
 
     /** An owned copy of the payload. */
     fun copy(): ByteArray {
-        val out = ByteArray(length)
-        region.get(offset, out, 0, length)
+        checkLive()
+        val out = ByteArray(len)
+        region.get(off, out, 0, len)
         return out
     }
 
