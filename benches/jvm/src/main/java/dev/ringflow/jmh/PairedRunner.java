@@ -60,6 +60,17 @@ public final class PairedRunner {
         }
     }
 
+    static double kotlinProducer(int frameSize) throws Exception {
+        RingBenchmarks b = new RingBenchmarks();
+        RingBenchmarks.KotlinProducer s = new RingBenchmarks.KotlinProducer();
+        s.setUp(size(frameSize));
+        try {
+            return timed(v -> b.kotlinProducerBatches(s));
+        } finally {
+            s.tearDown();
+        }
+    }
+
     static double agrona(int frameSize) throws Exception {
         RingBenchmarks b = new RingBenchmarks();
         RingBenchmarks.Agrona s = new RingBenchmarks.Agrona();
@@ -96,10 +107,11 @@ public final class PairedRunner {
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
-        String[] names = {"ringflowFrames", "ringflowBatches", "naiveJniChannel", "agronaOneToOne", "lmaxDisruptor"};
+        String[] names = {"ringflowFrames", "ringflowBatches", "naiveJniChannel", "agronaOneToOne", "lmaxDisruptor",
+                "kotlinProducerBatches"};
         List<Contestant> contestants = List.of(
                 fs -> ringflow(fs, 0), fs -> ringflow(fs, 1), fs -> ringflow(fs, 2),
-                PairedRunner::agrona, PairedRunner::lmax);
+                PairedRunner::agrona, PairedRunner::lmax, PairedRunner::kotlinProducer);
         System.out.printf("# JVM paired runner: %d rounds, %d x %d frames per run%n", rounds, INVOCATIONS, RingBenchmarks.FRAMES);
         for (int frameSize : new int[] {64, 256}) {
             double[][] fps = new double[names.length][rounds];
@@ -119,7 +131,7 @@ public final class PairedRunner {
             System.out.println();
             System.out.println("| ratio (same round) | median | min .. max |");
             System.out.println("|---|---:|---:|");
-            int[][] pairs = {{1, 3}, {1, 2}, {0, 3}, {0, 2}, {1, 4}};
+            int[][] pairs = {{1, 3}, {1, 2}, {0, 3}, {0, 2}, {1, 4}, {5, 3}, {5, 1}};
             for (int[] p : pairs) {
                 double[] ratio = new double[rounds];
                 for (int r = 0; r < rounds; r++) ratio[r] = fps[p[0]][r] / fps[p[1]][r];

@@ -83,6 +83,59 @@ public class RingBenchmarks {
         }
     }
 
+    /**
+     * A ring in /dev/shm written by a JVM producer thread through the Kotlin producer
+     * ({@code Ring.producer}: {@code claim}, the frame written in place once, {@code commit}),
+     * the JVM-side writer to hold against Agrona's {@code tryClaim}/{@code commit}. The reader is
+     * the same {@code batches()} collector as {@link #ringflowBatches}.
+     */
+    @State(Scope.Benchmark)
+    public static class KotlinProducer {
+        Ring ring;
+        File file;
+        Thread producer;
+        volatile boolean running = true;
+
+        @Setup(Level.Trial)
+        public void setUp(Size size) throws Exception {
+            int frameSize = size.frameSize;
+            file = File.createTempFile("ringflow-jmh", ".ring", new File("/dev/shm"));
+            ring = Ring.Companion.create(file.getPath(), SLOTS, frameSize, 8);
+            dev.ringflow.RingProducer p = ring.producer(new dev.ringflow.ProducerPolicy.Block(100L));
+            producer = new Thread(() -> {
+                long i = 0;
+                try {
+                    while (running) {
+                        dev.ringflow.WriteSlot slot;
+                        try {
+                            slot = p.claim();
+                        } catch (dev.ringflow.RingTimeoutException e) {
+                            continue; // no reader between invocations: look at `running` again
+                        }
+                        ByteBuffer b = slot.getBuffer();
+                        long v = 0x0101010101010101L * ((i++) & 0xff);
+                        int k = 0;
+                        for (; k + 8 <= frameSize; k += 8) b.putLong(k, v);
+                        for (; k < frameSize; k++) b.put(k, (byte) v);
+                        slot.commit(frameSize, 0);
+                    }
+                } finally {
+                    p.close();
+                }
+            }, "kotlin-producer");
+            producer.setDaemon(true);
+            producer.start();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            running = false;
+            producer.join();
+            ring.close();
+            file.delete();
+        }
+    }
+
     /** Agrona's OneToOneRingBuffer with a Java producer thread writing in place. */
     @State(Scope.Benchmark)
     public static class Agrona {
@@ -169,6 +222,12 @@ public class RingBenchmarks {
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public long ringflowBatches(Ringflow s) {
+        return Drain.batches(s.ring, FRAMES);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long kotlinProducerBatches(KotlinProducer s) {
         return Drain.batches(s.ring, FRAMES);
     }
 
