@@ -116,11 +116,11 @@ pub fn count_committed<'l>(
     while n < max {
         let s = from.wrapping_add(jlong::from(n));
         let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // Acquire: pairs with the producer's Release store of `committed(s)` (R2), so the
+        // caller's plain reads of the frame after this call see what the producer wrote.
         // SAFETY: `descs` is the address of descriptor 0 of a mapped region, `mask` its
         // `slot_count - 1` and `desc_stride` its stride (Kotlin passes them from the validated
         // header), so `at` is an aligned stamp inside the mapping (module docs).
-        // Acquire: pairs with the producer's Release store of `committed(s)` (R2), so the
-        // caller's plain reads of the frame after this call see what the producer wrote.
         let stamp = unsafe { long_at(at) }.load(Ordering::Acquire);
         if stamp != s.wrapping_mul(2).wrapping_add(2) {
             break;
@@ -150,8 +150,8 @@ pub fn count_gone<'l>(
     for i in 0..n.max(0) {
         let s = from.wrapping_add(jlong::from(i));
         let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
-        // SAFETY: as in `count_committed`.
         // Relaxed: ordered by the fence above.
+        // SAFETY: as in `count_committed`.
         if unsafe { long_at(at) }.load(Ordering::Relaxed) != s.wrapping_mul(2).wrapping_add(2) {
             gone += 1;
         }
