@@ -415,7 +415,7 @@ fn lossy_lapping_seqlock_batches() {
             let (first, marked) = p.claim_unmarked(2).unwrap();
             assert!(!marked);
             for seq in first..first + 2 {
-                p.begin_write(seq);
+                p.begin_write(mem.stamp(seq), seq);
                 write_words(mem, seq);
             }
             p.commit(first, first + 2);
@@ -892,3 +892,51 @@ fn forget_races_a_producer_and_a_registrant() {
 }
 
 const ZERO: Duration = Duration::ZERO;
+
+/// A lossless reader's protected batch, checked at release with one look at its own block
+/// (`ConsumerCore::protected_and_kept`) instead of a re-check per slot. Its lock let go part way
+/// (as a dead or stalled reader's is), a blocking producer may evict it and rewrite the slots
+/// while it reads them: whatever the interleaving, no rewritten frame passes as kept.
+#[test]
+fn protected_batch_checked_once_against_eviction() {
+    loom::model(|| {
+        let mem = LoomMem::with_flags(2, 1, false, false);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let writer = {
+            let mem = Arc::clone(&mem);
+            thread::spawn(move || {
+                let mut p = producer(&mem, BLOCK);
+                for _ in 0..4 {
+                    let seq = p.claim(1).unwrap();
+                    write_words(&mem, seq);
+                    p.commit(seq, seq + 1);
+                }
+                p.detach();
+            })
+        };
+        while c.check(0) != Check::Ready {
+            c.wait(None).unwrap();
+        }
+        let n = if c.check(1) == Check::Ready { 2 } else { 1 };
+        // From here on the reader looks dead to the producer, which may evict it.
+        mem.release_lock(Attachment::Consumer(c.index));
+        let read: Vec<(u64, u64)> = (0..n)
+            .map(|seq| {
+                let [a, b] = &mem.words[mem.index(seq)];
+                // Relaxed: validated by `protected_and_kept`.
+                (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed))
+            })
+            .collect();
+        match c.protected_and_kept(0) {
+            Some(true) => {
+                for (seq, words) in (0..n).zip(read) {
+                    assert_eq!(words, (seq, seq), "a rewritten frame passed as kept");
+                }
+            }
+            Some(false) => {}
+            None => panic!("frame 0 is protected"),
+        }
+        c.release(n, n);
+        writer.join().unwrap();
+    });
+}

@@ -407,6 +407,16 @@ impl SlotMap {
             .wrapping_add(((seq & self.mask) as usize) << self.desc_shift)
     }
 
+    /// The stamp word of the slot that holds frame `seq` (the descriptor's first field).
+    ///
+    /// The reference is unbounded: its holder must hold the mapping's `Arc<Shared>` while it
+    /// uses it, as for the addresses.
+    #[inline(always)]
+    pub(crate) fn stamp<'a>(&self, seq: u64) -> &'a AtomicU64 {
+        // SAFETY: as in `Shared::stamp`: 8-aligned, inside the mapping, only accessed atomically.
+        unsafe { AtomicU64::from_ptr(self.desc_ptr(seq).cast::<u64>()) }
+    }
+
     /// Payload bytes one slot holds.
     #[inline(always)]
     pub(crate) fn slot_payload(&self) -> usize {

@@ -500,6 +500,42 @@ fn a_held_frame_whose_holder_was_evicted_is_reported_torn() {
     assert_eq!(lossless.torn(), 1);
 }
 
+/// A protected batch is released with one look at the consumer's block rather than a re-check
+/// of every slot; after an eviction it still counts each rewritten slot as torn.
+#[test]
+fn a_batch_whose_holder_was_evicted_counts_each_rewritten_slot_torn() {
+    let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+    let mut lossless = ring.consumer().unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::default().evict_after(std::time::Duration::from_millis(30)))
+        .unwrap();
+    for _ in 0..3 {
+        p.push(b"old").unwrap();
+    }
+    {
+        let batch = lossless.poll_batch(4).unwrap();
+        assert_eq!(batch.len(), 3);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        // Frames 4 and 5 need the slots of frames 0 and 1, which only an eviction frees.
+        for _ in 0..3 {
+            p.push(b"new").unwrap();
+        }
+        assert_eq!(
+            batch.intact(),
+            1,
+            "frames 0 and 1 were rewritten, frame 2 was not"
+        );
+    }
+    assert_eq!(lossless.torn(), 2);
+
+    // A batch nobody evicted is whole at its release.
+    let mut kept = ring.consumer().unwrap();
+    p.push(b"one").unwrap();
+    p.push(b"two").unwrap();
+    drop(kept.poll_batch(4).unwrap());
+    assert_eq!(kept.torn(), 0);
+}
+
 /// A consumer says where it started and what it missed: `Next` sees nothing published before
 /// it, `Oldest` reads what is still in the ring, `Seq` counts the frames that were gone.
 #[test]

@@ -414,6 +414,36 @@ impl<M: RingMem> ConsumerCore<M> {
             .store(self.mem.now_ns(), Ordering::Relaxed);
     }
 
+    /// Whether the frames from `first` on that this consumer read in place are still in their
+    /// slots, for a reader that may skip the per-slot re-check: `Some(true)` if they are
+    /// protected and the consumer was never evicted, so no producer can have started over any
+    /// of them; `None` if they are not protected (the caller re-checks each stamp, and does so
+    /// too on `Some(false)`, after an eviction, to count which were overwritten).
+    ///
+    /// The argument (docs/ARCHITECTURE.md, protocol 1, "One look for a protected batch"): a producer
+    /// writes over a protected frame only after a lossless consumer was evicted (the
+    /// registration handshake protects frames from `protected_from` on, and only an evicted
+    /// consumer stops gating), and it evicts before its claim's Release fence (the `writing`
+    /// stamp's), in its own thread or in one whose gate it inherited by Acquire. If any byte we
+    /// read came from that producer, our Acquire fence below synchronizes with its Release
+    /// fence, so our load of `state` sees the eviction or a later value of the block (a reuse,
+    /// told apart by the generation).
+    #[inline]
+    pub(crate) fn protected_and_kept(&self, first: u64) -> Option<bool> {
+        if self.unprotected(first) {
+            return None;
+        }
+        // Acquire: pairs with the Release fence after a producer's `writing` stamp, as in
+        // `verify`.
+        fence(Ordering::Acquire);
+        let block = self.block();
+        // Relaxed: ordered by the fence above (the eviction CAS precedes the producer's fence).
+        Some(
+            block.state.load(Ordering::Relaxed) == consumer_state::ACTIVE
+                && block.generation.load(Ordering::Relaxed) == self.generation,
+        )
+    }
+
     /// Fails if a producer evicted us or our block was reused.
     fn check_evicted(&self) -> Result<(), RecvError> {
         let block = self.block();
@@ -523,6 +553,7 @@ impl<M: RingMem> ConsumerCore<M> {
     }
 
     /// Counts a zero-copy view that was overwritten before it was released.
+    #[cold]
     pub(crate) fn note_torn(&mut self, n: u64) {
         self.torn += n;
         // Relaxed: a statistic.

@@ -2,6 +2,7 @@
 
 use super::reader::{read_meta_at, Reader};
 use crate::layout::kind_flags;
+use crate::region::SlotMap;
 
 /// A view of one frame: in place in the ring, or a checked copy of it.
 ///
@@ -96,6 +97,57 @@ pub struct Batch<'a> {
     pub(crate) lost_before: u64,
 }
 
+/// [`Batch::iter`]'s iterator: the checked copy (a batch of one unprotected frame), or the
+/// slots in place, skip frames passed over. A plain loop over the sequences rather than a chain
+/// of adapters: it runs once per frame of every batch.
+struct BatchIter<'b> {
+    map: SlotMap,
+    copied: Option<BatchFrame<'b>>,
+    seq: u64,
+    end: u64,
+    /// The batch (and so the reader, which holds the mapping) outlives the views.
+    _batch: std::marker::PhantomData<&'b ()>,
+}
+
+impl<'b> Iterator for BatchIter<'b> {
+    type Item = BatchFrame<'b>;
+
+    #[inline]
+    fn next(&mut self) -> Option<BatchFrame<'b>> {
+        if let Some(frame) = self.copied.take() {
+            return Some(frame);
+        }
+        while self.seq < self.end {
+            let seq = self.seq;
+            self.seq += 1;
+            let (len, kind, timestamp_ns) =
+                read_meta_at(self.map.desc_ptr(seq), self.map.timestamps());
+            if kind & kind_flags::SKIP != 0 {
+                continue;
+            }
+            // Re-read fields may be torn in an unchecked batch: clamp so the view stays in the
+            // slot.
+            let len = (len as usize).min(self.map.slot_payload());
+            // SAFETY: `len` is at most the slot size, so the slice lies inside the slot. The
+            // batch is protected, or came from an `unsafe` call whose caller re-checks. The
+            // batch borrows the reader, which holds the mapping, for `'b`.
+            let payload = unsafe { std::slice::from_raw_parts(self.map.payload_ptr(seq), len) };
+            return Some(BatchFrame {
+                seq,
+                kind: (kind & kind_flags::USER_MASK) as u16,
+                timestamp_ns,
+                payload,
+            });
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let copied = usize::from(self.copied.is_some());
+        (copied, Some(copied + (self.end - self.seq) as usize))
+    }
+}
+
 /// One frame of a [`Batch`].
 #[derive(Clone, Copy, Debug)]
 pub struct BatchFrame<'b> {
@@ -139,32 +191,18 @@ impl Batch<'_> {
             timestamp_ns: reader.ready.timestamp_ns,
             payload: reader.ready_payload(),
         });
-        let map = reader.map;
-        let capacity = map.slot_payload();
-        let in_place = if copied.is_some() {
-            0..0
+        let end = if copied.is_some() {
+            self.first
         } else {
-            self.first..self.first + self.slots
+            self.first + self.slots
         };
-        copied.into_iter().chain(in_place.filter_map(move |seq| {
-            let (len, kind, timestamp_ns) = read_meta_at(map.desc_ptr(seq), map.timestamps());
-            if kind & kind_flags::SKIP != 0 {
-                return None;
-            }
-            // Re-read fields may be torn in an unchecked batch: clamp so the view stays in
-            // the slot.
-            let len = (len as usize).min(capacity);
-            // SAFETY: `len` is at most the slot size, so the slice lies inside the slot. The
-            // batch is protected, or came from an `unsafe` call whose caller re-checks.
-            // The batch borrows the reader, which holds the mapping.
-            let payload = unsafe { std::slice::from_raw_parts(map.payload_ptr(seq), len) };
-            Some(BatchFrame {
-                seq,
-                kind: (kind & kind_flags::USER_MASK) as u16,
-                timestamp_ns,
-                payload,
-            })
-        }))
+        BatchIter {
+            map: reader.map,
+            copied,
+            seq: self.first,
+            end,
+            _batch: std::marker::PhantomData,
+        }
     }
 
     /// How many slots of the batch still hold their frames (all of them unless a producer
@@ -185,7 +223,15 @@ impl Drop for Batch<'_> {
         if self.slots == 0 {
             return;
         }
-        let torn = self.slots - self.intact() as u64;
+        // A protected batch of a consumer never evicted is whole: one look at the consumer's
+        // block instead of a re-check per slot.
+        let torn = if self.reader.copied
+            || self.reader.core.protected_and_kept(self.first) == Some(true)
+        {
+            0
+        } else {
+            self.slots - self.intact() as u64
+        };
         let core = &mut self.reader.core;
         if torn > 0 {
             core.note_torn(torn);

@@ -34,7 +34,7 @@ use crate::layout::{
 use crate::mem::{Attachment, RingMem};
 use crate::repair;
 use crate::sleep;
-use crate::sync::{fence, spin_hint, Backoff, Ordering};
+use crate::sync::{fence, spin_hint, AtomicU64, Backoff, Ordering};
 
 /// What a producer does when the slowest lossless consumer is a whole ring behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,7 +314,7 @@ impl<M: RingMem> ProducerCore<M> {
     /// back for each payload (64-byte frames, two lines each, between cores in a far placement:
     /// 24 -> 41 M frames/s; `cargo run --release -p ringflow-benches --example lines` on this
     /// commit and the one before, in turns).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn claim_unmarked(&mut self, n: u64) -> Result<(u64, bool), ClaimFail> {
         debug_assert!(n >= 1 && n <= self.mem.capacity());
         if self.multi {
@@ -326,14 +326,13 @@ impl<M: RingMem> ProducerCore<M> {
     }
 
     /// Marks slot `seq`, claimed by [`claim_unmarked`](Self::claim_unmarked), as being written:
-    /// the seqlock writer's entry, as `claim` does for each slot it claims.
-    #[inline]
-    pub(crate) fn begin_write(&self, seq: u64) {
+    /// the seqlock writer's entry, as `claim` does for each slot it claims. `stamp` is the slot's
+    /// stamp word (the caller has the slot's address at hand).
+    #[inline(always)]
+    pub(crate) fn begin_write(&self, stamp: &AtomicU64, seq: u64) {
         debug_assert!(!self.multi && seq < self.next);
         // Relaxed: ordered before the slot's payload stores by the fence below.
-        self.mem
-            .stamp(seq)
-            .store(stamp::writing(seq), Ordering::Relaxed);
+        stamp.store(stamp::writing(seq), Ordering::Relaxed);
         // Release: as in `claim_single`.
         fence(Ordering::Release);
     }
@@ -607,17 +606,28 @@ impl<M: RingMem> ProducerCore<M> {
     /// stores nothing (with exact liveness a live producer is never taken for dead).
     #[inline(always)]
     pub(crate) fn commit(&mut self, first: u64, end: u64) -> bool {
+        self.commit_with(first, end, |mem, seq| mem.stamp(seq))
+    }
+
+    /// [`commit`](Self::commit), with the slots' stamp words found by `stamp` (a handle's copy
+    /// of the geometry, which a loop keeps in registers, rather than the shared one).
+    #[inline(always)]
+    pub(crate) fn commit_with(
+        &mut self,
+        first: u64,
+        end: u64,
+        stamp: impl for<'m> Fn(&'m M, u64) -> &'m AtomicU64,
+    ) -> bool {
         if self.multi && !self.close_claim(first) {
             return false;
         }
+        let mem = &*self.mem;
         for seq in first..end {
             // Release: pairs with the Acquire load in ConsumerCore::check: the frame's bytes are
             // visible to a reader that sees this stamp.
-            self.mem
-                .stamp(seq)
-                .store(stamp::committed(seq), Ordering::Release);
+            stamp(mem, seq).store(stamp::committed(seq), Ordering::Release);
         }
-        let block = self.mem.producer();
+        let block = mem.producer();
         if self.multi {
             // Release: as below; fetch_max because producers commit out of order.
             block.cursor.published.fetch_max(end, Ordering::Release);
@@ -625,7 +635,7 @@ impl<M: RingMem> ProducerCore<M> {
             // Release: pairs with the Acquire loads of `published` in register and lap recovery.
             block.cursor.published.store(end, Ordering::Release);
         }
-        if sleep::notify(&*self.mem, &block.wait.data_futex, &block.wait.data_wakes) {
+        if sleep::notify(mem, &block.wait.data_futex, &block.wait.data_wakes) {
             self.woke_peer = true;
         }
         true

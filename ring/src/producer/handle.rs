@@ -25,6 +25,8 @@ use crate::region::{Shared, SlotMap};
 /// get [`Error::Closed`] once they have read every frame.
 pub struct Producer {
     pub(super) core: ProducerCore<Shared>,
+    /// The ring's geometry, copied so the hot path keeps it in registers (see `SlotMap`).
+    map: SlotMap,
     timestamps: bool,
     /// The open claim of a [`WriteSlot`], kept here rather than in the slot handle: a handle of
     /// two words travels in registers, while a larger one was copied through the stack with
@@ -54,6 +56,7 @@ impl Producer {
     pub(crate) fn attach(shared: Arc<Shared>, options: ProducerOptions) -> Result<Producer> {
         let core = ProducerCore::attach(shared, &options, crate::liveness::current_pid())?;
         Ok(Producer {
+            map: core.mem.map(),
             core,
             timestamps: options.timestamps,
             claim: Claim::default(),
@@ -95,8 +98,19 @@ impl Producer {
     /// ```
     #[inline(always)]
     pub fn claim(&mut self) -> Result<WriteSlot<'_>, ClaimError> {
-        let seq = self.core.claim(1)?;
+        let seq = self.claim_one()?;
         Ok(WriteSlot::new(self, seq))
+    }
+
+    /// Claims one slot and marks it as being written (the claim of `ProducerCore::claim`, with
+    /// the stamp found through this handle's copy of the geometry).
+    #[inline(always)]
+    fn claim_one(&mut self) -> Result<u64, ClaimFail> {
+        let (seq, marked) = self.core.claim_unmarked(1)?;
+        if !marked {
+            self.core.begin_write(self.map.stamp(seq), seq);
+        }
+        Ok(seq)
     }
 
     /// Claims `n` consecutive slots (`1 ..= capacity`) at once: one gate check and one commit
@@ -176,7 +190,7 @@ impl Producer {
         &mut self,
         write: F,
     ) -> Result<(), PushError<F>> {
-        match self.core.claim(1) {
+        match self.claim_one() {
             Ok(seq) => {
                 let mut slot = WriteSlot::new(self, seq);
                 let len = write(slot.payload_mut());
@@ -304,7 +318,7 @@ unsafe impl Send for WriteSlot<'_> {}
 impl<'a> WriteSlot<'a> {
     #[inline]
     fn new(producer: &'a mut Producer, seq: u64) -> Self {
-        let payload = producer.core.mem.payload_ptr(seq);
+        let payload = producer.map.payload_ptr(seq);
         producer.claim = Claim {
             seq,
             kind: 0,
@@ -325,7 +339,7 @@ impl WriteSlot<'_> {
     pub fn payload_mut(&mut self) -> &mut [u8] {
         // SAFETY: we hold the claim on the frame (whose payload `self.payload` is) until commit
         // or drop, and the slice borrows `self`.
-        unsafe { payload_mut_at(self.payload, self.producer.core.mem.slot_payload()) }
+        unsafe { payload_mut_at(self.payload, self.producer.map.slot_payload()) }
     }
 
     /// Sets the user kind (16 bits) of the frame.
@@ -344,7 +358,7 @@ impl WriteSlot<'_> {
     /// If `len` exceeds [`Producer::slot_size`].
     #[inline(always)]
     pub fn commit(self, len: usize) {
-        let capacity = self.producer.core.mem.slot_payload();
+        let capacity = self.producer.map.slot_payload();
         assert!(
             len <= capacity,
             "frame length {len} exceeds the slot size {capacity}"
@@ -358,16 +372,18 @@ impl WriteSlot<'_> {
     #[inline(always)]
     fn finish(&mut self, len: u32, kind: u32) {
         let claim = self.producer.claim;
-        let mem = &self.producer.core.mem;
-        let desc = mem.desc_ptr(claim.seq);
+        let map = self.producer.map;
+        let desc = map.desc_ptr(claim.seq);
         write_meta_at(desc, len, kind);
-        if mem.timestamps() {
+        if map.timestamps() {
             let ts = claim.timestamp.unwrap_or_else(|| self.producer.timestamp());
             write_timestamp_at(desc, ts);
         }
         // False only if a repairer took this producer for dead and published the frame as a skip
         // frame (counted in `abandoned`); with exact liveness that does not happen.
-        self.producer.core.commit(claim.seq, claim.seq + 1);
+        self.producer
+            .core
+            .commit_with(claim.seq, claim.seq + 1, |_, seq| map.stamp(seq));
     }
 }
 
@@ -433,10 +449,10 @@ impl WriteBatch<'_> {
     fn open_to(&mut self, i: usize) {
         while self.opened <= i {
             let seq = self.first + self.opened as u64;
-            if !self.marked {
-                self.producer.core.begin_write(seq);
-            }
             let desc = self.map.desc_ptr(seq);
+            if !self.marked {
+                self.producer.core.begin_write(self.map.stamp(seq), seq);
+            }
             write_meta_at(desc, 0, 0);
             if self.map.timestamps() {
                 write_timestamp_at(desc, 0);
@@ -525,16 +541,18 @@ impl WriteBatch<'_> {
         // Every slot goes through the seqlock's writing state before its commit.
         self.open_to(self.n - 1);
         let end = self.first + self.n as u64;
-        let mem = &self.producer.core.mem;
-        if mem.timestamps() {
+        let map = self.map;
+        if map.timestamps() {
             let ts = self.producer.timestamp();
             for seq in self.first..end {
-                write_timestamp_at(mem.desc_ptr(seq), ts);
+                write_timestamp_at(map.desc_ptr(seq), ts);
             }
         }
         self.committed = true;
-        // As in `WriteSlot::finish`.
-        self.producer.core.commit(self.first, end);
+        // As in `WriteSlot::finish`; the stamps found through the batch's copy of the geometry.
+        self.producer
+            .core
+            .commit_with(self.first, end, |_, seq| map.stamp(seq));
     }
 }
 
