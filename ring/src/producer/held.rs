@@ -8,9 +8,10 @@
 //! therefore made impossible by the types rather than checked on every claim.
 
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::time::Duration;
 
 use super::handle::{payload_mut, write_meta, write_timestamp_at};
-use super::Producer;
+use super::{FullPolicy, Producer};
 use crate::error::ClaimError;
 use crate::layout::kind_flags;
 use crate::mem::RingMem;
@@ -175,6 +176,24 @@ impl HeldProducer {
         })
     }
 
+    /// Claims as [`claim`](Self::claim) does, but a `block` producer waits at most `wait` this
+    /// time, whatever its policy's timeout (then [`ClaimError::Timeout`], nothing claimed);
+    /// `fail` and `overwrite` never wait, as always. For a caller that must look at a stop
+    /// condition of its own while it waits: it claims in slices and looks between them (the C
+    /// ABI's `rf_producer_claim`, which `rf_ring_close` and `rf_producer_close` end). Only the
+    /// wait for space reads the timeout, so a claim with space costs what `claim` costs.
+    pub fn claim_within(&mut self, n: usize, wait: Duration) -> Result<HeldClaim, ClaimError> {
+        let policy = self.producer.core.policy;
+        if let FullPolicy::Block { .. } = policy {
+            self.producer.core.policy = FullPolicy::Block {
+                timeout: Some(wait),
+            };
+        }
+        let claim = self.claim(n);
+        self.producer.core.policy = policy;
+        claim
+    }
+
     /// For a writer in another runtime that keeps the single-producer writer steps itself
     /// (docs/FORMAT.md, "Writer obligations"; the Kotlin `RingProducer`): waits until frames
     /// `first .. end` fit, as [`claim`](Self::claim) would (the policy's wait or refusal,
@@ -185,7 +204,7 @@ impl HeldProducer {
     /// claim open, and for an empty range or one longer than the ring.
     pub fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimError> {
         let mem = &self.producer.core.mem;
-        if mem.multi_producer() || self.producer.core.policy == super::FullPolicy::Overwrite {
+        if mem.multi_producer() || self.producer.core.policy == FullPolicy::Overwrite {
             return Err(ClaimError::InvalidArgument(
                 "the writer steps run elsewhere only for a single producer that gates (block, fail)"
                     .into(),
@@ -296,6 +315,8 @@ impl Drop for HeldProducer {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use crate::{ClaimError, FullPolicy, ProducerOptions, Ring, RingConfig};
 
     fn write(p: &super::HeldProducer, claim: &super::HeldClaim, i: usize, bytes: &[u8]) {
@@ -417,6 +438,47 @@ mod tests {
         assert!(matches!(
             m.external_gate(0, 1),
             Err(ClaimError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn a_claim_within_a_wait_ends_with_timeout_and_leaves_the_policy() {
+        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let mut consumer = ring.consumer().unwrap();
+        // Waits for ever under its policy; only `claim_within` bounds a wait.
+        let mut p = ring
+            .producer(ProducerOptions::default())
+            .unwrap()
+            .into_held();
+        let full = p.claim_within(4, Duration::from_millis(1)).unwrap();
+        p.commit(full, 4, |_| (0, 0)).unwrap();
+        assert!(matches!(
+            p.claim_within(1, Duration::from_millis(20)),
+            Err(ClaimError::Timeout)
+        ));
+        assert!(!p.has_open_claim(), "a timed-out claim claims nothing");
+        assert!(consumer.poll().unwrap().is_some());
+        let c = p.claim_within(1, Duration::from_millis(20)).unwrap();
+        assert_eq!(c.first_seq(), 4);
+        p.commit(c, 1, |_| (0, 0)).unwrap();
+        assert_eq!(
+            p.producer.core.policy,
+            FullPolicy::Block { timeout: None },
+            "the policy is the producer's again"
+        );
+        // `fail` never waits, within a wait or not.
+        drop(p);
+        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let _lagging = ring.consumer().unwrap();
+        let mut f = ring
+            .producer(ProducerOptions::new(FullPolicy::Fail))
+            .unwrap()
+            .into_held();
+        let c = f.claim(4).unwrap();
+        f.commit(c, 4, |_| (0, 0)).unwrap();
+        assert!(matches!(
+            f.claim_within(1, Duration::from_secs(60)),
+            Err(ClaimError::Full)
         ));
     }
 
