@@ -317,9 +317,25 @@ impl Drop for HeldProducer {
 mod tests {
     use std::time::Duration;
 
+    use super::{HeldClaim, HeldProducer};
     use crate::{ClaimError, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-    fn write(p: &super::HeldProducer, claim: &super::HeldClaim, i: usize, bytes: &[u8]) {
+    /// The default policy: wait for space, for ever.
+    const BLOCK: FullPolicy = FullPolicy::Block { timeout: None };
+
+    /// An in-process ring of `slots` 16-byte slots (the size `write` relies on).
+    fn slots16(slots: u32, multi_producer: bool) -> Ring {
+        Ring::anonymous(&RingConfig::new(slots, 16).multi_producer(multi_producer)).unwrap()
+    }
+
+    /// A token producer on `ring` with `policy`.
+    fn held(ring: &Ring, policy: FullPolicy) -> HeldProducer {
+        ring.producer(ProducerOptions::new(policy))
+            .unwrap()
+            .into_held()
+    }
+
+    fn write(p: &HeldProducer, claim: &HeldClaim, i: usize, bytes: &[u8]) {
         let slot = p.payload_ptr(claim, i).unwrap();
         // SAFETY: the open claim owns the slot; `bytes` fits the test rings' 16-byte slots.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), slot, bytes.len()) };
@@ -327,12 +343,9 @@ mod tests {
 
     #[test]
     fn claims_commit_in_order_and_a_short_batch_skips_the_rest() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+        let ring = slots16(8, false);
         let mut consumer = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, BLOCK);
         let claim = p.claim(3).unwrap();
         assert_eq!((claim.first_seq(), claim.len()), (0, 3));
         write(&p, &claim, 0, b"zero");
@@ -358,12 +371,9 @@ mod tests {
 
     #[test]
     fn misuse_is_refused_and_gives_the_claim_back() {
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let _consumer = ring.consumer().unwrap();
-        let mut a = ring
-            .producer(ProducerOptions::new(FullPolicy::Fail))
-            .unwrap()
-            .into_held();
+        let mut a = held(&ring, FullPolicy::Fail);
         assert!(matches!(a.claim(0), Err(ClaimError::InvalidArgument(_))));
         assert!(matches!(a.claim(5), Err(ClaimError::InvalidArgument(_))));
         let claim = a.claim(2).unwrap();
@@ -390,15 +400,9 @@ mod tests {
 
     #[test]
     fn a_claim_from_another_producer_is_refused() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16).multi_producer(true)).unwrap();
-        let mut a = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
-        let mut b = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let ring = slots16(8, true);
+        let mut a = held(&ring, BLOCK);
+        let mut b = held(&ring, BLOCK);
         let from_a = a.claim(1).unwrap();
         let from_b = b.claim(1).unwrap();
         assert!(b.payload_ptr(&from_a, 0).is_none());
@@ -410,12 +414,9 @@ mod tests {
 
     #[test]
     fn the_external_gate_waits_or_refuses_as_a_claim_does() {
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let _lagging = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::new(FullPolicy::Fail))
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, FullPolicy::Fail);
         assert!(p.external_gate(0, 4).unwrap() >= 4);
         // Nothing was published: the lagging reader still holds frame 0, so 4 .. 5 is refused
         // as a fifth claim would be.
@@ -430,11 +431,8 @@ mod tests {
         ));
         assert!(matches!(p.claim(1), Err(ClaimError::InvalidArgument(_))));
         assert!(!p.external_notify(), "no reader sleeps");
-        let multi = Ring::anonymous(&RingConfig::new(4, 16).multi_producer(true)).unwrap();
-        let mut m = multi
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let multi = slots16(4, true);
+        let mut m = held(&multi, BLOCK);
         assert!(matches!(
             m.external_gate(0, 1),
             Err(ClaimError::InvalidArgument(_))
@@ -443,13 +441,10 @@ mod tests {
 
     #[test]
     fn a_claim_within_a_wait_ends_with_timeout_and_leaves_the_policy() {
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let mut consumer = ring.consumer().unwrap();
         // Waits for ever under its policy; only `claim_within` bounds a wait.
-        let mut p = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, BLOCK);
         let full = p.claim_within(4, Duration::from_millis(1)).unwrap();
         p.commit(full, 4, |_| (0, 0)).unwrap();
         assert!(matches!(
@@ -468,12 +463,9 @@ mod tests {
         );
         // `fail` never waits, within a wait or not.
         drop(p);
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let _lagging = ring.consumer().unwrap();
-        let mut f = ring
-            .producer(ProducerOptions::new(FullPolicy::Fail))
-            .unwrap()
-            .into_held();
+        let mut f = held(&ring, FullPolicy::Fail);
         let c = f.claim(4).unwrap();
         f.commit(c, 4, |_| (0, 0)).unwrap();
         assert!(matches!(
@@ -484,12 +476,9 @@ mod tests {
 
     #[test]
     fn dropping_with_a_claim_open_publishes_skip_frames_and_closes() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+        let ring = slots16(8, false);
         let mut consumer = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, BLOCK);
         let c = p.claim(1).unwrap();
         write(&p, &c, 0, b"x");
         p.commit(c, 1, |_| (1, 0)).unwrap();
