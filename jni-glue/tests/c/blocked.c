@@ -12,7 +12,7 @@
  *
  * Prints "ok blocked" and exits 0 on success; prints what failed and exits 1 otherwise (a call
  * still blocked then ends with the process: the test never hangs). */
-#include "ringflow.h"
+#include "rf_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -20,31 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#define CHECK(call, want)                                                                   \
-    do {                                                                                    \
-        int32_t got_ = (call);                                                              \
-        if (got_ != (want)) {                                                               \
-            fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, \
-                    #call, got_, (want), rf_last_error());                                  \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
-
 /* How long a released call may take to return. */
 #define RELEASE_WITHIN_MS 1000
 /* How long the readers may take to be parked on the ring's futex. */
 #define PARK_WITHIN_MS 10000
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
 
 /* One blocked call, run on its own thread. */
 struct blocked {
