@@ -182,6 +182,20 @@ impl HeldProducer {
     /// condition of its own while it waits: it claims in slices and looks between them (the C
     /// ABI's `rf_producer_claim`, which `rf_ring_close` and `rf_producer_close` end). Only the
     /// wait for space reads the timeout, so a claim with space costs what `claim` costs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringflow::{ClaimError, ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let _reader = ring.consumer()?; // reads nothing: four frames fill the ring
+    /// let mut p = ring.producer(ProducerOptions::default())?.into_held();
+    /// let claim = p.claim(4)?;
+    /// p.commit(claim, 4, |_| (0, 0))?;
+    /// // The policy would wait for ever; this claim waits 10 ms.
+    /// let waited = p.claim_within(1, Duration::from_millis(10));
+    /// assert!(matches!(waited, Err(ClaimError::Timeout)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claim_within(&mut self, n: usize, wait: Duration) -> Result<HeldClaim, ClaimError> {
         let policy = self.producer.core.policy;
         if let FullPolicy::Block { .. } = policy {
