@@ -11,6 +11,10 @@
 //! byte; timed from the child's "ready" to its "done". iceoryx2 runs lossless (no safe overflow,
 //! `RetryUntilDelivered`, a 4096-sample subscriber buffer) so both deliver every frame. Round
 //! trip: 64-byte frames over two rings (two services), the child echoing, timed per trip.
+//!
+//! It leaves nothing behind: its rings are `/dev/shm/ringflow-xp-PID-*`, and iceoryx2 runs in an
+//! [`IoxScope`] of its own (a root path and a file prefix naming this run), both removed at the
+//! end, even after a panic.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
@@ -21,6 +25,7 @@ use hdrhistogram::Histogram;
 use iceoryx2::port::backpressure_strategy::BackpressureStrategy;
 use iceoryx2::prelude::*;
 use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
+use ringflow_benches::iox::IoxScope;
 use ringflow_benches::{
     median, placement_ns, read_batches, read_frames, recv_frames, touch, write_batches,
     write_frames, CAPACITY,
@@ -62,6 +67,17 @@ fn say(line: &str) {
 
 fn shm(tag: &str) -> std::path::PathBuf {
     ringflow::shm_path(&format!("ringflow-xp-{}-{tag}", std::process::id())).unwrap()
+}
+
+/// Removes this run's rings on drop (a run removes its own as it ends; this catches a panic).
+struct RingFiles;
+
+impl Drop for RingFiles {
+    fn drop(&mut self) {
+        for tag in ["stream", "ping", "pong"] {
+            let _ = std::fs::remove_file(shm(tag));
+        }
+    }
 }
 
 fn ring(path: &std::path::Path, size: usize) -> Ring {
@@ -155,16 +171,16 @@ fn ringflow_read(path: &str, frames: u64, mode: Mode) {
 
 /// iceoryx2 moves fixed 256-byte samples here (its payload type is fixed per service); `size`
 /// bytes of each are written and read, as for ringflow.
-fn iox_stream(frames: u64, size: usize) -> Duration {
+fn iox_stream(scope: &IoxScope, frames: u64, size: usize) -> Duration {
     let name = format!("ringflow-xp/{}/stream/{size}", std::process::id());
-    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let node = scope.node();
     let service = iox_service(&node, &name);
     let publisher = service
         .publisher_builder()
         .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
         .create()
         .unwrap();
-    let (child, lines) = spawn(&format!("iox-read {name} {frames} {size}"));
+    let (child, lines) = spawn(&format!("iox-read {name} {frames} {size} {}", scope.spec()));
     pin_to(0);
     let start = Instant::now();
     for i in 0..frames {
@@ -179,8 +195,8 @@ fn iox_stream(frames: u64, size: usize) -> Duration {
     start.elapsed()
 }
 
-fn iox_read(name: &str, frames: u64, size: usize) {
-    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+fn iox_read(scope: &IoxScope, name: &str, frames: u64, size: usize) {
+    let node = scope.node();
     let service = iox_service(&node, name);
     let subscriber = service
         .subscriber_builder()
@@ -255,14 +271,14 @@ fn ringflow_echo(pa: &str, pb: &str, trips: u64) {
     say("done");
 }
 
-fn iox_round_trip(trips: u64) -> Histogram<u64> {
+fn iox_round_trip(scope: &IoxScope, trips: u64) -> Histogram<u64> {
     let base = format!("ringflow-xp/{}/rt", std::process::id());
-    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let node = scope.node();
     let ping = iox_service(&node, &format!("{base}/ping"));
     let pong = iox_service(&node, &format!("{base}/pong"));
     let publisher = ping.publisher_builder().create().unwrap();
     let subscriber = pong.subscriber_builder().create().unwrap();
-    let (child, lines) = spawn(&format!("iox-echo {base} {trips}"));
+    let (child, lines) = spawn(&format!("iox-echo {base} {trips} {}", scope.spec()));
     pin_to(0);
     let mut h = Histogram::new_with_bounds(1, 100_000_000, 3).unwrap();
     for i in 0..trips {
@@ -286,8 +302,8 @@ fn iox_round_trip(trips: u64) -> Histogram<u64> {
     h
 }
 
-fn iox_echo(base: &str, trips: u64) {
-    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+fn iox_echo(scope: &IoxScope, base: &str, trips: u64) {
+    let node = scope.node();
     let ping = iox_service(&node, &format!("{base}/ping"));
     let pong = iox_service(&node, &format!("{base}/pong"));
     let subscriber = ping.subscriber_builder().create().unwrap();
@@ -318,9 +334,14 @@ fn child(args: &str) {
     let n = |i: usize| a[i].parse::<u64>().unwrap();
     match a[0] {
         "ringflow-read" => ringflow_read(a[1], n(2), Mode::parse(a[3])),
-        "iox-read" => iox_read(a[1], n(2), n(3) as usize),
+        "iox-read" => iox_read(
+            &IoxScope::join(&a[4..].join(" ")),
+            a[1],
+            n(2),
+            n(3) as usize,
+        ),
         "ringflow-echo" => ringflow_echo(a[1], a[2], n(3)),
-        "iox-echo" => iox_echo(a[1], n(2)),
+        "iox-echo" => iox_echo(&IoxScope::join(&a[3..].join(" ")), a[1], n(2)),
         other => panic!("unknown child role {other}"),
     }
 }
@@ -336,6 +357,9 @@ fn main() {
         return;
     }
     set_log_level(LogLevel::Error);
+    // Dropped last (declared first): after every run and child has ended.
+    let _rings = RingFiles;
+    let scope = IoxScope::new();
     let quick = std::env::args().any(|a| a == "--quick");
     let (rounds, k) = if quick { (3, 4) } else { (7, 1) };
     println!("# ringflow cross-process runner: {rounds} rounds; ringflow file-backed ring vs iceoryx2 0.10 publish-subscribe");
@@ -359,7 +383,7 @@ fn main() {
                 let c = (round + k) % names.len();
                 let elapsed = match Mode::ALL.get(c) {
                     Some(&mode) => ringflow_stream(mode, frames, size),
-                    None => iox_stream(frames, size),
+                    None => iox_stream(&scope, frames, size),
                 };
                 this[c] = frames as f64 / elapsed.as_secs_f64();
             }
@@ -405,9 +429,9 @@ fn main() {
         placements.push(placement_ns());
         let (a, b) = if round % 2 == 0 {
             let a = ringflow_round_trip(trips);
-            (a, iox_round_trip(trips))
+            (a, iox_round_trip(&scope, trips))
         } else {
-            let b = iox_round_trip(trips);
+            let b = iox_round_trip(&scope, trips);
             (ringflow_round_trip(trips), b)
         };
         for (i, h) in [&a, &b].into_iter().enumerate() {

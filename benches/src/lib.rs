@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub mod blocking;
 pub mod fanout;
+pub mod iox;
 pub mod latency;
 pub mod spsc;
 

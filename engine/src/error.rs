@@ -202,7 +202,7 @@ impl EngineError {
                 R::Replaced { .. } => ErrorKind::Replaced,
                 R::NoSpace { .. } => ErrorKind::Io,
                 R::InUse { .. } => ErrorKind::Busy,
-                R::Mismatch { .. } => ErrorKind::BadArgument,
+                R::Mismatch { .. } | R::NotAFile { .. } => ErrorKind::BadArgument,
                 R::Evicted { .. } => ErrorKind::Evicted,
                 R::NoConsumerSlot { .. }
                 | R::ProducerBusy { .. }

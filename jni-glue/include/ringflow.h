@@ -19,7 +19,8 @@
 
 // The ring is closed: every producer detached and every frame was read; or the ring handle
 // was closed with `rf_ring_close` (a call blocked on it returns this at once, and a consumer
-// registered through it returns this from then on).
+// registered through it returns this from then on); or a claim waiting for space was ended by
+// `rf_ring_close` or `rf_producer_close` (within 50 ms).
 #define RF_CLOSED 2
 
 // The producer's process died; every frame it committed was read first.
@@ -149,7 +150,9 @@ extern "C" {
 int32_t rf_ring_open(const char *path, uint64_t *out_ring);
 
 // Creates (or replaces) a ring file at `path` with `slots` slots (a power of two) of
-// `slot_size` payload bytes and room for `max_consumers` consumers; writes its handle.
+// `slot_size` payload bytes and room for `max_consumers` consumers; writes its handle. Only a
+// regular file is replaced: a FIFO, socket, device or directory at `path` is `RF_BAD_ARGUMENT`
+// (naming what it is), and is left alone.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -178,10 +181,12 @@ int32_t rf_consumer_forget(uint64_t ring, const char *name, int32_t force, int32
 
 // Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 // (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
-// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
-// registered through it stay registered, and keep the mapping, until `rf_consumer_unregister`;
-// their `rf_consumer_next` returns `RF_CLOSED` from now on, and `rf_consumer_release` still
-// releases a held frame.
+// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards
+// (`RF_UNKNOWN_HANDLE`). Consumers registered through it stay registered, and keep the
+// mapping, until `rf_consumer_unregister`; their `rf_consumer_next` returns `RF_CLOSED` from
+// now on, and `rf_consumer_release` still releases a held frame. Producers attached through it
+// stay attached until `rf_producer_close`: a claim of theirs that waits for space, now or
+// later, returns `RF_CLOSED` within 50 ms (nothing claimed); one that finds space succeeds.
 int32_t rf_ring_close(uint64_t ring);
 
 // Makes every call blocked on the ring handle (`rf_consumer_next` on a consumer registered
@@ -263,9 +268,10 @@ int32_t rf_producer_attach(uint64_t ring, int32_t policy, int64_t timeout_ms, ui
 // in `out_slot` (its sequence, and `capacity` writable bytes at `data`, in place in the shared
 // mapping). Write the frame there, then `rf_producer_commit`. `RF_FULL` (policy `fail`),
 // `RF_TIMEOUT` (policy `block` with a timeout), `RF_REPLACED`; `RF_BAD_ARGUMENT` if a claim is
-// still open. A blocked claim is not released by `rf_ring_wake` or `rf_ring_close`: it waits
-// for space, for its timeout, or for the ring's replacement. No allocation and no lock beyond
-// the handle lookup; no syscall unless it waits.
+// still open. A claim waiting for space (policy `block`) returns `RF_CLOSED`, nothing claimed,
+// within 50 ms of `rf_ring_close` on the ring handle the producer was attached through or of
+// `rf_producer_close` on the producer (from another thread); `rf_ring_wake` does not concern
+// it. No allocation and no lock beyond the handle lookup; no syscall unless it waits.
 //
 // # Safety
 // Each pointer is null or valid for what this says it reads or writes.
@@ -300,7 +306,9 @@ int32_t rf_producer_commit_batch(uint64_t producer, size_t count, const size_t *
 // Detaches a producer; its handle is stale from now on (`RF_UNKNOWN_HANDLE`, a second close
 // among them). An open claim is published as empty frames readers pass over, so no reader waits
 // on it. The last producer to detach closes the ring: its readers get `RF_CLOSED` once they
-// have read every frame. A call on the producer in progress on another thread finishes first.
+// have read every frame. A call on the producer in progress on another thread finishes first
+// (the producer detaches then); a claim waiting for space there ends with `RF_CLOSED` within
+// 50 ms.
 int32_t rf_producer_close(uint64_t producer);
 
 // Starts an engine producer in this process on `ring`: `source` 0 `seq`, 1 `audio` (a sine in

@@ -10,6 +10,9 @@
 //!   handles carry a generation: `handles.rs`; the table is the one JNI uses).
 //! - A call blocked on a ring handle (`rf_consumer_next`, `rf_ring_wait`) returns `RF_WOKEN` when
 //!   `rf_ring_wake` wakes the handle and `RF_CLOSED` when `rf_ring_close` closes it (`rings.rs`).
+//!   A claim waiting for space returns `RF_CLOSED` when `rf_ring_close` closes the ring handle
+//!   its producer was attached through, or `rf_producer_close` closes the producer
+//!   (`producers.rs`).
 //! - No panic crosses the boundary: a Rust panic is `RF_PANIC` (message in `rf_last_error`).
 //! - A consumer is used by one thread at a time. `rf_consumer_next` hands out one frame in place
 //!   (pointer + length into the shared mapping), valid until `rf_consumer_release`.
@@ -26,12 +29,14 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use ringflow::{ClaimError, Error as RingError, ProducerOptions, RecvError, Ring, RingConfig};
+use ringflow::{
+    ClaimError, Error as RingError, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig,
+};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
 use crate::consumers::{self, ConsumerEntry};
-use crate::producers::{self, ProducerEntry};
+use crate::producers::{self, ProducerEntry, ProducerSlot, Stopped};
 use crate::rings::{self, Interrupted, WATCH_SLICE};
 
 /// Success.
@@ -40,7 +45,8 @@ pub const RF_OK: i32 = 0;
 pub const RF_TIMEOUT: i32 = 1;
 /// The ring is closed: every producer detached and every frame was read; or the ring handle
 /// was closed with `rf_ring_close` (a call blocked on it returns this at once, and a consumer
-/// registered through it returns this from then on).
+/// registered through it returns this from then on); or a claim waiting for space was ended by
+/// `rf_ring_close` or `rf_producer_close` (within 50 ms).
 pub const RF_CLOSED: i32 = 2;
 /// The producer's process died; every frame it committed was read first.
 pub const RF_PRODUCER_GONE: i32 = 3;
@@ -310,7 +316,9 @@ pub unsafe extern "C" fn rf_ring_open(path: *const c_char, out_ring: *mut u64) -
 }
 
 /// Creates (or replaces) a ring file at `path` with `slots` slots (a power of two) of
-/// `slot_size` payload bytes and room for `max_consumers` consumers; writes its handle.
+/// `slot_size` payload bytes and room for `max_consumers` consumers; writes its handle. Only a
+/// regular file is replaced: a FIFO, socket, device or directory at `path` is `RF_BAD_ARGUMENT`
+/// (naming what it is), and is left alone.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -378,10 +386,12 @@ pub unsafe extern "C" fn rf_consumer_forget(
 
 /// Releases a ring handle: cancels its engine tasks, and makes every call blocked on it
 /// (`rf_consumer_next` on a consumer registered through it, `rf_ring_wait` on it) return
-/// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards (`RF_UNKNOWN_HANDLE`). Consumers
-/// registered through it stay registered, and keep the mapping, until `rf_consumer_unregister`;
-/// their `rf_consumer_next` returns `RF_CLOSED` from now on, and `rf_consumer_release` still
-/// releases a held frame.
+/// `RF_CLOSED` at once (see `rf_ring_wake` for how soon). The handle is stale afterwards
+/// (`RF_UNKNOWN_HANDLE`). Consumers registered through it stay registered, and keep the
+/// mapping, until `rf_consumer_unregister`; their `rf_consumer_next` returns `RF_CLOSED` from
+/// now on, and `rf_consumer_release` still releases a held frame. Producers attached through it
+/// stay attached until `rf_producer_close`: a claim of theirs that waits for space, now or
+/// later, returns `RF_CLOSED` within 50 ms (nothing claimed); one that finds space succeeds.
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_ring_close(ring: u64) -> i32 {
     ffi(|| Ok(rings::cancel(ring_handle(ring)?)?))
@@ -655,22 +665,66 @@ pub unsafe extern "C" fn rf_producer_attach(
 /// Runs `f` on a live producer, unless another thread is inside a call on it (`RF_BUSY`).
 fn with_producer<T>(
     handle: u64,
-    f: impl FnOnce(&mut ProducerEntry) -> Result<T, Failure>,
+    f: impl FnOnce(&ProducerSlot, &mut ProducerEntry) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let entry = producers::get(handle)?;
-    let Some(mut entry) = producers::try_lock(&entry) else {
+    let slot = producers::get(handle)?;
+    let Some(mut entry) = producers::try_lock(&slot) else {
         return Err(Failure(
             RF_BUSY,
             format!("producer {handle} is in use by another thread: a producer is used by one thread at a time"),
         ));
     };
-    f(&mut entry)
+    f(&slot, &mut entry)
+}
+
+impl From<Stopped> for Failure {
+    fn from(why: Stopped) -> Self {
+        match why {
+            Stopped::ProducerClosed => Failure(
+                RF_CLOSED,
+                "the producer was closed by rf_producer_close while its claim waited".into(),
+            ),
+            Stopped::RingClosed => Failure(
+                RF_CLOSED,
+                "the ring handle was closed by rf_ring_close while the claim waited".into(),
+            ),
+        }
+    }
+}
+
+/// Claims `n` slots under the producer's policy. A `block` claim waits in slices of at most
+/// [`WATCH_SLICE`], and between them looks whether the producer or its ring handle was closed
+/// (`producers.rs`, "Ending a blocked claim"); the policy's timeout is the sum of the slices. A
+/// claim with space returns from the first slice, without a look.
+fn claim_stoppable(
+    slot: &ProducerSlot,
+    e: &mut ProducerEntry,
+    n: usize,
+) -> Result<ringflow::HeldClaim, Failure> {
+    let FullPolicy::Block { timeout } = e.policy else {
+        return Ok(e.producer.claim(n)?);
+    };
+    let mut left = timeout;
+    loop {
+        let this = left.map_or(WATCH_SLICE, |l| l.min(WATCH_SLICE));
+        match e.producer.claim_within(n, this) {
+            Err(ClaimError::Timeout) => {}
+            claimed => return Ok(claimed?),
+        }
+        if let Some(why) = slot.stopped() {
+            return Err(why.into());
+        }
+        left = left.map(|l| l.saturating_sub(this));
+        if left.is_some_and(|l| l.is_zero()) {
+            return Err(ClaimError::Timeout.into());
+        }
+    }
 }
 
 /// Claims `n` slots (`1 ..= slots`) for `out_slots` (an array of `n`), under the producer's
 /// policy; the claim stays open until a commit.
 fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failure> {
-    with_producer(handle, |e| {
+    with_producer(handle, |slot, e| {
         if let Some(open) = &e.claim {
             return Err(bad(format!(
                 "a claim of {} frames from sequence {} is still open: commit it first",
@@ -678,7 +732,7 @@ fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failu
                 open.first_seq()
             )));
         }
-        let claim = e.producer.claim(n)?;
+        let claim = claim_stoppable(slot, e, n)?;
         let capacity = e.producer.slot_size();
         for i in 0..n {
             let data = e
@@ -702,9 +756,10 @@ fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failu
 /// in `out_slot` (its sequence, and `capacity` writable bytes at `data`, in place in the shared
 /// mapping). Write the frame there, then `rf_producer_commit`. `RF_FULL` (policy `fail`),
 /// `RF_TIMEOUT` (policy `block` with a timeout), `RF_REPLACED`; `RF_BAD_ARGUMENT` if a claim is
-/// still open. A blocked claim is not released by `rf_ring_wake` or `rf_ring_close`: it waits
-/// for space, for its timeout, or for the ring's replacement. No allocation and no lock beyond
-/// the handle lookup; no syscall unless it waits.
+/// still open. A claim waiting for space (policy `block`) returns `RF_CLOSED`, nothing claimed,
+/// within 50 ms of `rf_ring_close` on the ring handle the producer was attached through or of
+/// `rf_producer_close` on the producer (from another thread); `rf_ring_wake` does not concern
+/// it. No allocation and no lock beyond the handle lookup; no syscall unless it waits.
 ///
 /// # Safety
 /// Each pointer is null or valid for what this says it reads or writes.
@@ -748,7 +803,7 @@ pub unsafe extern "C" fn rf_producer_claim_batch(
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_producer_commit(producer: u64, len: usize, kind: u16) -> i32 {
     ffi(|| {
-        with_producer(producer, |e| {
+        with_producer(producer, |_, e| {
             let Some(claim) = e.claim.take() else {
                 return Err(bad("no claim is open: rf_producer_claim first"));
             };
@@ -783,7 +838,7 @@ pub unsafe extern "C" fn rf_producer_commit_batch(
         if count > 0 && lens.is_null() {
             return Err(bad("lens is null"));
         }
-        with_producer(producer, |e| {
+        with_producer(producer, |_, e| {
             let Some(claim) = e.claim.take() else {
                 return Err(bad("no claim is open: rf_producer_claim_batch first"));
             };
@@ -819,7 +874,9 @@ fn commit_open(
 /// Detaches a producer; its handle is stale from now on (`RF_UNKNOWN_HANDLE`, a second close
 /// among them). An open claim is published as empty frames readers pass over, so no reader waits
 /// on it. The last producer to detach closes the ring: its readers get `RF_CLOSED` once they
-/// have read every frame. A call on the producer in progress on another thread finishes first.
+/// have read every frame. A call on the producer in progress on another thread finishes first
+/// (the producer detaches then); a claim waiting for space there ends with `RF_CLOSED` within
+/// 50 ms.
 #[unsafe(no_mangle)]
 pub extern "C" fn rf_producer_close(producer: u64) -> i32 {
     ffi(|| Ok(producers::close(producer)?))

@@ -7,7 +7,17 @@
 //! producer is used by one thread at a time, and a second thread that calls in while the first
 //! is inside a call (a claim waiting for space, say) is told so (`RF_BUSY`) instead of waiting
 //! behind it.
+//!
+//! ### Ending a blocked claim
+//! A claim waiting for space holds the entry's lock and an `Arc` of the entry, so closing the
+//! producer (which takes the entry out of the table) or its ring handle cannot free what the
+//! claim uses: it only sets a flag the claim looks at. The C ABI's claim waits in slices of at
+//! most [`WATCH_SLICE`](crate::rings::WATCH_SLICE) ([`HeldProducer::claim_within`]) and looks
+//! at [`ProducerSlot::stopped`] between them, so it returns within a slice of the close; the
+//! entry (and with it the producer, which then detaches) is dropped when the claim lets go of
+//! its `Arc`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use std::time::Duration;
@@ -18,7 +28,7 @@ use ringflow_engine::EngineError;
 
 use crate::capi::{RF_POLICY_BLOCK, RF_POLICY_FAIL, RF_POLICY_OVERWRITE};
 use crate::handles::{HandleTable, TableKind};
-use crate::rings;
+use crate::rings::{self, Interrupted, RingGate};
 
 /// One attached producer.
 pub(crate) struct ProducerEntry {
@@ -26,10 +36,47 @@ pub(crate) struct ProducerEntry {
     /// The claim handed out by `rf_producer_claim` or `rf_producer_claim_batch` and not yet
     /// committed.
     pub(crate) claim: Option<HeldClaim>,
+    /// The policy it was attached with (a blocked claim's timeout is its `Block` timeout).
+    pub(crate) policy: FullPolicy,
+}
+
+/// A table entry: the producer behind its lock, and what a blocked claim watches, outside it.
+pub(crate) struct ProducerSlot {
+    /// The gate of the ring handle it was attached through: `rf_ring_close` of that handle
+    /// ends a claim blocked on this producer.
+    gate: Arc<RingGate>,
+    /// Set by [`close`]: a claim blocked on another thread ends.
+    closed: AtomicBool,
+    entry: Mutex<ProducerEntry>,
+}
+
+impl ProducerSlot {
+    /// Why a claim waiting for space must return, if it must: the producer was closed, or the
+    /// ring handle it was attached through was (at any time; a wake of the handle does not
+    /// concern producers).
+    pub(crate) fn stopped(&self) -> Option<Stopped> {
+        // Acquire: pairs with the Release store in `close`.
+        if self.closed.load(Ordering::Acquire) {
+            return Some(Stopped::ProducerClosed);
+        }
+        match self.gate.watch().interrupted() {
+            Some(Interrupted::Closed) => Some(Stopped::RingClosed),
+            Some(Interrupted::Woken) | None => None,
+        }
+    }
+}
+
+/// What ended a blocked claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// `rf_producer_close` on the producer's handle.
+    ProducerClosed,
+    /// `rf_ring_close` on the ring handle it was attached through.
+    RingClosed,
 }
 
 /// Every attached producer, by handle.
-static PRODUCERS: HandleTable<Mutex<ProducerEntry>> = HandleTable::new(TableKind::Producers);
+static PRODUCERS: HandleTable<ProducerSlot> = HandleTable::new(TableKind::Producers);
 
 /// The [`FullPolicy`] a policy code and a block timeout (negative: none) encode; an unknown code
 /// is refused, naming it. The codes are the C header's (`RF_POLICY_*`), equal to the producer
@@ -51,23 +98,29 @@ pub(crate) fn policy_of(code: i32, timeout_ms: i64) -> Result<FullPolicy, Engine
 /// Attaches a producer to a ring handle's ring; returns the producer's handle. The producer
 /// keeps the mapping alive: closing the ring handle does not detach it.
 pub(crate) fn attach(ring: Handle, options: ProducerOptions) -> Result<u64, EngineError> {
-    let (r, _gate) = rings::get(ring)?;
+    let (r, gate) = rings::get(ring)?;
+    let policy = options.policy;
     let producer = r.producer(options)?.into_held();
-    PRODUCERS.insert(Mutex::new(ProducerEntry {
-        producer,
-        claim: None,
-    }))
+    PRODUCERS.insert(ProducerSlot {
+        gate,
+        closed: AtomicBool::new(false),
+        entry: Mutex::new(ProducerEntry {
+            producer,
+            claim: None,
+            policy,
+        }),
+    })
 }
 
 /// The entry of a live producer handle.
-pub(crate) fn get(handle: u64) -> Result<Arc<Mutex<ProducerEntry>>, EngineError> {
+pub(crate) fn get(handle: u64) -> Result<Arc<ProducerSlot>, EngineError> {
     PRODUCERS.get(handle)
 }
 
 /// Locks an entry unless another thread is inside a call on it (`None` then). A poisoned entry
 /// is taken as it is: every call leaves the entry consistent before it can panic.
-pub(crate) fn try_lock(entry: &Mutex<ProducerEntry>) -> Option<MutexGuard<'_, ProducerEntry>> {
-    match entry.try_lock() {
+pub(crate) fn try_lock(slot: &ProducerSlot) -> Option<MutexGuard<'_, ProducerEntry>> {
+    match slot.entry.try_lock() {
         Ok(guard) => Some(guard),
         Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
         Err(TryLockError::WouldBlock) => None,
@@ -76,10 +129,15 @@ pub(crate) fn try_lock(entry: &Mutex<ProducerEntry>) -> Option<MutexGuard<'_, Pr
 
 /// Detaches a producer: its handle is stale from now on. An open claim is published as frames
 /// readers pass over, and the last producer to detach closes the ring, once no call is using
-/// the entry any more (a call in progress on another thread finishes first).
+/// the entry any more (a call in progress on another thread finishes first; a claim waiting for
+/// space ends within a slice, see the module docs).
 pub(crate) fn close(handle: u64) -> Result<(), EngineError> {
+    let slot = PRODUCERS.remove(handle)?;
+    // Release: pairs with the Acquire load in `ProducerSlot::stopped`.
+    slot.closed.store(true, Ordering::Release);
     // Dropping the producer (with the last `Arc` of the entry) publishes its open claim.
-    PRODUCERS.remove(handle).map(drop)
+    drop(slot);
+    Ok(())
 }
 
 /// Producers attached and not yet closed (for leak tests).

@@ -54,6 +54,16 @@ fn build_c_consumer(dir: &Path) -> PathBuf {
     build_c(dir, "consumer")
 }
 
+/// `python3 tests/python/SCRIPT`, writing no bytecode: the scripts import `rf.py` beside them,
+/// and a `__pycache__` would be left in the source tree.
+fn python(script: &str) -> Command {
+    let mut command = Command::new("python3");
+    command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(manifest_dir().join("tests/python").join(script));
+    command
+}
+
 /// Builds tests/c/`name`.c; returns the program.
 fn build_c(dir: &Path, name: &str) -> PathBuf {
     let out = dir.join(name);
@@ -179,8 +189,7 @@ fn a_python_ctypes_consumer_reads_every_frame_a_rust_process_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring");
     let ring = Ring::create(&path, &RingConfig::new(64, 48)).unwrap();
-    let child = Command::new("python3")
-        .arg(manifest_dir().join("tests/python/consumer.py"))
+    let child = python("consumer.py")
         .arg(library())
         .arg(&path)
         .arg("20000")
@@ -205,11 +214,8 @@ fn c_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
 #[test]
 fn python_calls_blocked_on_a_ring_are_released_by_wake_and_close() {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new("python3");
-    command
-        .arg(manifest_dir().join("tests/python/blocked.py"))
-        .arg(library())
-        .arg(dir.path().join("ring"));
+    let mut command = python("blocked.py");
+    command.arg(library()).arg(dir.path().join("ring"));
     let stdout = run_bounded(command, dir.path(), BLOCKED_LIMIT);
     print!("{stdout}");
     assert!(stdout.ends_with("ok python blocked\n"), "{stdout}");
@@ -521,9 +527,8 @@ fn a_python_ctypes_producer_writes_every_frame_a_rust_consumer_reads() {
         let path = dir.path().join(format!("ring-{batch}"));
         let ring = Ring::create(&path, &RingConfig::new(64, 48)).unwrap();
         let mut consumer = ring.consumer().unwrap();
-        let mut command = Command::new("python3");
+        let mut command = python("producer.py");
         command
-            .arg(manifest_dir().join("tests/python/producer.py"))
             .arg(library())
             .arg(&path)
             .args([frames.to_string(), batch.to_string(), "5".into()]);

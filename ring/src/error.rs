@@ -23,6 +23,16 @@ pub enum Error {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// A replace found something at the path that is not a regular file (a FIFO, socket,
+    /// device or directory): it is never a ring, and is never replaced.
+    #[error("{} is {what}, not a regular file: only a file is replaced by a ring", .path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What is there: "a FIFO", "a socket", "a character device", "a block device", "a
+        /// directory" or "of an unknown kind".
+        what: &'static str,
+    },
     /// `create` found a file at the path already.
     #[error("{path} already exists (open it, or create with replace)")]
     AlreadyExists {

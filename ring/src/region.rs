@@ -846,6 +846,38 @@ pub fn shm_path(name: &str) -> Result<PathBuf> {
     Ok(Path::new("/dev/shm").join(name))
 }
 
+/// Refuses a path that names something other than a regular file (followed through symlinks):
+/// a FIFO, socket, device or directory is never a ring, and a replace must not rename a ring
+/// over it (`/dev/null`, for a replacer running as root). Nothing there, or a dangling symlink,
+/// is fine. A check before the rename, so a node made at the path in between is not caught: the
+/// path is the caller's to choose.
+fn refuse_non_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "of an unknown kind"
+    };
+    Err(Error::NotAFile {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
 impl Ring {
     /// A ring in anonymous memory, for producers and consumers of this process only.
     pub fn anonymous(config: &RingConfig) -> Result<Ring> {
@@ -879,6 +911,9 @@ impl Ring {
     /// was replaced: their next slow-path check (a consumer with nothing to read, a producer
     /// waiting for space or at its once-per-lap check) ends with [`Error::Replaced`]. To spare a
     /// ring that live processes use, see [`Ring::create_or_replace_idle`].
+    ///
+    /// Only a regular file is replaced: a FIFO, socket, device node or directory at `path` (or
+    /// a symlink to one) is refused with [`Error::NotAFile`], and left as it is.
     pub fn create_or_replace(path: impl AsRef<Path>, config: &RingConfig) -> Result<Ring> {
         Self::create_file(path.as_ref(), config, Replace::Always)
     }
@@ -1020,6 +1055,9 @@ impl Ring {
             path: path.to_path_buf(),
             source,
         };
+        if replace != Replace::Never {
+            refuse_non_file(path)?;
+        }
         let mut tmp = TempRing::new(path)?;
         tmp.allocate(g.total_len)?;
         // Populated, as for `anonymous`.

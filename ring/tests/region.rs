@@ -379,3 +379,51 @@ fn running_producers_end_with_replaced_whatever_their_policy() {
         );
     }
 }
+
+/// `create_or_replace` (and its `_idle` form) replaces a file, never a FIFO, a socket or a
+/// directory: each is refused with `NotAFile`, naming the path and what it is, and is still there
+/// afterwards. (A device node is refused the same way; making one needs root.)
+#[test]
+fn replace_refuses_what_is_not_a_regular_file() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+    let socket = dir.path().join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let config = RingConfig::new(4, 16);
+    for (path, what) in [
+        (&fifo, "a FIFO"),
+        (&socket, "a socket"),
+        (&sub, "a directory"),
+    ] {
+        for idle in [false, true] {
+            let err = if idle {
+                Ring::create_or_replace_idle(path, &config)
+            } else {
+                Ring::create_or_replace(path, &config)
+            }
+            .unwrap_err();
+            assert!(
+                matches!(&err, Error::NotAFile { path: p, what: w } if p == path && *w == what),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(path.to_str().unwrap()) && message.contains(what),
+                "{message}"
+            );
+        }
+    }
+    let kind = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type();
+    assert!(kind(&fifo).is_fifo(), "the FIFO is still there");
+    assert!(kind(&socket).is_socket(), "the socket is still there");
+    assert!(kind(&sub).is_dir(), "the directory is still there");
+    // Nothing was left beside them (no temporary ring).
+    assert_eq!(names(dir.path()), ["fifo", "socket", "sub"]);
+}

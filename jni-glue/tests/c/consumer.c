@@ -8,43 +8,13 @@
  *                                    verifying every byte, until the ring closes.
  *
  * Prints "ok ..." and exits 0 on success; prints what failed and exits 1 otherwise. */
-#include "ringflow.h"
+#include "rf_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define CHECK(call, want)                                                                   \
-    do {                                                                                    \
-        int32_t got_ = (call);                                                              \
-        if (got_ != (want)) {                                                               \
-            fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, \
-                    #call, got_, (want), rf_last_error());                                  \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
-
-/* The byte at index i of pattern frame `seq` from `producer` (ring/src/pattern.rs). */
-static uint8_t filler(uint64_t seq, uint32_t producer, size_t i) {
-    uint64_t x = (seq ^ ((uint64_t)producer << 40)) * 0x9E3779B97F4A7C15ull;
-    return (uint8_t)((x >> ((i % 8) * 8)) ^ (i / 8));
-}
-
-/* Whether a payload is pattern frame `seq` of producer 0, every byte. */
-static int pattern_ok(const uint8_t *p, size_t len, uint64_t seq) {
-    uint64_t s;
-    uint32_t producer, n;
-    if (len < 16) return 0;
-    memcpy(&s, p, 8);
-    memcpy(&producer, p + 8, 4);
-    memcpy(&n, p + 12, 4);
-    if (s != seq || producer != 0 || n != len) return 0;
-    for (size_t i = 16; i < len; i++)
-        if (p[i] != filler(seq, producer, i)) return 0;
-    return 1;
-}
 
 /* Reads frames until the ring closes; returns how many were verified. */
 static uint64_t read_all(uint64_t consumer, uint64_t expected) {
@@ -54,7 +24,7 @@ static uint64_t read_all(uint64_t consumer, uint64_t expected) {
         int32_t status = rf_consumer_next(consumer, 10000, &f);
         if (status == RF_CLOSED) return n;
         CHECK(status, RF_OK);
-        if (f.seq != n || !pattern_ok(f.data, f.len, n)) {
+        if (f.seq != n || !pattern_ok(f.data, f.len, 0, n)) {
             fprintf(stderr, "frame %llu: bad (seq %llu, len %zu)\n", (unsigned long long)n,
                     (unsigned long long)f.seq, f.len);
             exit(1);

@@ -16,51 +16,13 @@
  *       Prints "ok misuse".
  *
  * Exits 1 with what failed otherwise. */
-#include "ringflow.h"
+#include "rf_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(call, want)                                                                   \
-    do {                                                                                    \
-        int32_t got_ = (call);                                                              \
-        if (got_ != (want)) {                                                               \
-            fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, \
-                    #call, got_, (want), rf_last_error());                                  \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
-
-#define EXPECT(cond)                                                              \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
-
-/* ring/src/pattern.rs: the per-frame key, and the filler word `w` (bytes 8w .. 8w + 8). */
-static uint64_t pattern_key(uint64_t seq, uint32_t writer) {
-    return (seq ^ ((uint64_t)writer << 40)) * 0x9E3779B97F4A7C15ull;
-}
-
-static void put_le(uint8_t *at, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; i++) at[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Fills `len` (>= 16) bytes at `buf` with pattern frame `seq` of `writer`. */
-static void pattern_fill(uint8_t *buf, size_t len, uint32_t writer, uint64_t seq) {
-    put_le(buf, seq, 8);
-    put_le(buf + 8, writer, 4);
-    put_le(buf + 12, len, 4);
-    uint64_t key = pattern_key(seq, writer);
-    for (size_t i = 16; i < len; i++) {
-        buf[i] = (uint8_t)(key >> ((i % 8) * 8)) ^ (uint8_t)(i / 8);
-    }
-}
 
 static size_t frame_len(uint64_t i, size_t capacity) { return 16 + (size_t)(i % (capacity - 15)); }
 
@@ -115,11 +77,6 @@ static void *claim_and_wait(void *arg) {
     rf_slot slot;
     w->status = rf_producer_claim(w->producer, &slot);
     return NULL;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
 }
 
 static void misuse(const char *path) {

@@ -17,43 +17,10 @@ import sys
 import threading
 import time
 
-RF_OK, RF_TIMEOUT, RF_CLOSED, RF_BUFFER_TOO_SMALL, RF_WOKEN = 0, 1, 2, 9, 13
+from rf import RF_CLOSED, RF_OK, RF_WOKEN, Frame, load
+
 RELEASE_WITHIN_S = 1.0
 PARK_WITHIN_S = 10.0
-
-
-class Frame(ctypes.Structure):
-    """`rf_frame` from include/ringflow.h."""
-
-    _fields_ = [
-        ("seq", ctypes.c_uint64),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("lost_before", ctypes.c_uint64),
-        ("data", ctypes.POINTER(ctypes.c_uint8)),
-        ("len", ctypes.c_size_t),
-        ("kind", ctypes.c_uint16),
-    ]
-
-
-def load(path):
-    lib = ctypes.CDLL(path)
-    u64, u64p = ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)
-    for name, args in {
-        "rf_ring_create": [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, u64p],
-        "rf_ring_close": [u64],
-        "rf_ring_wake": [u64],
-        "rf_ring_wait": [u64, u64, ctypes.c_int64, u64p],
-        "rf_ring_stats_json": [u64, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)],
-        "rf_consumer_register": [u64, ctypes.c_bool, u64p],
-        "rf_consumer_next": [u64, ctypes.c_int64, ctypes.POINTER(Frame)],
-        "rf_consumer_unregister": [u64],
-    }.items():
-        fn = getattr(lib, name)
-        fn.argtypes = args
-        fn.restype = ctypes.c_int32
-    lib.rf_last_error.restype = ctypes.c_char_p
-    lib.rf_last_error.argtypes = []
-    return lib
 
 
 def fail(message):

@@ -10,65 +10,13 @@ with every frame read; prints what went wrong and exits 1 otherwise.
 import ctypes
 import sys
 
-RF_OK, RF_TIMEOUT, RF_CLOSED = 0, 1, 2
-
-
-class Frame(ctypes.Structure):
-    """`rf_frame` from include/ringflow.h."""
-
-    _fields_ = [
-        ("seq", ctypes.c_uint64),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("lost_before", ctypes.c_uint64),
-        ("data", ctypes.POINTER(ctypes.c_uint8)),
-        ("len", ctypes.c_size_t),
-        ("kind", ctypes.c_uint16),
-    ]
-
-
-def load(path):
-    lib = ctypes.CDLL(path)
-    u64p = ctypes.POINTER(ctypes.c_uint64)
-    for name, args in {
-        "rf_ring_open": [ctypes.c_char_p, u64p],
-        "rf_ring_close": [ctypes.c_uint64],
-        "rf_consumer_register": [ctypes.c_uint64, ctypes.c_bool, u64p],
-        "rf_consumer_next": [ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(Frame)],
-        "rf_consumer_release": [ctypes.c_uint64, ctypes.POINTER(ctypes.c_bool)],
-        "rf_consumer_unregister": [ctypes.c_uint64],
-    }.items():
-        fn = getattr(lib, name)
-        fn.argtypes = args
-        fn.restype = ctypes.c_int32
-    lib.rf_last_error.restype = ctypes.c_char_p
-    lib.rf_last_error.argtypes = []
-    return lib
-
-
-def filler(seq, producer, i):
-    """Byte i of pattern frame `seq` (ring/src/pattern.rs)."""
-    x = ((seq ^ (producer << 40)) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    return ((x >> ((i % 8) * 8)) & 0xFF) ^ ((i // 8) & 0xFF)
-
-
-def pattern_ok(payload, seq):
-    n = len(payload)
-    if n < 16:
-        return False
-    if int.from_bytes(bytes(payload[0:8]), "little") != seq:
-        return False
-    if int.from_bytes(bytes(payload[8:12]), "little") != 0 or int.from_bytes(bytes(payload[12:16]), "little") != n:
-        return False
-    return all(payload[i] == filler(seq, 0, i) for i in range(16, n))
+from rf import RF_CLOSED, Frame, checker, load, pattern_ok
 
 
 def main():
     lib_path, ring_path, frames = sys.argv[1], sys.argv[2], int(sys.argv[3])
     lib = load(lib_path)
-
-    def check(status, what):
-        if status != RF_OK:
-            sys.exit(f"{what}: status {status}: {lib.rf_last_error().decode()}")
+    check = checker(lib)
 
     ring, consumer = ctypes.c_uint64(), ctypes.c_uint64()
     check(lib.rf_ring_open(ring_path.encode(), ctypes.byref(ring)), "rf_ring_open")

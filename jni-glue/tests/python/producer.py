@@ -14,61 +14,14 @@ what failed and exits 1 otherwise.
 import ctypes
 import sys
 
-RF_OK = 0
-RF_POLICY_BLOCK = 0
-
-
-class Slot(ctypes.Structure):
-    """`rf_slot` from include/ringflow.h."""
-
-    _fields_ = [
-        ("seq", ctypes.c_uint64),
-        ("data", ctypes.c_void_p),
-        ("capacity", ctypes.c_size_t),
-    ]
-
-
-def load(path):
-    lib = ctypes.CDLL(path)
-    u64p = ctypes.POINTER(ctypes.c_uint64)
-    for name, args in {
-        "rf_ring_open": [ctypes.c_char_p, u64p],
-        "rf_ring_close": [ctypes.c_uint64],
-        "rf_producer_attach": [ctypes.c_uint64, ctypes.c_int32, ctypes.c_int64, u64p],
-        "rf_producer_claim": [ctypes.c_uint64, ctypes.POINTER(Slot)],
-        "rf_producer_claim_batch": [ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(Slot)],
-        "rf_producer_commit": [ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint16],
-        "rf_producer_commit_batch": [
-            ctypes.c_uint64,
-            ctypes.c_size_t,
-            ctypes.POINTER(ctypes.c_size_t),
-            ctypes.POINTER(ctypes.c_uint16),
-        ],
-        "rf_producer_close": [ctypes.c_uint64],
-    }.items():
-        fn = getattr(lib, name)
-        fn.argtypes = args
-        fn.restype = ctypes.c_int32
-    lib.rf_last_error.restype = ctypes.c_char_p
-    lib.rf_last_error.argtypes = []
-    return lib
-
-
-def pattern(seq, writer, n):
-    """Pattern frame `seq` of `writer`, `n` (>= 16) bytes (ring/src/pattern.rs)."""
-    key = ((seq ^ (writer << 40)) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    head = seq.to_bytes(8, "little") + writer.to_bytes(4, "little") + n.to_bytes(4, "little")
-    return head + bytes(((key >> ((i % 8) * 8)) & 0xFF) ^ ((i // 8) & 0xFF) for i in range(16, n))
+from rf import RF_POLICY_BLOCK, Slot, checker, load, pattern
 
 
 def main():
     lib_path, ring_path = sys.argv[1], sys.argv[2]
     frames, batch, writer = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     lib = load(lib_path)
-
-    def check(status, what):
-        if status != RF_OK:
-            sys.exit(f"{what}: status {status}: {lib.rf_last_error().decode()}")
+    check = checker(lib)
 
     ring, producer = ctypes.c_uint64(), ctypes.c_uint64()
     check(lib.rf_ring_open(ring_path.encode(), ctypes.byref(ring)), "rf_ring_open")

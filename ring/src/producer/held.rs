@@ -8,9 +8,10 @@
 //! therefore made impossible by the types rather than checked on every claim.
 
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::time::Duration;
 
 use super::handle::{payload_mut, write_meta, write_timestamp_at};
-use super::Producer;
+use super::{FullPolicy, Producer};
 use crate::error::ClaimError;
 use crate::layout::kind_flags;
 use crate::mem::RingMem;
@@ -175,6 +176,38 @@ impl HeldProducer {
         })
     }
 
+    /// Claims as [`claim`](Self::claim) does, but a `block` producer waits at most `wait` this
+    /// time, whatever its policy's timeout (then [`ClaimError::Timeout`], nothing claimed);
+    /// `fail` and `overwrite` never wait, as always. For a caller that must look at a stop
+    /// condition of its own while it waits: it claims in slices and looks between them (the C
+    /// ABI's `rf_producer_claim`, which `rf_ring_close` and `rf_producer_close` end). Only the
+    /// wait for space reads the timeout, so a claim with space costs what `claim` costs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringflow::{ClaimError, ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let _reader = ring.consumer()?; // reads nothing: four frames fill the ring
+    /// let mut p = ring.producer(ProducerOptions::default())?.into_held();
+    /// let claim = p.claim(4)?;
+    /// p.commit(claim, 4, |_| (0, 0))?;
+    /// // The policy would wait for ever; this claim waits 10 ms.
+    /// let waited = p.claim_within(1, Duration::from_millis(10));
+    /// assert!(matches!(waited, Err(ClaimError::Timeout)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn claim_within(&mut self, n: usize, wait: Duration) -> Result<HeldClaim, ClaimError> {
+        let policy = self.producer.core.policy;
+        if let FullPolicy::Block { .. } = policy {
+            self.producer.core.policy = FullPolicy::Block {
+                timeout: Some(wait),
+            };
+        }
+        let claim = self.claim(n);
+        self.producer.core.policy = policy;
+        claim
+    }
+
     /// For a writer in another runtime that keeps the single-producer writer steps itself
     /// (docs/FORMAT.md, "Writer obligations"; the Kotlin `RingProducer`): waits until frames
     /// `first .. end` fit, as [`claim`](Self::claim) would (the policy's wait or refusal,
@@ -185,7 +218,7 @@ impl HeldProducer {
     /// claim open, and for an empty range or one longer than the ring.
     pub fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimError> {
         let mem = &self.producer.core.mem;
-        if mem.multi_producer() || self.producer.core.policy == super::FullPolicy::Overwrite {
+        if mem.multi_producer() || self.producer.core.policy == FullPolicy::Overwrite {
             return Err(ClaimError::InvalidArgument(
                 "the writer steps run elsewhere only for a single producer that gates (block, fail)"
                     .into(),
@@ -296,9 +329,27 @@ impl Drop for HeldProducer {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::{HeldClaim, HeldProducer};
     use crate::{ClaimError, FullPolicy, ProducerOptions, Ring, RingConfig};
 
-    fn write(p: &super::HeldProducer, claim: &super::HeldClaim, i: usize, bytes: &[u8]) {
+    /// The default policy: wait for space, for ever.
+    const BLOCK: FullPolicy = FullPolicy::Block { timeout: None };
+
+    /// An in-process ring of `slots` 16-byte slots (the size `write` relies on).
+    fn slots16(slots: u32, multi_producer: bool) -> Ring {
+        Ring::anonymous(&RingConfig::new(slots, 16).multi_producer(multi_producer)).unwrap()
+    }
+
+    /// A token producer on `ring` with `policy`.
+    fn held(ring: &Ring, policy: FullPolicy) -> HeldProducer {
+        ring.producer(ProducerOptions::new(policy))
+            .unwrap()
+            .into_held()
+    }
+
+    fn write(p: &HeldProducer, claim: &HeldClaim, i: usize, bytes: &[u8]) {
         let slot = p.payload_ptr(claim, i).unwrap();
         // SAFETY: the open claim owns the slot; `bytes` fits the test rings' 16-byte slots.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), slot, bytes.len()) };
@@ -306,12 +357,9 @@ mod tests {
 
     #[test]
     fn claims_commit_in_order_and_a_short_batch_skips_the_rest() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+        let ring = slots16(8, false);
         let mut consumer = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, BLOCK);
         let claim = p.claim(3).unwrap();
         assert_eq!((claim.first_seq(), claim.len()), (0, 3));
         write(&p, &claim, 0, b"zero");
@@ -337,12 +385,9 @@ mod tests {
 
     #[test]
     fn misuse_is_refused_and_gives_the_claim_back() {
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let _consumer = ring.consumer().unwrap();
-        let mut a = ring
-            .producer(ProducerOptions::new(FullPolicy::Fail))
-            .unwrap()
-            .into_held();
+        let mut a = held(&ring, FullPolicy::Fail);
         assert!(matches!(a.claim(0), Err(ClaimError::InvalidArgument(_))));
         assert!(matches!(a.claim(5), Err(ClaimError::InvalidArgument(_))));
         let claim = a.claim(2).unwrap();
@@ -369,15 +414,9 @@ mod tests {
 
     #[test]
     fn a_claim_from_another_producer_is_refused() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16).multi_producer(true)).unwrap();
-        let mut a = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
-        let mut b = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let ring = slots16(8, true);
+        let mut a = held(&ring, BLOCK);
+        let mut b = held(&ring, BLOCK);
         let from_a = a.claim(1).unwrap();
         let from_b = b.claim(1).unwrap();
         assert!(b.payload_ptr(&from_a, 0).is_none());
@@ -389,12 +428,9 @@ mod tests {
 
     #[test]
     fn the_external_gate_waits_or_refuses_as_a_claim_does() {
-        let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
+        let ring = slots16(4, false);
         let _lagging = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::new(FullPolicy::Fail))
-            .unwrap()
-            .into_held();
+        let mut p = held(&ring, FullPolicy::Fail);
         assert!(p.external_gate(0, 4).unwrap() >= 4);
         // Nothing was published: the lagging reader still holds frame 0, so 4 .. 5 is refused
         // as a fifth claim would be.
@@ -409,11 +445,8 @@ mod tests {
         ));
         assert!(matches!(p.claim(1), Err(ClaimError::InvalidArgument(_))));
         assert!(!p.external_notify(), "no reader sleeps");
-        let multi = Ring::anonymous(&RingConfig::new(4, 16).multi_producer(true)).unwrap();
-        let mut m = multi
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        let multi = slots16(4, true);
+        let mut m = held(&multi, BLOCK);
         assert!(matches!(
             m.external_gate(0, 1),
             Err(ClaimError::InvalidArgument(_))
@@ -421,13 +454,45 @@ mod tests {
     }
 
     #[test]
-    fn dropping_with_a_claim_open_publishes_skip_frames_and_closes() {
-        let ring = Ring::anonymous(&RingConfig::new(8, 16)).unwrap();
+    fn a_claim_within_a_wait_ends_with_timeout_and_leaves_the_policy() {
+        let ring = slots16(4, false);
         let mut consumer = ring.consumer().unwrap();
-        let mut p = ring
-            .producer(ProducerOptions::default())
-            .unwrap()
-            .into_held();
+        // Waits for ever under its policy; only `claim_within` bounds a wait.
+        let mut p = held(&ring, BLOCK);
+        let full = p.claim_within(4, Duration::from_millis(1)).unwrap();
+        p.commit(full, 4, |_| (0, 0)).unwrap();
+        assert!(matches!(
+            p.claim_within(1, Duration::from_millis(20)),
+            Err(ClaimError::Timeout)
+        ));
+        assert!(!p.has_open_claim(), "a timed-out claim claims nothing");
+        assert!(consumer.poll().unwrap().is_some());
+        let c = p.claim_within(1, Duration::from_millis(20)).unwrap();
+        assert_eq!(c.first_seq(), 4);
+        p.commit(c, 1, |_| (0, 0)).unwrap();
+        assert_eq!(
+            p.producer.core.policy,
+            FullPolicy::Block { timeout: None },
+            "the policy is the producer's again"
+        );
+        // `fail` never waits, within a wait or not.
+        drop(p);
+        let ring = slots16(4, false);
+        let _lagging = ring.consumer().unwrap();
+        let mut f = held(&ring, FullPolicy::Fail);
+        let c = f.claim(4).unwrap();
+        f.commit(c, 4, |_| (0, 0)).unwrap();
+        assert!(matches!(
+            f.claim_within(1, Duration::from_secs(60)),
+            Err(ClaimError::Full)
+        ));
+    }
+
+    #[test]
+    fn dropping_with_a_claim_open_publishes_skip_frames_and_closes() {
+        let ring = slots16(8, false);
+        let mut consumer = ring.consumer().unwrap();
+        let mut p = held(&ring, BLOCK);
         let c = p.claim(1).unwrap();
         write(&p, &c, 0, b"x");
         p.commit(c, 1, |_| (1, 0)).unwrap();
