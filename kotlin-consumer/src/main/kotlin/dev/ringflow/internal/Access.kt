@@ -56,6 +56,12 @@ internal sealed class Access(val name: String) {
     abstract val needsAddress: Boolean
 
     /**
+     * Whether `frames()` reads its frames in runs, with R2, R3 and R4 once per run
+     * (`ReaderCursor.frameRun`): where each ordered access is a call.
+     */
+    abstract val readsRuns: Boolean
+
+    /**
      * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
      * Frame `s`'s stamp is the `Long` at `descs + (s and mask) * descStride`, loaded with
      * Acquire (the partner: the producer's Release store of `committed(s)`), compared with
@@ -161,6 +167,8 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override val needsAddress get() = false
 
+    override val readsRuns get() = false
+
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getAcquire(region, at) as Long
 
     override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getOpaque(region, at) as Long
@@ -181,6 +189,8 @@ internal object VarHandleAccess : Access("varhandle") {
 /** [Access] through JNI calls on the region's address (any JVM, Android API 21+). */
 internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
+
+    override val readsRuns get() = true
 
     /** JNI calls made through this path (for the tests that count them; not thread-safe). */
     @JvmField
