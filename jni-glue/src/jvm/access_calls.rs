@@ -232,7 +232,6 @@ pub fn mark_writing<'l>(
 /// fence and the load of the data futex word, which it returns (the caller wakes readers
 /// through Rust if its `ARMED` bit is set). The descriptors and payloads were written by
 /// Kotlin with plain stores before this call (W3).
-#[allow(clippy::too_many_arguments)] // one per word the step touches, as the JNI signature needs
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn publish_run<'l>(
     _env: EnvUnowned<'l>,
