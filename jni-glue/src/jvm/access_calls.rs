@@ -1,10 +1,13 @@
-//! The reader's shared-memory accesses as JNI calls, for JVMs without `VarHandle` (Android
-//! below API 33): `Native.loadLongAcquire` and its siblings, selected in Kotlin with
-//! `-Dringflow.access=jni` (`dev.ringflow.internal.Access`).
+//! The reader's and the single producer's shared-memory accesses as JNI calls, for JVMs without
+//! `VarHandle` (Android below API 33): `Native.loadLongAcquire` and its siblings, and the batch
+//! forms a reader (`countCommitted`, `countGone`, `release`) and a producer (`markWriting`,
+//! `publishRun`) make once per run of frames, selected in Kotlin with `-Dringflow.access=jni`
+//! (`dev.ringflow.internal.Access`).
 //!
 //! Each entry is one atomic access (or fence) of the ordering its name says, on a word of a
 //! region the caller maps: the orderings, and what each pairs with, are the ones documented at
-//! the Kotlin call sites (`ReaderCursor`), which are the Rust reader's (`ring/src/consumer`).
+//! the Kotlin call sites (`ReaderCursor`, `RingProducer`), which are the Rust reader's
+//! (`ring/src/consumer`) and producer's (`ring/src/producer/core.rs`).
 //! They do not run under `EnvUnowned::with_env` as the other entries do: an atomic access on an
 //! integer cannot panic, and these are called several times per frame, where `catch_unwind`'s
 //! frame would be most of the cost.
@@ -12,7 +15,8 @@
 //! The addresses come from [`region_address`] plus an offset from `Layout.kt`: 8-byte aligned
 //! for the `Long` accesses, 4-byte for the `Int` one (the region is page-aligned and every field
 //! is aligned to its size, `docs/FORMAT.md`). The Kotlin reader calls them only while it is
-//! registered, and the registration keeps the mapping alive (`ReaderCursor`).
+//! registered, and the registration keeps the mapping alive (`ReaderCursor`); the producer only
+//! while it is attached, and the attachment does (`RingProducer`).
 
 use std::sync::atomic::{fence, AtomicI32, AtomicI64, Ordering};
 
@@ -188,6 +192,82 @@ pub fn release<'l>(
         fence(Ordering::SeqCst);
         let word =
             AtomicI32::from_ptr(address.wrapping_add(jlong::from(space_futex_at)) as *mut i32);
+        // Relaxed: ordered by the fence.
+        word.load(Ordering::Relaxed)
+    }
+}
+
+/// `Native.markWriting(descs, descStride, mask, first, n)`: the writer's W2 for a claim of `n`
+/// frames from `first`, in one call (`docs/FORMAT.md`, "Writer obligations"). Stores each slot's
+/// `writing(s) = 2 s + 1` stamp, then one Release fence, as the Rust `ProducerCore` does.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn mark_writing<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    descs: jlong,
+    desc_stride: jlong,
+    mask: jlong,
+    first: jlong,
+    n: jint,
+) {
+    for i in 0..n.max(0) {
+        let s = first.wrapping_add(jlong::from(i));
+        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // Relaxed: ordered before the payload's stores (made by Kotlin after this call returns)
+        // by the fence below.
+        // SAFETY: `descs` is the address of descriptor 0 of a mapped region, `mask` its
+        // `slot_count - 1` and `desc_stride` its stride (Kotlin passes them from the validated
+        // header), so `at` is an aligned stamp inside the mapping; the producer's attachment
+        // keeps the mapping alive (`RingProducer`).
+        unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(1), Ordering::Relaxed);
+    }
+    // Release: a lossy reader that sees one of the payload stores that follow, and then fences
+    // with Acquire (R3, `count_gone`, `ReaderCursor.stillThere`), sees the `writing` stamps.
+    fence(Ordering::Release);
+}
+
+/// `Native.publishRun(address, descsAt, descStride, mask, first, end, publishedAt,
+/// dataFutexAt): Int`: the writer's W4 and W5 for frames `first .. end`, in one call. Stores
+/// each slot's `committed(s) = 2 s + 2` stamp in order, then `published = end`, then a full
+/// fence and the load of the data futex word, which it returns (the caller wakes readers
+/// through Rust if its `ARMED` bit is set). The descriptors and payloads were written by
+/// Kotlin with plain stores before this call (W3).
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn publish_run<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    address: jlong,
+    descs_at: jint,
+    desc_stride: jlong,
+    mask: jlong,
+    first: jlong,
+    end: jlong,
+    published_at: jint,
+    data_futex_at: jint,
+) -> jint {
+    let descs = address.wrapping_add(jlong::from(descs_at));
+    let mut s = first;
+    while s < end {
+        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // Release: pairs with R2's Acquire load of the stamp (`count_committed`,
+        // `ReaderCursor.check`, the Rust reader): the frame's payload and descriptor, stored
+        // before this call, are visible to a reader that sees the stamp.
+        // SAFETY: as in `mark_writing`.
+        unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(2), Ordering::Release);
+        s += 1;
+    }
+    // SAFETY: `address` is a mapped region's and the offsets are its producer block's words
+    // (`published`, `data_futex`), aligned to their size (module docs).
+    unsafe {
+        // Release: pairs with the Acquire loads of `published` (R1's registration, R8's lap,
+        // the park's re-check).
+        long_at(address.wrapping_add(jlong::from(published_at))).store(end, Ordering::Release);
+        // SeqCst: W5, the notifier's fence of the sleeper protocol (`ring/src/sleep.rs`):
+        // between the store of `published` and the load of the futex word, pairs with the
+        // parking reader's fence after it armed the word.
+        fence(Ordering::SeqCst);
+        let word =
+            AtomicI32::from_ptr(address.wrapping_add(jlong::from(data_futex_at)) as *mut i32);
         // Relaxed: ordered by the fence.
         word.load(Ordering::Relaxed)
     }

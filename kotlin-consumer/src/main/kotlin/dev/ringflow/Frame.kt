@@ -7,7 +7,8 @@ import java.nio.ByteOrder
  * One frame, as a zero-copy view into the ring's shared memory.
  *
  * **Valid only until the collector returns for it**: the flow moves its read cursor right after
- * `emit` returns, and a producer may then overwrite the slot. One `Frame` object is reused for
+ * `emit` returns (on the JNI access path, after a run of frames: docs/KOTLIN.md, "Android"),
+ * and a producer may then overwrite the slot. One `Frame` object is reused for
  * every frame of a collection (no allocation per frame), so keep nothing of it: call [copy] for
  * bytes that must outlive the collector's call, or collect [copies] (a frame of its own per
  * frame). Operators that let a value outlive the call — `buffer`, `conflate`, `flowOn`,

@@ -17,7 +17,9 @@ import kotlinx.coroutines.withTimeoutOrNull
  * `gate::unregister`, with their handshake fences and wake-ups); every step in between runs
  * here, with no JNI call and no allocation per frame: an acquire load of a stamp, plain reads,
  * the re-check, a release store of the read cursor, opaque stores of the counters. JNI is
- * called only to wake a producer that armed the space futex, and to park.
+ * called only to wake a producer that armed the space futex, and to park (with `VarHandle`s;
+ * on the JNI access path the ordered accesses are JNI calls, made once per run of frames where
+ * the protocol allows: [readyRun], [goneOf], [release], [frameRun]).
  *
  * ```text
  *   register (R1) ──► read (R2) ──► re-check (R3) ──► release (R4) ──► read ...
@@ -168,6 +170,26 @@ internal class ReaderCursor private constructor(
      * then [check] says why.
      */
     fun readyRun(s: Long, max: Int): Int = ACCESS.countCommitted(region, address, descsOffset, descStride, mask, s, max)
+
+    /**
+     * `frames()` on the JNI access path reads frames it hands out one by one in runs of at most
+     * this many (0 with `VarHandle`s: per frame): R2, R3 and R4 once per run (`Ring.readRun`).
+     * At most a quarter of the ring, so a producer a lossless reader holds back always has room
+     * while the reader holds a run unreleased.
+     */
+    val frameRun: Int = if (ACCESS.readsRuns) maxOf(1, minOf(FRAME_RUN_MAX, ring.slotCount / 4)) else 0
+
+    /**
+     * Whether frame [s]'s slot still holds its committed stamp, by a plain load: no JNI call,
+     * and no ordering (the run's R2 call already ordered the frame's reads after its Acquire
+     * load). Only `Ring.readRun` uses it, before handing out a frame of a run after an `emit`,
+     * to see that no producer rewrote the slot meanwhile (after an eviction). A plain load of a
+     * stamp the flow has not loaded since that call cannot be answered from an earlier load (a
+     * `Long` is atomic on 64-bit JVMs; a 32-bit JVM's torn load only ever fails the comparison);
+     * the Java memory model does not promise it sees a store made meanwhile, as it promises for
+     * an opaque load eventually: see docs/KOTLIN.md, "Android", for why that is enough.
+     */
+    fun stillCommittedPlain(s: Long): Boolean = region.getLong(descAt(s).toInt()) == committed(s)
 
     /** R3 for a run: how many of the [n] frames from [s] on were overwritten since (see [stillThere]). */
     fun goneOf(s: Long, n: Int): Int = ACCESS.countGone(region, address, descsOffset, descStride, mask, s, n)
@@ -409,6 +431,9 @@ internal class ReaderCursor private constructor(
 
         /** [check]: a later frame took the slot. */
         const val LAPPED = 2
+
+        /** The longest run `frames()` reads at once on the JNI access path ([frameRun]). */
+        private const val FRAME_RUN_MAX = 64
 
         /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
         const val HEARTBEAT_EVERY = Layout.HEARTBEAT_EVERY

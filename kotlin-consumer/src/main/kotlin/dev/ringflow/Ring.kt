@@ -164,12 +164,22 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             // overwritable ring; a lossless reader's frames below its protected start) are copied
             // into this buffer, and the stamp is checked after the copy.
             val copy: ByteBuffer? = if (cursor.mayCopy) ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder()) else null
-            // R2 stays per frame, at the time each frame is read: a stamp seen earlier, for a run,
-            // would let a reader evicted meanwhile hand out a frame a producer has rewritten (the
-            // conformance scenario `stalled-reader-is-evicted` catches it). `batches()` reads a
-            // run at once by design, and makes its JNI calls per batch.
+            // With `VarHandle`s, R2, R3 and R4 run per frame, at the time each frame is read.
+            // On the JNI access path, frames the registration protects are read in runs
+            // (`readRun`): R2, R3 and R4 once per run, and before each frame after an emit a
+            // plain look at its stamp, so a reader evicted while its collector stalled never
+            // hands out a frame already rewritten (docs/KOTLIN.md, "Android").
             while (!closed) {
                 val seq = cursor.seq
+                if (cursor.frameRun > 0 && !(copy != null && cursor.unprotected(seq))) {
+                    val run = cursor.readyRun(seq, cursor.frameRun) // R2 for the run: one JNI call
+                    if (run > 0) {
+                        val passed = readRun(cursor, frame, seq, run, limit - delivered, stop)
+                        if (passed < 0) break // the limit or `stop`: the flow ends
+                        delivered += passed
+                        continue
+                    }
+                }
                 when (cursor.check(seq)) { // R2
                     ReaderCursor.EMPTY -> {
                         if (cursor.spin()) continue
@@ -225,6 +235,83 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 if (++delivered >= limit || (stop != null && stop())) break
             }
         }
+    }
+
+    /**
+     * `frames()` on the JNI access path: hands out, one `emit` each, the frames of a run of [run]
+     * frames from [seq] that R2 found committed in one call (`ReaderCursor.readyRun`), then does
+     * R3 and R4 once for the frames it passed. A frame after the first is handed out only if its
+     * slot still holds its committed stamp when the flow comes to it, seen by a plain load: the
+     * collector may have stalled in the previous `emit` long enough for a producer to evict this
+     * reader and rewrite the slot (the conformance scenario `stalled-reader-is-evicted`); then the
+     * run ends there, and the next R2, through JNI, sees the lap and R8 reports the eviction (R6).
+     * Only for frames the registration protects (a lossless reader, a ring that is not
+     * overwritable, at or past `protectedFrom`): nothing but an eviction rewrites those, so the
+     * stamp's look is the only check they need before they are handed out.
+     *
+     * Returns the frames handed out (skip frames passed over uncounted), or -1 once [left]
+     * frames were handed out or [stop] said so: the flow ends. An `emit` that throws still
+     * counts its frame as handed out and released, as in [frames]. Inline: a suspend call of
+     * its own would allocate a continuation per run.
+     */
+    private suspend inline fun FlowCollector<Frame>.readRun(
+        cursor: ReaderCursor,
+        frame: Frame,
+        seq: Long,
+        run: Int,
+        left: Long,
+        noinline stop: (() -> Boolean)?,
+    ): Long {
+        var passed = 0 // frames of the run read: handed out or passed over
+        var handed = 0L
+        var corrupt: Int? = null
+        var end = false
+        try {
+            while (passed < run) {
+                val s = seq + passed
+                // After an emit: the frame is still there (a plain load; see above). Otherwise
+                // the run ends, and the next R2 sees why.
+                if (handed > 0 && !cursor.stillCommittedPlain(s)) break
+                val desc = cursor.descAt(s)
+                val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
+                val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
+                if (length < 0 || length > slotSize) {
+                    // Reported when it is the first of a run (below), after the frames before it
+                    // are released.
+                    if (passed == 0) corrupt = length
+                    break
+                }
+                passed++
+                if (kind and Layout.KIND_SKIP != 0L) continue // a claim dropped uncommitted: passed over
+                frame.seq = s
+                frame.length = length
+                frame.kind = (kind and 0xffff).toInt()
+                frame.timestampNs = timestampAt(desc)
+                frame.region = region
+                frame.offset = cursor.payloadAt(s).toInt()
+                frame.lostBefore = cursor.takeLostBefore()
+                if (handed++ == 0L) cursor.noteHandedOut(s)
+                frame.live = true
+                try {
+                    emit(frame)
+                } finally {
+                    // From here on the view fails loudly if touched (Frame.checkLive).
+                    frame.live = false
+                }
+                if (handed >= left || (stop != null && stop())) {
+                    end = true
+                    break
+                }
+            }
+        } finally {
+            if (passed > 0) {
+                // R3 for the run: views overwritten while held (after an eviction) are counted.
+                cursor.noteTorn(cursor.goneOf(seq, passed).toLong())
+                cursor.release(seq + passed, handed) // R4
+            }
+        }
+        corrupt?.let { cursor.corruptLength(seq, it, slotSize) } // throws unless overwritten meanwhile
+        return if (end) -1 else handed
     }
 
     /**

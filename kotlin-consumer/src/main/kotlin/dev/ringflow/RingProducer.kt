@@ -85,6 +85,14 @@ class RingProducer internal constructor(
     /** The open claim's size (0: none). */
     private var open = 0
 
+    /**
+     * JNI calls this producer made into Rust's producer entries (gate, notify, and on the Rust
+     * path claim and commit), for the tests that count JNI calls per frame; the access path's
+     * own calls are counted in `JniAccess.calls`.
+     */
+    @JvmField
+    internal var producerCalls = 0L
+
     private var closed = false
 
     private fun checkUsable() {
@@ -108,7 +116,7 @@ class RingProducer internal constructor(
      */
     fun claim(): WriteSlot {
         checkUsable()
-        val seq = if (direct) reserve(1) else Native.producerClaim(handle, 1)
+        val seq = if (direct) reserve(1) else Native.producerClaim(handle, 1).also { producerCalls++ }
         open = 1
         slot.open(seq, view(seq))
         return slot
@@ -121,7 +129,7 @@ class RingProducer internal constructor(
     fun claimBatch(n: Int): WriteBatch {
         require(n in 1..ring.slotCount) { "n must be in 1..${ring.slotCount}, but was $n" }
         checkUsable()
-        val first = if (direct) reserve(n) else Native.producerClaim(handle, n)
+        val first = if (direct) reserve(n) else Native.producerClaim(handle, n).also { producerCalls++ }
         open = n
         batch.open(first, n)
         return batch
@@ -137,6 +145,7 @@ class RingProducer internal constructor(
             publish(seq, next)
         } else {
             Native.producerCommitOne(handle, length, kind)
+            producerCalls++
         }
         open = 0
     }
@@ -157,6 +166,7 @@ class RingProducer internal constructor(
             publish(first, next)
         } else {
             Native.producerCommit(handle, frames, meta)
+            producerCalls++
         }
         open = 0
     }
@@ -169,14 +179,15 @@ class RingProducer internal constructor(
     private fun reserve(n: Int): Long {
         val first = next
         val end = first + n
-        if (end > gate) gate = Native.producerGate(handle, first, end)
-        for (seq in first until end) {
-            // W2: Opaque; ordered before the payload's stores by the fence below.
-            ACCESS.setLongOpaque(region, address, stampAt(seq), 2 * seq + 1)
+        if (end > gate) {
+            gate = Native.producerGate(handle, first, end)
+            producerCalls++
         }
-        // W2: Release fence: a lossy reader that sees a payload store of ours and then fences
-        // with Acquire sees the `writing` stamp (pairs with R3's acquireFence + stamp re-load).
-        ACCESS.releaseFence()
+        // W2: each slot's `writing` stamp (opaque, Rust Relaxed), then one release fence, so a
+        // lossy reader that sees a payload store of ours and then fences with Acquire sees the
+        // stamp (pairs with R3's acquire fence and stamp re-load: `ReaderCursor.stillThere`,
+        // `count_gone`). One JNI call for the whole claim on the JNI path.
+        ACCESS.markWriting(region, address, ring.descsOffset + Layout.DESC_STAMP_OFFSET, ring.descStride, mask, first, n)
         next = end
         return first
     }
@@ -191,24 +202,19 @@ class RingProducer internal constructor(
 
     /** Direct, W4 and W5: publishes frames `first until end` and wakes a sleeping reader. */
     private fun publish(first: Long, end: Long) {
-        for (seq in first until end) {
-            // W4: Release: pairs with R2's Acquire load of the stamp: the frame's bytes and
-            // descriptor are visible to a reader that sees it.
-            ACCESS.setLongRelease(region, address, stampAt(seq), 2 * seq + 2)
-        }
-        // W4: Release: pairs with the Acquire loads of `published` (registration, lap recovery,
-        // the park's re-check).
-        ACCESS.setLongRelease(region, address, PUBLISHED_AT, end)
-        // W5: full fence between the store of `published` and the load of the futex word (pairs
-        // with the parking reader's heavy fence, ring/src/sleep.rs); then Rust wakes the readers
-        // only if one armed the word.
-        ACCESS.fullFence()
-        if (ACCESS.getIntOpaque(region, address, DATA_FUTEX_AT).toLong() and Layout.FUTEX_ARMED != 0L) {
+        // W4: each stamp `committed(s)` in order with Release (pairs with R2's Acquire load of
+        // the stamp: the frame's bytes and descriptor are visible to a reader that sees it),
+        // then `published = end` with Release (pairs with the Acquire loads of `published`:
+        // registration, lap recovery, the park's re-check). W5: a full fence between that store
+        // and the load of the futex word (pairs with the parking reader's fence after it armed
+        // the word, ring/src/sleep.rs). One JNI call for the whole commit on the JNI path.
+        val futex = ACCESS.publishRun(region, address, ring.descsOffset + Layout.DESC_STAMP_OFFSET, ring.descStride, mask, first, end, PUBLISHED_AT, DATA_FUTEX_AT)
+        // Rust wakes the readers (a syscall) only if one armed the word.
+        if (futex.toLong() and Layout.FUTEX_ARMED != 0L) {
             Native.producerNotify(handle)
+            producerCalls++
         }
     }
-
-    private fun stampAt(seq: Long): Int = (ring.descAt(seq) + Layout.DESC_STAMP_OFFSET).toInt()
 
     /**
      * Detaches (once; later calls do nothing). An open claim is published as frames readers pass

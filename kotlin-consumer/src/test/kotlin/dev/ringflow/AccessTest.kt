@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
+import java.util.concurrent.TimeUnit
 
 /**
  * The access path the suite runs on is the one asked for: surefire runs the reading tests a
@@ -43,8 +44,8 @@ class AccessTest {
 
     /**
      * On the JNI access path a `batches()` reader makes a few JNI calls per batch (R2, R3 and R4
-     * each once for the run), not per frame, and `frames()` four per frame (its R2, R3 and R4
-     * stay per frame, R4 in one call). Counted, not timed: the ring is filled
+     * each once for the run), not per frame, and `frames()` the same per run of up to 64 frames
+     * it hands out one by one (`ReaderCursor.frameRun`). Counted, not timed: the ring is filled
      * while the first emission waits, so every later batch is a full run. With `VarHandle`s no
      * JNI call is made at all.
      */
@@ -87,9 +88,73 @@ class AccessTest {
                 assertTrue(framesAfterFirst >= n / 2, "$framesAfterFirst")
                 if (Access.current.name == "jni") {
                     if (batched) assertTrue(perFrame < 0.1, "$perFrame JNI calls per frame in batches")
-                    else assertTrue(perFrame < 4.5, "$perFrame JNI calls per frame in frames()")
+                    else assertTrue(perFrame < 0.1, "$perFrame JNI calls per frame in frames()")
                 } else {
                     assertEquals(0L, calls)
+                }
+            }
+        }
+    }
+
+    /**
+     * On the JNI access path a single producer that gates (`Block`) makes two access calls per
+     * claim, whatever its size (W2 in one, W4 and W5 in one), plus a call into Rust when its
+     * cached gate is used up or a reader armed the data futex: with `claimBatch(256)` well under
+     * 0.1 calls a frame, with `claim()` two and a little. Counted, not timed, while a Rust reader
+     * in another process reads every frame. With `VarHandle`s the access path makes no call.
+     */
+    @Test
+    fun `the Kotlin producer's JNI calls are per claim, not per frame`() {
+        val cli = System.getProperty("ringflow.cli")
+        val n = 65_536L
+        for (batched in listOf(true, false)) {
+            val path = dir.resolve("produce-$batched").toString()
+            Ring.create(path, slots = 4096, slotSize = 64).use { ring ->
+                val reader = ProcessBuilder(cli, "consume", path, "--frames", "$n", "--json", "--timeout", "60")
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start()
+                try {
+                    runBlocking { withTimeout(30_000) { while (ring.stats().consumers.isEmpty()) delay(1) } }
+                    ring.producer(ProducerPolicy.Block()).use { producer ->
+                        assertTrue(producer.direct)
+                        val before = JniAccess.calls
+                        var claims = 0L
+                        var seq = 0L
+                        while (seq < n) {
+                            if (batched) {
+                                val b = producer.claimBatch(256)
+                                for (i in 0 until 256) {
+                                    b.buffer(i).putLong(0, seq + i)
+                                    b.setFrame(i, 8)
+                                }
+                                b.commit()
+                                seq += 256
+                            } else {
+                                val slot = producer.claim()
+                                slot.buffer.putLong(0, seq)
+                                slot.commit(8)
+                                seq++
+                            }
+                            claims++
+                        }
+                        val access = JniAccess.calls - before
+                        val perFrame = (access + producer.producerCalls).toDouble() / n
+                        println(
+                            "access ${Access.current.name}, producer ${if (batched) "claimBatch(256)" else "claim()"}: " +
+                                "$access access calls and ${producer.producerCalls} calls into Rust over $n frames ($perFrame per frame)",
+                        )
+                        if (Access.current.name == "jni") {
+                            assertEquals(2 * claims, access, "W2 in one call, W4 and W5 in one, per claim")
+                            if (batched) assertTrue(perFrame < 0.1, "$perFrame JNI calls per frame with claimBatch(256)")
+                        } else {
+                            assertEquals(0L, access)
+                        }
+                    }
+                    assertTrue(reader.waitFor(60, TimeUnit.SECONDS), "the Rust reader did not end")
+                    val out = reader.inputStream.bufferedReader().readText()
+                    assertEquals(0, reader.exitValue(), out)
+                    assertTrue(out.contains("\"frames\":$n"), out)
+                } finally {
+                    reader.destroyForcibly()
                 }
             }
         }

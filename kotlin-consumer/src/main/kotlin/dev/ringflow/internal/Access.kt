@@ -14,10 +14,12 @@ import java.nio.ByteOrder
  *   Android API 33+.
  * - [JniAccess]: JNI calls (`jni-glue/src/jvm/access_calls.rs`, the same orderings as Rust
  *   atomics on the region's address), for JVMs without `VarHandle`, such as Android below API 33.
- *   An empty JNI call costs about 6 ns here, so the steps a reader repeats per frame have batch
- *   forms that make one call for a run of frames: [countCommitted] (R2 for a run), [countGone]
- *   (R3 for a run) and [release] (R4 with its notify check). A `batches()` reader makes a few
- *   calls per batch, not per frame; the payload is still read in place from the direct buffer.
+ *   An empty JNI call costs about 6 ns here, so the steps a reader or a producer repeats per
+ *   frame have batch forms that make one call for a run of frames: [countCommitted] (R2 for a
+ *   run), [countGone] (R3 for a run) and [release] (R4 with its notify check) for readers,
+ *   [markWriting] (W2 for a claim) and [publishRun] (W4 and W5 for a commit) for producers. A
+ *   `batches()` reader and a `claimBatch` producer make a few calls per batch, not per frame;
+ *   payloads are still read and written in place in the direct buffer.
  *
  * `-Dringflow.access=varhandle|jni` selects one; without it, `VarHandle` if the class exists,
  * else JNI. Each method names the Java access mode it has; the call sites (`ReaderCursor`, `RingProducer`) name
@@ -52,6 +54,12 @@ internal sealed class Access(val name: String) {
 
     /** Whether the JNI path needs the region's address (else 0 is passed). */
     abstract val needsAddress: Boolean
+
+    /**
+     * Whether `frames()` reads its frames in runs, with R2, R3 and R4 once per run
+     * (`ReaderCursor.frameRun`): where each ordered access is a call.
+     */
+    abstract val readsRuns: Boolean
 
     /**
      * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
@@ -99,6 +107,37 @@ internal sealed class Access(val name: String) {
         return getIntOpaque(region, address, spaceFutexAt)
     }
 
+    /**
+     * W2 for a claim (docs/FORMAT.md, "Writer obligations"): an opaque store of `writing(s) =
+     * 2 s + 1` into the stamp of each of the [n] frames from [first] on (frame `s`'s stamp is the
+     * `Long` at `descs + (s and mask) * descStride`), then one release fence: a lossy reader that
+     * sees a payload store made after this and then fences with Acquire (R3) sees the stamp.
+     */
+    open fun markWriting(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, first: Long, n: Int) {
+        for (i in 0 until n) {
+            val s = first + i
+            setLongOpaque(region, address, (descs + (s and mask) * descStride).toInt(), 2 * s + 1)
+        }
+        releaseFence()
+    }
+
+    /**
+     * W4 and W5 for frames `first until end`, whose descriptors and payloads were stored (plain)
+     * before: a release store of `committed(s) = 2 s + 2` into each stamp in order (the partner:
+     * R2's Acquire load of the stamp), a release store of `end` at [publishedAt] (`published`;
+     * the partner: the Acquire loads of `published` in R1, R8 and the park's re-check), then a
+     * full fence (the notifier's half of the sleeper protocol, `ring/src/sleep.rs`) and an
+     * opaque load of the data futex word at [dataFutexAt], which it returns.
+     */
+    open fun publishRun(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, first: Long, end: Long, publishedAt: Int, dataFutexAt: Int): Int {
+        for (s in first until end) {
+            setLongRelease(region, address, (descs + (s and mask) * descStride).toInt(), 2 * s + 2)
+        }
+        setLongRelease(region, address, publishedAt, end)
+        fullFence()
+        return getIntOpaque(region, address, dataFutexAt)
+    }
+
     companion object {
         /** The system property that selects the access path. */
         const val PROPERTY = "ringflow.access"
@@ -128,6 +167,8 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override val needsAddress get() = false
 
+    override val readsRuns get() = false
+
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getAcquire(region, at) as Long
 
     override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getOpaque(region, at) as Long
@@ -149,6 +190,8 @@ internal object VarHandleAccess : Access("varhandle") {
 internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
 
+    override val readsRuns get() = true
+
     /** JNI calls made through this path (for the tests that count them; not thread-safe). */
     @JvmField
     var calls = 0L
@@ -166,6 +209,16 @@ internal object JniAccess : Access("jni") {
     override fun release(region: ByteBuffer, address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int {
         calls++
         return Native.release(address, deliveredAt, delivered, readAt, next, spaceFutexAt)
+    }
+
+    override fun markWriting(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, first: Long, n: Int) {
+        calls++
+        Native.markWriting(address + descs, descStride, mask, first, n)
+    }
+
+    override fun publishRun(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, first: Long, end: Long, publishedAt: Int, dataFutexAt: Int): Int {
+        calls++
+        return Native.publishRun(address, descs.toInt(), descStride, mask, first, end, publishedAt, dataFutexAt)
     }
 
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long {

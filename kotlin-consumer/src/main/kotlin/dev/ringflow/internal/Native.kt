@@ -35,6 +35,8 @@ internal object Native {
     @JvmStatic external fun countCommitted(descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int
     @JvmStatic external fun countGone(descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int
     @JvmStatic external fun release(address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int
+    @JvmStatic external fun markWriting(descs: Long, descStride: Long, mask: Long, first: Long, n: Int)
+    @JvmStatic external fun publishRun(address: Long, descsAt: Int, descStride: Long, mask: Long, first: Long, end: Long, publishedAt: Int, dataFutexAt: Int): Int
     /** [startKind] and [startSeq] encode a [dev.ringflow.Start] (its `kind` and `seq`). */
     @JvmStatic external fun register(ring: Long, lossy: Boolean, startKind: Int, startSeq: Long): Long
     @JvmStatic external fun consumerIndex(consumer: Long): Int
