@@ -26,6 +26,7 @@ use ringflow::{Delivery, RecvError, Ring};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::arena::Arena;
 use super::progress::{Progress, ProgressSnapshot};
 use super::wire::{self, FrameHeaders, StreamSchema};
 use super::{connect, BridgeError};
@@ -159,6 +160,7 @@ pub async fn push_with(
     let mut idle_since: Option<Instant> = None;
     // The frame published last: the next one must follow it in the stream.
     let mut prev: Option<u64> = None;
+    let mut arena = Arena::default();
     let mut settle = Settle {
         js: &js,
         subject: &o.subject,
@@ -185,7 +187,8 @@ pub async fn push_with(
             }
             continue;
         }
-        // A view (the slot itself, for a lossless reader) copied once into the message.
+        // A view (the slot itself, for a lossless reader) copied once into the message, with
+        // no allocation (`arena`).
         let next = consumer.poll().map(|f| {
             f.map(|f| {
                 let facts = FrameHeaders {
@@ -194,7 +197,7 @@ pub async fn push_with(
                     timestamp_ns: f.timestamp_ns(),
                     lost_before: f.lost_before(),
                 };
-                (facts, Bytes::copy_from_slice(f.payload()))
+                (facts, arena.copy(f.payload()))
             })
         });
         match next {
