@@ -260,6 +260,9 @@ fn bridge_push(
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
         replicas: 1,
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        max_bytes: None,
         frames: Some(n),
         idle_timeout: None,
     };
@@ -299,6 +302,9 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
         replicas: 1,
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        max_bytes: None,
         frames: Some(N + 1),
         idle_timeout: None,
     };

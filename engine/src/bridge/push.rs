@@ -61,6 +61,18 @@ pub struct PushOptions {
     pub grace: Duration,
     /// Stream replicas when the stream is created.
     pub replicas: usize,
+    /// Where the stream keeps its messages, when it is created: `File` (survives a server
+    /// restart) or `Memory`.
+    pub storage: stream::StorageType,
+    /// How long the stream keeps a message, when it is created: `Limits` (until a limit
+    /// removes it, by default never) or `WorkQueue` (until a consumer acknowledges it: a pull
+    /// bridge, the one consumer such a stream allows). `Interest` is not offered: a message
+    /// published while no consumer exists yet would be dropped.
+    pub retention: stream::RetentionPolicy,
+    /// The stream's size limit in bytes, when it is created, with discard `New`: a full stream
+    /// refuses messages and push holds back (republishing its window with backoff) until there
+    /// is room, which a work queue makes as the pull bridge acknowledges. `None`: no limit.
+    pub max_bytes: Option<u64>,
     /// Stop after this many frames acknowledged.
     pub frames: Option<u64>,
     /// Stop after this long without a frame to read.
@@ -439,7 +451,13 @@ async fn ensure_stream(
                 name: o.stream.clone(),
                 subjects: vec![o.subject.clone()],
                 description: Some(schema.description()),
-                storage: stream::StorageType::File,
+                storage: o.storage,
+                retention: o.retention,
+                max_bytes: match o.max_bytes {
+                    Some(b) => i64::try_from(b).unwrap_or(i64::MAX),
+                    None => -1,
+                },
+                discard: stream::DiscardPolicy::New,
                 num_replicas: o.replicas,
                 duplicate_window: Duration::from_secs(120),
                 ..Default::default()
