@@ -421,6 +421,60 @@ fn a_three_node_cluster_losing_a_node_loses_and_repeats_nothing() {
     );
 }
 
+/// A work-queue stream at its size limit refuses new messages (discard new): push holds the
+/// ring back, republishing its window, until the pull bridge's acknowledgements make room; then
+/// every frame arrives exactly once, in order.
+#[test]
+fn a_full_work_queue_stream_holds_push_back_until_pull_makes_room() {
+    const N: u64 = 2_000;
+    // 1 MiB holds ~250 messages of 3840 bytes and their headers: far fewer than N.
+    const MAX_BYTES: &str = "1048576";
+    let rig = Rig::new(1024, 3840);
+    let servers = one_server(rig.dir.path());
+    let url = servers[0].url();
+    let push = rig.push(
+        &url,
+        &["--retention", "work-queue", "--max-bytes", MAX_BYTES],
+    );
+    rig.wait_push_registered();
+    let progress = Arc::new(AtomicU64::new(0));
+    let reader = rig.reader(N, Arc::clone(&progress));
+    let writer = rig.produce(N, FullPolicy::Block { timeout: None });
+    let pushed = || {
+        rig.a
+            .stats()
+            .consumers
+            .iter()
+            .find(|c| !c.ownerless)
+            .map_or(0, |c| c.read)
+    };
+    wait_until("the stream to fill", || pushed() > 0);
+    // No consumer yet: once the stream is full, the bridge's cursor stops short of N.
+    std::thread::sleep(Duration::from_secs(1));
+    let held = pushed();
+    assert!(
+        held < N / 2,
+        "push went on past a full stream: {held} of {N}"
+    );
+    assert!(!writer.is_finished(), "the producer was not held back");
+    let (code, out) = finish(rig.pull(&url, N));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writer.join().unwrap(), 0);
+    let seqs = reader.join().unwrap();
+    assert!(
+        seqs.iter().copied().eq(0..N),
+        "frames out of order, lost or repeated"
+    );
+    let (code, out) = finish(push);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json_u64(&out, "frames"), N, "{out}");
+    assert_eq!(json_u64(&out, "lost"), 0, "{out}");
+    assert!(
+        json_u64(&out, "retries") > 0,
+        "the full stream refused nothing: {out}"
+    );
+}
+
 /// A lossy push while the server is away: the ring's producer is never held back (a `fail`
 /// producer has nothing refused), and what the bridge lost is counted exactly: its count, the
 /// far side's `Ringflow-Lost-Before` total and the gaps in the frames that arrived agree.
