@@ -1,9 +1,10 @@
 //! The push bridge against a plain `async-nats` JetStream publisher with the same batching (a
-//! window of 256 unacknowledged publishes, the same headers), in the same run, on one local
-//! `nats-server`; then end-to-end latency ring -> push -> server -> pull -> ring.
+//! window of 256 unacknowledged publishes, the same headers, each payload copied into its
+//! message from a source buffer), in the same run, on one local `nats-server`; then end-to-end
+//! latency ring -> push -> server -> pull -> ring.
 //!
 //! ```text
-//! cargo run --release -p ringflow-benches --example bridge [FRAMES [ROUNDS]]
+//! cargo run --release -p ringflow-benches --example bridge [FRAMES [ROUNDS [disk|shm]]]
 //! ```
 //! Needs `nats-server` on PATH (`make setup`). Prints one line per case; docs/BENCHMARKS.md
 //! ("NATS bridge") records a run.
@@ -38,7 +39,14 @@ fn main() {
     let rounds: u32 = std::env::args()
         .nth(2)
         .map_or(3, |a| a.parse().expect("ROUNDS"));
-    let dir = tempfile::tempdir().unwrap();
+    // Where the server stores the streams: `disk` (a temporary directory, on this VM's ext4) or
+    // `shm` (tmpfs: the server's writes cost memory copies, with no writeback to a disk).
+    let store = std::env::args().nth(3).unwrap_or_else(|| "disk".into());
+    let dir = match store.as_str() {
+        "disk" => tempfile::tempdir().unwrap(),
+        "shm" => tempfile::tempdir_in("/dev/shm").unwrap(),
+        other => panic!("STORE is disk or shm, not {other}"),
+    };
     // The rings live where rings live, in shared memory (tmpfs); a ring file on a disk would
     // have the kernel write its pages back meanwhile, on the disk the server stores to.
     let shm = tempfile::tempdir_in("/dev/shm").unwrap();
@@ -47,7 +55,7 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let _server = Server(
+    let server = Server(
         Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(dir.path().join("js"))
@@ -65,30 +73,111 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let cpu = Cpu::new(server.0.id());
+    println!("store {store}; cpu: us of CPU per frame (utime + stime from /proc), this process (of which the ring's producer thread) and nats-server");
     // Paired: each round runs both at every size, alternating which goes first, on the same
     // server, so a move of the two vCPUs between rounds shows as a round that differs.
     for round in 0..rounds {
         for size in [64u32, 256, 3840] {
             let n = if size == 3840 { frames / 4 } else { frames };
             let tag = format!("{size}R{round}");
+            let plain_case = || {
+                let before = cpu.now();
+                let secs = rt.block_on(plain_publisher(&url, &tag, size, n));
+                (secs, cpu.since(before, 0, n))
+            };
+            let bridge_case = || {
+                let before = cpu.now();
+                let (secs, producer) = bridge_push(&rt, &url, shm.path(), &tag, size, n);
+                (secs, cpu.since(before, producer, n))
+            };
             let (plain, bridged) = if round % 2 == 0 {
-                let plain = rt.block_on(plain_publisher(&url, &tag, size, n));
-                (plain, bridge_push(&rt, &url, shm.path(), &tag, size, n))
+                let plain = plain_case();
+                (plain, bridge_case())
             } else {
-                let bridged = bridge_push(&rt, &url, shm.path(), &tag, size, n);
-                (rt.block_on(plain_publisher(&url, &tag, size, n)), bridged)
+                let bridged = bridge_case();
+                (plain_case(), bridged)
             };
             println!(
-                "round {round} push {size:>5} B: bridge {:>9.0} frames/s {:>7.1} MB/s | plain async-nats {:>9.0} frames/s {:>7.1} MB/s | ratio {:.2}",
-                n as f64 / bridged,
-                n as f64 * f64::from(size) / bridged / 1e6,
-                n as f64 / plain,
-                n as f64 * f64::from(size) / plain / 1e6,
-                plain / bridged,
+                "round {round} push {size:>5} B: bridge {:>9.0} frames/s {:>7.1} MB/s cpu {} | plain async-nats {:>9.0} frames/s {:>7.1} MB/s cpu {} | ratio {:.2}",
+                n as f64 / bridged.0,
+                n as f64 * f64::from(size) / bridged.0 / 1e6,
+                bridged.1,
+                n as f64 / plain.0,
+                n as f64 * f64::from(size) / plain.0 / 1e6,
+                plain.1,
+                plain.0 / bridged.0,
             );
+            // An empty store for the next case: a store that grows round after round has the
+            // server (and, on disk, the writeback) do more in later rounds than in earlier ones.
+            rt.block_on(async {
+                let js = jetstream::new(async_nats::connect(&url).await.unwrap());
+                for name in [format!("PLAIN{tag}"), format!("BRIDGE{tag}")] {
+                    js.delete_stream(&name).await.unwrap();
+                }
+            });
         }
     }
     latency(&rt, &url, shm.path());
+}
+
+/// CPU time from `/proc`: this process's and the server's (`utime` + `stime`, in clock ticks).
+struct Cpu {
+    server: String,
+    /// Clock ticks per second (`getconf CLK_TCK`).
+    hz: f64,
+}
+
+/// CPU ticks of this process and of the server at one moment.
+#[derive(Clone, Copy)]
+struct CpuAt {
+    me: u64,
+    server: u64,
+}
+
+impl Cpu {
+    fn new(server_pid: u32) -> Cpu {
+        let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+        let hz = String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        Cpu {
+            server: format!("/proc/{server_pid}/stat"),
+            hz,
+        }
+    }
+
+    fn now(&self) -> CpuAt {
+        CpuAt {
+            me: ticks("/proc/self/stat"),
+            server: ticks(&self.server),
+        }
+    }
+
+    /// Microseconds of CPU per frame since `before`: this process (of which `producer` ticks
+    /// were the ring's producer thread) and the server.
+    fn since(&self, before: CpuAt, producer: u64, n: u64) -> String {
+        let now = self.now();
+        let us = |ticks: u64| ticks as f64 / self.hz * 1e6 / n as f64;
+        format!(
+            "{:.1} ({:.1}) + server {:.1}",
+            us(now.me - before.me),
+            us(producer),
+            us(now.server - before.server)
+        )
+    }
+}
+
+/// `utime` + `stime` of a `/proc/.../stat` file, in clock ticks.
+fn ticks(path: &str) -> u64 {
+    let stat = std::fs::read_to_string(path).unwrap();
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // Fields 14 and 15 of proc(5), the 12th and 13th after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 /// Seconds to publish `n` messages of `size` bytes with the bridge's batching.
@@ -102,7 +191,10 @@ async fn plain_publisher(url: &str, tag: &str, size: u32, n: u64) -> f64 {
     })
     .await
     .unwrap();
-    let payload = Bytes::from(vec![7u8; size as usize]);
+    // The messages' source: like the bridge, which copies each frame out of the ring, a real
+    // publisher puts each payload into a message of its own. Reusing one `Bytes` by reference
+    // count would spare the plain side the copy (and the allocation) the bridge must make.
+    let source = vec![7u8; size as usize];
     let start = Instant::now();
     let mut window = VecDeque::with_capacity(WINDOW);
     for seq in 0..n {
@@ -118,7 +210,7 @@ async fn plain_publisher(url: &str, tag: &str, size: u32, n: u64) -> f64 {
         }
         .to_map("0000000000000000", seq.checked_sub(1));
         window.push_back(
-            js.publish_with_headers(name.clone(), headers, payload.clone())
+            js.publish_with_headers(name.clone(), headers, Bytes::copy_from_slice(&source))
                 .await
                 .unwrap(),
         );
@@ -129,7 +221,10 @@ async fn plain_publisher(url: &str, tag: &str, size: u32, n: u64) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// Seconds for the push bridge to publish `n` frames a producer writes meanwhile.
+/// Seconds for the push bridge to publish `n` frames a producer writes meanwhile, from its
+/// consumer's registration to its last acknowledgement (`PushSummary::elapsed_s`): like the
+/// plain publisher's, the time leaves out connecting and making the stream. Also the CPU
+/// ticks of the producer thread.
 fn bridge_push(
     rt: &tokio::runtime::Runtime,
     url: &str,
@@ -137,7 +232,7 @@ fn bridge_push(
     tag: &str,
     size: u32,
     n: u64,
-) -> f64 {
+) -> (f64, u64) {
     let path = dir.join(format!("push{tag}"));
     let ring = Ring::create(&path, &RingConfig::new(4096, size)).unwrap();
     // The bridge's named consumer is registered before the producer writes: it gates it.
@@ -150,9 +245,11 @@ fn bridge_push(
             .producer(ProducerOptions::new(FullPolicy::Block { timeout: None }))
             .unwrap();
         let buf = vec![7u8; size as usize];
+        let before = ticks("/proc/thread-self/stat");
         for _ in 0..n {
             p.push(&buf).unwrap();
         }
+        ticks("/proc/thread-self/stat") - before
     });
     let o = PushOptions {
         ring: path.clone(),
@@ -163,16 +260,17 @@ fn bridge_push(
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
         replicas: 1,
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        max_bytes: None,
         frames: Some(n),
         idle_timeout: None,
     };
-    let start = Instant::now();
     let s = rt.block_on(push(o, CancellationToken::new())).unwrap();
-    let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(s.frames, n);
-    writer.join().unwrap();
+    let producer = writer.join().unwrap();
     std::fs::remove_file(&path).unwrap();
-    elapsed
+    (s.elapsed_s, producer)
 }
 
 /// Frames one every millisecond, ring -> push -> server -> pull -> ring; prints p50/p99 of the
@@ -204,6 +302,9 @@ fn latency(rt: &tokio::runtime::Runtime, url: &str, dir: &std::path::Path) {
         delivery: Delivery::Lossless,
         grace: Duration::from_secs(60),
         replicas: 1,
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        max_bytes: None,
         frames: Some(N + 1),
         idle_timeout: None,
     };

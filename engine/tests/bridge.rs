@@ -15,7 +15,9 @@ use ringflow::{
     pattern, Delivery, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig, Start,
 };
 
-const LIMIT: Duration = Duration::from_secs(120);
+/// A guard against a hang, not a speed limit: the 10^6 audio frames take 30-70 s alone, more
+/// beside the other tests.
+const LIMIT: Duration = Duration::from_secs(300);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -356,9 +358,20 @@ fn push_stream_pull_every_frame_once_in_order_64_bytes() {
     round_trip(1_000_000, 4096, 64, one_server, &[], NO_CHAOS);
 }
 
+/// 10^6 audio-sized frames (3.84 GB of payload) through a work-queue stream: the server
+/// deletes each message once the pull bridge acknowledged it, and the stream's size limit
+/// (discard new) holds push back when pull falls behind, so the store never holds more than
+/// 64 MiB however many frames pass.
 #[test]
 fn push_stream_pull_every_frame_once_in_order_audio_frames() {
-    round_trip(20_000, 1024, 3840, one_server, &[], NO_CHAOS);
+    round_trip(
+        1_000_000,
+        1024,
+        3840,
+        one_server,
+        &["--retention", "work-queue", "--max-bytes", "67108864"],
+        NO_CHAOS,
+    );
 }
 
 #[test]
@@ -405,6 +418,60 @@ fn a_three_node_cluster_losing_a_node_loses_and_repeats_nothing() {
         cluster,
         &["--replicas", "3"],
         |_, servers, _, _| servers[1].kill(),
+    );
+}
+
+/// A work-queue stream at its size limit refuses new messages (discard new): push holds the
+/// ring back, republishing its window, until the pull bridge's acknowledgements make room; then
+/// every frame arrives exactly once, in order.
+#[test]
+fn a_full_work_queue_stream_holds_push_back_until_pull_makes_room() {
+    const N: u64 = 2_000;
+    // 1 MiB holds ~250 messages of 3840 bytes and their headers: far fewer than N.
+    const MAX_BYTES: &str = "1048576";
+    let rig = Rig::new(1024, 3840);
+    let servers = one_server(rig.dir.path());
+    let url = servers[0].url();
+    let push = rig.push(
+        &url,
+        &["--retention", "work-queue", "--max-bytes", MAX_BYTES],
+    );
+    rig.wait_push_registered();
+    let progress = Arc::new(AtomicU64::new(0));
+    let reader = rig.reader(N, Arc::clone(&progress));
+    let writer = rig.produce(N, FullPolicy::Block { timeout: None });
+    let pushed = || {
+        rig.a
+            .stats()
+            .consumers
+            .iter()
+            .find(|c| !c.ownerless)
+            .map_or(0, |c| c.read)
+    };
+    wait_until("the stream to fill", || pushed() > 0);
+    // No consumer yet: once the stream is full, the bridge's cursor stops short of N.
+    std::thread::sleep(Duration::from_secs(1));
+    let held = pushed();
+    assert!(
+        held < N / 2,
+        "push went on past a full stream: {held} of {N}"
+    );
+    assert!(!writer.is_finished(), "the producer was not held back");
+    let (code, out) = finish(rig.pull(&url, N));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writer.join().unwrap(), 0);
+    let seqs = reader.join().unwrap();
+    assert!(
+        seqs.iter().copied().eq(0..N),
+        "frames out of order, lost or repeated"
+    );
+    let (code, out) = finish(push);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json_u64(&out, "frames"), N, "{out}");
+    assert_eq!(json_u64(&out, "lost"), 0, "{out}");
+    assert!(
+        json_u64(&out, "retries") > 0,
+        "the full stream refused nothing: {out}"
     );
 }
 

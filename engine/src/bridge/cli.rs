@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ringflow::Delivery;
@@ -33,6 +34,24 @@ pub enum PolicyArg {
     Lossy,
 }
 
+/// Storage of a stream push creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StorageArg {
+    /// Files in the server's store: survives a restart of the server.
+    File,
+    /// The server's memory: lost when the server stops.
+    Memory,
+}
+
+/// Retention of a stream push creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RetentionArg {
+    /// Keep every message until a limit (--max-bytes) is reached.
+    Limits,
+    /// Delete a message once a consumer (the pull bridge, the only one allowed) acknowledged it.
+    WorkQueue,
+}
+
 /// `ringflow bridge push`.
 #[derive(Args, Debug)]
 pub struct PushArgs {
@@ -59,6 +78,16 @@ pub struct PushArgs {
     /// Replicas of the stream when it is created (a cluster).
     #[arg(long, default_value_t = 1)]
     pub replicas: usize,
+    /// Where the stream keeps its messages when it is created.
+    #[arg(long, value_enum, default_value_t = StorageArg::File)]
+    pub storage: StorageArg,
+    /// How long the stream keeps a message when it is created.
+    #[arg(long, value_enum, default_value_t = RetentionArg::Limits)]
+    pub retention: RetentionArg,
+    /// The stream's size limit in bytes when it is created: a full stream refuses new
+    /// messages and push waits for room (default: no limit).
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
     /// Stop after this many frames acknowledged.
     #[arg(long)]
     pub frames: Option<u64>,
@@ -160,6 +189,15 @@ fn run_inner(cmd: BridgeCommand) -> Result<u8, (u8, String)> {
                     .map_err(usage)?
                     .unwrap_or_default(),
                 replicas: a.replicas.max(1),
+                storage: match a.storage {
+                    StorageArg::File => StorageType::File,
+                    StorageArg::Memory => StorageType::Memory,
+                },
+                retention: match a.retention {
+                    RetentionArg::Limits => RetentionPolicy::Limits,
+                    RetentionArg::WorkQueue => RetentionPolicy::WorkQueue,
+                },
+                max_bytes: a.max_bytes,
                 frames: a.frames,
                 idle_timeout: seconds("--idle-timeout", a.idle_timeout).map_err(usage)?,
             };

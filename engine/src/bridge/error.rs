@@ -71,13 +71,35 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, BridgeError> {
     async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(3))
         .max_reconnects(None)
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis((50 * 2u64.saturating_pow(attempts.min(6) as u32)).min(2000))
-        })
+        .reconnect_delay_callback(reconnect_delay)
         .connect(servers)
         .await
         .map_err(|e| BridgeError::Unreachable {
             url: url.into(),
             why: e.to_string(),
         })
+}
+
+/// How long the client waits before its `attempts`-th try (1 the first) to reach a server: at
+/// once, then 50 ms doubling to 2 s. The client calls this before every try, the very first
+/// connection's included (async-nats 0.51 `Connector::try_connect` counts that one as attempt
+/// 1; its own default waits 0 there too): a delay at 1 cost every bridge 100 ms to start
+/// (docs/BRIDGE.md "Speed and latency").
+fn reconnect_delay(attempts: usize) -> Duration {
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis((50u64 << (n - 2).min(6)).min(2000)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_try_waits_nothing_then_50_ms_doubling_to_2_s() {
+        let ms: Vec<u128> = (1..=9).map(|a| reconnect_delay(a).as_millis()).collect();
+        assert_eq!(ms, [0, 50, 100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(reconnect_delay(usize::MAX), Duration::from_secs(2));
+    }
 }

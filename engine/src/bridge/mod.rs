@@ -9,6 +9,7 @@ pub mod pull;
 pub mod push;
 pub mod wire;
 
+mod arena;
 mod error;
 
 pub use error::{connect, BridgeError};

@@ -26,6 +26,7 @@ use ringflow::{Delivery, RecvError, Ring};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::arena::Arena;
 use super::progress::{Progress, ProgressSnapshot};
 use super::wire::{self, FrameHeaders, StreamSchema};
 use super::{connect, BridgeError};
@@ -60,6 +61,18 @@ pub struct PushOptions {
     pub grace: Duration,
     /// Stream replicas when the stream is created.
     pub replicas: usize,
+    /// Where the stream keeps its messages, when it is created: `File` (survives a server
+    /// restart) or `Memory`.
+    pub storage: stream::StorageType,
+    /// How long the stream keeps a message, when it is created: `Limits` (until a limit
+    /// removes it, by default never) or `WorkQueue` (until a consumer acknowledges it: a pull
+    /// bridge, the one consumer such a stream allows). `Interest` is not offered: a message
+    /// published while no consumer exists yet would be dropped.
+    pub retention: stream::RetentionPolicy,
+    /// The stream's size limit in bytes, when it is created, with discard `New`: a full stream
+    /// refuses messages and push holds back (republishing its window with backoff) until there
+    /// is room, which a work queue makes as the pull bridge acknowledges. `None`: no limit.
+    pub max_bytes: Option<u64>,
     /// Stop after this many frames acknowledged.
     pub frames: Option<u64>,
     /// Stop after this long without a frame to read.
@@ -159,6 +172,7 @@ pub async fn push_with(
     let mut idle_since: Option<Instant> = None;
     // The frame published last: the next one must follow it in the stream.
     let mut prev: Option<u64> = None;
+    let mut arena = Arena::default();
     let mut settle = Settle {
         js: &js,
         subject: &o.subject,
@@ -185,7 +199,8 @@ pub async fn push_with(
             }
             continue;
         }
-        // A view (the slot itself, for a lossless reader) copied once into the message.
+        // A view (the slot itself, for a lossless reader) copied once into the message, with
+        // no allocation (`arena`).
         let next = consumer.poll().map(|f| {
             f.map(|f| {
                 let facts = FrameHeaders {
@@ -194,7 +209,7 @@ pub async fn push_with(
                     timestamp_ns: f.timestamp_ns(),
                     lost_before: f.lost_before(),
                 };
-                (facts, Bytes::copy_from_slice(f.payload()))
+                (facts, arena.copy(f.payload()))
             })
         });
         match next {
@@ -436,7 +451,13 @@ async fn ensure_stream(
                 name: o.stream.clone(),
                 subjects: vec![o.subject.clone()],
                 description: Some(schema.description()),
-                storage: stream::StorageType::File,
+                storage: o.storage,
+                retention: o.retention,
+                max_bytes: match o.max_bytes {
+                    Some(b) => i64::try_from(b).unwrap_or(i64::MAX),
+                    None => -1,
+                },
+                discard: stream::DiscardPolicy::New,
                 num_replicas: o.replicas,
                 duplicate_window: Duration::from_secs(120),
                 ..Default::default()
