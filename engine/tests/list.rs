@@ -95,6 +95,9 @@ fn rm_refuses_live_rings_without_force_and_other_files_always() {
         );
     }
     std::fs::write(p("text"), vec![1u8; 4096]).unwrap();
+    for name in ["idle", "live"] {
+        std::fs::write(p(&format!("{name}.bridge-pull")), b"{}").unwrap();
+    }
     let reader = Running::spawn(&["consume", &p("live"), "--timeout", "60"], &[]);
     wait_until("the reader registered", || {
         inspect(&d.join("live"))["consumers"]
@@ -114,12 +117,17 @@ fn rm_refuses_live_rings_without_force_and_other_files_always() {
     assert!(lines[1].contains("not a ring"), "{stderr}");
     assert!(!d.join("idle").exists());
     assert!(d.join("live").exists() && d.join("text").exists());
+    assert!(
+        !d.join("idle.bridge-pull").exists(),
+        "a pull bridge's state file goes with its ring"
+    );
+    assert!(d.join("live.bridge-pull").exists());
 
     assert_eq!(
         ringflow(&["rm", "--force", &p("live")]).status.code(),
         Some(0)
     );
-    assert!(!d.join("live").exists());
+    assert!(!d.join("live").exists() && !d.join("live.bridge-pull").exists());
     assert_eq!(
         ringflow(&["rm", "--force", &p("text")]).status.code(),
         Some(2)

@@ -67,7 +67,17 @@ struct PullState {
     base_ring_seq: u64,
 }
 
-fn state_path(ring: &Path) -> PathBuf {
+/// Removes the pull bridge's state file of the ring at `ring`, if there is one (`ringflow rm`
+/// removes it with the ring, so no stale file stays next to where the ring was).
+pub fn remove_state(ring: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(state_path(ring)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Where the pull bridge keeps its state for the ring at `ring`: `PATH.bridge-pull`.
+pub fn state_path(ring: &Path) -> PathBuf {
     let mut p = ring.as_os_str().to_owned();
     p.push(".bridge-pull");
     PathBuf::from(p)

@@ -1,5 +1,6 @@
-//! `ringflow rm PATH...`: removes rings, refusing (one line each) a ring that live processes
-//! use unless `--force`, and any file that is not a ring. `ringflow rm --consumer NAME PATH...`
+//! `ringflow rm PATH...`: removes rings (and a pull bridge's `PATH.bridge-pull` state file
+//! with each), refusing (one line each) a ring that live processes use unless `--force`, and
+//! any file that is not a ring. `ringflow rm --consumer NAME PATH...`
 //! removes a durable named consumer from each ring instead (`Ring::forget_consumer`).
 
 use std::path::PathBuf;
@@ -39,7 +40,15 @@ pub(crate) fn rm(a: RmArgs) -> Result<u8, Failure> {
             Ring::remove_idle(path)
         };
         let refusal: Failure = match result {
-            Ok(()) => continue,
+            // The pull bridge's record of which stream the ring's frames came from goes with
+            // the ring.
+            Ok(()) => match ringflow_engine::bridge::pull::remove_state(path) {
+                Ok(()) => continue,
+                Err(source) => Failure::from(ringflow::Error::Io {
+                    path: ringflow_engine::bridge::pull::state_path(path),
+                    source,
+                }),
+            },
             Err(e @ ringflow::Error::InUse { .. }) => {
                 Failure::usage(format!("{e}; give --force to remove it anyway"))
             }
