@@ -733,6 +733,14 @@ fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failu
             )));
         }
         let claim = claim_stoppable(slot, e, n)?;
+        if slot.closed() {
+            // Closed while this call ran (space came after the close, within the wait's slice):
+            // the producer detaches as soon as this call lets go of the entry, publishing the
+            // claim as frames readers pass over, and may take the mapping with it. Handing out
+            // its slots would let the caller write into published frames or unmapped memory.
+            // (The claim stays open in the producer, whose drop publishes it.)
+            return Err(Stopped::ProducerClosed.into());
+        }
         let capacity = e.producer.slot_size();
         for i in 0..n {
             let data = e
@@ -1132,6 +1140,54 @@ mod tests {
         producer.push(b"c").unwrap();
         assert_eq!(forget(name.as_ptr()), (RF_OK, 0));
         assert_eq!(forget(std::ptr::null()).0, RF_BAD_ARGUMENT);
+        assert_eq!(rf_ring_close(handle), RF_OK);
+    }
+
+    /// A claim waiting for space when `rf_producer_close` closed its producer returns
+    /// `RF_CLOSED`, even if space came right after the close, within the claim's slice: never
+    /// `RF_OK` with a slot the producer's detach (once the claim lets go of the entry) has
+    /// already published as a skip frame, in a mapping that may be gone.
+    #[test]
+    fn a_claim_whose_producer_was_closed_while_it_waited_is_closed_even_if_space_came() {
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring");
+        let ring = Ring::create(&path, &RingConfig::new(2, 16)).unwrap();
+        let mut reader = ring.consumer().unwrap();
+        let c_path = CString::new(path.to_str().unwrap()).unwrap();
+        let mut handle = 0u64;
+        // SAFETY: valid NUL-terminated path and out pointer.
+        assert_eq!(unsafe { rf_ring_open(c_path.as_ptr(), &mut handle) }, RF_OK);
+        let mut producer = 0u64;
+        // SAFETY: a live ring handle and a valid out pointer.
+        let status = unsafe { rf_producer_attach(handle, RF_POLICY_BLOCK, -1, &mut producer) };
+        assert_eq!(status, RF_OK);
+        let claim = move || {
+            let mut slot = RfSlot {
+                seq: 0,
+                data: std::ptr::null_mut(),
+                capacity: 0,
+            };
+            // SAFETY: a valid out pointer.
+            unsafe { rf_producer_claim(producer, &mut slot) }
+        };
+        for _ in 0..2 {
+            assert_eq!(claim(), RF_OK);
+            assert_eq!(rf_producer_commit(producer, 0, 0), RF_OK);
+        }
+        let blocked = std::thread::spawn(claim);
+        let until = Instant::now() + Duration::from_secs(10);
+        while ring.stats().space_sleepers == 0 {
+            assert!(Instant::now() < until, "the claim never waited for space");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(rf_producer_close(producer), RF_OK);
+        // Space at once, most likely within the claim's current slice.
+        drop(reader.poll().unwrap().expect("a frame"));
+        assert_eq!(blocked.join().unwrap(), RF_CLOSED);
+        // Nothing was claimed: the reader finds the second frame and then the ring closed.
+        assert_eq!(reader.poll().unwrap().expect("a frame").seq(), 1);
+        assert!(reader.poll().unwrap().is_none());
         assert_eq!(rf_ring_close(handle), RF_OK);
     }
 }

@@ -15,7 +15,9 @@
 //! most [`WATCH_SLICE`](crate::rings::WATCH_SLICE) ([`HeldProducer::claim_within`]) and looks
 //! at [`ProducerSlot::stopped`] between them, so it returns within a slice of the close; the
 //! entry (and with it the producer, which then detaches) is dropped when the claim lets go of
-//! its `Arc`.
+//! its `Arc`. A claim that finds space after the producer was closed (within the slice) looks at
+//! [`ProducerSlot::closed`] once more and gives it up (`RF_CLOSED`): the detach publishes it as
+//! frames readers pass over, so its slots are never handed out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -55,14 +57,22 @@ impl ProducerSlot {
     /// ring handle it was attached through was (at any time; a wake of the handle does not
     /// concern producers).
     pub(crate) fn stopped(&self) -> Option<Stopped> {
-        // Acquire: pairs with the Release store in `close`.
-        if self.closed.load(Ordering::Acquire) {
+        if self.closed() {
             return Some(Stopped::ProducerClosed);
         }
         match self.gate.watch().interrupted() {
             Some(Interrupted::Closed) => Some(Stopped::RingClosed),
             Some(Interrupted::Woken) | None => None,
         }
+    }
+}
+
+impl ProducerSlot {
+    /// Whether [`close`] took the producer out of the table: the entry, and with it the
+    /// producer, goes when the call in progress lets go of it.
+    pub(crate) fn closed(&self) -> bool {
+        // Acquire: pairs with the Release store in `close`.
+        self.closed.load(Ordering::Acquire)
     }
 }
 

@@ -940,3 +940,63 @@ fn protected_batch_checked_once_against_eviction() {
         writer.join().unwrap();
     });
 }
+
+/// [`protected_batch_checked_once_against_eviction`] on a multi-producer ring: two producers
+/// each rewrite one slot of the reader's batch once it looks dead. Only one of them wins the
+/// eviction CAS; the other writes over a protected frame with a gate from its own scan (which
+/// saw `EVICTED`: the look then sees it by coherence, the CAS being Relaxed) or inherited from
+/// the evictor's `gate.fetch_max`. Either way no rewritten frame passes as kept.
+#[test]
+fn protected_batch_checked_once_against_two_producers() {
+    loom::model(|| {
+        let mem = LoomMem::with_flags(2, 1, true, false);
+        let mut c = consumer(&mem, Delivery::Lossless);
+        let mut first = producer(&mem, BLOCK);
+        let writers: Vec<ProducerCore<LoomMem>> = (0..2).map(|_| producer(&mem, BLOCK)).collect();
+        for _ in 0..2 {
+            let seq = first.claim(1).unwrap();
+            write_words(&mem, seq);
+            first.commit(seq, seq + 1);
+        }
+        first.detach();
+        assert!(c.check(0) == Check::Ready && c.check(1) == Check::Ready);
+        // From here on the reader looks dead to the producers, which may evict it.
+        mem.release_lock(Attachment::Consumer(c.index));
+        let writers: Vec<_> = writers
+            .into_iter()
+            .map(|mut p| {
+                let mem = Arc::clone(&mem);
+                thread::spawn(move || {
+                    let seq = p.claim(1).unwrap();
+                    write_words(&mem, seq);
+                    p.commit(seq, seq + 1);
+                    p.detach();
+                })
+            })
+            .collect();
+        let read: Vec<(u64, u64)> = (0..2)
+            .map(|seq| {
+                let [a, b] = &mem.words[mem.index(seq)];
+                // Relaxed: validated by `protected_and_kept`.
+                (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed))
+            })
+            .collect();
+        match c.protected_and_kept(0) {
+            Some(true) => {
+                for (seq, words) in (0..2).zip(read) {
+                    assert_eq!(words, (seq, seq), "a rewritten frame passed as kept");
+                }
+            }
+            Some(false) => {}
+            None => panic!("frame 0 is protected"),
+        }
+        // Joined before the release: both producers wrote over the batch's slots, so the
+        // reader was evicted, once; the second producer wrote without a CAS of its own.
+        for w in writers {
+            w.join().unwrap();
+        }
+        // Relaxed: the threads that wrote it were joined.
+        assert_eq!(mem.producer().cursor.evicted.load(Ordering::Relaxed), 1);
+        c.release(2, 2);
+    });
+}

@@ -1081,7 +1081,7 @@ impl Ring {
             Replace::IfIdle | Replace::Always => {
                 // The ring now at `path`, if it is one: its participants must learn of the
                 // replacement (a file that is no ring has none).
-                let old = Self::open(path).ok();
+                let old = Self::open_replaced(path);
                 if let (Some(old), Replace::IfIdle) = (&old, replace) {
                     let participants = old.live_participants();
                     if !participants.is_empty() {
@@ -1104,6 +1104,25 @@ impl Ring {
             }
         }
         Ok(ring)
+    }
+
+    /// The ring a replace at `path` takes the name of: the file the rename will put the new ring
+    /// in place of, so never one behind a symlink (the rename replaces the link itself, and the
+    /// ring the link points to keeps its name: marking it replaced would end its participants,
+    /// and `_idle` would count them). `None` for a link, no ring, or a ring already marked
+    /// replaced by another replacer (its mark stands).
+    fn open_replaced(path: &Path) -> Option<Ring> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .ok()?;
+        let ring = Ring {
+            shared: Arc::new(Shared::open_file(&file, path, Access::ReadWrite).ok()?),
+        };
+        ring.replaced_by().is_none().then_some(ring)
     }
 
     /// Writes the header of a fresh (zeroed) mapping, magic last.

@@ -704,3 +704,37 @@ fn lossy_batch_copies_are_never_torn() {
     writer.join().unwrap();
     assert_eq!(read + c.lost(), FRAMES);
 }
+
+/// The one look at a protected batch's release also sees an eviction no producer made: a named
+/// reader's batch whose name was forgotten by force (`forget_consumer(name, true)`) and whose
+/// slots a producer then rewrote counts each rewritten slot torn.
+#[test]
+fn a_batch_whose_name_was_forgotten_by_force_counts_each_rewritten_slot_torn() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = Ring::create(dir.path().join("ring"), &RingConfig::new(4, 16)).unwrap();
+    let mut named = ring
+        .consumer_named(
+            "held",
+            ringflow::Delivery::Lossless,
+            std::time::Duration::from_secs(3600),
+        )
+        .unwrap();
+    let mut p = ring
+        .producer(ProducerOptions::new(ringflow::FullPolicy::Fail))
+        .unwrap();
+    for _ in 0..3 {
+        p.push(b"old").unwrap();
+    }
+    {
+        let batch = named.poll_batch(4).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert!(p.push(b"new").is_ok(), "frame 3 has a free slot");
+        assert!(p.push(b"new").is_err(), "frame 4 needs frame 0's slot");
+        assert!(ring.forget_consumer("held", true).unwrap());
+        for _ in 0..2 {
+            p.push(b"new").unwrap();
+        }
+        assert_eq!(batch.intact(), 1, "frames 0 and 1 were rewritten");
+    }
+    assert_eq!(named.torn(), 2);
+}

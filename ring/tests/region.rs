@@ -427,3 +427,48 @@ fn replace_refuses_what_is_not_a_regular_file() {
     // Nothing was left beside them (no temporary ring).
     assert_eq!(names(dir.path()), ["fifo", "socket", "sub"]);
 }
+
+/// A replace at a symlink replaces the link (the rename puts the new ring in the link's place),
+/// never the ring the link points to: that ring keeps its name, is not marked replaced, its
+/// participants run on, and `_idle` does not count them as users of the path.
+#[test]
+fn a_replace_at_a_symlink_leaves_the_ring_it_pointed_to_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let link = dir.path().join("link");
+    let config = RingConfig::new(4, 16);
+    let ring = Ring::create(&real, &config).unwrap();
+    let mut consumer = ring.consumer().unwrap();
+    let mut producer = ring.producer(ProducerOptions::default()).unwrap();
+    for idle in [false, true] {
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let new = if idle {
+            Ring::create_or_replace_idle(&link, &config)
+        } else {
+            Ring::create_or_replace(&link, &config)
+        }
+        .unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_file(),
+            "the link was replaced by the new ring"
+        );
+        assert_eq!(new.replaced_by(), None);
+        assert_eq!(
+            ring.replaced_by(),
+            None,
+            "the ring behind the link is not replaced"
+        );
+        assert_eq!(
+            Ring::open(&real).unwrap().header().epoch,
+            ring.header().epoch,
+            "the ring behind the link still opens at its own name"
+        );
+        producer.push(b"still here").unwrap();
+        assert_eq!(consumer.poll().unwrap().unwrap().payload(), b"still here");
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(names(dir.path()), ["real"]);
+}
