@@ -67,7 +67,7 @@ pub(crate) fn evict_dead<M: RingMem>(mem: &M, needed: u64, stale_after_ns: Optio
         // Acquire: as in `scan`.
         if block.state.load(Ordering::Acquire) != consumer_state::ACTIVE
             || block.policy.load(Ordering::Relaxed) != delivery::LOSSLESS
-            || block.read.load(Ordering::Acquire) + capacity >= needed
+            || block.read.load(Ordering::Acquire).saturating_add(capacity) >= needed
         {
             continue;
         }

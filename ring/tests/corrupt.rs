@@ -324,3 +324,26 @@ fn garbage_stamps_are_reported_and_never_looped_on() {
     assert_eq!(consumer.lost(), lapper - 3);
     assert_eq!(consumer.next_seq(), lapper - 3);
 }
+
+/// A hostile `read` near the end of the sequence space in a live consumer's block: a producer
+/// held back by another reader looks for readers to evict and passes over it (it holds nothing
+/// back), rather than overflowing.
+#[test]
+fn a_hostile_read_cursor_is_passed_over_when_a_producer_looks_to_evict() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let ring = Ring::create(&path, &RingConfig::new(4, 64)).unwrap();
+    let _slow = ring.consumer().unwrap();
+    let _hostile = ring.consumer().unwrap();
+    let hostile_at =
+        ring.geometry().consumer_offset(1) + ringflow::layout::consumer_block::READ_OFFSET;
+    write_at(&path, hostile_at, &(u64::MAX - 1).to_le_bytes());
+    let mut p = ring
+        .producer(ProducerOptions::new(ringflow::FullPolicy::Fail))
+        .unwrap();
+    for _ in 0..4 {
+        p.push(b"x").unwrap();
+    }
+    // Full: the slow reader holds it back; the refusal looks for dead readers first.
+    assert!(matches!(p.push(b"x"), Err(ringflow::ClaimError::Full)));
+}
