@@ -180,10 +180,34 @@ internal class ReaderCursor private constructor(
     val frameRun: Int = if (ACCESS.readsRuns) maxOf(1, minOf(FRAME_RUN_MAX, ring.slotCount / 4)) else 0
 
     /**
+     * `frames()` on the JNI access path copies the frames it may not hand out in place
+     * ([unprotected]) in runs of at most this many (0 with `VarHandle`s, and for a reader that
+     * copies nothing): R2, R3 and R4 once per run (`Ring.copyRun`), into a [RunCopies] of this
+     * many slots. At most [frameRun], and at most [COPY_RUN_BYTES] of payload.
+     */
+    val copyRun: Int = if (frameRun > 0 && mayCopy) maxOf(1, minOf(frameRun, COPY_RUN_BYTES / maxOf(1, ring.slotSize))) else 0
+
+    /**
+     * How many of the [max] frames from [s] on this reader may not hold in place ([unprotected]):
+     * all of them for a lossy reader or on an overwritable ring, else those below [protectedFrom].
+     */
+    fun unprotectedRun(s: Long, max: Int): Int =
+        if (alwaysUnprotected) max else minOf(max.toLong(), maxOf(0L, protectedFrom - s)).toInt()
+
+    /**
+     * R3 for a run of copies: how many of the [n] frames from [s] on still held their committed
+     * stamp after everything read before this call, in a row (see [stillThere]; one JNI call on
+     * the JNI access path). The copies of those are intact; frame `s + intactOf(s, n)` (if
+     * below `s + n`) was overwritten while it was copied.
+     */
+    fun intactOf(s: Long, n: Int): Int = ACCESS.countIntact(region, address, descsOffset, descStride, mask, s, n)
+
+    /**
      * Whether frame [s]'s slot still holds its committed stamp, by a plain load: no JNI call,
      * and no ordering (the run's R2 call already ordered the frame's reads after its Acquire
-     * load). Only `Ring.readRun` uses it, before handing out a frame of a run after an `emit`,
-     * to see that no producer rewrote the slot meanwhile (after an eviction). A plain load of a
+     * load). Only `Ring.readRun` and `Ring.copyRun` use it, before handing out a frame of a run
+     * after an `emit`, to see that no producer rewrote the slot meanwhile (after an eviction, or
+     * a lap of a reader that copies). A plain load of a
      * stamp the flow has not loaded since that call cannot be answered from an earlier load (a
      * `Long` is atomic on 64-bit JVMs; a 32-bit JVM's torn load only ever fails the comparison);
      * the Java memory model does not promise it sees a store made meanwhile, as it promises for
@@ -434,6 +458,9 @@ internal class ReaderCursor private constructor(
 
         /** The longest run `frames()` reads at once on the JNI access path ([frameRun]). */
         private const val FRAME_RUN_MAX = 64
+
+        /** The most payload bytes one run of copies holds ([copyRun]). */
+        private const val COPY_RUN_BYTES = 256 * 1024
 
         /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
         const val HEARTBEAT_EVERY = Layout.HEARTBEAT_EVERY

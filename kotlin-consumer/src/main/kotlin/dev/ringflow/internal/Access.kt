@@ -16,7 +16,8 @@ import java.nio.ByteOrder
  *   atomics on the region's address), for JVMs without `VarHandle`, such as Android below API 33.
  *   An empty JNI call costs about 6 ns here, so the steps a reader or a producer repeats per
  *   frame have batch forms that make one call for a run of frames: [countCommitted] (R2 for a
- *   run), [countGone] (R3 for a run) and [release] (R4 with its notify check) for readers,
+ *   run), [countGone] and [countIntact] (R3 for a run of views, of copies) and [release] (R4
+ *   with its notify check) for readers,
  *   [markWriting] (W2 for a claim) and [publishRun] (W4 and W5 for a commit) for producers. A
  *   `batches()` reader and a `claimBatch` producer make a few calls per batch, not per frame;
  *   payloads are still read and written in place in the direct buffer.
@@ -90,6 +91,23 @@ internal sealed class Access(val name: String) {
             if (getLongOpaque(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) gone++
         }
         return gone
+    }
+
+    /**
+     * R3 for a run of copied frames: an acquire fence (the partner: the Release fence after a
+     * producer's `writing` stamp), then how many of the [n] frames from [from] on still hold
+     * their committed stamp in a row (opaque loads). The copies of those are intact; the next
+     * frame was overwritten while the run was copied.
+     */
+    open fun countIntact(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        acquireFence()
+        var intact = 0
+        while (intact < n) {
+            val s = from + intact
+            if (getLongOpaque(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) break
+            intact++
+        }
+        return intact
     }
 
     /**
@@ -204,6 +222,11 @@ internal object JniAccess : Access("jni") {
     override fun countGone(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
         calls++
         return Native.countGone(address + descs, descStride, mask, from, n)
+    }
+
+    override fun countIntact(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        calls++
+        return Native.countIntact(address + descs, descStride, mask, from, n)
     }
 
     override fun release(region: ByteBuffer, address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int {
