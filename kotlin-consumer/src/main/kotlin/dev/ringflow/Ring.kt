@@ -171,13 +171,13 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 copies != null -> copies.buffer
                 else -> ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
             }
-            // With `VarHandle`s, R2, R3 and R4 run per frame, at the time each frame is read.
-            // On the JNI access path, frames the registration protects are read in runs
-            // (`readRun`): R2, R3 and R4 once per run, and before each frame after an emit a
-            // plain look at its stamp, so a reader evicted while its collector stalled never
-            // hands out a frame already rewritten; the frames it must copy are copied in runs
-            // (`copyRun`): R2 for the run, the copies, R3 for the run, the emits, R4 (docs/KOTLIN.md,
-            // "Android").
+            // Frames the registration protects are read in runs (`readRun`): R2, R3 and R4 once
+            // per run, and before each frame after an emit a plain look at its stamp, so a
+            // reader evicted while its collector stalled never hands out a frame already
+            // rewritten. On the JNI access path the frames it must copy are copied in runs
+            // (`copyRun`): R2 for the run, the copies, R3 for the run, the emits, R4; with
+            // `VarHandle`s they are copied and checked per frame, below (docs/KOTLIN.md,
+            // "What runs per frame").
             while (!closed) {
                 val seq = cursor.seq
                 if (copies != null && cursor.unprotected(seq)) {
@@ -188,8 +188,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                         delivered += passed
                         continue
                     }
-                } else if (cursor.frameRun > 0 && !(copy != null && cursor.unprotected(seq))) {
-                    val run = cursor.readyRun(seq, cursor.frameRun) // R2 for the run: one JNI call
+                } else if (!(copy != null && cursor.unprotected(seq))) {
+                    val run = cursor.readyRun(seq, cursor.frameRun) // R2 for the run (one JNI call on that path)
                     if (run > 0) {
                         val passed = readRun(cursor, frame, seq, run, limit - delivered, stop)
                         if (passed < 0) break // the limit or `stop`: the flow ends
@@ -255,16 +255,17 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     }
 
     /**
-     * `frames()` on the JNI access path: hands out, one `emit` each, the frames of a run of [run]
-     * frames from [seq] that R2 found committed in one call (`ReaderCursor.readyRun`), then does
-     * R3 and R4 once for the frames it passed. A frame after the first is handed out only if its
-     * slot still holds its committed stamp when the flow comes to it, seen by a plain load: the
-     * collector may have stalled in the previous `emit` long enough for a producer to evict this
-     * reader and rewrite the slot (the conformance scenario `stalled-reader-is-evicted`); then the
-     * run ends there, and the next R2, through JNI, sees the lap and R8 reports the eviction (R6).
-     * Only for frames the registration protects (a lossless reader, a ring that is not
-     * overwritable, at or past `protectedFrom`): nothing but an eviction rewrites those, so the
-     * stamp's look is the only check they need before they are handed out.
+     * `frames()`, for the frames it hands out in place: hands out, one `emit` each, the frames of
+     * a run of [run] frames from [seq] that R2 found committed (`ReaderCursor.readyRun`, one JNI
+     * call on that path), then does R3 and R4 once for the frames it passed. A frame after the
+     * first is handed out only if its slot still holds its committed stamp when the flow comes
+     * to it (`ReaderCursor.stillCommittedLook`): the collector may have stalled in the previous
+     * `emit` long enough for a producer to evict this reader and rewrite the slot (the
+     * conformance scenario `stalled-reader-is-evicted`); then the run ends there, and the next
+     * R2 sees the lap and R8 reports the eviction (R6). Only for frames the registration
+     * protects (a lossless reader, a ring that is not overwritable, at or past `protectedFrom`):
+     * nothing but an eviction rewrites those, so the stamp's look is the only check they need
+     * before they are handed out.
      *
      * Returns the frames handed out (skip frames passed over uncounted), or -1 once [left]
      * frames were handed out or [stop] said so: the flow ends. An `emit` that throws still
@@ -286,9 +287,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         try {
             while (passed < run) {
                 val s = seq + passed
-                // After an emit: the frame is still there (a plain load; see above). Otherwise
+                // After an emit: the frame is still there (a look; see above). Otherwise
                 // the run ends, and the next R2 sees why.
-                if (handed > 0 && !cursor.stillCommittedPlain(s)) break
+                if (handed > 0 && !cursor.stillCommittedLook(s)) break
                 val desc = cursor.descAt(s)
                 val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
                 val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
@@ -341,7 +342,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
      * during the copy is not released: the next R2 sees the lap, and R8 counts it and the frames
      * jumped over lost, exactly as the per-frame path does, and the next frame handed out
      * carries them in [Frame.lostBefore]. The copies are the reader's own and never torn; still,
-     * before each copy after an `emit`, a plain look at its stamp ends the run if the slot was
+     * before each copy after an `emit`, a look at its stamp (as in [readRun]) ends the run if the slot was
      * rewritten since the check (a producer lapped the reader, or wrote what no producer writes,
      * while the collector ran): the frame is then not handed out, and the next R2 sees why, as
      * the per-frame path would have seen it at that frame (the conformance scenarios
@@ -390,10 +391,10 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         var end = false
         try {
             while (passed < intact) {
-                // After an emit: the frame is still in its slot (a plain load, as in `readRun`).
+                // After an emit: the frame is still in its slot (the look of `readRun`).
                 // Otherwise the run ends, and the next R2 sees the lap or the corruption, as the
                 // per-frame path would have at this frame.
-                if (handed > 0 && !cursor.stillCommittedPlain(seq + passed)) break
+                if (handed > 0 && !cursor.stillCommittedLook(seq + passed)) break
                 val i = passed++
                 val kind = copies.kinds[i].toLong() and 0xffffffffL
                 if (kind and Layout.KIND_SKIP != 0L) continue // a claim dropped uncommitted: passed over

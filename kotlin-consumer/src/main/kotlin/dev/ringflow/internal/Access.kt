@@ -35,6 +35,14 @@ internal sealed class Access(val name: String) {
     /** Opaque load of a `Long`. */
     abstract fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long
 
+    /**
+     * A load of a stamp `frames()` looks at again after an `emit` (`ReaderCursor.stillCommittedLook`),
+     * with no JNI call: opaque with `VarHandle`s (the same stamp was loaded in Kotlin before, and
+     * an opaque load is never answered from that one); plain on the JNI path, where the earlier
+     * loads were made in native code (docs/KOTLIN.md, "Android").
+     */
+    abstract fun getLongLook(region: ByteBuffer, at: Int): Long
+
     /** Opaque store of a `Long`. */
     abstract fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long)
 
@@ -57,10 +65,12 @@ internal sealed class Access(val name: String) {
     abstract val needsAddress: Boolean
 
     /**
-     * Whether `frames()` reads its frames in runs, with R2, R3 and R4 once per run
-     * (`ReaderCursor.frameRun`): where each ordered access is a call.
+     * Whether `frames()` copies the frames it must copy in runs, with R2, R3 and R4 once per run
+     * (`ReaderCursor.copyRun`): where each ordered access is a call. With `VarHandle`s copies stay
+     * per frame (each access is a few nanoseconds, inlined; runs of copies were not measured
+     * there).
      */
-    abstract val readsRuns: Boolean
+    abstract val copiesRuns: Boolean
 
     /**
      * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
@@ -185,11 +195,13 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override val needsAddress get() = false
 
-    override val readsRuns get() = false
+    override val copiesRuns get() = false
 
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getAcquire(region, at) as Long
 
     override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getOpaque(region, at) as Long
+
+    override fun getLongLook(region: ByteBuffer, at: Int): Long = LONGS.getOpaque(region, at) as Long
 
     override fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long) = LONGS.setOpaque(region, at, value)
 
@@ -208,11 +220,14 @@ internal object VarHandleAccess : Access("varhandle") {
 internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
 
-    override val readsRuns get() = true
+    override val copiesRuns get() = true
 
     /** JNI calls made through this path (for the tests that count them; not thread-safe). */
     @JvmField
     var calls = 0L
+
+    /** Plain: not a call, and the stamp was last loaded in native code (see [Access.getLongLook]). */
+    override fun getLongLook(region: ByteBuffer, at: Int): Long = region.getLong(at)
 
     override fun countCommitted(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int {
         calls++
