@@ -218,6 +218,25 @@ internal class ReaderCursor private constructor(
     fun goneOf(s: Long, n: Int): Int = ACCESS.countGone(region, address, descsOffset, descStride, mask, s, n)
 
     /**
+     * R3 for a run of protected frames (a `batches()` batch from [protectedFrom] on): how many of
+     * the [n] frames from [s] on were rewritten while held. With `VarHandle`s by docs/FORMAT.md
+     * R3's one look at this reader's own block: an Acquire fence (the partner: the Release fence
+     * after a producer's `writing` stamp; a producer evicts before it writes that stamp over a
+     * protected frame), then `state` and `generation` (opaque). Still ACTIVE with the generation
+     * R1 gave: none was rewritten. Otherwise [goneOf] counts them frame by frame. On the JNI path
+     * [goneOf] at once, one call against the look's three. Measured: docs/KOTLIN.md, "What runs
+     * per frame".
+     */
+    fun tornOfProtected(s: Long, n: Int): Int {
+        if (ACCESS.looksOnce) {
+            ACCESS.acquireFence()
+            val active = ACCESS.getIntOpaque(region, address, stateAt) == Layout.CONSUMER_STATE_ACTIVE.toInt()
+            if (active && ACCESS.getIntOpaque(region, address, generationAt) == generation) return 0
+        }
+        return goneOf(s, n)
+    }
+
+    /**
      * R4, release: done with every frame below [next], [frames] of them handed to the
      * collector. Stores `delivered` (opaque, a statistic), then `read` with Release: pairs with
      * the Acquire load of `read` in the producer's scan (`gate::scan`), so the collector's reads

@@ -533,7 +533,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     emit(batch)
                 } finally {
                     batch.setLive(false)
-                    cursor.noteTorn(cursor.goneOf(seq, n.toInt()).toLong()) // R3, for the run
+                    cursor.noteTorn(cursor.tornOfProtected(seq, n.toInt()).toLong()) // R3, for the run
                     cursor.noteHandedOut(first)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }

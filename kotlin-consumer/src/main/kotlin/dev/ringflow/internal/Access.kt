@@ -73,6 +73,14 @@ internal sealed class Access(val name: String) {
     abstract val copiesRuns: Boolean
 
     /**
+     * Whether R3 for a run of protected frames takes docs/FORMAT.md R3's one look at the reader's
+     * block (a fence and two loads) instead of re-loading each stamp
+     * (`ReaderCursor.tornOfProtected`): with `VarHandle`s, where it measured faster; not on the
+     * JNI path, where the look is three calls and [countGone] one.
+     */
+    abstract val looksOnce: Boolean
+
+    /**
      * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
      * Frame `s`'s stamp is the `Long` at `descs + (s and mask) * descStride`, loaded with
      * Acquire (the partner: the producer's Release store of `committed(s)`), compared with
@@ -197,6 +205,8 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override val copiesRuns get() = false
 
+    override val looksOnce get() = true
+
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getAcquire(region, at) as Long
 
     override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getOpaque(region, at) as Long
@@ -221,6 +231,8 @@ internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
 
     override val copiesRuns get() = true
+
+    override val looksOnce get() = false
 
     /** JNI calls made through this path (for the tests that count them; not thread-safe). */
     @JvmField
