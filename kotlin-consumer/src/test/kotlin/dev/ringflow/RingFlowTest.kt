@@ -3,6 +3,7 @@ package dev.ringflow
 import dev.ringflow.internal.Native
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.collect
 import kotlinx.coroutines.launch
@@ -183,10 +184,13 @@ class RingFlowTest {
         Ring.create(tempRing(), slots = 16, slotSize = 32).use { ring ->
             val producer = Native.testProducerAttach(ring.handle, 100)
             val pusher = java.util.concurrent.Executors.newSingleThreadExecutor()
+            // The collector blocks its thread while it holds the batch: a thread of its own, not
+            // one of Dispatchers.Default's (two on this machine).
+            val own = java.util.concurrent.Executors.newSingleThreadExecutor()
             try {
                 val counts = ReaderCounts()
                 var held = 0
-                val reader = async(Dispatchers.Default) {
+                val reader = async(own.asCoroutineDispatcher()) {
                     runCatching {
                         ring.batches(8, counts = counts).collect { b ->
                             if (held == 0) {
@@ -199,7 +203,8 @@ class RingFlowTest {
                     }.exceptionOrNull()
                 }
                 awaitConsumers(ring, 1)
-                Native.testProducerPush(producer, 8)
+                // Pushes run one at a time on `pusher` (a test producer pushes from one thread).
+                pusher.submit<Long> { Native.testProducerPush(producer, 8) }
                 val error = withTimeout(30_000) { reader.await() }
                 assertTrue(error is EvictedException, "ended with $error")
                 assertTrue(held > 0)
@@ -207,6 +212,7 @@ class RingFlowTest {
                 assertEquals(held.toLong(), counts.delivered, "delivered")
             } finally {
                 pusher.shutdown()
+                own.shutdown()
                 Native.testProducerDetach(producer)
             }
         }
