@@ -254,7 +254,8 @@ pub fn mark_writing<'l>(
         unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(1), Ordering::Relaxed);
     }
     // Release: a lossy reader that sees one of the payload stores that follow, and then fences
-    // with Acquire (R3, `count_gone`, `ReaderCursor.stillThere`), sees the `writing` stamps.
+    // with Acquire (R3, `count_gone`, `count_intact`, `ReaderCursor.stillThere`), sees the
+    // `writing` stamps.
     fence(Ordering::Release);
 }
 
