@@ -1,8 +1,8 @@
 //! The reader's and the single producer's shared-memory accesses as JNI calls, for JVMs without
 //! `VarHandle` (Android below API 33): `Native.loadLongAcquire` and its siblings, and the batch
-//! forms a reader (`countCommitted`, `countGone`, `release`) and a producer (`markWriting`,
-//! `publishRun`) make once per run of frames, selected in Kotlin with `-Dringflow.access=jni`
-//! (`dev.ringflow.internal.Access`).
+//! forms a reader (`countCommitted`, `countGone`, `countIntact`, `release`) and a producer
+//! (`markWriting`, `publishRun`) make once per run of frames, selected in Kotlin with
+//! `-Dringflow.access=jni` (`dev.ringflow.internal.Access`).
 //!
 //! Each entry is one atomic access (or fence) of the ordering its name says, on a word of a
 //! region the caller maps: the orderings, and what each pairs with, are the ones documented at
@@ -163,6 +163,38 @@ pub fn count_gone<'l>(
     gone
 }
 
+/// `Native.countIntact(descs, descStride, mask, from, n): Int`: R3 for a run of copied frames,
+/// in one call. An acquire fence, then how many of the `n` frames from `from` on still hold their
+/// committed stamp in a row: the copies of those are intact; the frame after them was overwritten
+/// while it was copied (a lap, R8), and so may be any later one.
+#[jni_mangle("dev.ringflow.internal.Native")]
+pub fn count_intact<'l>(
+    _env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    descs: jlong,
+    desc_stride: jlong,
+    mask: jlong,
+    from: jlong,
+    n: jint,
+) -> jint {
+    // Acquire: pairs with the Release fence after a producer's `writing` stamp (R3): if the
+    // caller's copy, made before this call, read a byte of a later frame, the loads below see
+    // that frame's stamp.
+    fence(Ordering::Acquire);
+    let mut intact: jint = 0;
+    while intact < n {
+        let s = from.wrapping_add(jlong::from(intact));
+        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+        // Relaxed: ordered by the fence above.
+        // SAFETY: as in `count_committed`.
+        if unsafe { long_at(at) }.load(Ordering::Relaxed) != s.wrapping_mul(2).wrapping_add(2) {
+            break;
+        }
+        intact += 1;
+    }
+    intact
+}
+
 /// `Native.release(address, deliveredAt, delivered, readAt, next, spaceFutexAt): Int`: R4 in one
 /// call. Stores `delivered`, then `read = next`; for a lossless reader (`spaceFutexAt >= 0`) a
 /// full fence and the load of the space futex word, which it returns (0 for a lossy reader).
@@ -222,7 +254,8 @@ pub fn mark_writing<'l>(
         unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(1), Ordering::Relaxed);
     }
     // Release: a lossy reader that sees one of the payload stores that follow, and then fences
-    // with Acquire (R3, `count_gone`, `ReaderCursor.stillThere`), sees the `writing` stamps.
+    // with Acquire (R3, `count_gone`, `count_intact`, `ReaderCursor.stillThere`), sees the
+    // `writing` stamps.
     fence(Ordering::Release);
 }
 

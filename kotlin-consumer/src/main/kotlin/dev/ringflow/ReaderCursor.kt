@@ -18,8 +18,9 @@ import kotlinx.coroutines.withTimeoutOrNull
  * here, with no JNI call and no allocation per frame: an acquire load of a stamp, plain reads,
  * the re-check, a release store of the read cursor, opaque stores of the counters. JNI is
  * called only to wake a producer that armed the space futex, and to park (with `VarHandle`s;
- * on the JNI access path the ordered accesses are JNI calls, made once per run of frames where
- * the protocol allows: [readyRun], [goneOf], [release], [frameRun]).
+ * on the JNI access path the ordered accesses are JNI calls). Frames handed out in place are
+ * read in runs on both paths, copies in runs on the JNI path: [readyRun], [goneOf], [intactOf],
+ * [release], [frameRun], [copyRun].
  *
  * ```text
  *   register (R1) ──► read (R2) ──► re-check (R3) ──► release (R4) ──► read ...
@@ -172,27 +173,68 @@ internal class ReaderCursor private constructor(
     fun readyRun(s: Long, max: Int): Int = ACCESS.countCommitted(region, address, descsOffset, descStride, mask, s, max)
 
     /**
-     * `frames()` on the JNI access path reads frames it hands out one by one in runs of at most
-     * this many (0 with `VarHandle`s: per frame): R2, R3 and R4 once per run (`Ring.readRun`).
-     * At most a quarter of the ring, so a producer a lossless reader holds back always has room
-     * while the reader holds a run unreleased.
+     * `frames()` reads the frames it hands out in place in runs of at most this many, on both
+     * access paths: R2, R3 and R4 once per run (`Ring.readRun`), so the read cursor's Release
+     * store and the notify fence that follows it run once per run, not per frame (docs/KOTLIN.md,
+     * "What runs per frame"). At most a quarter of the ring, so a producer a lossless reader
+     * holds back always has room while the reader holds a run unreleased.
      */
-    val frameRun: Int = if (ACCESS.readsRuns) maxOf(1, minOf(FRAME_RUN_MAX, ring.slotCount / 4)) else 0
+    val frameRun: Int = maxOf(1, minOf(FRAME_RUN_MAX, ring.slotCount / 4))
 
     /**
-     * Whether frame [s]'s slot still holds its committed stamp, by a plain load: no JNI call,
-     * and no ordering (the run's R2 call already ordered the frame's reads after its Acquire
-     * load). Only `Ring.readRun` uses it, before handing out a frame of a run after an `emit`,
-     * to see that no producer rewrote the slot meanwhile (after an eviction). A plain load of a
-     * stamp the flow has not loaded since that call cannot be answered from an earlier load (a
-     * `Long` is atomic on 64-bit JVMs; a 32-bit JVM's torn load only ever fails the comparison);
-     * the Java memory model does not promise it sees a store made meanwhile, as it promises for
-     * an opaque load eventually: see docs/KOTLIN.md, "Android", for why that is enough.
+     * `frames()` on the JNI access path copies the frames it may not hand out in place
+     * ([unprotected]) in runs of at most this many (0 with `VarHandle`s, and for a reader that
+     * copies nothing): R2, R3 and R4 once per run (`Ring.copyRun`), into a [RunCopies] of this
+     * many slots. At most [frameRun], and at most [COPY_RUN_BYTES] of payload.
      */
-    fun stillCommittedPlain(s: Long): Boolean = region.getLong(descAt(s).toInt()) == committed(s)
+    val copyRun: Int = if (ACCESS.copiesRuns && mayCopy) maxOf(1, minOf(frameRun, COPY_RUN_BYTES / maxOf(1, ring.slotSize))) else 0
+
+    /**
+     * How many of the [max] frames from [s] on this reader may not hold in place ([unprotected]):
+     * all of them for a lossy reader or on an overwritable ring, else those below [protectedFrom].
+     */
+    fun unprotectedRun(s: Long, max: Int): Int =
+        if (alwaysUnprotected) max else minOf(max.toLong(), maxOf(0L, protectedFrom - s)).toInt()
+
+    /**
+     * R3 for a run of copies: how many of the [n] frames from [s] on still held their committed
+     * stamp after everything read before this call, in a row (see [stillThere]; one JNI call on
+     * the JNI access path). The copies of those are intact; frame `s + intactOf(s, n)` (if
+     * below `s + n`) was overwritten while it was copied.
+     */
+    fun intactOf(s: Long, n: Int): Int = ACCESS.countIntact(region, address, descsOffset, descStride, mask, s, n)
+
+    /**
+     * Whether frame [s]'s slot still holds its committed stamp, by one look that makes no JNI
+     * call and orders nothing (`Access.getLongLook`: opaque with `VarHandle`s, plain on the JNI
+     * path; the run's R2 already ordered the frame's reads after its Acquire load). Only
+     * `Ring.readRun` and `Ring.copyRun` use it, before handing out a frame of a run after an
+     * `emit`, to see that no producer rewrote the slot meanwhile (after an eviction, or a lap of
+     * a reader that copies). See docs/KOTLIN.md, "Android", for why the plain load is enough.
+     */
+    fun stillCommittedLook(s: Long): Boolean = ACCESS.getLongLook(region, descAt(s).toInt()) == committed(s)
 
     /** R3 for a run: how many of the [n] frames from [s] on were overwritten since (see [stillThere]). */
     fun goneOf(s: Long, n: Int): Int = ACCESS.countGone(region, address, descsOffset, descStride, mask, s, n)
+
+    /**
+     * R3 for a run of protected frames (a `batches()` batch from [protectedFrom] on): how many of
+     * the [n] frames from [s] on were rewritten while held. With `VarHandle`s by docs/FORMAT.md
+     * R3's one look at this reader's own block: an Acquire fence (the partner: the Release fence
+     * after a producer's `writing` stamp; a producer evicts before it writes that stamp over a
+     * protected frame), then `state` and `generation` (opaque). Still ACTIVE with the generation
+     * R1 gave: none was rewritten. Otherwise [goneOf] counts them frame by frame. On the JNI path
+     * [goneOf] at once, one call against the look's three. Measured: docs/KOTLIN.md, "What runs
+     * per frame".
+     */
+    fun tornOfProtected(s: Long, n: Int): Int {
+        if (ACCESS.looksOnce) {
+            ACCESS.acquireFence()
+            val active = ACCESS.getIntOpaque(region, address, stateAt) == Layout.CONSUMER_STATE_ACTIVE.toInt()
+            if (active && ACCESS.getIntOpaque(region, address, generationAt) == generation) return 0
+        }
+        return goneOf(s, n)
+    }
 
     /**
      * R4, release: done with every frame below [next], [frames] of them handed to the
@@ -432,8 +474,11 @@ internal class ReaderCursor private constructor(
         /** [check]: a later frame took the slot. */
         const val LAPPED = 2
 
-        /** The longest run `frames()` reads at once on the JNI access path ([frameRun]). */
+        /** The longest run `frames()` reads at once ([frameRun]). */
         private const val FRAME_RUN_MAX = 64
+
+        /** The most payload bytes one run of copies holds ([copyRun]). */
+        private const val COPY_RUN_BYTES = 256 * 1024
 
         /** Frames between two heartbeats of a reader busy reading: the Rust reader's `HEARTBEAT_EVERY`. */
         const val HEARTBEAT_EVERY = Layout.HEARTBEAT_EVERY

@@ -163,16 +163,33 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             // Frames that may be rewritten while held (every frame of a lossy reader or of an
             // overwritable ring; a lossless reader's frames below its protected start) are copied
             // into this buffer, and the stamp is checked after the copy.
-            val copy: ByteBuffer? = if (cursor.mayCopy) ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder()) else null
-            // With `VarHandle`s, R2, R3 and R4 run per frame, at the time each frame is read.
-            // On the JNI access path, frames the registration protects are read in runs
-            // (`readRun`): R2, R3 and R4 once per run, and before each frame after an emit a
-            // plain look at its stamp, so a reader evicted while its collector stalled never
-            // hands out a frame already rewritten (docs/KOTLIN.md, "Android").
+            // On the JNI access path such frames are copied in runs, into `copies`, whose first
+            // slot is then the per-frame copy buffer too.
+            val copies: RunCopies? = if (cursor.copyRun > 0) RunCopies(cursor.copyRun, slotSize) else null
+            val copy: ByteBuffer? = when {
+                !cursor.mayCopy -> null
+                copies != null -> copies.buffer
+                else -> ByteBuffer.allocateDirect(slotSize).order(ByteOrder.nativeOrder())
+            }
+            // Frames the registration protects are read in runs (`readRun`): R2, R3 and R4 once
+            // per run, and before each frame after an emit a plain look at its stamp, so a
+            // reader evicted while its collector stalled never hands out a frame already
+            // rewritten. On the JNI access path the frames it must copy are copied in runs
+            // (`copyRun`): R2 for the run, the copies, R3 for the run, the emits, R4; with
+            // `VarHandle`s they are copied and checked per frame, below (docs/KOTLIN.md,
+            // "What runs per frame").
             while (!closed) {
                 val seq = cursor.seq
-                if (cursor.frameRun > 0 && !(copy != null && cursor.unprotected(seq))) {
-                    val run = cursor.readyRun(seq, cursor.frameRun) // R2 for the run: one JNI call
+                if (copies != null && cursor.unprotected(seq)) {
+                    val run = cursor.readyRun(seq, cursor.unprotectedRun(seq, copies.slots)) // R2 for the run: one JNI call
+                    if (run > 0) {
+                        val passed = copyRun(cursor, frame, copies, seq, run, limit - delivered, stop)
+                        if (passed < 0) break // the limit or `stop`: the flow ends
+                        delivered += passed
+                        continue
+                    }
+                } else if (!(copy != null && cursor.unprotected(seq))) {
+                    val run = cursor.readyRun(seq, cursor.frameRun) // R2 for the run (one JNI call on that path)
                     if (run > 0) {
                         val passed = readRun(cursor, frame, seq, run, limit - delivered, stop)
                         if (passed < 0) break // the limit or `stop`: the flow ends
@@ -238,16 +255,17 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
     }
 
     /**
-     * `frames()` on the JNI access path: hands out, one `emit` each, the frames of a run of [run]
-     * frames from [seq] that R2 found committed in one call (`ReaderCursor.readyRun`), then does
-     * R3 and R4 once for the frames it passed. A frame after the first is handed out only if its
-     * slot still holds its committed stamp when the flow comes to it, seen by a plain load: the
-     * collector may have stalled in the previous `emit` long enough for a producer to evict this
-     * reader and rewrite the slot (the conformance scenario `stalled-reader-is-evicted`); then the
-     * run ends there, and the next R2, through JNI, sees the lap and R8 reports the eviction (R6).
-     * Only for frames the registration protects (a lossless reader, a ring that is not
-     * overwritable, at or past `protectedFrom`): nothing but an eviction rewrites those, so the
-     * stamp's look is the only check they need before they are handed out.
+     * `frames()`, for the frames it hands out in place: hands out, one `emit` each, the frames of
+     * a run of [run] frames from [seq] that R2 found committed (`ReaderCursor.readyRun`, one JNI
+     * call on that path), then does R3 and R4 once for the frames it passed. A frame after the
+     * first is handed out only if its slot still holds its committed stamp when the flow comes
+     * to it (`ReaderCursor.stillCommittedLook`): the collector may have stalled in the previous
+     * `emit` long enough for a producer to evict this reader and rewrite the slot (the
+     * conformance scenario `stalled-reader-is-evicted`); then the run ends there, and the next
+     * R2 sees the lap and R8 reports the eviction (R6). Only for frames the registration
+     * protects (a lossless reader, a ring that is not overwritable, at or past `protectedFrom`):
+     * nothing but an eviction rewrites those, so the stamp's look is the only check they need
+     * before they are handed out.
      *
      * Returns the frames handed out (skip frames passed over uncounted), or -1 once [left]
      * frames were handed out or [stop] said so: the flow ends. An `emit` that throws still
@@ -269,9 +287,9 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         try {
             while (passed < run) {
                 val s = seq + passed
-                // After an emit: the frame is still there (a plain load; see above). Otherwise
+                // After an emit: the frame is still there (a look; see above). Otherwise
                 // the run ends, and the next R2 sees why.
-                if (handed > 0 && !cursor.stillCommittedPlain(s)) break
+                if (handed > 0 && !cursor.stillCommittedLook(s)) break
                 val desc = cursor.descAt(s)
                 val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
                 val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt()).toLong() and 0xffffffffL
@@ -311,6 +329,98 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             }
         }
         corrupt?.let { cursor.corruptLength(seq, it, slotSize) } // throws unless overwritten meanwhile
+        return if (end) -1 else handed
+    }
+
+    /**
+     * `frames()` on the JNI access path, for frames it may not hand out in place (a lossy reader,
+     * an overwritable ring, a lossless reader's frames below its protected start): copies the
+     * descriptors and payloads of a run of [run] frames from [seq], which R2 found committed in
+     * one call, into [copies]; then R3 for the whole run in one call (`ReaderCursor.intactOf`):
+     * the copies before the first frame overwritten during the copy are intact, and only those
+     * are handed out, one `emit` each; then R4 once for the frames passed. A frame overwritten
+     * during the copy is not released: the next R2 sees the lap, and R8 counts it and the frames
+     * jumped over lost, exactly as the per-frame path does, and the next frame handed out
+     * carries them in [Frame.lostBefore]. The copies are the reader's own and never torn; still,
+     * before each copy after an `emit`, a look at its stamp (as in [readRun]) ends the run if the slot was
+     * rewritten since the check (a producer lapped the reader, or wrote what no producer writes,
+     * while the collector ran): the frame is then not handed out, and the next R2 sees why, as
+     * the per-frame path would have seen it at that frame (the conformance scenarios
+     * `corrupt-stamp-*` fail without it).
+     *
+     * Returns the frames handed out (skip frames passed over uncounted), or -1 once [left]
+     * frames were handed out or [stop] said so: the flow ends. An `emit` that throws still
+     * counts its frame as handed out and released, as in [frames]. Inline, as [readRun].
+     */
+    private suspend inline fun FlowCollector<Frame>.copyRun(
+        cursor: ReaderCursor,
+        frame: Frame,
+        copies: RunCopies,
+        seq: Long,
+        run: Int,
+        left: Long,
+        noinline stop: (() -> Boolean)?,
+    ): Long {
+        // The copies: plain reads of each descriptor and payload, checked by the R3 below.
+        var n = 0
+        while (n < run) {
+            val s = seq + n
+            val desc = cursor.descAt(s)
+            val length = region.getInt((desc + Layout.DESC_LEN_OFFSET).toInt())
+            val kind = region.getInt((desc + Layout.DESC_KIND_OFFSET).toInt())
+            if (kind.toLong() and Layout.KIND_SKIP == 0L) {
+                if (length < 0 || length > slotSize) {
+                    // The first of a run is reported (throws unless overwritten meanwhile);
+                    // a later one when it is first.
+                    if (n == 0) cursor.corruptLength(s, length, slotSize)
+                    break
+                }
+                copies.lengths[n] = length
+                copies.timestamps[n] = timestampAt(desc)
+                copies.buffer.put(copies.offsetOf(n), region, cursor.payloadAt(s).toInt(), length)
+            }
+            copies.kinds[n] = kind
+            n++
+        }
+        if (n == 0) return 0 // the first frame was overwritten while we looked: the next R2 sees it
+        // R3 for the run: frames from `seq + intact` on may have been overwritten during the copy
+        // (a lap): not handed out, not released.
+        val intact = cursor.intactOf(seq, n)
+        var passed = 0 // frames of the run read: handed out or passed over
+        var handed = 0L
+        var end = false
+        try {
+            while (passed < intact) {
+                // After an emit: the frame is still in its slot (the look of `readRun`).
+                // Otherwise the run ends, and the next R2 sees the lap or the corruption, as the
+                // per-frame path would have at this frame.
+                if (handed > 0 && !cursor.stillCommittedLook(seq + passed)) break
+                val i = passed++
+                val kind = copies.kinds[i].toLong() and 0xffffffffL
+                if (kind and Layout.KIND_SKIP != 0L) continue // a claim dropped uncommitted: passed over
+                frame.seq = seq + i
+                frame.length = copies.lengths[i]
+                frame.kind = (kind and 0xffff).toInt()
+                frame.timestampNs = copies.timestamps[i]
+                frame.region = copies.buffer
+                frame.offset = copies.offsetOf(i)
+                frame.lostBefore = cursor.takeLostBefore()
+                if (handed++ == 0L) cursor.noteHandedOut(seq + i)
+                frame.live = true
+                try {
+                    emit(frame)
+                } finally {
+                    // From here on the view fails loudly if touched (Frame.checkLive).
+                    frame.live = false
+                }
+                if (handed >= left || (stop != null && stop())) {
+                    end = true
+                    break
+                }
+            }
+        } finally {
+            if (passed > 0) cursor.release(seq + passed, handed) // R4
+        }
         return if (end) -1 else handed
     }
 
@@ -423,7 +533,7 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                     emit(batch)
                 } finally {
                     batch.setLive(false)
-                    cursor.noteTorn(cursor.goneOf(seq, n.toInt()).toLong()) // R3, for the run
+                    cursor.noteTorn(cursor.tornOfProtected(seq, n.toInt()).toLong()) // R3, for the run
                     cursor.noteHandedOut(first)
                     cursor.release(seq + n, frames.toLong()) // R4
                 }

@@ -186,7 +186,7 @@ class RingProducer internal constructor(
         // W2: each slot's `writing` stamp (opaque, Rust Relaxed), then one release fence, so a
         // lossy reader that sees a payload store of ours and then fences with Acquire sees the
         // stamp (pairs with R3's acquire fence and stamp re-load: `ReaderCursor.stillThere`,
-        // `count_gone`). One JNI call for the whole claim on the JNI path.
+        // `count_gone`, `count_intact`). One JNI call for the whole claim on the JNI path.
         ACCESS.markWriting(region, address, ring.descsOffset + Layout.DESC_STAMP_OFFSET, ring.descStride, mask, first, n)
         next = end
         return first

@@ -1,7 +1,9 @@
 package dev.ringflow
 
+import dev.ringflow.internal.Native
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.collect
 import kotlinx.coroutines.launch
@@ -169,5 +171,50 @@ class RingFlowTest {
         Files.write(garbage, ByteArray(4096) { 0x5a })
         assertThrows<RingCorruptException> { Ring.remove(garbage.toString()) }
         assertTrue(Files.exists(garbage))
+    }
+
+    /**
+     * R3 for a batch (`ReaderCursor.tornOfProtected`: the one look at the reader's block with
+     * `VarHandle`s, the stamps on the JNI path): a batch held past a producer's `evict_after`
+     * while it holds that producer back is rewritten; every frame of it is counted torn when it
+     * is released, and the reader's next read fails with [EvictedException].
+     */
+    @Test
+    fun `a batch held past evict_after is counted torn, then the reader learns it was evicted`() = runBlocking {
+        Ring.create(tempRing(), slots = 16, slotSize = 32).use { ring ->
+            val producer = Native.testProducerAttach(ring.handle, 100)
+            val pusher = java.util.concurrent.Executors.newSingleThreadExecutor()
+            // The collector blocks its thread while it holds the batch: a thread of its own, not
+            // one of Dispatchers.Default's (two on this machine).
+            val own = java.util.concurrent.Executors.newSingleThreadExecutor()
+            try {
+                val counts = ReaderCounts()
+                var held = 0
+                val reader = async(own.asCoroutineDispatcher()) {
+                    runCatching {
+                        ring.batches(8, counts = counts).collect { b ->
+                            if (held == 0) {
+                                held = b.size
+                                // Held: the producer fills the ring, waits on this reader past
+                                // its evict_after (no heartbeat meanwhile), evicts it and laps it.
+                                pusher.submit<Long> { Native.testProducerPush(producer, 32) }.get(30, java.util.concurrent.TimeUnit.SECONDS)
+                            }
+                        }
+                    }.exceptionOrNull()
+                }
+                awaitConsumers(ring, 1)
+                // Pushes run one at a time on `pusher` (a test producer pushes from one thread).
+                pusher.submit<Long> { Native.testProducerPush(producer, 8) }
+                val error = withTimeout(30_000) { reader.await() }
+                assertTrue(error is EvictedException, "ended with $error")
+                assertTrue(held > 0)
+                assertEquals(held.toLong(), counts.torn, "torn")
+                assertEquals(held.toLong(), counts.delivered, "delivered")
+            } finally {
+                pusher.shutdown()
+                own.shutdown()
+                Native.testProducerDetach(producer)
+            }
+        }
     }
 }

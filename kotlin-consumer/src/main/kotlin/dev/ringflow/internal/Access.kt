@@ -16,7 +16,8 @@ import java.nio.ByteOrder
  *   atomics on the region's address), for JVMs without `VarHandle`, such as Android below API 33.
  *   An empty JNI call costs about 6 ns here, so the steps a reader or a producer repeats per
  *   frame have batch forms that make one call for a run of frames: [countCommitted] (R2 for a
- *   run), [countGone] (R3 for a run) and [release] (R4 with its notify check) for readers,
+ *   run), [countGone] and [countIntact] (R3 for a run of views, of copies) and [release] (R4
+ *   with its notify check) for readers,
  *   [markWriting] (W2 for a claim) and [publishRun] (W4 and W5 for a commit) for producers. A
  *   `batches()` reader and a `claimBatch` producer make a few calls per batch, not per frame;
  *   payloads are still read and written in place in the direct buffer.
@@ -33,6 +34,14 @@ internal sealed class Access(val name: String) {
 
     /** Opaque load of a `Long`. */
     abstract fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long
+
+    /**
+     * A load of a stamp `frames()` looks at again after an `emit` (`ReaderCursor.stillCommittedLook`),
+     * with no JNI call: opaque with `VarHandle`s (the same stamp was loaded in Kotlin before, and
+     * an opaque load is never answered from that one); plain on the JNI path, where the earlier
+     * loads were made in native code (docs/KOTLIN.md, "Android").
+     */
+    abstract fun getLongLook(region: ByteBuffer, at: Int): Long
 
     /** Opaque store of a `Long`. */
     abstract fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long)
@@ -56,10 +65,20 @@ internal sealed class Access(val name: String) {
     abstract val needsAddress: Boolean
 
     /**
-     * Whether `frames()` reads its frames in runs, with R2, R3 and R4 once per run
-     * (`ReaderCursor.frameRun`): where each ordered access is a call.
+     * Whether `frames()` copies the frames it must copy in runs, with R2, R3 and R4 once per run
+     * (`ReaderCursor.copyRun`): where each ordered access is a call. With `VarHandle`s copies stay
+     * per frame (each access is a few nanoseconds, inlined; runs of copies were not measured
+     * there).
      */
-    abstract val readsRuns: Boolean
+    abstract val copiesRuns: Boolean
+
+    /**
+     * Whether R3 for a run of protected frames takes docs/FORMAT.md R3's one look at the reader's
+     * block (a fence and two loads) instead of re-loading each stamp
+     * (`ReaderCursor.tornOfProtected`): with `VarHandle`s, where it measured faster; not on the
+     * JNI path, where the look is three calls and [countGone] one.
+     */
+    abstract val looksOnce: Boolean
 
     /**
      * R2 for a run: how many frames from [from] on, at most [max], are committed in a row.
@@ -90,6 +109,23 @@ internal sealed class Access(val name: String) {
             if (getLongOpaque(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) gone++
         }
         return gone
+    }
+
+    /**
+     * R3 for a run of copied frames: an acquire fence (the partner: the Release fence after a
+     * producer's `writing` stamp), then how many of the [n] frames from [from] on still hold
+     * their committed stamp in a row (opaque loads). The copies of those are intact; the next
+     * frame was overwritten while the run was copied.
+     */
+    open fun countIntact(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        acquireFence()
+        var intact = 0
+        while (intact < n) {
+            val s = from + intact
+            if (getLongOpaque(region, address, (descs + (s and mask) * descStride).toInt()) != 2 * s + 2) break
+            intact++
+        }
+        return intact
     }
 
     /**
@@ -167,11 +203,15 @@ internal object VarHandleAccess : Access("varhandle") {
 
     override val needsAddress get() = false
 
-    override val readsRuns get() = false
+    override val copiesRuns get() = false
+
+    override val looksOnce get() = true
 
     override fun getLongAcquire(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getAcquire(region, at) as Long
 
     override fun getLongOpaque(region: ByteBuffer, address: Long, at: Int): Long = LONGS.getOpaque(region, at) as Long
+
+    override fun getLongLook(region: ByteBuffer, at: Int): Long = LONGS.getOpaque(region, at) as Long
 
     override fun setLongOpaque(region: ByteBuffer, address: Long, at: Int, value: Long) = LONGS.setOpaque(region, at, value)
 
@@ -190,11 +230,16 @@ internal object VarHandleAccess : Access("varhandle") {
 internal object JniAccess : Access("jni") {
     override val needsAddress get() = true
 
-    override val readsRuns get() = true
+    override val copiesRuns get() = true
+
+    override val looksOnce get() = false
 
     /** JNI calls made through this path (for the tests that count them; not thread-safe). */
     @JvmField
     var calls = 0L
+
+    /** Plain: not a call, and the stamp was last loaded in native code (see [Access.getLongLook]). */
+    override fun getLongLook(region: ByteBuffer, at: Int): Long = region.getLong(at)
 
     override fun countCommitted(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int {
         calls++
@@ -204,6 +249,11 @@ internal object JniAccess : Access("jni") {
     override fun countGone(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
         calls++
         return Native.countGone(address + descs, descStride, mask, from, n)
+    }
+
+    override fun countIntact(region: ByteBuffer, address: Long, descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int {
+        calls++
+        return Native.countIntact(address + descs, descStride, mask, from, n)
     }
 
     override fun release(region: ByteBuffer, address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int {

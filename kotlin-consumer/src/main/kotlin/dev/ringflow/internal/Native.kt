@@ -34,6 +34,7 @@ internal object Native {
     @JvmStatic external fun fullFence()
     @JvmStatic external fun countCommitted(descs: Long, descStride: Long, mask: Long, from: Long, max: Int): Int
     @JvmStatic external fun countGone(descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int
+    @JvmStatic external fun countIntact(descs: Long, descStride: Long, mask: Long, from: Long, n: Int): Int
     @JvmStatic external fun release(address: Long, deliveredAt: Int, delivered: Long, readAt: Int, next: Long, spaceFutexAt: Int): Int
     @JvmStatic external fun markWriting(descs: Long, descStride: Long, mask: Long, first: Long, n: Int)
     @JvmStatic external fun publishRun(address: Long, descsAt: Int, descStride: Long, mask: Long, first: Long, end: Long, publishedAt: Int, dataFutexAt: Int): Int
