@@ -38,6 +38,61 @@ unsafe fn long_at<'a>(at: jlong) -> &'a AtomicI64 {
     unsafe { AtomicI64::from_ptr(at as *mut i64) }
 }
 
+/// A mapped region's descriptor array, as Kotlin passes it: the address of descriptor 0, the
+/// stride between descriptors and `slot_count - 1` (from the validated header).
+#[derive(Clone, Copy)]
+struct Descs {
+    base: jlong,
+    stride: jlong,
+    mask: jlong,
+}
+
+impl Descs {
+    /// The stamp word of frame `s`'s slot.
+    ///
+    /// # Safety
+    /// `self` describes the descriptor array of a region that stays mapped while the reference
+    /// is used (the caller is a registered reader or an attached producer: module docs).
+    unsafe fn stamp<'a>(self, s: jlong) -> &'a AtomicI64 {
+        // SAFETY: `(s & mask) * stride` is below the array's length, so the address is an
+        // aligned stamp (the descriptor's first field) inside the mapping.
+        unsafe {
+            long_at(
+                self.base
+                    .wrapping_add((s & self.mask).wrapping_mul(self.stride)),
+            )
+        }
+    }
+
+    /// How many of the (at most `n`) frames from `from` on hold their committed stamp, in a
+    /// row, each stamp loaded with `order`.
+    ///
+    /// # Safety
+    /// As for [`stamp`](Self::stamp).
+    unsafe fn committed_run(self, from: jlong, n: jint, order: Ordering) -> jint {
+        let mut run: jint = 0;
+        while run < n {
+            let s = from.wrapping_add(jlong::from(run));
+            // SAFETY: forwarded to the caller.
+            if unsafe { self.stamp(s) }.load(order) != committed(s) {
+                break;
+            }
+            run += 1;
+        }
+        run
+    }
+}
+
+/// Frame `s`'s stamp once it is committed (`docs/FORMAT.md`: `2 s + 2`).
+fn committed(s: jlong) -> jlong {
+    s.wrapping_mul(2).wrapping_add(2)
+}
+
+/// Frame `s`'s stamp while it is being written (`2 s + 1`).
+fn writing(s: jlong) -> jlong {
+    s.wrapping_mul(2).wrapping_add(1)
+}
+
 /// `Native.regionAddress(ring): Long`: the address of the ring's region, for the JNI access
 /// path (the same memory `Native.buffer` wraps).
 #[jni_mangle("dev.ringflow.internal.Native")]
@@ -116,22 +171,16 @@ pub fn count_committed<'l>(
     from: jlong,
     max: jint,
 ) -> jint {
-    let mut n: jint = 0;
-    while n < max {
-        let s = from.wrapping_add(jlong::from(n));
-        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
-        // Acquire: pairs with the producer's Release store of `committed(s)` (R2), so the
-        // caller's plain reads of the frame after this call see what the producer wrote.
-        // SAFETY: `descs` is the address of descriptor 0 of a mapped region, `mask` its
-        // `slot_count - 1` and `desc_stride` its stride (Kotlin passes them from the validated
-        // header), so `at` is an aligned stamp inside the mapping (module docs).
-        let stamp = unsafe { long_at(at) }.load(Ordering::Acquire);
-        if stamp != s.wrapping_mul(2).wrapping_add(2) {
-            break;
-        }
-        n += 1;
-    }
-    n
+    let descs = Descs {
+        base: descs,
+        stride: desc_stride,
+        mask,
+    };
+    // Acquire: pairs with the producer's Release store of `committed(s)` (R2), so the caller's
+    // plain reads of the frames after this call see what the producer wrote.
+    // SAFETY: Kotlin passes the descriptor array of a region its registered reader keeps
+    // mapped (module docs).
+    unsafe { descs.committed_run(from, max, Ordering::Acquire) }
 }
 
 /// `Native.countGone(descs, descStride, mask, from, n): Int`: R3 for a run of frames, in one
@@ -150,17 +199,18 @@ pub fn count_gone<'l>(
     // Acquire: pairs with the Release fence after a producer's `writing` stamp (R3): if a read
     // before this call saw a later frame's byte, the loads below see that stamp.
     fence(Ordering::Acquire);
-    let mut gone: jint = 0;
-    for i in 0..n.max(0) {
+    let descs = Descs {
+        base: descs,
+        stride: desc_stride,
+        mask,
+    };
+    let gone = |i: jint| {
         let s = from.wrapping_add(jlong::from(i));
-        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
         // Relaxed: ordered by the fence above.
         // SAFETY: as in `count_committed`.
-        if unsafe { long_at(at) }.load(Ordering::Relaxed) != s.wrapping_mul(2).wrapping_add(2) {
-            gone += 1;
-        }
-    }
-    gone
+        unsafe { descs.stamp(s) }.load(Ordering::Relaxed) != committed(s)
+    };
+    (0..n.max(0)).filter(|&i| gone(i)).count() as jint
 }
 
 /// `Native.countIntact(descs, descStride, mask, from, n): Int`: R3 for a run of copied frames,
@@ -181,18 +231,14 @@ pub fn count_intact<'l>(
     // caller's copy, made before this call, read a byte of a later frame, the loads below see
     // that frame's stamp.
     fence(Ordering::Acquire);
-    let mut intact: jint = 0;
-    while intact < n {
-        let s = from.wrapping_add(jlong::from(intact));
-        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
-        // Relaxed: ordered by the fence above.
-        // SAFETY: as in `count_committed`.
-        if unsafe { long_at(at) }.load(Ordering::Relaxed) != s.wrapping_mul(2).wrapping_add(2) {
-            break;
-        }
-        intact += 1;
-    }
-    intact
+    let descs = Descs {
+        base: descs,
+        stride: desc_stride,
+        mask,
+    };
+    // Relaxed: ordered by the fence above.
+    // SAFETY: as in `count_committed`.
+    unsafe { descs.committed_run(from, n, Ordering::Relaxed) }
 }
 
 /// `Native.release(address, deliveredAt, delivered, readAt, next, spaceFutexAt): Int`: R4 in one
@@ -242,16 +288,18 @@ pub fn mark_writing<'l>(
     first: jlong,
     n: jint,
 ) {
+    let descs = Descs {
+        base: descs,
+        stride: desc_stride,
+        mask,
+    };
     for i in 0..n.max(0) {
         let s = first.wrapping_add(jlong::from(i));
-        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
         // Relaxed: ordered before the payload's stores (made by Kotlin after this call returns)
         // by the fence below.
-        // SAFETY: `descs` is the address of descriptor 0 of a mapped region, `mask` its
-        // `slot_count - 1` and `desc_stride` its stride (Kotlin passes them from the validated
-        // header), so `at` is an aligned stamp inside the mapping; the producer's attachment
-        // keeps the mapping alive (`RingProducer`).
-        unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(1), Ordering::Relaxed);
+        // SAFETY: Kotlin passes the descriptor array of a region the producer's attachment
+        // keeps mapped (`RingProducer`).
+        unsafe { descs.stamp(s) }.store(writing(s), Ordering::Relaxed);
     }
     // Release: a lossy reader that sees one of the payload stores that follow, and then fences
     // with Acquire (R3, `count_gone`, `count_intact`, `ReaderCursor.stillThere`), sees the
@@ -278,16 +326,17 @@ pub fn publish_run<'l>(
     published_at: jint,
     data_futex_at: jint,
 ) -> jint {
-    let descs = address.wrapping_add(jlong::from(descs_at));
-    let mut s = first;
-    while s < end {
-        let at = descs.wrapping_add((s & mask).wrapping_mul(desc_stride));
+    let descs = Descs {
+        base: address.wrapping_add(jlong::from(descs_at)),
+        stride: desc_stride,
+        mask,
+    };
+    for s in first..end.max(first) {
         // Release: pairs with R2's Acquire load of the stamp (`count_committed`,
         // `ReaderCursor.check`, the Rust reader): the frame's payload and descriptor, stored
         // before this call, are visible to a reader that sees the stamp.
         // SAFETY: as in `mark_writing`.
-        unsafe { long_at(at) }.store(s.wrapping_mul(2).wrapping_add(2), Ordering::Release);
-        s += 1;
+        unsafe { descs.stamp(s) }.store(committed(s), Ordering::Release);
     }
     // SAFETY: `address` is a mapped region's and the offsets are its producer block's words
     // (`published`, `data_futex`), aligned to their size (module docs).
