@@ -381,7 +381,7 @@ impl<M: RingMem> ProducerCore<M> {
     fn make_room(&mut self, first: u64, end: u64) -> Result<(), ClaimFail> {
         self.refresh_gate(first)?;
         if end > self.gate {
-            self.wait_for_space(first, end)?;
+            self.wait_for_space(first, end, &mut None)?;
         }
         Ok(())
     }
@@ -391,6 +391,9 @@ impl<M: RingMem> ProducerCore<M> {
         // Every policy claims by compare-and-swap, after recording the claim it is about to make
         // (`repair.rs`): a producer that dies right after its claim leaves a record of it.
         let mut recorded = false;
+        // The claim's deadline, fixed at its first wait: a claim that found space, lost it to
+        // another producer's claim and waits again still ends at its timeout.
+        let mut deadline = None;
         if self.policy == FullPolicy::Overwrite {
             // Before the claim: a sequence taken is a frame owed to the readers.
             self.overwrite_check_in(n)?;
@@ -415,7 +418,7 @@ impl<M: RingMem> ProducerCore<M> {
                             self.record().store(claim_record::NONE, Ordering::Release);
                             recorded = false;
                         }
-                        self.wait_for_space(first, end)?;
+                        self.wait_for_space(first, end, &mut deadline)?;
                         continue;
                     }
                 }
@@ -522,7 +525,7 @@ impl<M: RingMem> ProducerCore<M> {
         if end > self.gate {
             self.refresh_gate(first)?;
             if end > self.gate {
-                self.wait_for_space(first, end)?;
+                self.wait_for_space(first, end, &mut None)?;
             }
         }
         Ok(self.gate)
@@ -537,8 +540,16 @@ impl<M: RingMem> ProducerCore<M> {
         woke
     }
 
+    /// Waits until frames `from .. end` fit (the policy's wait or refusal). `deadline` is the
+    /// claim's: `None` until its first wait, which fixes it from the policy's timeout (`Some(None)`
+    /// for none), so every later wait of the same claim ends at the same instant.
     #[cold]
-    fn wait_for_space(&mut self, from: u64, end: u64) -> Result<(), ClaimFail> {
+    fn wait_for_space(
+        &mut self,
+        from: u64,
+        end: u64,
+        deadline: &mut Option<Option<u64>>,
+    ) -> Result<(), ClaimFail> {
         let timeout = match self.policy {
             FullPolicy::Fail => {
                 // A `fail` producer never waits, but a dead reader, or a named one past its
@@ -565,10 +576,12 @@ impl<M: RingMem> ProducerCore<M> {
             FullPolicy::Block { timeout } => timeout,
             FullPolicy::Overwrite => unreachable!("overwrite never waits"),
         };
-        let deadline = timeout.map(|t| {
-            self.mem
-                .now_ns()
-                .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
+        let mem = &*self.mem;
+        let deadline = *deadline.get_or_insert_with(|| {
+            timeout.map(|t| {
+                mem.now_ns()
+                    .saturating_add(t.as_nanos().min(u128::from(u64::MAX)) as u64)
+            })
         });
         let mut backoff = Backoff::after_wake(std::mem::take(&mut self.woke_peer));
         loop {
