@@ -442,12 +442,48 @@ fn lossy_model(write: fn(&LoomMem, &mut ProducerCore<LoomMem>)) {
     });
 }
 
+/// Reads frame `seq`'s two words from its slot, for a reader whose re-check (`verify`,
+/// `protected_and_kept`) then says whether they are the frame's.
+fn read_words(mem: &LoomMem, seq: u64) -> (u64, u64) {
+    let [a, b] = &mem.words[mem.index(seq)];
+    // Relaxed: validated by the caller's re-check.
+    (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed))
+}
+
+/// A thread with a `block` producer that writes frames 0..4 (`write_words`), then detaches.
+fn spawn_blocking_writer(mem: &Arc<LoomMem>) -> thread::JoinHandle<()> {
+    let mem = Arc::clone(mem);
+    thread::spawn(move || {
+        let mut p = producer(&mem, BLOCK);
+        for _ in 0..4 {
+            let seq = p.claim(1).unwrap();
+            write_words(&mem, seq);
+            p.commit(seq, seq + 1);
+        }
+        p.detach();
+    })
+}
+
 /// Writes frame `seq` into its slot: two words equal to its sequence.
 fn write_words(mem: &LoomMem, seq: u64) {
     for word in &mem.words[mem.index(seq)] {
         // Relaxed: the seqlock orders these (writing stamp + Release fence before, committed
         // stamp Release after).
         word.store(seq, Ordering::Relaxed);
+    }
+}
+
+/// The protected batch's check: if the one look at the reader's block (`protected_and_kept`)
+/// says the frames from 0 on were kept, each `read[seq]` must be frame `seq`'s words.
+fn assert_kept_only_if_whole(c: &ConsumerCore<LoomMem>, read: &[(u64, u64)]) {
+    match c.protected_and_kept(0) {
+        Some(true) => {
+            for (seq, &words) in (0u64..).zip(read) {
+                assert_eq!(words, (seq, seq), "a rewritten frame passed as kept");
+            }
+        }
+        Some(false) => {}
+        None => panic!("frame 0 is protected"),
     }
 }
 
@@ -460,9 +496,7 @@ fn read_lossy(mem: &LoomMem, mut c: ConsumerCore<LoomMem>) {
         let seq = c.next;
         match c.check(seq) {
             Check::Ready => {
-                let [a, b] = &mem.words[mem.index(seq)];
-                // Relaxed: validated by `verify`.
-                let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                let (a, b) = read_words(mem, seq);
                 if c.verify(seq) {
                     assert_eq!((a, b), (seq, seq), "torn frame accepted");
                     accepted.push(seq);
@@ -520,18 +554,7 @@ fn registration_handshake() {
 fn registration_at_the_oldest_frame() {
     loom::model(|| {
         let mem = LoomMem::with_flags(2, 1, false, false);
-        let writer = {
-            let mem = Arc::clone(&mem);
-            thread::spawn(move || {
-                let mut p = producer(&mem, BLOCK);
-                for _ in 0..4 {
-                    let seq = p.claim(1).unwrap();
-                    write_words(&mem, seq);
-                    p.commit(seq, seq + 1);
-                }
-                p.detach();
-            })
-        };
+        let writer = spawn_blocking_writer(&mem);
         let mut c =
             ConsumerCore::register(Arc::clone(&mem), Delivery::Lossless, Start::Oldest, PID)
                 .unwrap();
@@ -541,9 +564,7 @@ fn registration_at_the_oldest_frame() {
             let seq = c.next;
             match c.check(seq) {
                 Check::Ready => {
-                    let [a, b] = &mem.words[mem.index(seq)];
-                    // Relaxed: validated by `verify`.
-                    let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    let (a, b) = read_words(&mem, seq);
                     if c.verify(seq) {
                         assert_eq!((a, b), (seq, seq), "torn frame accepted");
                         c.note_handed_out(seq);
@@ -739,18 +760,7 @@ fn named_retake_races_eviction() {
             ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, ZERO, PID)
                 .unwrap();
         old.unregister(); // ownerless, cursor at 0
-        let writer = {
-            let mem = Arc::clone(&mem);
-            thread::spawn(move || {
-                let mut p = producer(&mem, BLOCK);
-                for _ in 0..4 {
-                    let seq = p.claim(1).unwrap();
-                    write_words(&mem, seq);
-                    p.commit(seq, seq + 1);
-                }
-                p.detach();
-            })
-        };
+        let writer = spawn_blocking_writer(&mem);
         let mut c =
             ConsumerCore::register_named(Arc::clone(&mem), "n", Delivery::Lossless, ZERO, PID)
                 .unwrap();
@@ -768,9 +778,7 @@ fn named_retake_races_eviction() {
             let seq = c.next;
             match c.check(seq) {
                 Check::Ready => {
-                    let [a, b] = &mem.words[mem.index(seq)];
-                    // Relaxed: validated by `verify`.
-                    let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                    let (a, b) = read_words(&mem, seq);
                     if c.verify(seq) {
                         assert_eq!((a, b), (seq, seq), "torn frame accepted");
                         c.note_handed_out(seq);
@@ -902,40 +910,15 @@ fn protected_batch_checked_once_against_eviction() {
     loom::model(|| {
         let mem = LoomMem::with_flags(2, 1, false, false);
         let mut c = consumer(&mem, Delivery::Lossless);
-        let writer = {
-            let mem = Arc::clone(&mem);
-            thread::spawn(move || {
-                let mut p = producer(&mem, BLOCK);
-                for _ in 0..4 {
-                    let seq = p.claim(1).unwrap();
-                    write_words(&mem, seq);
-                    p.commit(seq, seq + 1);
-                }
-                p.detach();
-            })
-        };
+        let writer = spawn_blocking_writer(&mem);
         while c.check(0) != Check::Ready {
             c.wait(None).unwrap();
         }
         let n = if c.check(1) == Check::Ready { 2 } else { 1 };
         // From here on the reader looks dead to the producer, which may evict it.
         mem.release_lock(Attachment::Consumer(c.index));
-        let read: Vec<(u64, u64)> = (0..n)
-            .map(|seq| {
-                let [a, b] = &mem.words[mem.index(seq)];
-                // Relaxed: validated by `protected_and_kept`.
-                (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed))
-            })
-            .collect();
-        match c.protected_and_kept(0) {
-            Some(true) => {
-                for (seq, words) in (0..n).zip(read) {
-                    assert_eq!(words, (seq, seq), "a rewritten frame passed as kept");
-                }
-            }
-            Some(false) => {}
-            None => panic!("frame 0 is protected"),
-        }
+        let read: Vec<(u64, u64)> = (0..n).map(|seq| read_words(&mem, seq)).collect();
+        assert_kept_only_if_whole(&c, &read);
         c.release(n, n);
         writer.join().unwrap();
     });
@@ -974,22 +957,8 @@ fn protected_batch_checked_once_against_two_producers() {
                 })
             })
             .collect();
-        let read: Vec<(u64, u64)> = (0..2)
-            .map(|seq| {
-                let [a, b] = &mem.words[mem.index(seq)];
-                // Relaxed: validated by `protected_and_kept`.
-                (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed))
-            })
-            .collect();
-        match c.protected_and_kept(0) {
-            Some(true) => {
-                for (seq, words) in (0..2).zip(read) {
-                    assert_eq!(words, (seq, seq), "a rewritten frame passed as kept");
-                }
-            }
-            Some(false) => {}
-            None => panic!("frame 0 is protected"),
-        }
+        let read: Vec<(u64, u64)> = (0..2).map(|seq| read_words(&mem, seq)).collect();
+        assert_kept_only_if_whole(&c, &read);
         // Joined before the release: both producers wrote over the batch's slots, so the
         // reader was evicted, once; the second producer wrote without a CAS of its own.
         for w in writers {
