@@ -26,7 +26,7 @@ fn the_table_names_the_schema_and_tells_dead_from_alive() {
         "--overwritable",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let _reader = Running::spawn(&["consume", r, "--policy", "lossy", "--timeout", "60"], &[]);
+    let reader = Running::spawn(&["consume", r, "--policy", "lossy", "--timeout", "60"], &[]);
     wait_until("the reader registered", || {
         inspect(&ring)["consumers"]
             .as_array()
@@ -40,6 +40,9 @@ fn the_table_names_the_schema_and_tells_dead_from_alive() {
     wait_until("frames", || inspect(&ring)["published"].as_u64() >= Some(5));
     let v = inspect(&ring);
     assert_eq!(v["producers"][0]["alive"], true, "{v}");
+    // A reader ends when it sees every producer dead; stopped, it stays registered and alive
+    // (it still holds its lock) for the rest of the test. Dropping it sends SIGKILL.
+    reader.signal("STOP");
     producer.kill();
     let v = inspect(&ring);
     assert_eq!(
