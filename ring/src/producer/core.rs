@@ -160,6 +160,16 @@ fn entry_release(entry: &ProducerEntry) {
     entry.pid.store(0, Ordering::Release);
 }
 
+/// How long a claim may wait for space under a `block` policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitLimit {
+    /// The policy's timeout.
+    Policy,
+    /// At most this long, whatever the policy's timeout (`fail` and `overwrite` still never
+    /// wait).
+    Within(Duration),
+}
+
 /// The producer's side of the cursor protocol, over any [`RingMem`] (the mapping, or loom's
 /// atomics in the models).
 pub(crate) struct ProducerCore<M: RingMem> {
@@ -290,15 +300,21 @@ impl<M: RingMem> ProducerCore<M> {
         &self.mem.producer().cursor.claims[self.entry]
     }
 
-    /// Claims `n` consecutive slots (`1 ..= capacity`) and marks them as being written. Returns
-    /// the first sequence.
-    #[inline(always)]
+    /// [`claim_limited`](Self::claim_limited) with the policy's wait (the loom models' claim).
+    #[cfg(loom)]
     pub(crate) fn claim(&mut self, n: u64) -> Result<u64, ClaimFail> {
+        self.claim_limited(n, WaitLimit::Policy)
+    }
+
+    /// Claims `n` consecutive slots (`1 ..= capacity`) and marks them as being written, waiting
+    /// for space at most as `limit` says. Returns the first sequence.
+    #[inline(always)]
+    pub(crate) fn claim_limited(&mut self, n: u64, limit: WaitLimit) -> Result<u64, ClaimFail> {
         debug_assert!(n >= 1 && n <= self.mem.capacity());
         if self.multi {
-            self.claim_multi(n)
+            self.claim_multi(n, limit)
         } else {
-            self.claim_single(n)
+            self.claim_single(n, limit)
         }
     }
 
@@ -318,9 +334,10 @@ impl<M: RingMem> ProducerCore<M> {
     pub(crate) fn claim_unmarked(&mut self, n: u64) -> Result<(u64, bool), ClaimFail> {
         debug_assert!(n >= 1 && n <= self.mem.capacity());
         if self.multi {
-            self.claim_multi(n).map(|first| (first, true))
+            self.claim_multi(n, WaitLimit::Policy)
+                .map(|first| (first, true))
         } else {
-            let first = self.reserve_single(n)?;
+            let first = self.reserve_single(n, WaitLimit::Policy)?;
             Ok((first, false))
         }
     }
@@ -338,8 +355,8 @@ impl<M: RingMem> ProducerCore<M> {
     }
 
     #[inline(always)]
-    fn claim_single(&mut self, n: u64) -> Result<u64, ClaimFail> {
-        let first = self.reserve_single(n)?;
+    fn claim_single(&mut self, n: u64, limit: WaitLimit) -> Result<u64, ClaimFail> {
+        let first = self.reserve_single(n, limit)?;
         for seq in first..first + n {
             // Relaxed: ordered before the payload stores by the fence below.
             self.mem
@@ -358,7 +375,7 @@ impl<M: RingMem> ProducerCore<M> {
     /// Always inlined, with everything but the two comparisons out of line: the claim then costs
     /// its caller no call (the slow paths are `#[cold]`).
     #[inline(always)]
-    fn reserve_single(&mut self, n: u64) -> Result<u64, ClaimFail> {
+    fn reserve_single(&mut self, n: u64, limit: WaitLimit) -> Result<u64, ClaimFail> {
         let first = self.next;
         let end = first + n;
         if self.policy == FullPolicy::Overwrite {
@@ -368,7 +385,7 @@ impl<M: RingMem> ProducerCore<M> {
                 self.overwrite_check_in(n)?;
             }
         } else if end > self.gate {
-            self.make_room(first, end)?;
+            self.make_room(first, end, limit)?;
         }
         self.next = end;
         Ok(first)
@@ -378,16 +395,16 @@ impl<M: RingMem> ProducerCore<M> {
     /// refreshed gate is still short of `end`.
     #[cold]
     #[inline(never)]
-    fn make_room(&mut self, first: u64, end: u64) -> Result<(), ClaimFail> {
+    fn make_room(&mut self, first: u64, end: u64, limit: WaitLimit) -> Result<(), ClaimFail> {
         self.refresh_gate(first)?;
         if end > self.gate {
-            self.wait_for_space(first, end, &mut None)?;
+            self.wait_for_space(first, end, limit, &mut None)?;
         }
         Ok(())
     }
 
     #[inline(never)]
-    fn claim_multi(&mut self, n: u64) -> Result<u64, ClaimFail> {
+    fn claim_multi(&mut self, n: u64, limit: WaitLimit) -> Result<u64, ClaimFail> {
         // Every policy claims by compare-and-swap, after recording the claim it is about to make
         // (`repair.rs`): a producer that dies right after its claim leaves a record of it.
         let mut recorded = false;
@@ -418,7 +435,7 @@ impl<M: RingMem> ProducerCore<M> {
                             self.record().store(claim_record::NONE, Ordering::Release);
                             recorded = false;
                         }
-                        self.wait_for_space(first, end, &mut deadline)?;
+                        self.wait_for_space(first, end, limit, &mut deadline)?;
                         continue;
                     }
                 }
@@ -525,7 +542,7 @@ impl<M: RingMem> ProducerCore<M> {
         if end > self.gate {
             self.refresh_gate(first)?;
             if end > self.gate {
-                self.wait_for_space(first, end, &mut None)?;
+                self.wait_for_space(first, end, WaitLimit::Policy, &mut None)?;
             }
         }
         Ok(self.gate)
@@ -540,14 +557,16 @@ impl<M: RingMem> ProducerCore<M> {
         woke
     }
 
-    /// Waits until frames `from .. end` fit (the policy's wait or refusal). `deadline` is the
-    /// claim's: `None` until its first wait, which fixes it from the policy's timeout (`Some(None)`
-    /// for none), so every later wait of the same claim ends at the same instant.
+    /// Waits until frames `from .. end` fit (the policy's wait or refusal; a `block` policy's
+    /// timeout replaced by `limit`'s, if it gives one). `deadline` is the claim's: `None` until
+    /// its first wait, which fixes it from the timeout (`Some(None)` for none), so every later
+    /// wait of the same claim ends at the same instant.
     #[cold]
     fn wait_for_space(
         &mut self,
         from: u64,
         end: u64,
+        limit: WaitLimit,
         deadline: &mut Option<Option<u64>>,
     ) -> Result<(), ClaimFail> {
         let timeout = match self.policy {
@@ -573,7 +592,10 @@ impl<M: RingMem> ProducerCore<M> {
                     .fetch_add(1, Ordering::Relaxed);
                 return Err(ClaimFail::Full);
             }
-            FullPolicy::Block { timeout } => timeout,
+            FullPolicy::Block { timeout } => match limit {
+                WaitLimit::Policy => timeout,
+                WaitLimit::Within(wait) => Some(wait),
+            },
             FullPolicy::Overwrite => unreachable!("overwrite never waits"),
         };
         let mem = &*self.mem;

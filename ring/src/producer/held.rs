@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use std::time::Duration;
 
+use super::core::WaitLimit;
 use super::handle::{payload_mut, write_meta, write_timestamp_at};
 use super::{FullPolicy, Producer};
 use crate::error::ClaimError;
@@ -149,6 +150,10 @@ impl HeldProducer {
     /// [`Producer::claim_batch`] does (same errors). Refused with
     /// [`ClaimError::InvalidArgument`] while a claim is open.
     pub fn claim(&mut self, n: usize) -> Result<HeldClaim, ClaimError> {
+        self.claim_limited(n, WaitLimit::Policy)
+    }
+
+    fn claim_limited(&mut self, n: usize, limit: WaitLimit) -> Result<HeldClaim, ClaimError> {
         let capacity = self.producer.core.mem.capacity();
         if n == 0 || n as u64 > capacity {
             return Err(ClaimError::InvalidArgument(format!(
@@ -167,7 +172,7 @@ impl HeldProducer {
             ));
         }
         // Marks every slot as being written (the seqlock writer's entry) before it returns.
-        let first = self.producer.core.claim(n as u64)?;
+        let first = self.producer.core.claim_limited(n as u64, limit)?;
         self.open = Some((first, n));
         Ok(HeldClaim {
             first,
@@ -197,15 +202,7 @@ impl HeldProducer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn claim_within(&mut self, n: usize, wait: Duration) -> Result<HeldClaim, ClaimError> {
-        let policy = self.producer.core.policy;
-        if let FullPolicy::Block { .. } = policy {
-            self.producer.core.policy = FullPolicy::Block {
-                timeout: Some(wait),
-            };
-        }
-        let claim = self.claim(n);
-        self.producer.core.policy = policy;
-        claim
+        self.claim_limited(n, WaitLimit::Within(wait))
     }
 
     /// For a writer in another runtime that keeps the single-producer writer steps itself
@@ -486,6 +483,17 @@ mod tests {
             f.claim_within(1, Duration::from_secs(60)),
             Err(ClaimError::Full)
         ));
+        // A multi-producer claim (compare-and-swap, a claim record) is bounded the same way.
+        let ring = slots16(4, true);
+        let _lagging = ring.consumer().unwrap();
+        let mut m = held(&ring, BLOCK);
+        let c = m.claim(4).unwrap();
+        m.commit(c, 4, |_| (0, 0)).unwrap();
+        assert!(matches!(
+            m.claim_within(1, Duration::from_millis(20)),
+            Err(ClaimError::Timeout)
+        ));
+        assert!(!m.has_open_claim(), "a timed-out claim claims nothing");
     }
 
     #[test]
