@@ -27,8 +27,8 @@ use iceoryx2::prelude::*;
 use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 use ringflow_benches::iox::IoxScope;
 use ringflow_benches::{
-    median, placement_ns, read_batches, read_frames, recv_frames, touch, write_batches,
-    write_frames, CAPACITY,
+    median, placement_ns, read_batches, read_frames, recv_frames, touch, touch_frame,
+    write_batches, write_frames, CAPACITY,
 };
 
 const CHILD: &str = "RINGFLOW_XP_CHILD";
@@ -162,9 +162,11 @@ fn ringflow_read(path: &str, frames: u64, mode: Mode) {
     pin_to(1);
     say("ready");
     let acc = match mode {
-        Mode::Poll => read_frames(&mut c, frames),
-        Mode::Recv => recv_frames(&mut c, frames),
-        Mode::Batch => read_batches(&mut c, frames),
+        // Any length (`S == 0`): the frames' size is a run-time argument here, as it is for
+        // iceoryx2's reader, which reads `[..size]` of its fixed 256-byte samples.
+        Mode::Poll => read_frames::<0>(&mut c, frames),
+        Mode::Recv => recv_frames::<0>(&mut c, frames),
+        Mode::Batch => read_batches::<0>(&mut c, frames),
     };
     say(&format!("done {acc}"));
 }
@@ -239,7 +241,7 @@ fn ringflow_round_trip(trips: u64) -> Histogram<u64> {
         slot.commit(64);
         loop {
             if let Ok(Some(f)) = rx.poll() {
-                black_box(touch(f.payload()));
+                black_box(touch_frame::<64>(f.payload()));
                 break;
             }
             std::hint::spin_loop();

@@ -26,7 +26,7 @@ pub fn ringflow_blocking<const S: usize>(frames: u64) -> (Duration, u64) {
         .unwrap();
     let elapsed = run(
         move || write_frames(&mut p, frames, S),
-        move || recv_frames(&mut c, frames),
+        move || recv_frames::<S>(&mut c, frames),
     );
     let stats = ring.stats();
     (elapsed, stats.data_wakes + stats.space_wakes)

@@ -44,7 +44,7 @@ pub fn ringflow_mp(frames: u64) -> Duration {
     .unwrap();
     let mut c = ring.consumer().unwrap();
     let start = Instant::now();
-    let reader = std::thread::spawn(move || black_box(read_frames(&mut c, frames)));
+    let reader = std::thread::spawn(move || black_box(read_frames::<S>(&mut c, frames)));
     let writers: Vec<_> = (0..2)
         .map(|_| {
             let mut p = ring.producer(options()).unwrap();
@@ -71,7 +71,7 @@ pub fn ringflow_broadcast(frames: u64, k: usize) -> Duration {
     let start = Instant::now();
     let readers: Vec<_> = consumers
         .into_iter()
-        .map(|mut c| std::thread::spawn(move || black_box(read_frames(&mut c, frames))))
+        .map(|mut c| std::thread::spawn(move || black_box(read_frames::<S>(&mut c, frames))))
         .collect();
     write_frames(&mut p, frames, S);
     for r in readers {

@@ -9,7 +9,7 @@ use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
 use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{pin, touch, CAPACITY};
+use crate::{pin, touch, touch_frame, CAPACITY};
 
 const S: usize = 64;
 
@@ -96,7 +96,7 @@ pub fn ringflow(trips: u64) -> Histogram<u64> {
             slot.commit(S);
             loop {
                 if let Ok(Some(f)) = b_rx.poll() {
-                    std::hint::black_box(touch(f.payload()));
+                    std::hint::black_box(touch_frame::<S>(f.payload()));
                     break;
                 }
                 std::hint::spin_loop();

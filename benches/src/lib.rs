@@ -24,7 +24,7 @@ pub mod spsc;
 pub use ringflow_ir::one_thread;
 /// Slots (or elements) of every queue; frames per batch where a contestant batches; reads every
 /// byte of a frame.
-pub use ringflow_ir::{touch, BATCH, CAPACITY};
+pub use ringflow_ir::{touch, touch_frame, BATCH, CAPACITY};
 
 /// Pins the current thread to core `core` (0 or 1). The list of cores is read once, on the first
 /// call: call it before any thread is pinned (a thread spawned by a pinned thread inherits its
@@ -53,13 +53,14 @@ pub fn write_frames(p: &mut ringflow::Producer, frames: u64, size: usize) {
     }
 }
 
-/// Reads `frames` frames from ringflow, busy-polling, every byte; returns their XOR.
-pub fn read_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+/// Reads `frames` frames from ringflow, busy-polling, every byte; returns their XOR. `S`: the
+/// frames' length, read as an `[u8; S]` (see [`touch_frame`]; 0: any length).
+pub fn read_frames<const S: usize>(c: &mut ringflow::Consumer, frames: u64) -> u64 {
     let (mut got, mut acc) = (0, 0);
     while got < frames {
         match c.poll() {
             Ok(Some(f)) => {
-                acc ^= touch(f.payload());
+                acc ^= touch_frame::<S>(f.payload());
                 got += 1;
             }
             _ => std::hint::spin_loop(),
@@ -69,11 +70,11 @@ pub fn read_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
 }
 
 /// Reads `frames` frames from ringflow in the blocking `recv` (which spins, backing off, before it
-/// would park), every byte; returns their XOR.
-pub fn recv_frames(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+/// would park), every byte; returns their XOR. `S` as for [`read_frames`].
+pub fn recv_frames<const S: usize>(c: &mut ringflow::Consumer, frames: u64) -> u64 {
     let mut acc = 0;
     for _ in 0..frames {
-        acc ^= touch(c.recv(None).unwrap().payload());
+        acc ^= touch_frame::<S>(c.recv(None).unwrap().payload());
     }
     acc
 }
@@ -95,8 +96,8 @@ pub fn write_batches(p: &mut ringflow::Producer, frames: u64, size: usize) {
 }
 
 /// Reads `frames` frames from ringflow taking every ready frame at once (`poll_batch`),
-/// busy-polling, every byte; returns their XOR.
-pub fn read_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+/// busy-polling, every byte; returns their XOR. `S` as for [`read_frames`].
+pub fn read_batches<const S: usize>(c: &mut ringflow::Consumer, frames: u64) -> u64 {
     let (mut got, mut acc) = (0, 0);
     while got < frames {
         let batch = c.poll_batch(CAPACITY).unwrap();
@@ -105,7 +106,7 @@ pub fn read_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
             continue;
         }
         for f in batch.iter() {
-            acc ^= touch(f.payload);
+            acc ^= touch_frame::<S>(f.payload);
         }
         got += batch.len() as u64;
     }
@@ -113,13 +114,13 @@ pub fn read_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
 }
 
 /// Reads `frames` frames from ringflow in the blocking `recv_batch` (the wait of `recv`, then
-/// every ready frame at once), every byte; returns their XOR.
-pub fn recv_batches(c: &mut ringflow::Consumer, frames: u64) -> u64 {
+/// every ready frame at once), every byte; returns their XOR. `S` as for [`read_frames`].
+pub fn recv_batches<const S: usize>(c: &mut ringflow::Consumer, frames: u64) -> u64 {
     let (mut got, mut acc) = (0, 0);
     while got < frames {
         let batch = c.recv_batch(CAPACITY, None).unwrap();
         for f in batch.iter() {
-            acc ^= touch(f.payload);
+            acc ^= touch_frame::<S>(f.payload);
         }
         got += batch.len() as u64;
     }

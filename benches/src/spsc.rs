@@ -88,7 +88,7 @@ fn single<const S: usize>(ring: Ring, frames: u64) -> Duration {
         .unwrap();
     run(
         move || write_frames(&mut p, frames, S),
-        move || read_frames(&mut c, frames),
+        move || read_frames::<S>(&mut c, frames),
     )
 }
 
@@ -125,13 +125,13 @@ pub fn ringflow_single_recv<const S: usize>(frames: u64) -> Duration {
 /// ringflow, anonymous region, batches of [`BATCH`] claimed and committed at once; the consumer
 /// takes every ready frame at once.
 pub fn ringflow_batch<const S: usize>(frames: u64) -> Duration {
-    batch::<S>(anonymous::<S>(), frames, read_batches)
+    batch::<S>(anonymous::<S>(), frames, read_batches::<S>)
 }
 
 /// ringflow, anonymous region, batches as [`ringflow_batch`], the reader in the blocking
 /// `recv_batch` (the backoff of `recv`, then every ready frame at once).
 pub fn ringflow_batch_recv<const S: usize>(frames: u64) -> Duration {
-    batch::<S>(anonymous::<S>(), frames, recv_batches)
+    batch::<S>(anonymous::<S>(), frames, recv_batches::<S>)
 }
 
 /// ringflow, file-backed region (`/dev/shm`), one frame at a time.
@@ -141,7 +141,7 @@ pub fn ringflow_file_single<const S: usize>(frames: u64) -> Duration {
 
 /// ringflow, file-backed region, batches.
 pub fn ringflow_file_batch<const S: usize>(frames: u64) -> Duration {
-    batch::<S>(file_backed::<S>(), frames, read_batches)
+    batch::<S>(file_backed::<S>(), frames, read_batches::<S>)
 }
 
 /// rtrb `push`/`pop` of `[u8; S]`.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ringflow::{FullPolicy, ProducerOptions, Ring, RingConfig};
 
-use crate::{touch, BATCH, CAPACITY};
+use crate::{touch, touch_frame, BATCH, CAPACITY};
 
 /// A contestant: nanoseconds per frame over this many frames.
 pub type Loop = (&'static str, fn(u64) -> f64);
@@ -50,7 +50,7 @@ pub fn ringflow_single<const S: usize>(frames: u64) -> f64 {
         let mut slot = p.claim().unwrap();
         slot.payload_mut()[..S].fill(i as u8);
         slot.commit(S);
-        acc ^= touch(c.poll().unwrap().unwrap().payload());
+        acc ^= touch_frame::<S>(c.poll().unwrap().unwrap().payload());
     }
     black_box(acc);
     start.elapsed().as_nanos() as f64 / frames as f64
@@ -69,7 +69,7 @@ pub fn ringflow_batch<const S: usize>(frames: u64) -> f64 {
         }
         batch.commit();
         for f in c.poll_batch(CAPACITY).unwrap().iter() {
-            acc ^= touch(f.payload);
+            acc ^= touch_frame::<S>(f.payload);
         }
     }
     black_box(acc);
@@ -119,7 +119,7 @@ pub fn ringflow_copying<const S: usize>(frames: u64) -> f64 {
     for i in 0..frames {
         p.push(&[i as u8; S]).unwrap();
         let info = c.read_into(&mut buf).unwrap().unwrap();
-        acc ^= touch(&buf[..info.len]);
+        acc ^= touch_frame::<S>(&buf[..info.len]);
     }
     black_box(acc);
     start.elapsed().as_nanos() as f64 / frames as f64
