@@ -41,8 +41,9 @@ fn the_table_names_the_schema_and_tells_dead_from_alive() {
     let v = inspect(&ring);
     assert_eq!(v["producers"][0]["alive"], true, "{v}");
     // A reader ends when it sees every producer dead; stopped, it stays registered and alive
-    // (it still holds its lock) for the rest of the test. Dropping it sends SIGKILL.
-    reader.signal("STOP");
+    // (it still holds its lock) for the rest of the test. Dropping it sends SIGKILL. Stopped
+    // means every thread: one still running when the producer dies unregisters it.
+    reader.stop();
     producer.kill();
     let v = inspect(&ring);
     assert_eq!(
