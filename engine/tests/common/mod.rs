@@ -54,6 +54,17 @@ impl Running {
         self.0.as_ref().expect("running").id()
     }
 
+    /// The child's stdout, to read as it runs (what is read from it is not in `finish`'s
+    /// output).
+    pub fn take_stdout(&mut self) -> std::process::ChildStdout {
+        self.0
+            .as_mut()
+            .expect("running")
+            .stdout
+            .take()
+            .expect("stdout")
+    }
+
     /// Sends `kill -SIG`.
     pub fn signal(&self, sig: &str) {
         let status = Command::new("kill")
