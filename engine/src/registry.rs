@@ -359,6 +359,8 @@ impl Registry {
         options: ConsumeOptions,
     ) -> Result<Handle> {
         let r = self.ring(ring)?;
+        // Before registering: drops from the registration on are this reader's gaps.
+        let dropped_at_start = r.stats().dropped;
         let mut consumer = match &options.name {
             Some((name, grace)) => r.consumer_named(name, options.delivery, *grace)?,
             None => r.consumer_with(options.delivery, options.start)?,
@@ -370,7 +372,7 @@ impl Registry {
                 *l.lock().unwrap() =
                     serde_json::json!({"role": "consumer", "frames": frames, "latency_ns": latency.summary()});
             };
-            let summary = task::run_consumer_with(&mut consumer, &r, &mut *sink, options, &token, &mut progress)?;
+            let summary = task::run_consumer_with(&mut consumer, dropped_at_start, &r, &mut *sink, options, &token, &mut progress)?;
             sink.finish()?;
             Ok(summary)
         }, None)

@@ -310,8 +310,8 @@ pub struct ConsumeSummary {
     /// Times it was lapped.
     pub lapped: u64,
     /// Frames producers under the `fail` policy dropped while this reader was registered (the
-    /// ring's `dropped` counter, at the end less at registration): a `seq` reader sees them as
-    /// gaps in the payloads that no reader lost.
+    /// ring's `dropped` counter, at the end less just before registration): a `seq` reader sees
+    /// them as gaps in the payloads that no reader lost.
     #[serde(default)]
     pub dropped_by_producers: u64,
     /// With verification: the verdict.
@@ -379,14 +379,27 @@ pub fn run_consumer(
     token: &CancellationToken,
     mut progress: impl FnMut(u64, &Latency),
 ) -> Result<ConsumeSummary> {
+    let dropped_at_start = ring.stats().dropped;
     let mut consumer = ring.consumer_with(options.delivery, options.start)?;
-    run_consumer_with(&mut consumer, ring, sink, options, token, &mut progress)
+    run_consumer_with(
+        &mut consumer,
+        dropped_at_start,
+        ring,
+        sink,
+        options,
+        token,
+        &mut progress,
+    )
 }
 
 /// [`run_consumer`] with a consumer registered beforehand (so a caller can register before a
-/// producer starts).
+/// producer starts). `dropped_at_start` is the ring's `dropped` counter
+/// ([`RingStats::dropped`](ringflow::RingStats::dropped)) read before `consumer` registered:
+/// a producer may drop frames for want of the reader's space from its registration on, and
+/// each such drop must count in `dropped_by_producers`, however late this call starts.
 pub fn run_consumer_with(
     consumer: &mut ringflow::AnyConsumer,
+    dropped_at_start: u64,
     ring: &Ring,
     sink: &mut dyn Sink,
     options: ConsumeOptions,
@@ -396,7 +409,6 @@ pub fn run_consumer_with(
     // Every producer's frames are expected from its first (number 0) only if the reader asked for
     // the ring from sequence 0 exactly; an `oldest` or `next` start begins wherever it is.
     let exact_start = matches!(options.start, Start::Seq(_));
-    let dropped_at_start = ring.stats().dropped;
     let mut verifier = options
         .verify
         .then(|| SeqVerifier::new(exact_start && consumer.start_seq() == 0));

@@ -41,8 +41,9 @@ fn the_table_names_the_schema_and_tells_dead_from_alive() {
     let v = inspect(&ring);
     assert_eq!(v["producers"][0]["alive"], true, "{v}");
     // A reader ends when it sees every producer dead; stopped, it stays registered and alive
-    // (it still holds its lock) for the rest of the test. Dropping it sends SIGKILL.
-    reader.signal("STOP");
+    // (it still holds its lock) for the rest of the test. Dropping it sends SIGKILL. Stopped
+    // means every thread: one still running when the producer dies unregisters it.
+    reader.stop();
     producer.kill();
     let v = inspect(&ring);
     assert_eq!(
@@ -120,15 +121,24 @@ fn watch_json_prints_json_lines_until_a_signal() {
         ringflow(&["create", r, "--slots", "64"]).status.code(),
         Some(0)
     );
-    let watch = Running::spawn(
+    let mut watch = Running::spawn(
         &["inspect", r, "--watch", "--json", "--interval", "0.05"],
         &[],
     );
-    std::thread::sleep(Duration::from_millis(400));
+    // Two refreshes printed, then the signal: its handler is installed before the first one (a
+    // fixed sleep instead let a slow start take SIGTERM unhandled, or print fewer than two).
+    let mut stdout = std::io::BufReader::new(watch.take_stdout());
+    let mut text = String::new();
+    for _ in 0..2 {
+        assert!(
+            std::io::BufRead::read_line(&mut stdout, &mut text).unwrap() > 0,
+            "{text}"
+        );
+    }
     watch.signal("TERM");
+    std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
     let out = watch.finish(Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() >= 2, "{text}");
     for line in &lines {

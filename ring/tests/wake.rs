@@ -62,7 +62,10 @@ fn a_reader_that_parks_thousands_of_times_misses_no_wake_up() {
 }
 
 /// A reader counts each of its sleeps in its block (`wakes`, R7), which `inspect` shows per
-/// reader; polling never sleeps. Deterministic: with no frame ever coming, every wait sleeps.
+/// reader; polling never sleeps. Deterministic: with no frame ever coming, each wait parks, and
+/// is ended by `wake_waiters` once the reader counted itself asleep. (A wait ended by its own
+/// timeout is not: a reader descheduled in its spin for the whole timeout, as on a loaded
+/// machine, finds the deadline passed before it parks, and rightly does not sleep.)
 #[test]
 fn a_reader_counts_its_sleeps_and_a_poll_never_sleeps() {
     let ring = Ring::anonymous(&RingConfig::new(4, 16)).unwrap();
@@ -73,11 +76,22 @@ fn a_reader_counts_its_sleeps_and_a_poll_never_sleeps() {
     }
     assert_eq!(ring.stats().consumers[0].wakes, 0);
     for n in 1..=3 {
-        assert!(matches!(
-            consumer.recv(Some(Duration::from_millis(20))),
-            Err(RecvError::Timeout)
-        ));
+        let waker = {
+            let ring = ring.clone();
+            std::thread::spawn(move || {
+                while ring.stats().data_sleepers == 0 {
+                    std::thread::yield_now();
+                }
+                ring.wake_waiters();
+            })
+        };
+        // Bounded, so a lost wake fails the test instead of hanging it.
+        let asked = Instant::now();
+        consumer.wait(Some(Duration::from_secs(30))).unwrap();
+        assert!(asked.elapsed() < Duration::from_secs(30), "never woken");
+        waker.join().unwrap();
+        assert!(consumer.poll().unwrap().is_none());
         let wakes = ring.stats().consumers[0].wakes;
-        assert!(wakes >= n, "{wakes} sleeps after {n} timed-out waits");
+        assert_eq!(wakes, n, "{wakes} sleeps after {n} waits");
     }
 }

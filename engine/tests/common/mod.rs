@@ -54,6 +54,17 @@ impl Running {
         self.0.as_ref().expect("running").id()
     }
 
+    /// The child's stdout, to read as it runs (what is read from it is not in `finish`'s
+    /// output).
+    pub fn take_stdout(&mut self) -> std::process::ChildStdout {
+        self.0
+            .as_mut()
+            .expect("running")
+            .stdout
+            .take()
+            .expect("stdout")
+    }
+
     /// Sends `kill -SIG`.
     pub fn signal(&self, sig: &str) {
         let status = Command::new("kill")
@@ -61,6 +72,26 @@ impl Running {
             .status()
             .unwrap();
         assert!(status.success(), "kill -{sig}");
+    }
+
+    /// SIGSTOP, then waits until every thread of the process is stopped. `kill` returns once the
+    /// signal is queued: the kernel wakes one thread to take it, and the others (a tokio worker
+    /// reading the ring) run on until that thread is scheduled and stops the whole group, which
+    /// on a loaded machine is long enough for them to see a peer die and unregister.
+    pub fn stop(&self) {
+        self.signal("STOP");
+        let tasks = format!("/proc/{}/task", self.id());
+        wait_until("every thread of the stopped process", || {
+            std::fs::read_dir(&tasks).unwrap().all(|task| {
+                // A thread that ended since the listing reads as not stopped: look again.
+                let stat =
+                    std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap_or_default();
+                // The state follows the command name, which is in parentheses (and may hold
+                // spaces or parentheses itself).
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+        });
     }
 
     /// SIGKILL, and reap.
