@@ -669,6 +669,13 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         Native.wake(handle)
     }
 
+    /**
+     * Releases the ring (once; later calls do nothing): cancels its engine tasks, ends the
+     * collections running (they fail with [RingClosedException]) and makes every later call
+     * throw [IllegalStateException]. Producers made by [producer] stay attached until their own
+     * [RingProducer.close]; a claim of theirs that waits for space, now or later, throws
+     * [RingClosedException] within about 50 ms, nothing claimed. Thread-safe.
+     */
     override fun close() {
         if (closed) return
         closed = true
