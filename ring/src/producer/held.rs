@@ -197,21 +197,15 @@ impl HeldProducer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn claim_within(&mut self, n: usize, wait: Duration) -> Result<HeldClaim, ClaimError> {
-        self.waiting_at_most(wait, |p| p.claim(n))
-    }
-
-    /// Runs `f` with a `block` policy's timeout replaced by `wait` (other policies as they
-    /// are), then puts the policy back.
-    fn waiting_at_most<T>(&mut self, wait: Duration, f: impl FnOnce(&mut Self) -> T) -> T {
         let policy = self.producer.core.policy;
         if let FullPolicy::Block { .. } = policy {
             self.producer.core.policy = FullPolicy::Block {
                 timeout: Some(wait),
             };
         }
-        let got = f(self);
+        let claim = self.claim(n);
         self.producer.core.policy = policy;
-        got
+        claim
     }
 
     /// For a writer in another runtime that keeps the single-producer writer steps itself
@@ -264,7 +258,16 @@ impl HeldProducer {
         end: u64,
         wait: Duration,
     ) -> Result<u64, ClaimError> {
-        self.waiting_at_most(wait, |p| p.external_gate(first, end))
+        // As `claim_within`: the block timeout replaced for this call only.
+        let policy = self.producer.core.policy;
+        if let FullPolicy::Block { .. } = policy {
+            self.producer.core.policy = FullPolicy::Block {
+                timeout: Some(wait),
+            };
+        }
+        let gate = self.external_gate(first, end);
+        self.producer.core.policy = policy;
+        gate
     }
 
     /// Wakes the readers parked on the ring's data futex if one armed it: the last step of a
