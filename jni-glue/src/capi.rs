@@ -29,14 +29,12 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use ringflow::{
-    ClaimError, Error as RingError, FullPolicy, ProducerOptions, RecvError, Ring, RingConfig,
-};
+use ringflow::{ClaimError, Error as RingError, ProducerOptions, RecvError, Ring, RingConfig};
 use ringflow_engine::registry::{Handle, OnEnd, Outcome, Registry};
 use ringflow_engine::EngineError;
 
 use crate::consumers::{self, ConsumerEntry};
-use crate::producers::{self, ProducerEntry, ProducerSlot, Stopped};
+use crate::producers::{self, Ended, ProducerEntry, ProducerSlot, Stopped};
 use crate::rings::{self, Interrupted, WATCH_SLICE};
 
 /// Success.
@@ -692,31 +690,11 @@ impl From<Stopped> for Failure {
     }
 }
 
-/// Claims `n` slots under the producer's policy. A `block` claim waits in slices of at most
-/// [`WATCH_SLICE`], and between them looks whether the producer or its ring handle was closed
-/// (`producers.rs`, "Ending a blocked claim"); the policy's timeout is the sum of the slices. A
-/// claim with space returns from the first slice, without a look.
-fn claim_stoppable(
-    slot: &ProducerSlot,
-    e: &mut ProducerEntry,
-    n: usize,
-) -> Result<ringflow::HeldClaim, Failure> {
-    let FullPolicy::Block { timeout } = e.policy else {
-        return Ok(e.producer.claim(n)?);
-    };
-    let mut left = timeout;
-    loop {
-        let this = left.map_or(WATCH_SLICE, |l| l.min(WATCH_SLICE));
-        match e.producer.claim_within(n, this) {
-            Err(ClaimError::Timeout) => {}
-            claimed => return Ok(claimed?),
-        }
-        if let Some(why) = slot.stopped() {
-            return Err(why.into());
-        }
-        left = left.map(|l| l.saturating_sub(this));
-        if left.is_some_and(|l| l.is_zero()) {
-            return Err(ClaimError::Timeout.into());
+impl From<Ended> for Failure {
+    fn from(e: Ended) -> Self {
+        match e {
+            Ended::Refused(e) => e.into(),
+            Ended::Stopped(why) => why.into(),
         }
     }
 }
@@ -732,15 +710,12 @@ fn claim_into(handle: u64, n: usize, out_slots: *mut RfSlot) -> Result<(), Failu
                 open.first_seq()
             )));
         }
-        let claim = claim_stoppable(slot, e, n)?;
-        if slot.closed() {
-            // Closed while this call ran (space came after the close, within the wait's slice):
-            // the producer detaches as soon as this call lets go of the entry, publishing the
-            // claim as frames readers pass over, and may take the mapping with it. Handing out
-            // its slots would let the caller write into published frames or unmapped memory.
-            // (The claim stays open in the producer, whose drop publishes it.)
-            return Err(Stopped::ProducerClosed.into());
-        }
+        // A `block` claim waits in slices and ends when the producer or its ring handle is
+        // closed (`producers.rs`, "Ending a blocked claim").
+        let claim = slot.stoppable(e, |p, wait| match wait {
+            Some(wait) => p.claim_within(n, wait),
+            None => p.claim(n),
+        })?;
         let capacity = e.producer.slot_size();
         for i in 0..n {
             let data = e

@@ -11,26 +11,29 @@
 //! ### Ending a blocked claim
 //! A claim waiting for space holds the entry's lock and an `Arc` of the entry, so closing the
 //! producer (which takes the entry out of the table) or its ring handle cannot free what the
-//! claim uses: it only sets a flag the claim looks at. The C ABI's claim waits in slices of at
-//! most [`WATCH_SLICE`](crate::rings::WATCH_SLICE) ([`HeldProducer::claim_within`]) and looks
-//! at [`ProducerSlot::stopped`] between them, so it returns within a slice of the close; the
-//! entry (and with it the producer, which then detaches) is dropped when the claim lets go of
-//! its `Arc`. A claim that finds space after the producer was closed (within the slice) looks at
-//! [`ProducerSlot::closed`] once more and gives it up (`RF_CLOSED`): the detach publishes it as
-//! frames readers pass over, so its slots are never handed out.
+//! claim uses: it only sets a flag the claim looks at. A claim, and the Kotlin direct writer's
+//! gate, wait in slices of at most [`WATCH_SLICE`] ([`HeldProducer::claim_within`],
+//! [`HeldProducer::external_gate_within`]) and look at [`ProducerSlot::stopped`] between them
+//! ([`ProducerSlot::stoppable`], which the C ABI's `rf_producer_claim` and the JVM's
+//! `Native.producerClaim` and `Native.producerGate` share), so they return within a slice of
+//! the close; the entry (and with it the producer, which then detaches) is dropped when the call
+//! lets go of its `Arc`. A claim that finds space after the producer was closed (within the
+//! slice) looks at [`ProducerSlot::closed`] once more and gives it up (`RF_CLOSED`,
+//! `RingClosedException`): the detach publishes it as frames readers pass over, so its slots are
+//! never handed out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use std::time::Duration;
 
-use ringflow::{FullPolicy, HeldClaim, HeldProducer, ProducerOptions};
+use ringflow::{ClaimError, FullPolicy, HeldClaim, HeldProducer, ProducerOptions};
 use ringflow_engine::registry::Handle;
 use ringflow_engine::EngineError;
 
 use crate::capi::{RF_POLICY_BLOCK, RF_POLICY_FAIL, RF_POLICY_OVERWRITE};
 use crate::handles::{HandleTable, TableKind};
-use crate::rings::{self, Interrupted, RingGate};
+use crate::rings::{self, Interrupted, RingGate, WATCH_SLICE};
 
 /// One attached producer.
 pub(crate) struct ProducerEntry {
@@ -74,6 +77,60 @@ impl ProducerSlot {
         // Acquire: pairs with the Release store in `close`.
         self.closed.load(Ordering::Acquire)
     }
+
+    /// Runs `attempt` (a claim or a gate of `e`'s producer) so that a close on another thread
+    /// ends it (see the module docs). `attempt` gets `Some(slice)`: wait at most that long, then
+    /// [`ClaimError::Timeout`]; or `None`: as the policy says (`fail` and `overwrite`, which
+    /// never wait). A `block` producer's attempts are repeated slice by slice, with a look at
+    /// [`stopped`](Self::stopped) after each that timed out; the policy's timeout is the sum of
+    /// the slices. An attempt that succeeds after the producer was closed is given up
+    /// ([`Stopped::ProducerClosed`]): the caller must not hand out what it got. An attempt with
+    /// space returns from the first slice, without a look at the ring handle.
+    pub(crate) fn stoppable<T>(
+        &self,
+        e: &mut ProducerEntry,
+        mut attempt: impl FnMut(&mut HeldProducer, Option<Duration>) -> Result<T, ClaimError>,
+    ) -> Result<T, Ended> {
+        let got = match e.policy {
+            FullPolicy::Block { timeout } => {
+                let mut left = timeout;
+                loop {
+                    let this = left.map_or(WATCH_SLICE, |l| l.min(WATCH_SLICE));
+                    match attempt(&mut e.producer, Some(this)) {
+                        Err(ClaimError::Timeout) => {}
+                        got => break got,
+                    }
+                    if let Some(why) = self.stopped() {
+                        return Err(Ended::Stopped(why));
+                    }
+                    left = left.map(|l| l.saturating_sub(this));
+                    if left.is_some_and(|l| l.is_zero()) {
+                        break Err(ClaimError::Timeout);
+                    }
+                }
+            }
+            FullPolicy::Fail | FullPolicy::Overwrite => attempt(&mut e.producer, None),
+        };
+        let got = got.map_err(Ended::Refused)?;
+        if self.closed() {
+            // Closed while this call ran (space came after the close, within the wait's
+            // slice): the producer detaches as soon as this call lets go of the entry (a claim
+            // left open in it is published as frames readers pass over) and may take the
+            // mapping with it. Handing out its slots, or a gate over them, would let the caller
+            // write into published frames or unmapped memory.
+            return Err(Ended::Stopped(Stopped::ProducerClosed));
+        }
+        Ok(got)
+    }
+}
+
+/// Why [`ProducerSlot::stoppable`] got nothing.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    /// The ring refused, as a claim does: full, timed out, replaced, a bad argument.
+    Refused(ClaimError),
+    /// A close on another thread ended it.
+    Stopped(Stopped),
 }
 
 /// What ended a blocked claim.

@@ -7,16 +7,23 @@
 //!
 //! A producer handle is opaque to Kotlin; a stale or made-up one throws `StaleHandleException`
 //! ("unknown or stale handle"), never reaching another producer.
+//!
+//! A claim or gate call waiting for space (policy `block`) is ended by `Native.producerClose` on
+//! the producer or `Native.close` on the ring handle it was attached through, from another
+//! thread, within [`WATCH_SLICE`](crate::rings::WATCH_SLICE): it throws `RingClosedException`
+//! with nothing claimed, and the entry it holds keeps the native producer alive until it
+//! returns (`producers.rs`, "Ending a blocked claim").
 
 use jni::objects::{JByteBuffer, JClass};
 use jni::sys::{jint, jlong};
 use jni::{jni_mangle, EnvUnowned};
 use ringflow::{HeldClaim, ProducerOptions};
+use ringflow_engine::error::ErrorKind;
 use ringflow_engine::registry::Handle;
 use ringflow_engine::EngineError;
 
-use super::run::run;
-use crate::producers::{self, ProducerEntry};
+use super::run::{run, run_thrown, Thrown};
+use crate::producers::{self, Ended, ProducerEntry, ProducerSlot, Stopped};
 
 /// `Native.producerAttach(ring, policy, timeoutMs): Long`: attaches a producer with the policy
 /// `policy` (`Layout.POLICY_*`; `timeoutMs` for block, negative: none); returns its handle.
@@ -39,19 +46,47 @@ fn with_producer<T>(
     handle: jlong,
     f: impl FnOnce(&mut ProducerEntry) -> Result<T, EngineError>,
 ) -> Result<T, EngineError> {
-    let entry = producers::get(handle as u64)?;
-    let Some(mut entry) = producers::try_lock(&entry) else {
+    with_slot(handle, |_, e| f(e))
+}
+
+/// [`with_producer`], with the table entry (for a wait that a close ends).
+fn with_slot<T, E: From<EngineError>>(
+    handle: jlong,
+    f: impl FnOnce(&ProducerSlot, &mut ProducerEntry) -> Result<T, E>,
+) -> Result<T, E> {
+    let slot = producers::get(handle as u64)?;
+    let Some(mut entry) = producers::try_lock(&slot) else {
         return Err(EngineError::InvalidArgument(format!(
             "producer {handle} is in use by another thread: a producer is used by one thread at a time"
-        )));
+        ))
+        .into());
     };
-    f(&mut entry)
+    f(&slot, &mut entry)
+}
+
+impl From<Ended> for Thrown {
+    fn from(e: Ended) -> Self {
+        match e {
+            Ended::Refused(e) => EngineError::from(e).into(),
+            Ended::Stopped(why) => {
+                let by = match why {
+                    Stopped::ProducerClosed => "the producer was closed (RingProducer.close)",
+                    Stopped::RingClosed => "the ring was closed (Ring.close)",
+                };
+                Thrown::new(
+                    ErrorKind::Closed,
+                    format!("{by} while the claim waited for space: nothing was claimed"),
+                )
+            }
+        }
+    }
 }
 
 /// `Native.producerClaim(producer, n): Long`: claims `n` consecutive slots under the producer's
 /// policy and returns the first one's sequence; the Kotlin side writes their payloads in place.
 /// Throws `RingFullException`, `RingTimeoutException`, `RingReplacedException`, and
-/// `BadArgumentException` for an `n` out of range or a claim still open.
+/// `BadArgumentException` for an `n` out of range or a claim still open; `RingClosedException`
+/// when a close on another thread ends its wait (see the module docs).
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn producer_claim<'l>(
     mut env: EnvUnowned<'l>,
@@ -59,16 +94,20 @@ pub fn producer_claim<'l>(
     producer: jlong,
     n: jint,
 ) -> jlong {
-    run(&mut env, |_| {
-        with_producer(producer, |e| {
+    run_thrown(&mut env, |_| {
+        with_slot(producer, |slot, e| {
             if e.claim.is_some() {
                 return Err(EngineError::InvalidArgument(
                     "a claim is still open: commit it first".into(),
-                ));
+                )
+                .into());
             }
             let n = usize::try_from(n)
                 .map_err(|_| EngineError::InvalidArgument(format!("a claim of {n} frames")))?;
-            let claim = e.producer.claim(n).map_err(ringflow::Error::from)?;
+            let claim = slot.stoppable(e, |p, wait| match wait {
+                Some(wait) => p.claim_within(n, wait),
+                None => p.claim(n),
+            })?;
             let first = claim.first_seq();
             e.claim = Some(claim);
             Ok(first as jlong)
@@ -151,6 +190,7 @@ pub fn producer_commit<'l>(
 /// single-producer writer steps itself (docs/FORMAT.md, "Writer obligations"): waits until
 /// frames `first .. end` fit as a claim would (or throws as a claim would), and returns the gate,
 /// below which frames fit without asking again. Called once per gate used up, not per frame.
+/// `RingClosedException` when a close on another thread ends its wait, as for a claim.
 #[jni_mangle("dev.ringflow.internal.Native")]
 pub fn producer_gate<'l>(
     mut env: EnvUnowned<'l>,
@@ -159,12 +199,13 @@ pub fn producer_gate<'l>(
     first: jlong,
     end: jlong,
 ) -> jlong {
-    run(&mut env, |_| {
-        with_producer(producer, |e| {
-            let gate = e
-                .producer
-                .external_gate(first as u64, end as u64)
-                .map_err(ringflow::Error::from)?;
+    let (first, end) = (first as u64, end as u64);
+    run_thrown(&mut env, |_| {
+        with_slot(producer, |slot, e| {
+            let gate = slot.stoppable(e, |p, wait| match wait {
+                Some(wait) => p.external_gate_within(first, end, wait),
+                None => p.external_gate(first, end),
+            })?;
             // The gate can be "no reader": beyond any sequence a Kotlin Long holds.
             Ok(gate.min(i64::MAX as u64) as jlong)
         })

@@ -231,6 +231,42 @@ impl HeldProducer {
         Ok(self.producer.core.external_gate(first, end)?)
     }
 
+    /// [`external_gate`](Self::external_gate), but a `block` producer waits at most `wait` this
+    /// time, whatever its policy's timeout (then [`ClaimError::Timeout`], the gate unchanged),
+    /// as [`claim_within`](Self::claim_within) is to [`claim`](Self::claim): for a caller that
+    /// looks at a stop condition of its own between slices of the wait (the Kotlin
+    /// `RingProducer`, which `RingProducer.close` and `Ring.close` end).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringflow::{ClaimError, ProducerOptions, Ring, RingConfig};
+    /// let ring = Ring::anonymous(&RingConfig::new(4, 16))?;
+    /// let _reader = ring.consumer()?; // reads nothing: frames 0 .. 4 fill the ring
+    /// let mut p = ring.producer(ProducerOptions::default())?.into_held();
+    /// assert_eq!(p.external_gate_within(0, 4, Duration::from_millis(10))?, 4);
+    /// // Frame 4 needs the reader to move; the policy would wait for ever, this waits 10 ms.
+    /// let waited = p.external_gate_within(4, 5, Duration::from_millis(10));
+    /// assert!(matches!(waited, Err(ClaimError::Timeout)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn external_gate_within(
+        &mut self,
+        first: u64,
+        end: u64,
+        wait: Duration,
+    ) -> Result<u64, ClaimError> {
+        // As `claim_within`: the block timeout replaced for this call only.
+        let policy = self.producer.core.policy;
+        if let FullPolicy::Block { .. } = policy {
+            self.producer.core.policy = FullPolicy::Block {
+                timeout: Some(wait),
+            };
+        }
+        let gate = self.external_gate(first, end);
+        self.producer.core.policy = policy;
+        gate
+    }
+
     /// Wakes the readers parked on the ring's data futex if one armed it: the last step of a
     /// commit by a writer in another runtime that saw the armed bit (docs/FORMAT.md, W5).
     /// Returns whether it woke them.

@@ -301,22 +301,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 }
                 passed++
                 if (kind and Layout.KIND_SKIP != 0L) continue // a claim dropped uncommitted: passed over
-                frame.seq = s
-                frame.length = length
-                frame.kind = (kind and 0xffff).toInt()
-                frame.timestampNs = timestampAt(desc)
-                frame.region = region
-                frame.offset = cursor.payloadAt(s).toInt()
-                frame.lostBefore = cursor.takeLostBefore()
-                if (handed++ == 0L) cursor.noteHandedOut(s)
-                frame.live = true
-                try {
-                    emit(frame)
-                } finally {
-                    // From here on the view fails loudly if touched (Frame.checkLive).
-                    frame.live = false
-                }
-                if (handed >= left || (stop != null && stop())) {
+                // Counted before the emit: one that throws still hands its frame out.
+                if (handOut(cursor, frame, s, length, kind, timestampAt(desc), region, cursor.payloadAt(s).toInt(), ++handed, left, stop)) {
                     end = true
                     break
                 }
@@ -398,22 +384,8 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
                 val i = passed++
                 val kind = copies.kinds[i].toLong() and 0xffffffffL
                 if (kind and Layout.KIND_SKIP != 0L) continue // a claim dropped uncommitted: passed over
-                frame.seq = seq + i
-                frame.length = copies.lengths[i]
-                frame.kind = (kind and 0xffff).toInt()
-                frame.timestampNs = copies.timestamps[i]
-                frame.region = copies.buffer
-                frame.offset = copies.offsetOf(i)
-                frame.lostBefore = cursor.takeLostBefore()
-                if (handed++ == 0L) cursor.noteHandedOut(seq + i)
-                frame.live = true
-                try {
-                    emit(frame)
-                } finally {
-                    // From here on the view fails loudly if touched (Frame.checkLive).
-                    frame.live = false
-                }
-                if (handed >= left || (stop != null && stop())) {
+                // Counted before the emit, as in `readRun`.
+                if (handOut(cursor, frame, seq + i, copies.lengths[i], kind, copies.timestamps[i], copies.buffer, copies.offsetOf(i), ++handed, left, stop)) {
                     end = true
                     break
                 }
@@ -422,6 +394,46 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
             if (passed > 0) cursor.release(seq + passed, handed) // R4
         }
         return if (end) -1 else handed
+    }
+
+    /**
+     * Hands out frame [seq] of a run, the [handed]th of it (counted by the caller before this
+     * call, so an `emit` that throws still counts it): fills the reused [frame] (the view of
+     * [length] bytes at [offset] of [buffer], the user bits of [kind], [timestampNs], the frames
+     * lost before it), notes the run's first frame handed out, emits it, and marks the view dead
+     * however the `emit` ends. Returns whether the flow ends after it: [left] frames handed out,
+     * or [stop] says so. The hand-out of [readRun] (views in place) and [copyRun] (views of
+     * copies); inline, with them, so a frame costs no call and no allocation of its own.
+     */
+    private suspend inline fun FlowCollector<Frame>.handOut(
+        cursor: ReaderCursor,
+        frame: Frame,
+        seq: Long,
+        length: Int,
+        kind: Long,
+        timestampNs: Long,
+        buffer: ByteBuffer,
+        offset: Int,
+        handed: Long,
+        left: Long,
+        noinline stop: (() -> Boolean)?,
+    ): Boolean {
+        frame.seq = seq
+        frame.length = length
+        frame.kind = (kind and 0xffff).toInt()
+        frame.timestampNs = timestampNs
+        frame.region = buffer
+        frame.offset = offset
+        frame.lostBefore = cursor.takeLostBefore()
+        if (handed == 1L) cursor.noteHandedOut(seq)
+        frame.live = true
+        try {
+            emit(frame)
+        } finally {
+            // From here on the view fails loudly if touched (Frame.checkLive).
+            frame.live = false
+        }
+        return handed >= left || (stop != null && stop())
     }
 
     /**
@@ -669,6 +681,13 @@ class Ring private constructor(internal val handle: Long) : AutoCloseable {
         Native.wake(handle)
     }
 
+    /**
+     * Releases the ring (once; later calls do nothing): cancels its engine tasks, ends the
+     * collections running (they fail with [RingClosedException]) and makes every later call
+     * throw [IllegalStateException]. Producers made by [producer] stay attached until their own
+     * [RingProducer.close]; a claim of theirs that waits for space, now or later, throws
+     * [RingClosedException] within about 50 ms, nothing claimed. Thread-safe.
+     */
     override fun close() {
         if (closed) return
         closed = true

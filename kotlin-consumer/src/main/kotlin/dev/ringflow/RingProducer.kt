@@ -39,12 +39,34 @@ import java.nio.ByteOrder
  *
  * ### Threads and lifetime
  * Not thread-safe: one thread at a time (on the JNI path, a call from a second thread while one
- * is inside a call throws [BadArgumentException]; on the direct path nothing detects it). One claim is open at a time: a second claim before the commit
- * throws [IllegalStateException]. A view ([WriteSlot.buffer], [WriteBatch.buffer]) is valid
- * until its claim is committed: writing through it afterwards writes into a published frame,
- * which nothing can detect. [close] publishes an open claim as frames readers pass over, so no
- * reader waits on it; the last producer to detach closes the ring (its readers end after the last
- * frame). The producer keeps the ring mapped until it is closed, even past [Ring.close].
+ * is inside a call throws [BadArgumentException]; on the direct path nothing detects it), with
+ * one exception: [close], and [Ring.close] on the ring it was made by, may be called from another
+ * thread to end a [claim] or [claimBatch] that waits for space ([ProducerPolicy.Block]) because
+ * readers never make room, say when the application shuts down. The waiting call then throws
+ * [RingClosedException] within about 50 ms (the wait runs in slices and looks for a close
+ * between them), with nothing claimed: no slot is handed out and no frame is published by it.
+ * The native producer stays valid until the waiting call has returned (it holds the producer's
+ * table entry; the close only flags it), so the close never frees what the wait uses.
+ *
+ * ```text
+ *   producer thread                        another thread
+ *   claim()  -- waits for space ...
+ *            -- looks for a close           close()  (or ring.close())
+ *            <- RingClosedException         returns at once; the producer detaches
+ *               (nothing claimed)           when the claim lets go of it
+ * ```
+ *
+ * After [close] a claim throws [IllegalStateException]; after [Ring.close] the producer stays
+ * attached (close it too), a claim that finds space succeeds and one that must wait throws
+ * [RingClosedException]. A close from another thread while the producer's thread is not waiting
+ * (it holds a claim, or is about to write one) is the misuse it always was: the claim's views may
+ * then point into a detached producer's slots. One claim is open at a time: a second claim
+ * before the commit throws [IllegalStateException]. A view ([WriteSlot.buffer],
+ * [WriteBatch.buffer]) is valid until its claim is committed: writing through it afterwards
+ * writes into a published frame, which nothing can detect. [close] publishes an open claim as
+ * frames readers pass over, so no reader waits on it; the last producer to detach closes the
+ * ring (its readers end after the last frame). The producer keeps the ring mapped until it is
+ * closed, even past [Ring.close].
  */
 class RingProducer internal constructor(
     private val ring: Ring,
@@ -93,6 +115,8 @@ class RingProducer internal constructor(
     @JvmField
     internal var producerCalls = 0L
 
+    /** Set by [close], which may run on another thread (to end a waiting claim). */
+    @Volatile
     private var closed = false
 
     private fun checkUsable() {
@@ -112,7 +136,9 @@ class RingProducer internal constructor(
     /**
      * Claims the next slot under the producer's policy and returns it (one reused object: valid
      * until its commit). Throws [RingFullException] ([ProducerPolicy.Fail]),
-     * [RingTimeoutException] ([ProducerPolicy.Block] with a timeout), [RingReplacedException].
+     * [RingTimeoutException] ([ProducerPolicy.Block] with a timeout), [RingReplacedException],
+     * and [RingClosedException] if [close] or [Ring.close] on another thread ends its wait for
+     * space (nothing claimed; see "Threads and lifetime").
      */
     fun claim(): WriteSlot {
         checkUsable()
@@ -218,7 +244,9 @@ class RingProducer internal constructor(
 
     /**
      * Detaches (once; later calls do nothing). An open claim is published as frames readers pass
-     * over; the last producer to detach closes the ring.
+     * over; the last producer to detach closes the ring. May be called from another thread to
+     * end a claim waiting for space, which then throws [RingClosedException] (see "Threads and
+     * lifetime"); the detach then completes when that claim has returned.
      */
     override fun close() {
         if (closed) return

@@ -13,7 +13,11 @@ import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.nio.ByteBuffer
 import java.nio.file.Path
+import java.util.concurrent.Callable
+import java.util.concurrent.ExecutionException
+import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.TimeoutException
 
 /**
  * [RingProducer]: frames written from Kotlin in place are what a Rust reader in another process
@@ -182,6 +186,74 @@ class ProducerTest {
             producer.close()
             assertEquals(listOf(0L, 1L), withTimeout(10_000) { reader.await() })
             assertTrue(ring.stats().closed)
+        }
+    }
+
+    /**
+     * A `Block()` claim (no timeout) on a full ring whose one reader never reads, ended from
+     * another thread by [close]: it must have been waiting (not returned after 200 ms), must end
+     * within 10 s (a bound on a hang, not a speed figure) with [RingClosedException], and must
+     * publish nothing: `published` stays at the 6 frames committed before, seen through a second
+     * handle on the ring. After [Ring.close] the producer is still attached, and its next claim
+     * that must wait ends the same way.
+     */
+    private fun blockedClaimEndedBy(multiProducer: Boolean, batch: Boolean, closeRing: Boolean) {
+        val path = if (multiProducer) createWithCli("--slots", "8", "--slot-size", "32", "--multi-producer") else tempRing()
+        val ring = if (multiProducer) Ring.open(path) else Ring.create(path, slots = 8, slotSize = 32)
+        val observer = Ring.open(path)
+        val stalled = Native.register(observer.handle, false, 0, 0) // lossless, reads nothing
+        val waiter = Executors.newSingleThreadExecutor()
+        val what = "multiProducer=$multiProducer batch=$batch closeRing=$closeRing"
+        try {
+            val producer = ring.producer(ProducerPolicy.Block())
+            assertEquals(!multiProducer, producer.direct, what)
+            repeat(6) { producer.claim().commit(8, kind = 1) }
+            // Two slots left: a batch of 4 or, after two more frames, a single slot must wait.
+            if (!batch) repeat(2) { producer.claim().commit(8, kind = 1) }
+            val published = if (batch) 6L else 8L
+            val claim = { if (batch) producer.claimBatch(4).size else producer.claim().seq.toInt() }
+            val blocked = waiter.submit(Callable { claim() })
+            assertThrows<TimeoutException>(what) { blocked.get(200, TimeUnit.MILLISECONDS) }
+            if (closeRing) ring.close() else producer.close()
+            val ended = assertThrows<ExecutionException>(what) { blocked.get(10, TimeUnit.SECONDS) }
+            assertTrue(ended.cause is RingClosedException, "$what: ${ended.cause}")
+            val by = if (closeRing) "the ring was closed" else "the producer was closed"
+            assertTrue(ended.cause!!.message!!.contains(by), "$what: ${ended.cause!!.message}")
+            if (closeRing) {
+                // Still attached: a later claim that must wait ends too.
+                val again = waiter.submit(Callable { claim() })
+                val e = assertThrows<ExecutionException>(what) { again.get(10, TimeUnit.SECONDS) }
+                assertTrue(e.cause is RingClosedException, "$what: ${e.cause}")
+                producer.close()
+            } else {
+                assertThrows<IllegalStateException>(what) { producer.claim() }
+            }
+            assertEquals(published, observer.stats().published, "$what: the ended claim published a frame")
+            assertTrue(observer.stats().closed, "$what: the producer detached and closed the ring")
+        } finally {
+            waiter.shutdownNow()
+            Native.unregister(stalled)
+            observer.close()
+            ring.close()
+        }
+        assertEquals(0, Native.liveProducers(), "$what: the producer handle was released")
+    }
+
+    @Test
+    fun `close on another thread ends a claim waiting for space, with nothing claimed`() {
+        for (multiProducer in listOf(false, true)) {
+            for (batch in listOf(false, true)) {
+                blockedClaimEndedBy(multiProducer, batch, closeRing = false)
+            }
+        }
+    }
+
+    @Test
+    fun `ring close on another thread ends a claim waiting for space, now and later`() {
+        for (multiProducer in listOf(false, true)) {
+            for (batch in listOf(false, true)) {
+                blockedClaimEndedBy(multiProducer, batch, closeRing = true)
+            }
         }
     }
 
