@@ -534,15 +534,20 @@ impl<M: RingMem> ProducerCore<M> {
     /// A single producer whose writer steps run in another runtime (docs/FORMAT.md, "Writer
     /// obligations"): waits until frames `first .. end` fit, as a claim of them would (the
     /// policy's wait or refusal, the eviction of dead readers, the heartbeat, the replaced
-    /// check), and returns the gate: frames below it fit without asking again. `next` follows
-    /// `first`, since the other runtime moves it.
-    pub(crate) fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimFail> {
+    /// check; a `block` wait bounded by `limit`), and returns the gate: frames below it fit
+    /// without asking again. `next` follows `first`, since the other runtime moves it.
+    pub(crate) fn external_gate(
+        &mut self,
+        first: u64,
+        end: u64,
+        limit: WaitLimit,
+    ) -> Result<u64, ClaimFail> {
         debug_assert!(!self.multi && self.policy != FullPolicy::Overwrite && first < end);
         self.next = first;
         if end > self.gate {
             self.refresh_gate(first)?;
             if end > self.gate {
-                self.wait_for_space(first, end, WaitLimit::Policy, &mut None)?;
+                self.wait_for_space(first, end, limit, &mut None)?;
             }
         }
         Ok(self.gate)

@@ -214,6 +214,15 @@ impl HeldProducer {
     /// `overwrite` (their claims are not the writer's own to make: they stay in Rust), with a
     /// claim open, and for an empty range or one longer than the ring.
     pub fn external_gate(&mut self, first: u64, end: u64) -> Result<u64, ClaimError> {
+        self.external_gate_limited(first, end, WaitLimit::Policy)
+    }
+
+    fn external_gate_limited(
+        &mut self,
+        first: u64,
+        end: u64,
+        limit: WaitLimit,
+    ) -> Result<u64, ClaimError> {
         let mem = &self.producer.core.mem;
         if mem.multi_producer() || self.producer.core.policy == FullPolicy::Overwrite {
             return Err(ClaimError::InvalidArgument(
@@ -228,7 +237,7 @@ impl HeldProducer {
             )));
         }
         self.external = true;
-        Ok(self.producer.core.external_gate(first, end)?)
+        Ok(self.producer.core.external_gate(first, end, limit)?)
     }
 
     /// [`external_gate`](Self::external_gate), but a `block` producer waits at most `wait` this
@@ -255,16 +264,7 @@ impl HeldProducer {
         end: u64,
         wait: Duration,
     ) -> Result<u64, ClaimError> {
-        // As `claim_within`: the block timeout replaced for this call only.
-        let policy = self.producer.core.policy;
-        if let FullPolicy::Block { .. } = policy {
-            self.producer.core.policy = FullPolicy::Block {
-                timeout: Some(wait),
-            };
-        }
-        let gate = self.external_gate(first, end);
-        self.producer.core.policy = policy;
-        gate
+        self.external_gate_limited(first, end, WaitLimit::Within(wait))
     }
 
     /// Wakes the readers parked on the ring's data futex if one armed it: the last step of a
