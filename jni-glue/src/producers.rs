@@ -25,7 +25,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringflow::{ClaimError, FullPolicy, HeldClaim, HeldProducer, ProducerOptions};
 use ringflow_engine::registry::Handle;
@@ -93,9 +93,15 @@ impl ProducerSlot {
     ) -> Result<T, Ended> {
         let got = match e.policy {
             FullPolicy::Block { timeout } => {
-                let mut left = timeout;
+                // One deadline for the whole call: each slice waits at most what is left of it,
+                // so the slices' own overhead does not lengthen the timeout (adding up nominal
+                // slices ran a 5 s timeout to 5.02 s). A timeout past what `Instant` holds waits
+                // for ever, as none does.
+                let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
                 loop {
-                    let this = left.map_or(WATCH_SLICE, |l| l.min(WATCH_SLICE));
+                    let this = deadline.map_or(WATCH_SLICE, |d| {
+                        d.saturating_duration_since(Instant::now()).min(WATCH_SLICE)
+                    });
                     match attempt(&mut e.producer, Some(this)) {
                         Err(ClaimError::Timeout) => {}
                         got => break got,
@@ -103,8 +109,7 @@ impl ProducerSlot {
                     if let Some(why) = self.stopped() {
                         return Err(Ended::Stopped(why));
                     }
-                    left = left.map(|l| l.saturating_sub(this));
-                    if left.is_some_and(|l| l.is_zero()) {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
                         break Err(ClaimError::Timeout);
                     }
                 }
