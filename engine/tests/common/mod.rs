@@ -82,14 +82,23 @@ impl Running {
         self.signal("STOP");
         let tasks = format!("/proc/{}/task", self.id());
         wait_until("every thread of the stopped process", || {
-            std::fs::read_dir(&tasks).unwrap().all(|task| {
+            let threads = std::fs::read_dir(&tasks)
+                .unwrap_or_else(|e| panic!("{tasks}: {e}: the process ended instead of stopping"));
+            threads.into_iter().all(|task| {
                 // A thread that ended since the listing reads as not stopped: look again.
                 let stat =
                     std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap_or_default();
                 // The state follows the command name, which is in parentheses (and may hold
-                // spaces or parentheses itself).
-                stat.rsplit_once(')')
-                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+                // spaces or parentheses itself): `T` stopped, `t` stopped under a tracer.
+                let state = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.trim_start().chars().next());
+                assert_ne!(
+                    state,
+                    Some('Z'),
+                    "{tasks}: the process ended instead of stopping"
+                );
+                matches!(state, Some('T' | 't'))
             })
         });
     }
