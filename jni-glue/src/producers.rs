@@ -93,15 +93,15 @@ impl ProducerSlot {
     ) -> Result<T, Ended> {
         let got = match e.policy {
             FullPolicy::Block { timeout } => {
-                // One deadline for the whole call: each slice waits at most what is left of it,
-                // so the slices' own overhead does not lengthen the timeout (adding up nominal
-                // slices ran a 5 s timeout to 5.02 s). A timeout past what `Instant` holds waits
-                // for ever, as none does.
-                let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+                let first = timeout.map_or(WATCH_SLICE, |t| t.min(WATCH_SLICE));
+                let mut this = first;
+                // Fixed when the first slice ran out (a claim with space returns from it, so
+                // the fast path reads no clock): what was left of the timeout then. Each later
+                // slice waits at most what is left of it, so the slices' own overhead does not
+                // add up (adding up nominal slices ran a 5 s timeout to 5.02 s). A timeout past
+                // what `Instant` holds waits for ever, as none does.
+                let mut deadline: Option<Option<Instant>> = None;
                 loop {
-                    let this = deadline.map_or(WATCH_SLICE, |d| {
-                        d.saturating_duration_since(Instant::now()).min(WATCH_SLICE)
-                    });
                     match attempt(&mut e.producer, Some(this)) {
                         Err(ClaimError::Timeout) => {}
                         got => break got,
@@ -109,8 +109,14 @@ impl ProducerSlot {
                     if let Some(why) = self.stopped() {
                         return Err(Ended::Stopped(why));
                     }
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        break Err(ClaimError::Timeout);
+                    let now = Instant::now();
+                    let end = *deadline.get_or_insert_with(|| {
+                        timeout.and_then(|t| now.checked_add(t.saturating_sub(first)))
+                    });
+                    match end {
+                        Some(end) if now >= end => break Err(ClaimError::Timeout),
+                        Some(end) => this = (end - now).min(WATCH_SLICE),
+                        None => this = WATCH_SLICE,
                     }
                 }
             }
